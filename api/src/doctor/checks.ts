@@ -1,0 +1,120 @@
+/**
+ * `reel doctor`'s checks. Each one tests a single thing reel needs and, when it fails, says the exact
+ * command that fixes it. The checks take what they test as arguments (config, probes), so tests can point
+ * them at a dead Redis port or a PATH without ffmpeg.
+ */
+import { randomUUID } from 'node:crypto';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import type { ReelConfig } from '@reel/infra';
+import { binaryVersion } from '@reel/ingest';
+import { checkOnnxRuntime, inspectModelFolder, resolveModelDir } from '@reel/models';
+import { checkRedis } from '@reel/workers';
+
+export interface CheckResult {
+  name: string;
+  ok: boolean;
+  /** What was found: a version, a path, or what is wrong. */
+  detail: string;
+  /** The command (or setting) that fixes a failure. */
+  fix?: string;
+}
+
+export const MIN_NODE_MAJOR = 24;
+
+export const FIXES = {
+  node: 'npm install --prefix ~/.reel-node node@24 && export PATH="$HOME/.reel-node/node_modules/.bin:$PATH"',
+  ffmpeg: 'apt-get update && apt-get install -y ffmpeg   (or set REEL_FFMPEG_PATH / REEL_FFPROBE_PATH)',
+  redis:
+    'redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no   (or set REEL_REDIS_URL)',
+  redisOld: 'upgrade Redis to 6.2 or newer (Debian 12: apt-get install -y redis-server)',
+  onnxruntime: 'npm ci   (reinstall onnxruntime-node; .npmrc keeps onnxruntime-node-install=skip)',
+} as const;
+
+export function checkNode(version = process.versions.node): CheckResult {
+  const major = Number(version.split('.')[0]);
+  return major >= MIN_NODE_MAJOR
+    ? { name: 'node', ok: true, detail: `v${version}` }
+    : {
+        name: 'node',
+        ok: false,
+        detail: `v${version} is too old: reel needs Node.js ${MIN_NODE_MAJOR} LTS`,
+        fix: FIXES.node,
+      };
+}
+
+export async function checkBinary(name: 'ffmpeg' | 'ffprobe', binary: string): Promise<CheckResult> {
+  const result = await binaryVersion(binary);
+  return result.ok
+    ? { name, ok: true, detail: `${result.version} (${binary})` }
+    : { name, ok: false, detail: result.problem, fix: FIXES.ffmpeg };
+}
+
+export async function checkRedisServer(url: string): Promise<CheckResult> {
+  const result = await checkRedis(url);
+  if (result.ok) return { name: 'redis', ok: true, detail: `Redis ${result.version} at ${result.url}` };
+  const fix = result.problem.includes('too old') ? FIXES.redisOld : FIXES.redis;
+  return { name: 'redis', ok: false, detail: result.problem, fix };
+}
+
+/** The data folder exists (or can be made) and a file can be written and removed in it. */
+export function checkDataDir(dataDir: string): CheckResult {
+  const probe = path.join(dataDir, `.doctor-${randomUUID()}`);
+  try {
+    mkdirSync(dataDir, { recursive: true });
+    writeFileSync(probe, 'ok');
+    rmSync(probe);
+    return { name: 'data dir', ok: true, detail: `${dataDir} is writable` };
+  } catch (error) {
+    return {
+      name: 'data dir',
+      ok: false,
+      detail: `${dataDir} is not writable: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+      fix: `mkdir -p '${dataDir}' && chown "$(id -u)" '${dataDir}'   (or set REEL_DATA_DIR)`,
+    };
+  }
+}
+
+/** The active model's folder is present and has every file its layout needs. */
+export function checkModel(config: ReelConfig): CheckResult {
+  const dir = resolveModelDir(config.model, config.paths.models);
+  const report = inspectModelFolder(dir);
+  if (report.ok) {
+    return {
+      name: 'model',
+      ok: true,
+      detail: `${config.model} (${report.layout} layout, ${report.variant}) at ${dir}`,
+    };
+  }
+  const fix =
+    config.model === 'reel-synthetic-clip'
+      ? 'npx reel models synth   (writes the small synthetic model used by the demo and tests)'
+      : `npx reel models pull <hub repo>   (or set REEL_MODEL to a complete model folder)`;
+  return { name: 'model', ok: false, detail: `${config.model}: ${report.problem}`, fix };
+}
+
+export async function checkRuntime(): Promise<CheckResult> {
+  const result = await checkOnnxRuntime();
+  return result.ok
+    ? { name: 'onnxruntime', ok: true, detail: `onnxruntime-node ${result.version} runs on the CPU` }
+    : { name: 'onnxruntime', ok: false, detail: result.problem, fix: FIXES.onnxruntime };
+}
+
+/** Every check, in the order a person would fix them. */
+export async function runChecks(config: ReelConfig): Promise<CheckResult[]> {
+  const [ffmpeg, ffprobe, redis, runtime] = await Promise.all([
+    checkBinary('ffmpeg', config.ffmpegPath),
+    checkBinary('ffprobe', config.ffprobePath),
+    checkRedisServer(config.redisUrl),
+    checkRuntime(),
+  ]);
+  return [
+    checkNode(),
+    ffmpeg,
+    ffprobe,
+    redis,
+    checkDataDir(config.paths.dataDir),
+    checkModel(config),
+    runtime,
+  ];
+}

@@ -1,0 +1,1 @@
+export { type CheckResult, runChecks } from './doctor/checks.ts';

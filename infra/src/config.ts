@@ -1,0 +1,235 @@
+/**
+ * The one place reel reads its settings. Sources, lowest priority first: built-in defaults (the embedded
+ * setup: local Redis, data under ./.reel), an optional JSON config file (REEL_CONFIG), then REEL_*
+ * environment variables. Everything is validated once, every bad value reported together, and the result
+ * is passed explicitly to whoever needs it: nothing else in reel reads process.env.
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { z } from 'zod';
+import { ReelError } from './errors.ts';
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** A URL whose scheme is one of `protocols` (e.g. "redis:"). */
+function url(protocols: string[], expected: string) {
+  return z.string({ error: expected }).refine((value) => {
+    try {
+      return protocols.includes(new URL(value).protocol);
+    } catch {
+      return false;
+    }
+  }, expected);
+}
+
+/** Environment strings become numbers here; a file may give the number itself. */
+function integer(min: number, max: number) {
+  const expected = `expected an integer from ${min} to ${max}`;
+  return z.preprocess(
+    (value) => (typeof value === 'string' && value.trim() !== '' ? Number(value) : value),
+    z
+      .number({ error: expected })
+      .int({ error: expected })
+      .min(min, { error: expected })
+      .max(max, { error: expected }),
+  );
+}
+
+function nonEmpty(expected: string) {
+  return z.string({ error: expected }).trim().min(1, { error: expected });
+}
+
+/**
+ * Every setting: its key in the config file, its environment variable, its schema, its default and one
+ * line for the README (kept here so the docs and the code cannot drift apart: see `configReference()`).
+ */
+const SETTINGS = {
+  redisUrl: {
+    env: 'REEL_REDIS_URL',
+    schema: url(['redis:', 'rediss:'], 'expected a redis:// or rediss:// URL'),
+    default: 'redis://127.0.0.1:6379',
+    doc: 'Redis that holds the job queues (BullMQ needs Redis 6.2 or newer).',
+  },
+  dataDir: {
+    env: 'REEL_DATA_DIR',
+    schema: nonEmpty('expected a folder path'),
+    default: './.reel',
+    doc: 'Folder for the LanceDB index, uploaded videos, thumbnails and models (relative to the working directory).',
+  },
+  apiHost: {
+    env: 'REEL_API_HOST',
+    schema: nonEmpty('expected a host name or IP address to listen on'),
+    default: '127.0.0.1',
+    doc: 'Address the HTTP API listens on.',
+  },
+  apiPort: {
+    env: 'REEL_API_PORT',
+    schema: integer(0, 65535),
+    default: 3000,
+    doc: 'Port the HTTP API listens on (0 picks a free one).',
+  },
+  model: {
+    env: 'REEL_MODEL',
+    schema: nonEmpty('expected a model id (a folder under <data dir>/models) or a path to a model folder'),
+    default: 'reel-synthetic-clip',
+    doc: 'Active model: an id under `<data dir>/models/` or a path to a model folder.',
+  },
+  logLevel: {
+    env: 'REEL_LOG_LEVEL',
+    schema: z.enum(LOG_LEVELS, { error: `expected one of ${LOG_LEVELS.join(', ')}` }),
+    default: 'info',
+    doc: `Log level: ${LOG_LEVELS.join(', ')}.`,
+  },
+  ffmpegPath: {
+    env: 'REEL_FFMPEG_PATH',
+    schema: nonEmpty('expected a path to the ffmpeg executable'),
+    default: 'ffmpeg',
+    doc: 'ffmpeg executable (looked up on PATH by default).',
+  },
+  ffprobePath: {
+    env: 'REEL_FFPROBE_PATH',
+    schema: nonEmpty('expected a path to the ffprobe executable'),
+    default: 'ffprobe',
+    doc: 'ffprobe executable (looked up on PATH by default).',
+  },
+  hfEndpoint: {
+    env: 'HF_ENDPOINT',
+    schema: url(['http:', 'https:'], 'expected an http:// or https:// URL'),
+    default: 'https://huggingface.co',
+    doc: 'Hugging Face-compatible endpoint that `reel models pull` downloads from.',
+  },
+  hfToken: {
+    env: 'HF_TOKEN',
+    schema: z.string().optional(),
+    default: undefined,
+    doc: 'Access token sent to HF_ENDPOINT for gated or private models (optional).',
+  },
+} as const;
+
+type Settings = typeof SETTINGS;
+type SettingValues = { [K in keyof Settings]: z.output<Settings[K]['schema']> };
+
+/** reel's validated settings, with the data folder's sub-folders resolved to absolute paths. */
+export interface ReelConfig extends SettingValues {
+  /** Path of the config file that was read, if any. */
+  configFile: string | undefined;
+  paths: {
+    dataDir: string;
+    lancedb: string;
+    videos: string;
+    thumbnails: string;
+    models: string;
+    tmp: string;
+  };
+}
+
+const CONFIG_FILE_ENV = 'REEL_CONFIG';
+
+function describe(value: unknown): string {
+  return typeof value === 'string' ? JSON.stringify(value) : String(JSON.stringify(value) ?? value);
+}
+
+function readConfigFile(file: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new ReelError(
+      'CONFIG_INVALID',
+      `${CONFIG_FILE_ENV}: cannot read config file ${file}: ${(error as Error).message}`,
+    );
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    throw new ReelError(
+      'CONFIG_INVALID',
+      `${CONFIG_FILE_ENV}: config file ${file} is not valid JSON: ${(error as Error).message}`,
+    );
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw new ReelError('CONFIG_INVALID', `${CONFIG_FILE_ENV}: config file ${file} must hold a JSON object`);
+  }
+  return parsed as Record<string, unknown>;
+}
+
+/**
+ * Reads and validates reel's settings. Throws one {@link ReelError} `CONFIG_INVALID` listing every bad
+ * value by its variable (or config-file key) and what was expected.
+ *
+ * @param env the environment to read (pass `process.env` at a process's start; tests pass their own)
+ * @param cwd folder that relative paths are resolved against
+ */
+export function loadConfig(env: Record<string, string | undefined>, cwd = process.cwd()): ReelConfig {
+  const configFile = env[CONFIG_FILE_ENV]?.trim() ? path.resolve(cwd, env[CONFIG_FILE_ENV]) : undefined;
+  const fromFile = configFile ? readConfigFile(configFile) : {};
+  const problems: string[] = [];
+
+  for (const key of Object.keys(fromFile)) {
+    if (!(key in SETTINGS)) {
+      problems.push(
+        `${configFile}: unknown key "${key}" (expected one of ${Object.keys(SETTINGS).join(', ')})`,
+      );
+    }
+  }
+
+  const values: Record<string, unknown> = {};
+  for (const [key, setting] of Object.entries(SETTINGS)) {
+    const envValue = env[setting.env];
+    const [source, raw] =
+      envValue !== undefined && envValue !== ''
+        ? [setting.env, envValue]
+        : key in fromFile
+          ? [`${configFile}: ${key}`, fromFile[key]]
+          : [undefined, setting.default];
+    const result = (setting.schema as z.ZodType).safeParse(raw);
+    if (result.success) {
+      values[key] = result.data;
+    } else {
+      const expected = result.error.issues[0]?.message ?? 'invalid value';
+      problems.push(`${source ?? setting.env}: ${expected}, got ${describe(raw)}`);
+    }
+  }
+
+  if (problems.length > 0) {
+    throw new ReelError('CONFIG_INVALID', `Invalid configuration:\n  ${problems.join('\n  ')}`, {
+      details: { problems },
+    });
+  }
+
+  const settings = values as SettingValues;
+  const dataDir = path.resolve(cwd, settings.dataDir);
+  return {
+    ...settings,
+    dataDir,
+    configFile,
+    paths: {
+      dataDir,
+      lancedb: path.join(dataDir, 'lancedb'),
+      videos: path.join(dataDir, 'videos'),
+      thumbnails: path.join(dataDir, 'thumbnails'),
+      models: path.join(dataDir, 'models'),
+      tmp: path.join(dataDir, 'tmp'),
+    },
+  };
+}
+
+/** One row per setting, for the README and `reel config`: variable, file key, default, meaning. */
+export function configReference(): { env: string; key: string; default: string; doc: string }[] {
+  return [
+    {
+      env: CONFIG_FILE_ENV,
+      key: '-',
+      default: '(none)',
+      doc: 'Optional JSON config file; its keys are the ones below, and environment variables win over it.',
+    },
+    ...Object.entries(SETTINGS).map(([key, setting]) => ({
+      env: setting.env,
+      key,
+      default: setting.default === undefined ? '(none)' : String(setting.default),
+      doc: setting.doc,
+    })),
+  ];
+}

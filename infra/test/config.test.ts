@@ -1,0 +1,124 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { configReference, loadConfig } from '../src/config.ts';
+import { isReelError, type ReelError } from '../src/errors.ts';
+
+function configError(fn: () => unknown): ReelError {
+  try {
+    fn();
+  } catch (error) {
+    if (isReelError(error, 'CONFIG_INVALID')) return error;
+    throw error;
+  }
+  throw new Error('expected CONFIG_INVALID');
+}
+
+describe('loadConfig', () => {
+  it('gives the embedded defaults with no environment', () => {
+    const config = loadConfig({}, '/srv/reel');
+    expect(config.redisUrl).toBe('redis://127.0.0.1:6379');
+    expect(config.apiHost).toBe('127.0.0.1');
+    expect(config.apiPort).toBe(3000);
+    expect(config.logLevel).toBe('info');
+    expect(config.model).toBe('reel-synthetic-clip');
+    expect(config.hfEndpoint).toBe('https://huggingface.co');
+    expect(config.hfToken).toBeUndefined();
+    expect(config.dataDir).toBe('/srv/reel/.reel');
+    expect(config.paths).toEqual({
+      dataDir: '/srv/reel/.reel',
+      lancedb: '/srv/reel/.reel/lancedb',
+      videos: '/srv/reel/.reel/videos',
+      thumbnails: '/srv/reel/.reel/thumbnails',
+      models: '/srv/reel/.reel/models',
+      tmp: '/srv/reel/.reel/tmp',
+    });
+  });
+
+  it('reads REEL_ variables and converts numbers', () => {
+    const config = loadConfig(
+      {
+        REEL_REDIS_URL: 'rediss://cache.internal:6380/2',
+        REEL_DATA_DIR: 'data',
+        REEL_API_HOST: '0.0.0.0',
+        REEL_API_PORT: '8080',
+        REEL_MODEL: '/models/clip',
+        REEL_LOG_LEVEL: 'debug',
+        HF_TOKEN: 'hf_x',
+      },
+      '/srv',
+    );
+    expect(config).toMatchObject({
+      redisUrl: 'rediss://cache.internal:6380/2',
+      dataDir: '/srv/data',
+      apiHost: '0.0.0.0',
+      apiPort: 8080,
+      model: '/models/clip',
+      logLevel: 'debug',
+      hfToken: 'hf_x',
+    });
+  });
+
+  it('reports every bad variable at once, by name, with what was expected', () => {
+    const error = configError(() =>
+      loadConfig({ REEL_API_PORT: 'eighty', REEL_LOG_LEVEL: 'loud', REEL_REDIS_URL: 'http://x' }),
+    );
+    expect(error.message).toContain('REEL_API_PORT: expected an integer from 0 to 65535, got "eighty"');
+    expect(error.message).toContain(
+      'REEL_LOG_LEVEL: expected one of fatal, error, warn, info, debug, trace, silent, got "loud"',
+    );
+    expect(error.message).toContain('REEL_REDIS_URL: expected a redis:// or rediss:// URL, got "http://x"');
+    expect(error.details?.problems).toHaveLength(3);
+  });
+
+  it('rejects out-of-range and fractional ports', () => {
+    expect(configError(() => loadConfig({ REEL_API_PORT: '70000' })).message).toContain('REEL_API_PORT');
+    expect(configError(() => loadConfig({ REEL_API_PORT: '80.5' })).message).toContain('got "80.5"');
+  });
+
+  it('reads a JSON config file, with environment variables winning', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'reel-config-'));
+    const file = path.join(dir, 'reel.json');
+    writeFileSync(file, JSON.stringify({ apiPort: 4000, logLevel: 'warn', dataDir: '/var/reel' }));
+    const config = loadConfig({ REEL_CONFIG: file, REEL_LOG_LEVEL: 'error' }, dir);
+    expect(config.apiPort).toBe(4000);
+    expect(config.logLevel).toBe('error');
+    expect(config.dataDir).toBe('/var/reel');
+    expect(config.configFile).toBe(file);
+  });
+
+  it('names the file and key for bad or unknown config-file entries', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'reel-config-'));
+    const file = path.join(dir, 'reel.json');
+    writeFileSync(file, JSON.stringify({ apiPort: 'x', colour: 'red' }));
+    const error = configError(() => loadConfig({ REEL_CONFIG: file }, dir));
+    expect(error.message).toContain(`${file}: apiPort: expected an integer from 0 to 65535, got "x"`);
+    expect(error.message).toContain(`${file}: unknown key "colour"`);
+  });
+
+  it('fails clearly on a missing or malformed config file', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'reel-config-'));
+    expect(configError(() => loadConfig({ REEL_CONFIG: 'nope.json' }, dir)).message).toMatch(
+      /REEL_CONFIG: cannot read config file .*nope\.json/,
+    );
+    const bad = path.join(dir, 'bad.json');
+    writeFileSync(bad, '{ apiPort: 1');
+    expect(configError(() => loadConfig({ REEL_CONFIG: bad }, dir)).message).toContain('is not valid JSON');
+  });
+
+  it('documents every variable it reads', () => {
+    const names = configReference().map((row) => row.env);
+    expect(names).toEqual(
+      expect.arrayContaining([
+        'REEL_REDIS_URL',
+        'REEL_DATA_DIR',
+        'REEL_API_HOST',
+        'REEL_API_PORT',
+        'REEL_MODEL',
+        'REEL_LOG_LEVEL',
+        'REEL_CONFIG',
+      ]),
+    );
+  });
+});

@@ -1,0 +1,1 @@
+export { type BinaryVersion, binaryVersion, type FfmpegBinaries } from './adapters/ffmpeg.ts';
