@@ -93,6 +93,36 @@ const SETTINGS = {
     default: 'ffprobe',
     doc: 'ffprobe executable (looked up on PATH by default).',
   },
+  maxVideoSeconds: {
+    env: 'REEL_MAX_VIDEO_SECONDS',
+    schema: integer(1, 7 * 24 * 3600),
+    default: 4 * 3600,
+    doc: 'Longest video accepted, in seconds (longer ones fail with TOO_LONG).',
+  },
+  maxVideoPixels: {
+    env: 'REEL_MAX_VIDEO_PIXELS',
+    schema: integer(1, 2 ** 31),
+    default: 7680 * 4320,
+    doc: 'Most pixels per frame accepted (width × height; default 8K UHD; larger fail with TOO_LARGE).',
+  },
+  maxVideoBytes: {
+    env: 'REEL_MAX_VIDEO_BYTES',
+    schema: integer(1, Number.MAX_SAFE_INTEGER),
+    default: 20 * 1024 ** 3,
+    doc: 'Largest video file accepted, in bytes (default 20 GiB; larger fail with TOO_LARGE).',
+  },
+  framesPerVideo: {
+    env: 'REEL_FRAMES_PER_VIDEO',
+    schema: integer(1, 1000),
+    default: 12,
+    doc: 'Frames sampled per video (uniform sampling, as in X-Pool).',
+  },
+  ffmpegTimeoutSeconds: {
+    env: 'REEL_FFMPEG_TIMEOUT_SECONDS',
+    schema: integer(1, 24 * 3600),
+    default: 600,
+    doc: 'Longest an ffmpeg or ffprobe call may run before it is killed.',
+  },
   hfEndpoint: {
     env: 'HF_ENDPOINT',
     schema: url(['http:', 'https:'], 'expected an http:// or https:// URL'),
