@@ -71,9 +71,11 @@ const SETTINGS = {
   },
   model: {
     env: 'REEL_MODEL',
-    schema: nonEmpty('expected a model id (a folder under <data dir>/models) or a path to a model folder'),
-    default: 'reel-synthetic-clip',
-    doc: 'Active model: an id under `<data dir>/models/` or a path to a model folder.',
+    schema: nonEmpty(
+      'expected a model id (a folder under <data dir>/models) or a path to a model folder',
+    ).optional(),
+    default: undefined,
+    doc: 'Active model: an id under `<data dir>/models/` or a path to a model folder. Unset: the model chosen with `reel models use`, else `reel-synthetic-clip`.',
   },
   logLevel: {
     env: 'REEL_LOG_LEVEL',

@@ -22,7 +22,7 @@ describe('loadConfig', () => {
     expect(config.apiHost).toBe('127.0.0.1');
     expect(config.apiPort).toBe(3000);
     expect(config.logLevel).toBe('info');
-    expect(config.model).toBe('reel-synthetic-clip');
+    expect(config.model).toBeUndefined();
     expect(config.hfEndpoint).toBe('https://huggingface.co');
     expect(config.hfToken).toBeUndefined();
     expect(config.dataDir).toBe('/srv/reel/.reel');

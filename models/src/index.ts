@@ -1,3 +1,41 @@
+export { ClipModel, type LoadClipModelOptions } from './clip/clip-model.ts';
+export {
+  ClipImageEncoder,
+  type ClipImageEncoderOptions,
+  ClipTextEncoder,
+  type ClipTextEncoderOptions,
+  type PixelBatch,
+  type TokenBatch,
+} from './clip/encoders.ts';
+export { ImagePreprocessor, normalizeRgb, type PreprocessInput, type RawFrame } from './clip/preprocess.ts';
+export {
+  CLIP_IMAGE_MEAN,
+  CLIP_IMAGE_SIZE,
+  CLIP_IMAGE_STD,
+  loadPreprocessConfig,
+  type PreprocessConfig,
+} from './clip/preprocess-config.ts';
+export {
+  type ClipTextBatch,
+  ClipTokenizer,
+  type ClipTokenizerOptions,
+  DEFAULT_CONTEXT_LENGTH,
+} from './clip/tokenizer.ts';
+export { ModelErrorCode } from './errors.ts';
+export {
+  DEFAULT_RETRY_POLICY,
+  modelIdFromRepo,
+  PULL_MANIFEST_FILE,
+  type PulledFile,
+  type PullModelOptions,
+  type PullModelResult,
+  type PullProgress,
+  pullModel,
+  type RetryPolicy,
+} from './hub/pull-model.ts';
+export { createInferencePool, type InferencePool, type ModelHandle } from './inference/inference-pool.ts';
+export { cpuSessionOptions, defaultIntraOpThreads } from './inference/session-options.ts';
+export { FINGERPRINT_CACHE_FILE, modelFingerprint } from './model-fingerprint.ts';
 export {
   inspectModelFolder,
   type LayoutFiles,
@@ -9,4 +47,23 @@ export {
   type ModelVariant,
   resolveModelDir,
 } from './model-layout.ts';
+export {
+  ACTIVE_MODEL_FILE,
+  type ActiveModel,
+  type ActiveModelSource,
+  DEFAULT_MODEL_ID,
+  type InstalledModel,
+  listInstalledModels,
+  readSavedModel,
+  resolveActiveModel,
+  saveActiveModel,
+} from './model-registry.ts';
 export { checkOnnxRuntime, type RuntimeCheck } from './runtime-check.ts';
+export {
+  SYNTHETIC_COLOURS,
+  SYNTHETIC_EMBED_DIM,
+  SYNTHETIC_REGIONS,
+  syntheticClipFiles,
+  writeSyntheticClip,
+} from './synthetic/synthetic-clip.ts';
+export { VIT_B32_EMBED_DIM, writeClipTextEncoder, writeVitB32Vision } from './synthetic/vit-b32.ts';

@@ -2,31 +2,15 @@
  * Proves onnxruntime-node's native binding loads and runs on this machine: builds a one-node ONNX model
  * (y = x + 1) in memory and runs it on the CPU.
  */
-import onnxProto from 'onnx-proto';
-
-// onnx-proto is CommonJS: Node's ESM loader only gives its default export.
-const { onnx } = onnxProto;
+import { GraphBuilder } from './onnx/graph-builder.ts';
 
 export type RuntimeCheck = { ok: true; version: string } | { ok: false; problem: string };
 
 function addOneModel(): Uint8Array {
-  const tensorType = (name: string) =>
-    onnx.ValueInfoProto.create({
-      name,
-      type: { tensorType: { elemType: onnx.TensorProto.DataType.FLOAT, shape: { dim: [{ dimValue: 1 }] } } },
-    });
-  const model = onnx.ModelProto.create({
-    irVersion: 8,
-    opsetImport: [{ domain: '', version: 17 }],
-    graph: {
-      name: 'add-one',
-      node: [{ opType: 'Add', input: ['x', 'one'], output: ['y'] }],
-      initializer: [{ name: 'one', dataType: onnx.TensorProto.DataType.FLOAT, dims: [1], floatData: [1] }],
-      input: [tensorType('x')],
-      output: [tensorType('y')],
-    },
-  });
-  return onnx.ModelProto.encode(model).finish();
+  const g = new GraphBuilder('add-one');
+  const x = g.input('x', 'float32', [1]);
+  g.output(g.op('Add', [x, g.floats([1], [1])], {}, 'y'), 'float32', [1]);
+  return g.serialize();
 }
 
 export async function checkOnnxRuntime(): Promise<RuntimeCheck> {

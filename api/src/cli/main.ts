@@ -3,8 +3,18 @@
  * policy (0 ok, 1 failure, 2 bad usage).
  */
 import { Command, CommanderError } from 'commander';
+import { registerDemo } from './commands/demo.ts';
 import { registerDoctor } from './commands/doctor.ts';
+import { registerModels } from './commands/models.ts';
+import { registerTokenize } from './commands/tokenize.ts';
 import { type CliContext, ExitCode, loadCliContext, UsageError } from './context.ts';
+import { formatError } from './output.ts';
+
+/** Commander exits the process on its own errors unless told otherwise, command by command. */
+function overrideExits(command: Command): void {
+  command.exitOverride();
+  for (const sub of command.commands) overrideExits(sub);
+}
 
 export function buildProgram(context: () => CliContext): Command {
   const program = new Command('reel')
@@ -13,7 +23,10 @@ export function buildProgram(context: () => CliContext): Command {
     .exitOverride()
     .configureOutput({ writeErr: (text) => process.stderr.write(text) });
   registerDoctor(program, context);
-  for (const command of program.commands) command.exitOverride();
+  registerDemo(program, context);
+  registerModels(program, context);
+  registerTokenize(program, context);
+  overrideExits(program);
   return program;
 }
 
@@ -46,7 +59,7 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`reel: ${error.message}\n`);
       return ExitCode.usage;
     }
-    process.stderr.write(`reel: ${(error as Error).message}\n`);
+    process.stderr.write(`${formatError(error)}\n`);
     return ExitCode.failure;
   }
 }

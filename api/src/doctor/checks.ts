@@ -8,7 +8,7 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { ReelConfig } from '@reel/infra';
 import { binaryVersion } from '@reel/ingest';
-import { checkOnnxRuntime, inspectModelFolder, resolveModelDir } from '@reel/models';
+import { checkOnnxRuntime, DEFAULT_MODEL_ID, inspectModelFolder, resolveActiveModel } from '@reel/models';
 import { checkRedis } from '@reel/workers';
 
 export interface CheckResult {
@@ -77,20 +77,21 @@ export function checkDataDir(dataDir: string): CheckResult {
 
 /** The active model's folder is present and has every file its layout needs. */
 export function checkModel(config: ReelConfig): CheckResult {
-  const dir = resolveModelDir(config.model, config.paths.models);
-  const report = inspectModelFolder(dir);
+  const active = resolveActiveModel(config.model, config.paths.models);
+  const report = inspectModelFolder(active.dir);
+  const from = `from ${active.source}`;
   if (report.ok) {
     return {
       name: 'model',
       ok: true,
-      detail: `${config.model} (${report.layout} layout, ${report.variant}) at ${dir}`,
+      detail: `${active.name} (${from}; ${report.layout} layout, ${report.variant}) at ${active.dir}`,
     };
   }
   const fix =
-    config.model === 'reel-synthetic-clip'
+    active.name === DEFAULT_MODEL_ID
       ? 'npx reel models synth   (writes the small synthetic model used by the demo and tests)'
-      : `npx reel models pull <hub repo>   (or set REEL_MODEL to a complete model folder)`;
-  return { name: 'model', ok: false, detail: `${config.model}: ${report.problem}`, fix };
+      : 'npx reel models pull <hub repo>   (or npx reel models use <installed id>, or set REEL_MODEL to a complete model folder)';
+  return { name: 'model', ok: false, detail: `${active.name} (${from}): ${report.problem}`, fix };
 }
 
 export async function checkRuntime(): Promise<CheckResult> {

@@ -1,0 +1,221 @@
+/**
+ * A CLIP model loaded from its folder (Hugging Face / Transformers.js or immich layout): tokenizer,
+ * image preprocessor and both encoders, validated together, with the fingerprint that is stored beside
+ * every embedding it makes. Loading reports everything wrong with a folder in one message.
+ */
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { ReelError } from '@reel/infra';
+import { ModelErrorCode } from '../errors.ts';
+import type { InferencePool } from '../inference/inference-pool.ts';
+import { modelFingerprint } from '../model-fingerprint.ts';
+import {
+  inspectModelFolder,
+  type LayoutFiles,
+  type ModelLayout,
+  type ModelVariant,
+} from '../model-layout.ts';
+import { ClipImageEncoder, ClipTextEncoder } from './encoders.ts';
+import { ImagePreprocessor, type PreprocessInput } from './preprocess.ts';
+import { loadPreprocessConfig, type PreprocessConfig } from './preprocess-config.ts';
+import { ClipTokenizer, DEFAULT_CONTEXT_LENGTH } from './tokenizer.ts';
+
+export interface LoadClipModelOptions {
+  /** Worker pool the encoders run in (shared by every model of the process). */
+  pool: InferencePool;
+  /** Which encoder weights of an HF folder; default: fp32 if present, else quantized. */
+  variant?: ModelVariant;
+  /** Images per encoder call (default 8). */
+  maxImageBatch?: number;
+  /** Texts per encoder call (default 32). */
+  maxTextBatch?: number;
+  /** Told about preprocessing fields the folder left out (filled with CLIP's defaults). */
+  warn?: (message: string) => void;
+}
+
+/** Reads the text context length an HF `config.json` declares (`text_config.max_position_embeddings`). */
+async function configuredContextLength(dir: string): Promise<number | undefined> {
+  try {
+    const config = JSON.parse(await readFile(path.join(dir, 'config.json'), 'utf8')) as {
+      text_config?: { max_position_embeddings?: unknown };
+    };
+    const value = config.text_config?.max_position_embeddings;
+    return typeof value === 'number' && Number.isInteger(value) && value >= 2 ? value : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function message(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+export class ClipModel {
+  readonly dir: string;
+  readonly layout: ModelLayout;
+  readonly variant: ModelVariant;
+  readonly files: LayoutFiles;
+  /** `sha256:<hex>` over the files the layout uses: vectors of different fingerprints never mix. */
+  readonly fingerprint: string;
+  /** Embedding size shared by text and image embeddings. */
+  readonly dim: number;
+  readonly tokenizer: ClipTokenizer;
+  readonly preprocessor: ImagePreprocessor;
+  readonly textEncoder: ClipTextEncoder;
+  readonly imageEncoder: ClipImageEncoder;
+
+  private constructor(fields: {
+    dir: string;
+    layout: ModelLayout;
+    variant: ModelVariant;
+    files: LayoutFiles;
+    fingerprint: string;
+    dim: number;
+    tokenizer: ClipTokenizer;
+    preprocessor: ImagePreprocessor;
+    textEncoder: ClipTextEncoder;
+    imageEncoder: ClipImageEncoder;
+  }) {
+    this.dir = fields.dir;
+    this.layout = fields.layout;
+    this.variant = fields.variant;
+    this.files = fields.files;
+    this.fingerprint = fields.fingerprint;
+    this.dim = fields.dim;
+    this.tokenizer = fields.tokenizer;
+    this.preprocessor = fields.preprocessor;
+    this.textEncoder = fields.textEncoder;
+    this.imageEncoder = fields.imageEncoder;
+  }
+
+  /**
+   * Loads and validates the model in `dir`: files present, both encoders look like CLIP encoders, the
+   * tokenizer and preprocessing configs parse, text and image embeddings have the same size, and the
+   * preprocessor's output fits the image encoder. Runs one text and one image through the encoders.
+   * @throws ReelError `MODEL_NOT_FOUND` (no folder) or `MODEL_INVALID` listing every problem found.
+   */
+  static async load(dir: string, options: LoadClipModelOptions): Promise<ClipModel> {
+    const report = inspectModelFolder(dir, options.variant);
+    if (!report.ok) {
+      const code = report.problem.includes('does not exist')
+        ? ModelErrorCode.MODEL_NOT_FOUND
+        : ModelErrorCode.MODEL_INVALID;
+      throw new ReelError(code, report.problem, { details: { dir } });
+    }
+    const { files, layout, variant } = report;
+    const at = (file: string) => path.join(dir, file);
+    const [text, image, preprocess, fingerprint, configured] = await Promise.allSettled([
+      ClipTextEncoder.create(options.pool, at(files.textModel), { maxBatch: options.maxTextBatch ?? 32 }),
+      ClipImageEncoder.create(options.pool, at(files.visionModel), { maxBatch: options.maxImageBatch ?? 8 }),
+      loadPreprocessConfig(at(files.preprocess)),
+      modelFingerprint(dir, files.all),
+      configuredContextLength(dir),
+    ]);
+    const problems: string[] = [];
+    for (const result of [text, image, preprocess, fingerprint]) {
+      if (result.status === 'rejected') problems.push(message(result.reason));
+    }
+
+    const textEncoder = text.status === 'fulfilled' ? text.value : undefined;
+    const imageEncoder = image.status === 'fulfilled' ? image.value : undefined;
+    const contextLength =
+      textEncoder?.contextLength ??
+      (configured.status === 'fulfilled' ? configured.value : undefined) ??
+      DEFAULT_CONTEXT_LENGTH;
+    let tokenizer: ClipTokenizer | undefined;
+    try {
+      tokenizer = await ClipTokenizer.fromTokenizerJson(at(files.tokenizer), { contextLength });
+    } catch (error) {
+      problems.push(message(error));
+    }
+
+    let preprocessor: ImagePreprocessor | undefined;
+    if (preprocess.status === 'fulfilled') {
+      const config: PreprocessConfig = preprocess.value;
+      if (config.defaulted.length > 0) {
+        options.warn?.(
+          `${at(files.preprocess)} does not set ${config.defaulted.join(', ')}: using CLIP's defaults`,
+        );
+      }
+      preprocessor = new ImagePreprocessor(config);
+      const size = imageEncoder?.imageSize;
+      if (size && (size.height !== preprocessor.height || size.width !== preprocessor.width)) {
+        problems.push(
+          `${at(files.preprocess)} makes ${preprocessor.width}×${preprocessor.height} images but ${at(files.visionModel)} takes ${size.width}×${size.height}`,
+        );
+      }
+    }
+
+    let dim: number | undefined;
+    if (problems.length === 0 && tokenizer && preprocessor && textEncoder && imageEncoder) {
+      // One real run of each encoder: proves the graphs execute and gives the output sizes of models
+      // whose embedding dimension is symbolic.
+      try {
+        const [textProbe] = await textEncoder.encode(
+          tokenizer.encodeBatch(['a photo'], { padToContextLength: textEncoder.contextLength !== undefined }),
+        );
+        const pixels = new Float32Array(3 * preprocessor.height * preprocessor.width);
+        const [imageProbe] = await imageEncoder.encode({
+          data: pixels,
+          dims: [1, 3, preprocessor.height, preprocessor.width],
+        });
+        if (textProbe?.length !== imageProbe?.length) {
+          problems.push(
+            `text embeddings have ${textProbe?.length} dimensions (${at(files.textModel)}) but image embeddings have ${imageProbe?.length} (${at(files.visionModel)}): not a CLIP pair`,
+          );
+        }
+        dim = textProbe?.length;
+      } catch (error) {
+        problems.push(message(error));
+      }
+    }
+
+    if (
+      problems.length > 0 ||
+      !tokenizer ||
+      !preprocessor ||
+      !textEncoder ||
+      !imageEncoder ||
+      dim === undefined
+    ) {
+      await Promise.allSettled([textEncoder?.close(), imageEncoder?.close()]);
+      throw new ReelError(
+        ModelErrorCode.MODEL_INVALID,
+        `model folder ${dir} cannot be used:\n  ${problems.join('\n  ')}`,
+        { details: { dir, problems } },
+      );
+    }
+    return new ClipModel({
+      dir,
+      layout,
+      variant,
+      files,
+      fingerprint: (fingerprint as PromiseFulfilledResult<string>).value,
+      dim,
+      tokenizer,
+      preprocessor,
+      textEncoder,
+      imageEncoder,
+    });
+  }
+
+  /** One L2-normalised embedding per text (`dim` floats each), in order. */
+  async encodeTexts(texts: readonly string[]): Promise<Float32Array[]> {
+    if (texts.length === 0) return [];
+    const batch = this.tokenizer.encodeBatch(texts, {
+      padToContextLength: this.textEncoder.contextLength !== undefined,
+    });
+    return this.textEncoder.encode(batch);
+  }
+
+  /** One L2-normalised embedding per image (encoded bytes, a file path, or a raw RGB frame), in order. */
+  async encodeImages(inputs: readonly PreprocessInput[]): Promise<Float32Array[]> {
+    if (inputs.length === 0) return [];
+    return this.imageEncoder.encode(await this.preprocessor.preprocessBatch(inputs));
+  }
+
+  /** Unloads both encoders from the pool (the pool itself belongs to the caller). */
+  async close(): Promise<void> {
+    await Promise.allSettled([this.textEncoder.close(), this.imageEncoder.close()]);
+  }
+}
