@@ -95,6 +95,30 @@ const SETTINGS = {
     default: 'ffprobe',
     doc: 'ffprobe executable (looked up on PATH by default).',
   },
+  queuePrefix: {
+    env: 'REEL_QUEUE_PREFIX',
+    schema: nonEmpty('expected a Redis key prefix for the job queues'),
+    default: '{reel}',
+    doc: 'Redis key prefix of the job queues; the braces make it a Redis Cluster hash tag, so every queue key lands on one slot.',
+  },
+  ingestConcurrency: {
+    env: 'REEL_INGEST_CONCURRENCY',
+    schema: integer(1, 64),
+    default: 2,
+    doc: 'Videos one worker process probes and samples at once (ffmpeg processes).',
+  },
+  embedConcurrency: {
+    env: 'REEL_EMBED_CONCURRENCY',
+    schema: integer(1, 64),
+    default: 2,
+    doc: "Videos one worker process embeds at once; their frames share the image encoder's batches.",
+  },
+  indexConcurrency: {
+    env: 'REEL_INDEX_CONCURRENCY',
+    schema: integer(1, 64),
+    default: 2,
+    doc: 'Videos one worker process pools and writes to the index at once.',
+  },
   maxVideoSeconds: {
     env: 'REEL_MAX_VIDEO_SECONDS',
     schema: integer(1, 7 * 24 * 3600),

@@ -1,0 +1,90 @@
+/**
+ * Every queue, job name and payload of reel's pipeline, in one place. A batch is a BullMQ flow:
+ *
+ *   finish-batch (queue "batch")                     ← runs when every video below has ended
+ *     └ index-video (queue "index")   × one per video, ignoreDependencyOnFailure: a failed video never
+ *         └ embed-frames (queue "embed")               blocks its batch
+ *             └ ingest-video (queue "ingest")          failParentOnFailure up to index-video
+ *
+ * Children run first, so a video goes ingest → embed → index. Frames and embeddings pass between
+ * stages as files in the data folder (see frame-spool.ts), never through Redis.
+ */
+
+export const QueueName = {
+  batch: 'batch',
+  ingest: 'ingest',
+  embed: 'embed',
+  index: 'index',
+  reindex: 'reindex',
+} as const;
+export type QueueName = (typeof QueueName)[keyof typeof QueueName];
+
+/** The three stages a video goes through, in order. */
+export const STAGES = ['ingest', 'embed', 'index'] as const;
+export type Stage = (typeof STAGES)[number];
+
+export const JobName = {
+  finishBatch: 'finish-batch',
+  ingestVideo: 'ingest-video',
+  embedFrames: 'embed-frames',
+  indexVideo: 'index-video',
+  backfill: 'backfill',
+  sweep: 'sweep',
+  upkeep: 'upkeep',
+} as const;
+export type JobName = (typeof JobName)[keyof typeof JobName];
+
+/** The model a video is embedded with: its folder and the fingerprint its files had at submission. */
+export interface ModelRef {
+  dir: string;
+  fingerprint: string;
+}
+
+/** What every per-video job carries. */
+export interface VideoJobData {
+  batchId: string;
+  videoId: string;
+  tenant: string;
+  /** Absolute path of the stored video file. */
+  file: string;
+  /** The name the user gave the file (upload name or path), for messages and titles. */
+  name: string;
+  title: string;
+  tags: string[];
+  sha256: string;
+  sizeBytes: number;
+  model: ModelRef;
+}
+
+export interface FinishBatchData {
+  batchId: string;
+}
+
+/** What index-video returns to finish-batch. */
+export interface VideoOutcome {
+  videoId: string;
+  status: 'indexed';
+  frames: number;
+  durationSeconds: number;
+}
+
+export type ReindexJobData =
+  | { kind: 'backfill'; model: ModelRef; tenant?: string }
+  | { kind: 'sweep'; stuckAfterMinutes?: number }
+  | { kind: 'upkeep' };
+
+/**
+ * Deterministic job ids: a retried submit or a second batch with the same video enqueues nothing twice.
+ * (BullMQ forbids ':' in custom ids.)
+ */
+export const jobId = {
+  ingest: (videoId: string) => `ingest-${videoId}`,
+  embed: (videoId: string, fingerprint: string) => `embed-${videoId}-${fingerprint.slice(7, 23)}`,
+  index: (videoId: string, fingerprint: string) => `index-${videoId}-${fingerprint.slice(7, 23)}`,
+  batch: (batchId: string) => `batch-${batchId}`,
+} as const;
+
+/** The video id inside a stage job's id (or a job key that ends with one). */
+export function videoIdOfJob(id: string): string | undefined {
+  return /(?:ingest|embed|index)-(v_[0-9a-f]+)/.exec(id)?.[1];
+}

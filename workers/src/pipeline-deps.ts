@@ -1,0 +1,85 @@
+/**
+ * What the pipeline's job handlers need from the outside world, as small interfaces: the real ones wrap
+ * ffmpeg (@reel/ingest), onnxruntime (@reel/models) and LanceDB (@reel/index); unit tests pass fakes.
+ */
+import type { Logger } from '@reel/infra';
+import type { FrameSpool } from './adapters/frame-spool.ts';
+import type { BatchProgress } from './batch-progress.ts';
+import type { ModelRef } from './jobs.ts';
+
+/** A decoded frame at the model's input size: rgb24 HWC. */
+export interface Frame {
+  timestamp: number;
+  width: number;
+  height: number;
+  data: Uint8Array;
+}
+
+export interface VideoSampler {
+  /** Probes, validates and samples `file`; throws ingest's typed errors for bad input. */
+  sample(
+    file: string,
+    signal: AbortSignal,
+  ): Promise<{ durationSeconds: number; frames: Frame[]; warnings: string[] }>;
+  /** Writes one small thumbnail per frame; returns their paths relative to the thumbnails folder. */
+  writeThumbnails(videoId: string, frames: Frame[]): Promise<string[]>;
+}
+
+export interface FrameEmbedder {
+  readonly fingerprint: string;
+  readonly dim: number;
+  /** One L2-normalised embedding per frame, in order. */
+  embed(frames: Frame[]): Promise<Float32Array[]>;
+}
+
+export interface EmbedderProvider {
+  /** The embedder for a model (loaded once per process); throws if the folder no longer matches the fingerprint. */
+  get(model: ModelRef): Promise<FrameEmbedder>;
+}
+
+export type VideoState = 'queued' | 'processing' | 'indexed' | 'failed';
+
+/** The index's record of a video, as the pipeline writes it. */
+export interface CatalogVideo {
+  videoId: string;
+  tenant: string;
+  title: string;
+  tags: string[];
+  source: string;
+  sha256: string;
+  sizeBytes: number;
+  status: VideoState;
+  durationSeconds?: number;
+  error?: { code: string; message: string };
+}
+
+export interface CatalogEmbeddings {
+  videoId: string;
+  tenant: string;
+  fingerprint: string;
+  dim: number;
+  /** Row-major `[frames, dim]`, L2-normalised rows. */
+  vectors: Float32Array;
+  timestamps: number[];
+  thumbnails: string[];
+  durationSeconds: number;
+}
+
+export interface VideoCatalog {
+  /** Creates or updates a video's record (idempotent per video id). */
+  saveVideo(video: CatalogVideo): Promise<void>;
+  /** Writes a video's frame embeddings and everything ranking needs from them (idempotent per video and fingerprint). */
+  saveEmbeddings(embeddings: CatalogEmbeddings): Promise<void>;
+  getVideo(tenant: string, videoId: string): Promise<CatalogVideo | undefined>;
+  /** Fingerprints that have vectors for this video. */
+  fingerprintsOf(tenant: string, videoId: string): Promise<string[]>;
+}
+
+export interface PipelineDeps {
+  progress: BatchProgress;
+  spool: FrameSpool;
+  sampler: VideoSampler;
+  embedders: EmbedderProvider;
+  catalog: VideoCatalog;
+  logger: Logger;
+}

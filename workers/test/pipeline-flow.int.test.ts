@@ -1,0 +1,136 @@
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { FlowProducer } from 'bullmq';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { BatchStatus } from '../src/batch-progress.ts';
+import { BatchService } from '../src/services/batch.service.ts';
+import { startWorkers, type WorkerRuntime } from '../src/worker-runtime.ts';
+import { FAKE_FINGERPRINT, fakeDeps } from './helpers/fake-pipeline.ts';
+
+const connection = { host: '127.0.0.1', port: 6379 };
+const redis = new Redis({ ...connection, maxRetriesPerRequest: null });
+const prefix = `{t-${randomUUID().slice(0, 8)}}`;
+const model = { dir: '/models/fake', fingerprint: FAKE_FINGERPRINT };
+const { deps, catalog, sampler } = fakeDeps(redis, prefix);
+const flows = new FlowProducer({ connection, prefix });
+const service = new BatchService({ redis, prefix, flows, progress: deps.progress, catalog: deps.catalog });
+let runtime: WorkerRuntime;
+const dir = mkdtempSync(path.join(tmpdir(), 'reel-flow-'));
+
+function file(name: string, content = name): string {
+  const full = path.join(dir, name);
+  writeFileSync(full, content);
+  return full;
+}
+
+async function waitForBatch(batchId: string, timeoutMs = 30_000): Promise<BatchStatus> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const status = await service.status(batchId);
+    if (status?.finishedAt !== undefined) return status;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(
+    `batch ${batchId} did not finish in ${timeoutMs} ms: ${JSON.stringify(await service.status(batchId))}`,
+  );
+}
+
+beforeAll(() => {
+  runtime = startWorkers({
+    connection,
+    prefix,
+    concurrency: { ingest: 2, embed: 2, index: 2 },
+    deps,
+    recovery: { lockDurationMs: 5_000, stalledIntervalMs: 5_000 },
+  });
+});
+
+afterAll(async () => {
+  await runtime.close(5_000);
+  await flows.close();
+  const keys = await redis.keys(`${prefix}:*`);
+  if (keys.length > 0) await redis.del(...keys);
+  redis.disconnect();
+});
+
+describe('a batch through the real BullMQ flow (real Redis, fake media)', () => {
+  it('indexes good videos, fails bad ones at once with their code, reports in-batch duplicates', async () => {
+    const submitted = await service.submit({
+      tenant: 'acme',
+      model,
+      files: [
+        { path: file('a.mp4') },
+        { path: file('b.mp4') },
+        { path: file('bad.txt') },
+        { path: file('a-copy.mp4', 'a.mp4'), name: 'a-copy.mp4' },
+        { path: path.join(dir, 'missing.mp4') },
+      ],
+    });
+    expect(submitted.videos.map((v) => v.status)).toEqual([
+      'queued',
+      'queued',
+      'queued',
+      'duplicate',
+      'failed',
+    ]);
+    expect(submitted.videos[4]).toMatchObject({ code: 'FILE_NOT_FOUND' });
+
+    const status = await waitForBatch(submitted.batchId);
+    expect(status.counts).toMatchObject({ indexed: 2, failed: 2, duplicate: 1 });
+    const bad = status.videos.find((v) => v.name.endsWith('bad.txt'));
+    expect(bad).toMatchObject({
+      status: 'failed',
+      code: 'NOT_A_VIDEO',
+      message: 'bad.txt: not a video (text)',
+    });
+    expect(sampler.calls.filter((c) => c === 'bad.txt')).toHaveLength(1);
+    const good = status.videos.filter((v) => v.status === 'indexed');
+    for (const video of good) {
+      expect(catalog.videos.get(video.videoId)).toMatchObject({
+        status: 'indexed',
+        tenant: 'acme',
+        durationSeconds: 3,
+      });
+      expect(catalog.embeddings.get(`${video.videoId}:${FAKE_FINGERPRINT}`)?.timestamps).toEqual([
+        0.5, 1.5, 2.5,
+      ]);
+    }
+    expect(catalog.videos.get(bad!.videoId)).toMatchObject({
+      status: 'failed',
+      error: { code: 'NOT_A_VIDEO' },
+    });
+  });
+
+  it('retries a transient failure and then indexes the video', async () => {
+    const submitted = await service.submit({ tenant: 'acme', model, files: [{ path: file('flaky.mp4') }] });
+    const status = await waitForBatch(submitted.batchId);
+    expect(status.counts.indexed).toBe(1);
+    expect(sampler.calls.filter((c) => c === 'flaky.mp4')).toHaveLength(2);
+  });
+
+  it('reports the same content submitted in a later batch as a duplicate and indexes nothing twice', async () => {
+    const writesBefore = catalog.embeddingWrites;
+    const submitted = await service.submit({
+      tenant: 'acme',
+      model,
+      files: [{ path: file('b-again.mp4', 'b.mp4') }],
+    });
+    expect(submitted.videos[0]).toMatchObject({ status: 'duplicate' });
+    const status = await waitForBatch(submitted.batchId);
+    expect(status.counts.duplicate).toBe(1);
+    expect(catalog.embeddingWrites).toBe(writesBefore);
+  });
+
+  it('returns the first batch when a client retries a submit with the same batch id', async () => {
+    const batchId = randomUUID();
+    const first = await service.submit({ tenant: 'acme', model, batchId, files: [{ path: file('c.mp4') }] });
+    const again = await service.submit({ tenant: 'acme', model, batchId, files: [{ path: file('c.mp4') }] });
+    expect(first.existing).toBe(false);
+    expect(again.existing).toBe(true);
+    expect(again.videos.map((v) => v.videoId)).toEqual(first.videos.map((v) => v.videoId));
+    expect((await waitForBatch(batchId)).counts.indexed).toBe(1);
+  });
+});
