@@ -1,1 +1,17 @@
-export { type BinaryVersion, binaryVersion, type FfmpegBinaries } from './adapters/ffmpeg.ts';
+export {
+  type BinaryVersion,
+  binaryVersion,
+  type FfmpegBinaries,
+} from './adapters/ffmpeg.ts';
+export { type ThumbnailOptions, writeFramePngs, writeThumbnails } from './adapters/thumbnails.ts';
+export { INPUT_ERROR_CODES, IngestErrorCode } from './errors.ts';
+export { type ProbeOptions, probeVideo, type VideoLimits } from './probe-video.ts';
+export {
+  DEFAULT_FRAME_SIZE,
+  type SampledFrame,
+  type SampleVideoOptions,
+  type SampleVideoResult,
+  sampleVideo,
+} from './sample-frames.ts';
+export { type DecodePlan, type SamplingStrategy, xpoolFrameIndices } from './sampling-plan.ts';
+export type { VideoInfo, VideoStreamSummary } from './video-info.ts';

@@ -5,6 +5,7 @@
 import { Command, CommanderError } from 'commander';
 import { registerDemo } from './commands/demo.ts';
 import { registerDoctor } from './commands/doctor.ts';
+import { registerFrames } from './commands/frames.ts';
 import { registerModels } from './commands/models.ts';
 import { registerTokenize } from './commands/tokenize.ts';
 import { type CliContext, ExitCode, loadCliContext, UsageError } from './context.ts';
@@ -23,6 +24,7 @@ export function buildProgram(context: () => CliContext): Command {
     .exitOverride()
     .configureOutput({ writeErr: (text) => process.stderr.write(text) });
   registerDoctor(program, context);
+  registerFrames(program, context);
   registerDemo(program, context);
   registerModels(program, context);
   registerTokenize(program, context);

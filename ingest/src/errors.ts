@@ -1,0 +1,67 @@
+/**
+ * Error codes thrown by @reel/ingest as `ReelError(code, message)`. Every message is one line naming the
+ * file and the cause; ffmpeg's own words, when there are any, go in `details.stderr`, never in a stack
+ * trace shown to a person.
+ */
+import { ReelError } from '@reel/infra';
+
+export const IngestErrorCode = {
+  /** The file does not exist (or a folder on its path does not). */
+  FILE_NOT_FOUND: 'FILE_NOT_FOUND',
+  /** The file has 0 bytes. */
+  EMPTY_FILE: 'EMPTY_FILE',
+  /** Not a video at all: text, random bytes, a still image, a folder, a device or pipe. */
+  NOT_A_VIDEO: 'NOT_A_VIDEO',
+  /** A media file with no usable video stream: audio only, or audio plus cover art. */
+  NO_VIDEO_STREAM: 'NO_VIDEO_STREAM',
+  /** Looks like a video but cannot be read: corrupt or truncated beyond use, no frame decodes, no decoder, no permission. */
+  UNREADABLE: 'UNREADABLE',
+  /** Longer than the configured limit (`maxVideoSeconds`). */
+  TOO_LONG: 'TOO_LONG',
+  /** Bigger than a configured limit: pixels per frame (`maxVideoPixels`) or file size (`maxVideoBytes`). */
+  TOO_LARGE: 'TOO_LARGE',
+  /** ffmpeg failed part-way through decoding; `details.stderr` holds its last stderr lines. */
+  DECODE_FAILED: 'DECODE_FAILED',
+  /** An ffmpeg or ffprobe call ran past its timeout and was killed (retryable: the machine may be busy). */
+  FFMPEG_TIMEOUT: 'FFMPEG_TIMEOUT',
+  /** The ffmpeg or ffprobe executable could not be started (not installed, wrong path in config). */
+  FFMPEG_NOT_FOUND: 'FFMPEG_NOT_FOUND',
+  /** The caller's AbortSignal fired; the ffmpeg process was killed. */
+  INGEST_ABORTED: 'INGEST_ABORTED',
+  /** Sampling options out of range (count, interval, size, threshold...). */
+  INGEST_OPTIONS_INVALID: 'INGEST_OPTIONS_INVALID',
+} as const;
+
+export type IngestErrorCode = (typeof IngestErrorCode)[keyof typeof IngestErrorCode];
+
+/** Codes that mean "this input is bad": never retried, and the CLI exits with status 2 on them. */
+export const INPUT_ERROR_CODES: ReadonlySet<string> = new Set<IngestErrorCode>([
+  IngestErrorCode.FILE_NOT_FOUND,
+  IngestErrorCode.EMPTY_FILE,
+  IngestErrorCode.NOT_A_VIDEO,
+  IngestErrorCode.NO_VIDEO_STREAM,
+  IngestErrorCode.UNREADABLE,
+  IngestErrorCode.TOO_LONG,
+  IngestErrorCode.TOO_LARGE,
+  IngestErrorCode.DECODE_FAILED,
+]);
+
+/**
+ * A {@link ReelError} about `file`: message `<file>: <cause>`. Only {@link IngestErrorCode.FFMPEG_TIMEOUT}
+ * and {@link IngestErrorCode.FFMPEG_NOT_FOUND} are retryable (the machine, not the input, is at fault).
+ */
+export function ingestError(
+  code: IngestErrorCode,
+  file: string,
+  cause: string,
+  details?: Record<string, unknown>,
+): ReelError {
+  const retryable = code === IngestErrorCode.FFMPEG_TIMEOUT || code === IngestErrorCode.FFMPEG_NOT_FOUND;
+  const options = details === undefined ? { retryable } : { retryable, details };
+  return new ReelError(code, `${file}: ${oneLine(cause)}`, options);
+}
+
+/** Collapses whitespace and newlines so a message stays on one line. */
+export function oneLine(text: string): string {
+  return text.replace(/\s+/g, ' ').trim();
+}

@@ -1,0 +1,287 @@
+/**
+ * Pure builders of ffprobe and ffmpeg command lines. Nothing here runs a process: the adapter
+ * (`adapters/ffmpeg.ts`) does. Every command reads the file through the `file:` protocol with an absolute
+ * path (a name starting with "-" or containing ":" is never taken for an option or a URL) and only the
+ * `file` protocol is allowed for anything a demuxer opens on its own (playlists, references).
+ *
+ * Frame commands share one output contract: a filter graph whose labelled `showinfo@<label>` filters log
+ * each emitted frame's timestamp, ending in raw RGB (rgb24, H×W×3 bytes per frame) on stdout, with
+ * `-copyts -start_at_zero` so that every timestamp is seconds from the container's start.
+ */
+import path from 'node:path';
+
+/** One `-i` input with the options that precede it. */
+export interface FfmpegInput {
+  options: string[];
+  /** What follows `-i`: `file:<absolute path>`. */
+  source: string;
+}
+
+/** An ffmpeg invocation as the adapter needs it (for fluent-ffmpeg) and as {@link toArgv} flattens it. */
+export interface FfmpegCommandSpec {
+  inputs: FfmpegInput[];
+  /** The `-filter_complex` graph. */
+  filterComplex: string;
+  /** Output options, global ones included (ffmpeg takes global options anywhere); the output is stdout. */
+  output: string[];
+}
+
+/** Geometry and clean-up every sampled frame gets inside ffmpeg. */
+export interface FrameFilterOptions {
+  /** Output side in pixels: shortest edge resized to it (bicubic), then centre-cropped to size × size. */
+  size: number;
+  /** Keep one field of each interlaced frame (no combing; vertical resolution is halved, then rescaled). */
+  deinterlace: boolean;
+}
+
+/** How far into the file the probe reads packets to learn keyframe spacing and frame pacing. */
+export const PROBE_SCAN_SECONDS = 30;
+
+/** The `file:` URL ffmpeg reads; never a shell word. */
+export function fileSource(file: string): string {
+  return `file:${path.resolve(file)}`;
+}
+
+const INPUT_SAFETY = ['-protocol_whitelist', 'file'];
+
+/**
+ * ffprobe: container and streams, plus the packets (timestamps, key flags) of the first
+ * {@link PROBE_SCAN_SECONDS} seconds, as compact JSON on stdout.
+ */
+export function probeArgs(file: string, scanSeconds = PROBE_SCAN_SECONDS): string[] {
+  return [
+    '-hide_banner',
+    // Warnings too: "detected only with low score" is how a non-video named .mp4 shows itself.
+    '-v',
+    'warning',
+    ...INPUT_SAFETY,
+    '-print_format',
+    'json=compact=1',
+    '-show_format',
+    '-show_streams',
+    '-show_entries',
+    'packet=stream_index,pts_time,flags',
+    '-read_intervals',
+    `%+${scanSeconds}`,
+    fileSource(file),
+  ];
+}
+
+/** ffprobe: every packet of one stream (demuxing only, no decoding): counts frames, finds the readable end. */
+export function packetScanArgs(file: string, streamIndex: number): string[] {
+  return [
+    '-hide_banner',
+    '-v',
+    'error',
+    ...INPUT_SAFETY,
+    '-print_format',
+    'json=compact=1',
+    '-select_streams',
+    String(streamIndex),
+    '-show_entries',
+    'packet=stream_index,pts_time,flags',
+    fileSource(file),
+  ];
+}
+
+/**
+ * ffprobe: for each time (absolute seconds), seek there and print the first packet of the stream: the
+ * keyframe at or before it. Demuxing only; tells what each `-ss` will have to decode.
+ */
+export function keyframeSeekArgs(file: string, streamIndex: number, times: number[]): string[] {
+  return [
+    '-hide_banner',
+    '-v',
+    'error',
+    ...INPUT_SAFETY,
+    '-print_format',
+    'json=compact=1',
+    '-select_streams',
+    String(streamIndex),
+    '-show_entries',
+    'packet=stream_index,pts_time,flags',
+    '-read_intervals',
+    times.map((t) => `${seconds(t)}%+#1`).join(','),
+    fileSource(file),
+  ];
+}
+
+/** Seconds as ffmpeg reads them, without exponent notation. */
+export function seconds(value: number): string {
+  return Math.max(0, value).toFixed(6);
+}
+
+/**
+ * Filters after selection: one field per interlaced frame, shortest edge to `size` (pixel aspect taken into
+ * account, rotation already applied by ffmpeg's autorotate), centre crop, square pixels, rgb24.
+ * Resize follows CLIP: the short side becomes `size`, the long side `trunc(size × long / short)`.
+ */
+export function frameFilters({ size, deinterlace }: FrameFilterOptions): string[] {
+  const s = String(size);
+  const landscape = 'gte(iw*sar,ih)';
+  const filters: string[] = [];
+  // A field has half the lines: its pixels are twice as tall, so the pixel aspect halves.
+  if (deinterlace) filters.push('field=type=top', "setsar=r='sar/2':max=1000");
+  filters.push(
+    `scale=w='if(${landscape},trunc(${s}*iw*sar/ih),${s})':h='if(${landscape},${s},trunc(${s}*ih/(iw*sar)))':flags=bicubic`,
+    `crop=${s}:${s}`,
+    'setsar=1',
+    'format=rgb24',
+  );
+  return filters;
+}
+
+/**
+ * A `select` expression passing, for each target in turn, the first frame whose timestamp `t` is at or
+ * after it: the k-th selected frame is the first with t >= targets[k]. `targets` must be ascending.
+ */
+export function selectAtOrAfter(targets: number[]): string {
+  const n = targets.length;
+  if (n === 0) return '0';
+  const next = targets.map((t, k) => `${seconds(t)}*eq(selected_n\\,${k})`).join('+');
+  return `lt(selected_n\\,${n})*gte(t\\,${next})`;
+}
+
+const OUTPUT_RAW_RGB = [
+  '-map',
+  '[out]',
+  '-fps_mode',
+  'passthrough',
+  '-f',
+  'rawvideo',
+  '-pix_fmt',
+  'rgb24',
+  // Global options: ffmpeg accepts them anywhere on the command line.
+  '-hide_banner',
+  '-nostdin',
+  '-nostats',
+  '-loglevel',
+  'level+info',
+  '-copyts',
+  '-start_at_zero',
+];
+
+/**
+ * Several fast seeks in one process: one input per target, each opened with `-ss <target>` (accurate seek:
+ * decode from the keyframe before it, drop frames before it) and cut to its first frame. Frame k is logged
+ * by `showinfo@s<k>` and written k-th, in target order.
+ */
+export function seekCommand(
+  file: string,
+  streamIndex: number,
+  targets: number[],
+  frame: FrameFilterOptions,
+): FfmpegCommandSpec {
+  const source = fileSource(file);
+  const chains = targets.map(
+    (_, k) => `[${k}:${streamIndex}]trim=end_frame=1,${frameFilters(frame).join(',')},showinfo@s${k}[v${k}]`,
+  );
+  const joined =
+    targets.length === 1
+      ? chains[0]!.replace(/\[v0\]$/, '[out]')
+      : `${chains.join(';')};${targets.map((_, k) => `[v${k}]`).join('')}concat=n=${targets.length}:v=1:a=0[out]`;
+  return {
+    inputs: targets.map((t) => ({ options: [...INPUT_SAFETY, '-ss', seconds(t)], source })),
+    filterComplex: joined,
+    output: OUTPUT_RAW_RGB,
+  };
+}
+
+/**
+ * One decoding pass keeping the first frame at or after each target (`select`, before any scaling, so
+ * skipped frames cost only their decoding). `-frames:v` stops ffmpeg as soon as the last one is out
+ * instead of decoding to the end. Frames are logged by `showinfo@p`. `decoderThreads` overrides ffmpeg's
+ * frame-thread count (its default is cores + 1).
+ */
+export function singlePassCommand(
+  file: string,
+  streamIndex: number,
+  targets: number[],
+  frame: FrameFilterOptions,
+  decoderThreads?: number,
+): FfmpegCommandSpec {
+  const threads = decoderThreads === undefined ? [] : ['-threads', String(decoderThreads)];
+  return {
+    inputs: [{ options: [...INPUT_SAFETY, ...threads], source: fileSource(file) }],
+    filterComplex: `[0:${streamIndex}]select='${selectAtOrAfter(targets)}',${frameFilters(frame).join(',')},showinfo@p[out]`,
+    output: ['-frames:v', String(targets.length), ...OUTPUT_RAW_RGB],
+  };
+}
+
+/** A `select` expression passing frames within `window` seconds of any target. */
+export function selectNear(targets: number[], window: number): string {
+  if (targets.length === 0) return '0';
+  const near = targets.map((t) => `lte(abs(t-${seconds(t)})\\,${seconds(window)})`).join('+');
+  return `gt(${near}\\,0)`;
+}
+
+/**
+ * Keyframes only: the demuxer drops every other packet and the decoder skips non-key frames, so the cost
+ * is a few dozen intra frames whatever the length. Keyframes within `window` seconds of a target pass
+ * (all of them when `window` is undefined: keyframes are then known to be few); the caller keeps the
+ * nearest per target. Frames are logged by `showinfo@k`.
+ */
+export function keyframesCommand(
+  file: string,
+  streamIndex: number,
+  targets: number[],
+  window: number | undefined,
+  frame: FrameFilterOptions,
+): FfmpegCommandSpec {
+  const select = window === undefined ? '' : `select='${selectNear(targets, window)}',`;
+  return {
+    inputs: [
+      {
+        options: [...INPUT_SAFETY, '-discard', 'nokey', '-skip_frame', 'nokey'],
+        source: fileSource(file),
+      },
+    ],
+    filterComplex: `[0:${streamIndex}]${select}${frameFilters(frame).join(',')},showinfo@k[out]`,
+    output: OUTPUT_RAW_RGB,
+  };
+}
+
+/** Options of the scene-change strategy as ffmpeg sees them. */
+export interface SceneSelectOptions {
+  /** ffmpeg's scene score (0..1) above which a frame starts a new shot. */
+  threshold: number;
+  /** Seconds: no two kept frames closer than this. */
+  minGap: number;
+  keyframesOnly: boolean;
+}
+
+/**
+ * One frame per shot: the first frame, then every frame whose scene-change score exceeds the threshold
+ * and lies at least `minGap` after the previous one. `metadata@m` logs each kept frame's timestamp and
+ * score (`lavfi.scene_score`), so the caller can keep the strongest cuts when there are too many.
+ */
+export function scenesCommand(
+  file: string,
+  streamIndex: number,
+  scene: SceneSelectOptions,
+  frame: FrameFilterOptions,
+): FfmpegCommandSpec {
+  const cut = `gt(scene\\,${scene.threshold})*gte(t-prev_selected_t\\,${seconds(scene.minGap)})`;
+  const options = scene.keyframesOnly
+    ? [...INPUT_SAFETY, '-discard', 'nokey', '-skip_frame', 'nokey']
+    : [...INPUT_SAFETY];
+  return {
+    inputs: [{ options, source: fileSource(file) }],
+    filterComplex: `[0:${streamIndex}]select='gt(eq(n\\,0)+${cut}\\,0)',metadata@m=mode=print:key=lavfi.scene_score,${frameFilters(frame).join(',')}[out]`,
+    output: OUTPUT_RAW_RGB,
+  };
+}
+
+/**
+ * The full command line ffmpeg receives, in fluent-ffmpeg's order: each input's options and `-i`, the
+ * filter graph, the output options. Used by tests, by the benchmark and by a future direct `spawn`.
+ */
+export function toArgv(spec: FfmpegCommandSpec): string[] {
+  return [
+    ...spec.inputs.flatMap((input) => [...input.options, '-i', input.source]),
+    '-filter_complex',
+    spec.filterComplex,
+    ...spec.output,
+    'pipe:1',
+  ];
+}
