@@ -5,6 +5,7 @@
 import { Command, CommanderError } from 'commander';
 import { registerDemo } from './commands/demo.ts';
 import { registerDoctor } from './commands/doctor.ts';
+import { registerEval } from './commands/eval.ts';
 import { registerFrames } from './commands/frames.ts';
 import { registerModels } from './commands/models.ts';
 import { registerTokenize } from './commands/tokenize.ts';
@@ -26,6 +27,7 @@ export function buildProgram(context: () => CliContext): Command {
   registerDoctor(program, context);
   registerFrames(program, context);
   registerDemo(program, context);
+  registerEval(program, context);
   registerModels(program, context);
   registerTokenize(program, context);
   overrideExits(program);

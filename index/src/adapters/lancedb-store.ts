@@ -1,0 +1,1516 @@
+/**
+ * The index's storage: an embedded LanceDB folder. The only file that imports @lancedb/lancedb and
+ * apache-arrow; everything it returns is our own types.
+ *
+ * Tables:
+ * - `videos`: one row per (tenant, video id): title, tags, times, duration, source, sha256, model
+ *   fingerprint, status and error.
+ * - `emb_<hash of fingerprint>`: one table per model, one row per video: the mean-pooled vector (the
+ *   first stage searches it), the int8 frames with per-frame statistics, times and thumbnails, the Gram of
+ *   the normalised frames and the X-Pool terms, plus copies of the video's tenant, tags, creation time and
+ *   duration so the vector search can prefilter on them. One table per model keeps each ANN index trained
+ *   on one model's vectors, lets models of different D coexist, and makes "only the active model's
+ *   vectors are searched" structural.
+ *
+ * Concurrency: every row has a `key` column carrying the Arrow field metadata
+ * `lance-schema:unenforced-primary-key = "true"`, so concurrent `mergeInsert`s of the same new keys
+ * from several processes conflict and retry instead of silently inserting duplicates (LanceDB only
+ * detects that race for a declared primary key). Connections use `readConsistencyInterval` 0 by default,
+ * so every read sees other processes' latest commits.
+ */
+import { createHash } from 'node:crypto';
+import * as lancedb from '@lancedb/lancedb';
+import { ReelError } from '@reel/infra';
+import {
+  Table as ArrowTable,
+  Binary,
+  type Data,
+  type DataType,
+  Field,
+  FixedSizeList,
+  Float32,
+  Float64,
+  Int32,
+  List,
+  makeData,
+  RecordBatch,
+  Schema,
+  Struct,
+  Uint32,
+  Utf8,
+} from 'apache-arrow';
+import { IndexErrorCode } from '../errors.ts';
+import {
+  type CompactFrames,
+  codecBytesPerValue,
+  FrameCodec,
+  frameDataBytes,
+  frameDataFromBytes,
+  toInt8Frames,
+} from '../frame-codec.ts';
+import { decodeCursor, encodeCursor, hashQuery } from '../search/cursor.ts';
+import { filtersToSql, type ListFilters, normalizeFilters, sqlString } from '../search/filter-sql.ts';
+import type { RescoreEntry } from '../search/rescore-cache.ts';
+import type {
+  CandidateRequest,
+  ResultDetails,
+  SearchStore,
+  StageOneCandidate,
+} from '../search/search-store.ts';
+import { xpoolCompactLength } from '../search/xpool-compact.ts';
+import {
+  parseVideoKey,
+  VIDEO_STATUSES,
+  type VideoEmbeddings,
+  type VideoRecord,
+  type VideoStatus,
+  videoKey,
+} from '../video-record.ts';
+
+/** The first-stage ANN index and its query parameters. */
+export interface AnnIndexConfig {
+  /** IVF_PQ, IVF_HNSW_SQ or IVF_FLAT (see DESIGN.md for the benchmark behind the default). */
+  type: 'ivf_pq' | 'ivf_hnsw_sq' | 'ivf_flat';
+  /** IVF partitions; default √rows rounded, at least 1 (IVF_PQ), or rows / 100 000 + 1 (HNSW). */
+  numPartitions?: number;
+  /** IVF_PQ sub-vectors; default D / 8 (one byte per 8 dims). */
+  numSubVectors?: number;
+  /** IVF partitions probed per query; default 20. */
+  nprobes?: number;
+  /** HNSW search width; default 1.5 × the candidates asked for. */
+  ef?: number;
+  /** Re-rank refineFactor × limit PQ candidates by exact distance; default none (stage 2 is exact). */
+  refineFactor?: number;
+}
+
+/**
+ * The default ANN settings: IVF_FLAT (exact distances inside √N partitions, 20 probed). On the search
+ * benchmark's CLIP-like vectors at 100k it returned K′ = 1000 candidates in ≈ 7 ms with top-10 agreement
+ * ≥ 0.995 after rescoring and built in 12 s; IVF_PQ (64 sub-vectors) took ≈ 25 ms, built in 96-136 s and
+ * its PQ distances lost true neighbours (agreement 0.90); IVF_HNSW_SQ matched the agreement at ≈ 10 ms
+ * but took 118 s to build. See DESIGN.md.
+ */
+export const DEFAULT_ANN_INDEX: AnnIndexConfig = { type: 'ivf_flat', nprobes: 20 };
+/**
+ * Rows of a model's table from which `optimize()` builds the ANN index; below it the first stage is an
+ * exact flat scan (≈ 15-20 ms at 10k rows here, so the index pays off early; IVF_FLAT builds in ~1 s).
+ */
+export const DEFAULT_ANN_THRESHOLD = 5_000;
+
+export interface LanceIndexStoreOptions {
+  /** The database folder (created when missing). */
+  dir: string;
+  /** Seconds between checks for other processes' commits; 0 (default) checks on every read. */
+  readConsistencyInterval?: number;
+  /** See {@link DEFAULT_ANN_THRESHOLD}. */
+  annThreshold?: number;
+  ann?: AnnIndexConfig;
+  /** Attempts of a write that hits a commit conflict. Default 8. */
+  writeAttempts?: number;
+}
+
+/** What `optimize()` did to one table. */
+export interface TableUpkeep {
+  table: string;
+  rows: number;
+  fragmentsRemoved: number;
+  fragmentsAdded: number;
+  versionsPruned: number;
+  bytesPruned: number;
+  indexesCreated: string[];
+}
+
+/** Everything `listVideos` returns. */
+export interface VideoPage {
+  videos: VideoRecord[];
+  nextCursor: string | null;
+}
+
+const VIDEOS_TABLE = 'videos';
+const EMB_PREFIX = 'emb_';
+const PK_METADATA = new Map([['lance-schema:unenforced-primary-key', 'true']]);
+const SCHEMA_VERSION = '1';
+
+const utf8List = () => new List(new Field('item', new Utf8(), true));
+const float32List = () => new List(new Field('item', new Float32(), true));
+
+function videosSchema(): Schema {
+  return new Schema(
+    [
+      new Field('key', new Utf8(), false, PK_METADATA),
+      new Field('tenant', new Utf8(), false),
+      new Field('id', new Utf8(), false),
+      new Field('title', new Utf8(), false),
+      new Field('tags', utf8List(), false),
+      new Field('created_at', new Float64(), false),
+      new Field('ingested_at', new Float64(), true),
+      new Field('duration', new Float64(), true),
+      new Field('source', new Utf8(), true),
+      new Field('sha256', new Utf8(), false),
+      new Field('fingerprint', new Utf8(), true),
+      new Field('status', new Utf8(), false),
+      new Field('error_code', new Utf8(), true),
+      new Field('error_message', new Utf8(), true),
+      new Field('updated_at', new Float64(), false),
+    ],
+    new Map([
+      ['reel:table', 'videos'],
+      ['reel:schema-version', SCHEMA_VERSION],
+    ]),
+  );
+}
+
+function embeddingsSchema(fingerprint: string, dim: number): Schema {
+  return new Schema(
+    [
+      new Field('key', new Utf8(), false, PK_METADATA),
+      new Field('tenant', new Utf8(), false),
+      new Field('video_id', new Utf8(), false),
+      new Field('fingerprint', new Utf8(), false),
+      new Field('tags', utf8List(), false),
+      new Field('created_at', new Float64(), false),
+      new Field('duration', new Float64(), true),
+      new Field('revision', new Float64(), false),
+      new Field('frame_count', new Int32(), false),
+      new Field('timestamps', float32List(), false),
+      new Field('thumbnails', utf8List(), false),
+      new Field('mean', new FixedSizeList(dim, new Field('item', new Float32(), true)), false),
+      new Field('frame_codec', new Utf8(), false),
+      new Field('frames', new Binary(), false),
+      new Field('frame_scales', float32List(), false),
+      new Field('frame_norms', float32List(), false),
+      new Field('frame_means', float32List(), false),
+      new Field('frame_vars', float32List(), false),
+      new Field('gram', float32List(), false),
+      new Field('xpool_head', new Uint32(), true),
+      new Field('xpool', float32List(), true),
+    ],
+    new Map([
+      ['reel:table', 'embeddings'],
+      ['reel:schema-version', SCHEMA_VERSION],
+      ['reel:fingerprint', fingerprint],
+      ['reel:dim', String(dim)],
+    ]),
+  );
+}
+
+/** The table holding a model's embeddings. */
+export function embeddingsTableName(fingerprint: string): string {
+  return `${EMB_PREFIX}${createHash('sha256').update(fingerprint).digest('hex').slice(0, 32)}`;
+}
+
+// ---------- Arrow column builders (one Data per column, no per-value objects) ----------
+
+function validity(values: readonly unknown[]): { nullBitmap?: Uint8Array; nullCount: number } {
+  let nullCount = 0;
+  for (const v of values) if (v === null || v === undefined) nullCount++;
+  if (nullCount === 0) return { nullCount: 0 };
+  const nullBitmap = new Uint8Array(Math.ceil(values.length / 8));
+  values.forEach((v, i) => {
+    if (v !== null && v !== undefined) nullBitmap[i >> 3]! |= 1 << (i & 7);
+  });
+  return { nullBitmap, nullCount };
+}
+
+const textEncoder = new TextEncoder();
+
+function utf8Data(values: readonly (string | null)[]): Data<Utf8> {
+  const encoded = values.map((v) => (v === null ? new Uint8Array(0) : textEncoder.encode(v)));
+  const offsets = new Int32Array(values.length + 1);
+  let total = 0;
+  encoded.forEach((bytes, i) => {
+    total += bytes.length;
+    offsets[i + 1] = total;
+  });
+  const data = new Uint8Array(total);
+  encoded.forEach((bytes, i) => {
+    data.set(bytes, offsets[i]!);
+  });
+  return makeData({
+    type: new Utf8(),
+    length: values.length,
+    valueOffsets: offsets,
+    data,
+    ...validity(values),
+  });
+}
+
+function utf8ListData(values: readonly (readonly (string | null)[])[]): Data {
+  const offsets = new Int32Array(values.length + 1);
+  values.forEach((list, i) => {
+    offsets[i + 1] = offsets[i]! + list.length;
+  });
+  const child = utf8Data(values.flat());
+  return makeData({ type: utf8List(), length: values.length, valueOffsets: offsets, child, nullCount: 0 });
+}
+
+function float64Data(values: readonly (number | null)[]): Data {
+  const data = new Float64Array(values.length);
+  values.forEach((v, i) => {
+    data[i] = v ?? 0;
+  });
+  return makeData({ type: new Float64(), length: values.length, data, ...validity(values) });
+}
+
+function int32Data(values: readonly number[]): Data {
+  return makeData({ type: new Int32(), length: values.length, data: Int32Array.from(values), nullCount: 0 });
+}
+
+function uint32Data(values: readonly (number | null)[]): Data {
+  const data = new Uint32Array(values.length);
+  values.forEach((v, i) => {
+    data[i] = v ?? 0;
+  });
+  return makeData({ type: new Uint32(), length: values.length, data, ...validity(values) });
+}
+
+function float32ListData(values: readonly (ArrayLike<number> | null)[]): Data {
+  const offsets = new Int32Array(values.length + 1);
+  values.forEach((list, i) => {
+    offsets[i + 1] = offsets[i]! + (list?.length ?? 0);
+  });
+  const flat = new Float32Array(offsets[values.length]!);
+  values.forEach((list, i) => {
+    if (list !== null) flat.set(list, offsets[i]!);
+  });
+  const child: Data<Float32> = makeData({
+    type: new Float32(),
+    length: flat.length,
+    data: flat,
+    nullCount: 0,
+  });
+  return makeData({
+    type: float32List(),
+    length: values.length,
+    valueOffsets: offsets,
+    child,
+    ...validity(values),
+  });
+}
+
+function binaryData(values: readonly Uint8Array[]): Data {
+  const offsets = new Int32Array(values.length + 1);
+  values.forEach((bytes, i) => {
+    offsets[i + 1] = offsets[i]! + bytes.length;
+  });
+  const data = new Uint8Array(offsets[values.length]!);
+  values.forEach((bytes, i) => {
+    data.set(bytes, offsets[i]!);
+  });
+  return makeData({ type: new Binary(), length: values.length, valueOffsets: offsets, data, nullCount: 0 });
+}
+
+function vectorData(values: readonly Float32Array[], dim: number, type: DataType): Data {
+  const flat = new Float32Array(values.length * dim);
+  values.forEach((v, i) => {
+    flat.set(v, i * dim);
+  });
+  const child = makeData({ type: new Float32(), length: flat.length, data: flat, nullCount: 0 });
+  return makeData({ type: type as FixedSizeList<Float32>, length: values.length, child, nullCount: 0 });
+}
+
+/** One record batch of `schema` (without its metadata: the table keeps that) from column data. */
+function arrowTable(schema: Schema, columns: Record<string, Data>, length: number): ArrowTable {
+  const plain = new Schema(schema.fields.map((f) => new Field(f.name, f.type, f.nullable)));
+  const children = plain.fields.map((f) => {
+    const column = columns[f.name];
+    if (column === undefined) throw new Error(`internal: column ${f.name} missing`);
+    return column;
+  });
+  const struct = makeData({ type: new Struct(plain.fields), length, nullCount: 0, children });
+  return new ArrowTable(plain, [new RecordBatch(plain, struct)]);
+}
+
+// ---------- reading Arrow back ----------
+
+type Row = Record<string, unknown>;
+
+interface ArrowVectorLike {
+  get(i: number): unknown;
+}
+
+/**
+ * Rows of a table or record batch as plain objects. LanceDB hands back Arrow objects of its own
+ * (CommonJS) copy of apache-arrow, so only their methods are used here, never our classes' instanceof.
+ */
+function rowsOf(
+  table: { numRows: number; getChild(name: string): unknown },
+  columns: readonly string[],
+): Row[] {
+  const vectors = columns.map((c) => [c, table.getChild(c) as ArrowVectorLike | null] as const);
+  const rows: Row[] = [];
+  for (let i = 0; i < table.numRows; i++) {
+    const row: Row = {};
+    for (const [name, vector] of vectors) row[name] = vector?.get(i) ?? null;
+    rows.push(row);
+  }
+  return rows;
+}
+
+function stringList(value: unknown): string[] {
+  if (value === null || value === undefined) return [];
+  return Array.from(value as Iterable<string | null>).map((v) => v ?? '');
+}
+
+function nullableStringList(value: unknown): (string | null)[] {
+  if (value === null || value === undefined) return [];
+  return Array.from(value as Iterable<string | null>, (v) => v ?? null);
+}
+
+function float32s(value: unknown): Float32Array {
+  if (value === null || value === undefined) return new Float32Array(0);
+  const array = (value as { toArray(): unknown }).toArray();
+  return array instanceof Float32Array ? array : Float32Array.from(array as ArrayLike<number>);
+}
+
+function numberOrNull(value: unknown): number | null {
+  return value === null || value === undefined ? null : Number(value);
+}
+
+function dateOrNull(value: unknown): Date | null {
+  return value === null || value === undefined ? null : new Date(Number(value));
+}
+
+// ---------- validation ----------
+
+function videoInvalid(message: string): never {
+  throw new ReelError(IndexErrorCode.VIDEO_INVALID, message);
+}
+
+function checkId(value: unknown, what: string): void {
+  if (typeof value !== 'string' || value.length === 0 || value.length > 512)
+    videoInvalid(
+      `${what}: expected a non-empty string of at most 512 characters, got ${JSON.stringify(value)}`,
+    );
+}
+
+function checkRecord(record: VideoRecord): void {
+  checkId(record.tenant, 'video tenant');
+  checkId(record.id, 'video id');
+  const where = `video ${record.id}`;
+  if (typeof record.title !== 'string')
+    videoInvalid(`${where} title: expected a string, got ${typeof record.title}`);
+  if (!Array.isArray(record.tags) || record.tags.some((t) => typeof t !== 'string' || t.length === 0))
+    videoInvalid(`${where} tags: expected an array of non-empty strings, got ${JSON.stringify(record.tags)}`);
+  if (!(record.createdAt instanceof Date) || Number.isNaN(record.createdAt.getTime()))
+    videoInvalid(`${where} createdAt: expected a valid Date, got ${String(record.createdAt)}`);
+  if (
+    record.ingestedAt !== null &&
+    (!(record.ingestedAt instanceof Date) || Number.isNaN(record.ingestedAt.getTime()))
+  )
+    videoInvalid(`${where} ingestedAt: expected a valid Date or null, got ${String(record.ingestedAt)}`);
+  if (
+    record.durationSeconds !== null &&
+    (typeof record.durationSeconds !== 'number' ||
+      !Number.isFinite(record.durationSeconds) ||
+      record.durationSeconds < 0)
+  )
+    videoInvalid(
+      `${where} durationSeconds: expected a finite number ≥ 0 or null, got ${record.durationSeconds}`,
+    );
+  if (!VIDEO_STATUSES.includes(record.status))
+    videoInvalid(
+      `${where} status: expected one of ${VIDEO_STATUSES.join(', ')}, got ${JSON.stringify(record.status)}`,
+    );
+  if (typeof record.sha256 !== 'string') videoInvalid(`${where} sha256: expected a hex string`);
+  if (
+    record.error !== null &&
+    (typeof record.error?.code !== 'string' || typeof record.error?.message !== 'string')
+  )
+    videoInvalid(
+      `${where} error: expected { code, message } strings or null, got ${JSON.stringify(record.error)}`,
+    );
+}
+
+function embeddingsInvalid(message: string): never {
+  throw new ReelError(IndexErrorCode.EMBEDDINGS_INVALID, message);
+}
+
+function checkEmbeddings(e: VideoEmbeddings): void {
+  checkId(e.tenant, 'embeddings tenant');
+  checkId(e.videoId, 'embeddings videoId');
+  if (typeof e.fingerprint !== 'string' || e.fingerprint.length === 0)
+    embeddingsInvalid(
+      `embeddings of ${e.videoId}: expected a fingerprint, got ${JSON.stringify(e.fingerprint)}`,
+    );
+  const F = e.frameCount;
+  const D = e.dim;
+  const where = `embeddings of ${e.videoId}`;
+  if (!Number.isInteger(F) || F < 1 || F > 255)
+    embeddingsInvalid(`${where}: expected 1 to 255 frames, got ${F}`);
+  if (!Number.isInteger(D) || D < 1) embeddingsInvalid(`${where}: expected D ≥ 1, got ${D}`);
+  const fr = e.frames;
+  if (fr.frameCount !== F || fr.dim !== D || fr.data.length !== F * D)
+    embeddingsInvalid(
+      `${where}: expected ${F}×${D} compact frame values, got ${fr.frameCount}×${fr.dim} (${fr.data.length})`,
+    );
+  for (const [name, arr] of [
+    ['scales', fr.scales],
+    ['norms', fr.norms],
+    ['means', fr.means],
+    ['variances', fr.variances],
+  ] as const)
+    if (arr.length !== F) embeddingsInvalid(`${where}: expected ${F} frame ${name}, got ${arr.length}`);
+  if (e.timestamps.length !== F)
+    embeddingsInvalid(`${where}: expected ${F} timestamps, got ${e.timestamps.length}`);
+  if (e.thumbnails.length !== F)
+    embeddingsInvalid(`${where}: expected ${F} thumbnails, got ${e.thumbnails.length}`);
+  if (e.mean.length !== D)
+    embeddingsInvalid(`${where}: expected a mean vector of ${D}, got ${e.mean.length}`);
+  if (e.gram.length !== F * F)
+    embeddingsInvalid(`${where}: expected a ${F}×${F} Gram, got ${e.gram.length} values`);
+  if (
+    e.xpoolCache !== undefined &&
+    (e.xpoolCache.frameCount !== F || e.xpoolCache.data.length !== xpoolCompactLength(F))
+  )
+    embeddingsInvalid(`${where}: expected X-Pool terms of ${F} frames, got ${e.xpoolCache.frameCount}`);
+}
+
+/** 48 bits of sha256 over the stored rescoring data: equal data, equal revision. */
+function revisionOf(e: VideoEmbeddings): number {
+  const hash = createHash('sha256');
+  const add = (a: ArrayBufferView) => hash.update(new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
+  hash.update(e.frames.codec);
+  add(frameDataBytes(e.frames));
+  for (const a of [e.frames.scales, e.frames.norms, e.frames.means, e.frames.variances, e.gram]) add(a);
+  add(Float64Array.from(e.timestamps));
+  if (e.xpoolCache !== undefined) {
+    add(new Uint32Array([e.xpoolCache.headChecksum >>> 0]));
+    add(e.xpoolCache.data);
+  }
+  return hash.digest().readUIntBE(0, 6);
+}
+
+function storeFailed(what: string, cause: unknown): ReelError {
+  const message = cause instanceof Error ? cause.message.split('\n')[0] : String(cause);
+  return new ReelError(IndexErrorCode.INDEX_STORE_FAILED, `LanceDB ${what} failed: ${message}`, {
+    retryable: true,
+    cause,
+  });
+}
+
+function isConflict(error: unknown): boolean {
+  const message = error instanceof Error ? error.message : String(error);
+  return /conflict|retryable|concurrent|too many concurrent writers|commit/i.test(message);
+}
+
+const SLEEP = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Rescoring columns read for stage 2. */
+const RESCORE_COLUMNS = [
+  'key',
+  'revision',
+  'frame_count',
+  'timestamps',
+  'frame_codec',
+  'frames',
+  'frame_scales',
+  'frame_norms',
+  'frame_means',
+  'frame_vars',
+  'gram',
+  'xpool_head',
+  'xpool',
+] as const;
+
+const VIDEO_COLUMNS = [
+  'key',
+  'tenant',
+  'id',
+  'title',
+  'tags',
+  'created_at',
+  'ingested_at',
+  'duration',
+  'source',
+  'sha256',
+  'fingerprint',
+  'status',
+  'error_code',
+  'error_message',
+] as const;
+
+/** LanceDB-backed index store (see the file header). Open with {@link LanceIndexStore.open}. */
+export class LanceIndexStore implements SearchStore {
+  readonly dir: string;
+  readonly annThreshold: number;
+  readonly ann: AnnIndexConfig;
+  readonly #db: lancedb.Connection;
+  readonly #writeAttempts: number;
+  readonly #tables = new Map<string, lancedb.Table>();
+  readonly #embInfo = new Map<string, { fingerprint: string; dim: number }>();
+  readonly #pinned = new Map<string, lancedb.Table>();
+
+  private constructor(db: lancedb.Connection, options: LanceIndexStoreOptions) {
+    this.#db = db;
+    this.dir = options.dir;
+    this.annThreshold = options.annThreshold ?? DEFAULT_ANN_THRESHOLD;
+    this.ann = { ...DEFAULT_ANN_INDEX, ...options.ann };
+    this.#writeAttempts = Math.max(1, options.writeAttempts ?? 8);
+  }
+
+  /** Connects to (creating if needed) the database folder. */
+  static async open(options: LanceIndexStoreOptions): Promise<LanceIndexStore> {
+    try {
+      const db = await lancedb.connect(options.dir, {
+        readConsistencyInterval: options.readConsistencyInterval ?? 0,
+      });
+      return new LanceIndexStore(db, options);
+    } catch (error) {
+      throw storeFailed(`connect to ${options.dir}`, error);
+    }
+  }
+
+  close(): void {
+    for (const table of [...this.#tables.values(), ...this.#pinned.values()]) table.close();
+    this.#tables.clear();
+    this.#pinned.clear();
+    this.#db.close();
+  }
+
+  // ---------- tables ----------
+
+  async #openTable(name: string): Promise<lancedb.Table | null> {
+    const cached = this.#tables.get(name);
+    if (cached !== undefined) return cached;
+    try {
+      const names = await this.#db.tableNames();
+      if (!names.includes(name)) return null;
+      const table = await this.#db.openTable(name);
+      this.#tables.set(name, table);
+      return table;
+    } catch (error) {
+      throw storeFailed(`open table ${name}`, error);
+    }
+  }
+
+  /** Opens or creates a table; concurrent creators in other processes end up with the same table. */
+  async #ensureTable(name: string, schema: Schema): Promise<lancedb.Table> {
+    const existing = await this.#openTable(name);
+    if (existing !== null) return existing;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const table = await this.#db.createEmptyTable(name, schema, { existOk: true });
+        this.#tables.set(name, table);
+        return table;
+      } catch (error) {
+        // another process created it between our check and our create
+        const opened = await this.#openTable(name).catch(() => null);
+        if (opened !== null) return opened;
+        if (attempt >= 3) throw storeFailed(`create table ${name}`, error);
+        await SLEEP(20 + Math.random() * 50);
+      }
+    }
+  }
+
+  async #videos(): Promise<lancedb.Table> {
+    return this.#ensureTable(VIDEOS_TABLE, videosSchema());
+  }
+
+  /** A model's table with its schema checked; null when absent (and `create` not given). */
+  async #embeddings(fingerprint: string, create?: { dim: number }): Promise<lancedb.Table | null> {
+    const name = embeddingsTableName(fingerprint);
+    const table =
+      create !== undefined
+        ? await this.#ensureTable(name, embeddingsSchema(fingerprint, create.dim))
+        : await this.#openTable(name);
+    if (table === null) return null;
+    let info = this.#embInfo.get(name);
+    if (info === undefined) {
+      const schema = await table.schema();
+      const storedFingerprint = schema.metadata.get('reel:fingerprint');
+      const dim = Number(schema.metadata.get('reel:dim'));
+      if (storedFingerprint !== fingerprint || !Number.isInteger(dim))
+        throw new ReelError(
+          IndexErrorCode.INDEX_SCHEMA_MISMATCH,
+          `table ${name}: expected embeddings of model ${fingerprint}, found ${storedFingerprint ?? 'no fingerprint'} (D ${schema.metadata.get('reel:dim') ?? '?'})`,
+        );
+      info = { fingerprint, dim };
+      this.#embInfo.set(name, info);
+    }
+    if (create !== undefined && info.dim !== create.dim)
+      throw new ReelError(
+        IndexErrorCode.EMBEDDING_DIM_MISMATCH,
+        `model ${fingerprint}: the index holds D = ${info.dim} vectors, got D = ${create.dim}`,
+      );
+    return table;
+  }
+
+  /** Every model fingerprint with an embeddings table. */
+  async fingerprints(): Promise<string[]> {
+    const names = (await this.#db.tableNames()).filter((n) => n.startsWith(EMB_PREFIX));
+    const out: string[] = [];
+    for (const name of names) {
+      const table = await this.#openTable(name);
+      const fingerprint = (await table?.schema())?.metadata.get('reel:fingerprint');
+      if (fingerprint !== undefined) out.push(fingerprint);
+    }
+    return out.sort();
+  }
+
+  async #embeddingTables(): Promise<lancedb.Table[]> {
+    const names = (await this.#db.tableNames()).filter((n) => n.startsWith(EMB_PREFIX));
+    const tables: lancedb.Table[] = [];
+    for (const name of names) {
+      const table = await this.#openTable(name);
+      if (table !== null) tables.push(table);
+    }
+    return tables;
+  }
+
+  /** mergeInsert on `key`, retried on commit conflicts. */
+  async #upsert(table: lancedb.Table, data: ArrowTable, what: string): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await table.mergeInsert('key').whenMatchedUpdateAll().whenNotMatchedInsertAll().execute(data);
+        return;
+      } catch (error) {
+        if (attempt >= this.#writeAttempts || !isConflict(error)) throw storeFailed(what, error);
+        await SLEEP(Math.min(1000, 10 * 2 ** attempt) * (0.5 + Math.random()));
+      }
+    }
+  }
+
+  async #retryWrite<T>(what: string, write: () => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await write();
+      } catch (error) {
+        if (attempt >= this.#writeAttempts || !isConflict(error)) throw storeFailed(what, error);
+        await SLEEP(Math.min(1000, 10 * 2 ** attempt) * (0.5 + Math.random()));
+      }
+    }
+  }
+
+  async #query(what: string, run: () => Promise<ArrowTable>): Promise<ArrowTable> {
+    try {
+      return await run();
+    } catch (error) {
+      throw storeFailed(what, error);
+    }
+  }
+
+  /** Rows of `table` whose key is one of `keys` (in chunks: IN lists stay short). */
+  async #byKeys(table: lancedb.Table, keys: readonly string[], columns: readonly string[]): Promise<Row[]> {
+    const rows: Row[] = [];
+    for (let i = 0; i < keys.length; i += 500) {
+      const chunk = keys.slice(i, i + 500);
+      const arrow = await this.#query(`read ${table.name}`, () =>
+        table
+          .query()
+          .where(`key IN (${chunk.map(sqlString).join(', ')})`)
+          .select([...columns])
+          .toArrow(),
+      );
+      rows.push(...rowsOf(arrow, columns));
+    }
+    return rows;
+  }
+
+  // ---------- videos ----------
+
+  /** Inserts or replaces one video record (idempotent per tenant and id). */
+  async upsertVideo(record: VideoRecord): Promise<void> {
+    await this.upsertVideos([record]);
+  }
+
+  /**
+   * Inserts or replaces video records (idempotent per tenant and id; the last of duplicates wins). When
+   * a stored video's tags, creation time or duration change, the copies beside its embeddings follow.
+   */
+  async upsertVideos(records: readonly VideoRecord[]): Promise<void> {
+    if (records.length === 0) return;
+    const byKey = new Map<string, VideoRecord>();
+    for (const record of records) {
+      checkRecord(record);
+      byKey.set(videoKey(record.tenant, record.id), record);
+    }
+    const unique = [...byKey.values()];
+    const keys = [...byKey.keys()];
+    const table = await this.#videos();
+    const before = new Map(
+      (await this.#byKeys(table, keys, ['key', 'tags', 'created_at', 'duration'])).map((r) => [
+        r.key as string,
+        r,
+      ]),
+    );
+    const now = Date.now();
+    const data = arrowTable(
+      videosSchema(),
+      {
+        key: utf8Data(keys),
+        tenant: utf8Data(unique.map((r) => r.tenant)),
+        id: utf8Data(unique.map((r) => r.id)),
+        title: utf8Data(unique.map((r) => r.title)),
+        tags: utf8ListData(unique.map((r) => r.tags)),
+        created_at: float64Data(unique.map((r) => r.createdAt.getTime())),
+        ingested_at: float64Data(unique.map((r) => r.ingestedAt?.getTime() ?? null)),
+        duration: float64Data(unique.map((r) => r.durationSeconds)),
+        source: utf8Data(unique.map((r) => r.source)),
+        sha256: utf8Data(unique.map((r) => r.sha256)),
+        fingerprint: utf8Data(unique.map((r) => r.fingerprint)),
+        status: utf8Data(unique.map((r) => r.status)),
+        error_code: utf8Data(unique.map((r) => r.error?.code ?? null)),
+        error_message: utf8Data(unique.map((r) => r.error?.message ?? null)),
+        updated_at: float64Data(unique.map(() => now)),
+      },
+      unique.length,
+    );
+    await this.#upsert(table, data, `upsert ${unique.length} video(s)`);
+    const changed = unique.filter((r) => {
+      const old = before.get(videoKey(r.tenant, r.id));
+      return old !== undefined && !sameFilterFields(old, r.tags, r.createdAt.getTime(), r.durationSeconds);
+    });
+    if (changed.length > 0) await this.#propagateFilterFields(changed);
+  }
+
+  /** Copies tags, creation time and duration onto the video's embeddings rows in every model table. */
+  async #propagateFilterFields(records: readonly VideoRecord[]): Promise<void> {
+    for (const table of await this.#embeddingTables()) {
+      for (const r of records) {
+        const where = `key = ${sqlString(videoKey(r.tenant, r.id))}`;
+        const count = await table.countRows(where).catch((error: unknown) => {
+          throw storeFailed(`count ${table.name}`, error);
+        });
+        if (count === 0) continue;
+        await this.#retryWrite(`update filter fields of ${r.id} in ${table.name}`, () =>
+          table.update({
+            where,
+            valuesSql: {
+              tags: `arrow_cast(make_array(${r.tags.map(sqlString).join(', ')}), 'List(Utf8)')`,
+              created_at: String(r.createdAt.getTime()),
+              duration: r.durationSeconds === null ? 'NULL' : String(r.durationSeconds),
+            },
+          }),
+        );
+      }
+    }
+  }
+
+  /** One video record, or null. */
+  async getVideo(tenant: string, id: string): Promise<VideoRecord | null> {
+    checkId(tenant, 'tenant');
+    checkId(id, 'video id');
+    const table = await this.#openTable(VIDEOS_TABLE);
+    if (table === null) return null;
+    const rows = await this.#byKeys(table, [videoKey(tenant, id)], VIDEO_COLUMNS);
+    return rows[0] === undefined ? null : toVideoRecord(rows[0]);
+  }
+
+  /**
+   * A tenant's videos, newest first (by createdAt, then id), filtered like a search (plus statuses),
+   * `limit` per page (1 to 1000, default 50).
+   *
+   * @throws ReelError SEARCH_INPUT_INVALID on bad filters or limit; CURSOR_INVALID for a cursor of
+   *   another listing.
+   */
+  async listVideos(
+    tenant: string,
+    options: { filters?: ListFilters; limit?: number; cursor?: string } = {},
+  ): Promise<VideoPage> {
+    const filters = normalizeFilters(options.filters);
+    const where = filtersToSql(tenant, filters);
+    const limit = options.limit ?? 50;
+    if (!Number.isInteger(limit) || limit < 1 || limit > 1000)
+      throw new ReelError(
+        IndexErrorCode.SEARCH_INPUT_INVALID,
+        `limit: expected an integer in [1, 1000], got ${limit}`,
+      );
+    const queryHash = hashQuery({ tenant, filters });
+    const offset =
+      options.cursor === undefined
+        ? 0
+        : decodeCursor(options.cursor, { kind: 'list', queryHash, fingerprintHash: '' }).offset;
+    const table = await this.#openTable(VIDEOS_TABLE);
+    if (table === null) return { videos: [], nextCursor: null };
+    const arrow = await this.#query('list videos', () =>
+      table
+        .query()
+        .where(where)
+        .select([...VIDEO_COLUMNS])
+        .orderBy([
+          { columnName: 'created_at', ascending: false },
+          { columnName: 'key', ascending: true },
+        ])
+        .offset(offset)
+        .limit(limit + 1)
+        .toArrow(),
+    );
+    const rows = rowsOf(arrow, VIDEO_COLUMNS);
+    const videos = rows.slice(0, limit).map(toVideoRecord);
+    const nextCursor =
+      rows.length > limit
+        ? encodeCursor({ kind: 'list', offset: offset + limit, queryHash, fingerprintHash: '', snapshot: 0 })
+        : null;
+    return { videos, nextCursor };
+  }
+
+  /** Videos per status, for one tenant or all. */
+  async countByStatus(tenant?: string): Promise<Record<VideoStatus, number>> {
+    if (tenant !== undefined) checkId(tenant, 'tenant');
+    const counts = Object.fromEntries(VIDEO_STATUSES.map((s) => [s, 0])) as Record<VideoStatus, number>;
+    const table = await this.#openTable(VIDEOS_TABLE);
+    if (table === null) return counts;
+    const results = await Promise.all(
+      VIDEO_STATUSES.map((status) =>
+        table
+          .countRows(
+            tenant === undefined
+              ? `status = ${sqlString(status)}`
+              : `tenant = ${sqlString(tenant)} AND status = ${sqlString(status)}`,
+          )
+          .catch((error: unknown) => {
+            throw storeFailed('count videos', error);
+          }),
+      ),
+    );
+    VIDEO_STATUSES.forEach((status, i) => {
+      counts[status] = results[i]!;
+    });
+    return counts;
+  }
+
+  /**
+   * Removes a video: its record and its embeddings under every model.
+   *
+   * @returns whether anything was removed.
+   */
+  async deleteVideo(tenant: string, id: string): Promise<boolean> {
+    checkId(tenant, 'tenant');
+    checkId(id, 'video id');
+    const where = `key = ${sqlString(videoKey(tenant, id))}`;
+    let removed = false;
+    const videos = await this.#openTable(VIDEOS_TABLE);
+    for (const table of [...(videos === null ? [] : [videos]), ...(await this.#embeddingTables())]) {
+      // deleting nothing still commits a version: look first
+      const count = await table.countRows(where).catch((error: unknown) => {
+        throw storeFailed(`count ${table.name}`, error);
+      });
+      if (count === 0) continue;
+      await this.#retryWrite(`delete ${id} from ${table.name}`, () => table.delete(where));
+      removed = true;
+    }
+    return removed;
+  }
+
+  // ---------- embeddings ----------
+
+  /**
+   * Inserts or replaces embeddings (idempotent per tenant, video id and fingerprint). Each video must
+   * have a record: its tenant, tags, creation time and duration are copied beside the vectors for
+   * prefiltering.
+   *
+   * @throws ReelError EMBEDDINGS_INVALID on malformed input, VIDEO_NOT_FOUND for videos without a
+   *   record, EMBEDDING_DIM_MISMATCH when D differs from the model's table.
+   */
+  async upsertEmbeddings(embeddings: VideoEmbeddings | readonly VideoEmbeddings[]): Promise<void> {
+    const list = Array.isArray(embeddings) ? embeddings : [embeddings as VideoEmbeddings];
+    if (list.length === 0) return;
+    const byModel = new Map<string, Map<string, VideoEmbeddings>>();
+    for (const e of list) {
+      checkEmbeddings(e);
+      let group = byModel.get(e.fingerprint);
+      if (group === undefined) {
+        group = new Map();
+        byModel.set(e.fingerprint, group);
+      }
+      group.set(videoKey(e.tenant, e.videoId), e);
+    }
+    const videos = await this.#videos();
+    for (const [fingerprint, group] of byModel) {
+      const keys = [...group.keys()];
+      const records = new Map(
+        (await this.#byKeys(videos, keys, ['key', 'tags', 'created_at', 'duration'])).map((r) => [
+          r.key as string,
+          r,
+        ]),
+      );
+      const missing = keys.filter((k) => !records.has(k));
+      if (missing.length > 0)
+        throw new ReelError(
+          IndexErrorCode.VIDEO_NOT_FOUND,
+          `embeddings for ${missing.length} video(s) without a record (upsert the video first): ${missing
+            .slice(0, 5)
+            .map((k) => parseVideoKey(k)?.id ?? k)
+            .join(', ')}`,
+        );
+      const items = [...group.values()];
+      const dim = items[0]!.dim;
+      for (const e of items)
+        if (e.dim !== dim)
+          throw new ReelError(
+            IndexErrorCode.EMBEDDING_DIM_MISMATCH,
+            `model ${fingerprint}: embeddings of D = ${dim} and D = ${e.dim} in one write`,
+          );
+      const table = (await this.#embeddings(fingerprint, { dim }))!;
+      const schema = embeddingsSchema(fingerprint, dim);
+      const meta = keys.map((k) => records.get(k)!);
+      const data = arrowTable(
+        schema,
+        {
+          key: utf8Data(keys),
+          tenant: utf8Data(items.map((e) => e.tenant)),
+          video_id: utf8Data(items.map((e) => e.videoId)),
+          fingerprint: utf8Data(items.map(() => fingerprint)),
+          tags: utf8ListData(meta.map((m) => stringList(m.tags))),
+          created_at: float64Data(meta.map((m) => Number(m.created_at))),
+          duration: float64Data(meta.map((m) => numberOrNull(m.duration))),
+          revision: float64Data(items.map(revisionOf)),
+          frame_count: int32Data(items.map((e) => e.frameCount)),
+          timestamps: float32ListData(items.map((e) => e.timestamps)),
+          thumbnails: utf8ListData(items.map((e) => e.thumbnails)),
+          mean: vectorData(
+            items.map((e) => e.mean),
+            dim,
+            schema.fields.find((f) => f.name === 'mean')!.type,
+          ),
+          frame_codec: utf8Data(items.map((e) => e.frames.codec)),
+          frames: binaryData(items.map((e) => frameDataBytes(e.frames))),
+          frame_scales: float32ListData(items.map((e) => e.frames.scales)),
+          frame_norms: float32ListData(items.map((e) => e.frames.norms)),
+          frame_means: float32ListData(items.map((e) => e.frames.means)),
+          frame_vars: float32ListData(items.map((e) => e.frames.variances)),
+          gram: float32ListData(items.map((e) => e.gram)),
+          xpool_head: uint32Data(
+            items.map((e) => (e.xpoolCache === undefined ? null : e.xpoolCache.headChecksum >>> 0)),
+          ),
+          xpool: float32ListData(items.map((e) => e.xpoolCache?.data ?? null)),
+        },
+        items.length,
+      );
+      await this.#upsert(table, data, `upsert embeddings of ${items.length} video(s)`);
+      // a concurrent upsertVideo may have changed tags between our read and our write: re-check
+      const after = await this.#byKeys(videos, keys, [
+        'key',
+        'tenant',
+        'id',
+        'tags',
+        'created_at',
+        'duration',
+      ]);
+      const stale = after.filter((r) => {
+        const old = records.get(r.key as string);
+        return (
+          old !== undefined &&
+          !sameFilterFields(old, stringList(r.tags), Number(r.created_at), numberOrNull(r.duration))
+        );
+      });
+      if (stale.length > 0) {
+        const full = await this.#byKeys(
+          videos,
+          stale.map((r) => r.key as string),
+          VIDEO_COLUMNS,
+        );
+        await this.#propagateFilterFields(full.map(toVideoRecord));
+      }
+    }
+  }
+
+  /** A video's stored embeddings under one model, or null. */
+  async getEmbeddings(tenant: string, id: string, fingerprint: string): Promise<VideoEmbeddings | null> {
+    const table = await this.#embeddings(fingerprint);
+    if (table === null) return null;
+    const columns = [...RESCORE_COLUMNS, 'tenant', 'video_id', 'fingerprint', 'thumbnails', 'mean'];
+    const rows = await this.#byKeys(table, [videoKey(tenant, id)], columns);
+    const row = rows[0];
+    if (row === undefined) return null;
+    const dim = this.#embInfo.get(embeddingsTableName(fingerprint))!.dim;
+    const frames = compactFramesOf(row, dim);
+    const e: VideoEmbeddings = {
+      tenant: row.tenant as string,
+      videoId: row.video_id as string,
+      fingerprint: row.fingerprint as string,
+      dim,
+      frameCount: frames.frameCount,
+      timestamps: Array.from(float32s(row.timestamps)),
+      thumbnails: nullableStringList(row.thumbnails),
+      frames,
+      mean: Float32Array.from(float32s(row.mean)),
+      gram: Float32Array.from(float32s(row.gram)),
+    };
+    if (row.xpool !== null && row.xpool_head !== null)
+      e.xpoolCache = {
+        headChecksum: Number(row.xpool_head),
+        frameCount: frames.frameCount,
+        data: Float32Array.from(float32s(row.xpool)),
+      };
+    return e;
+  }
+
+  /** Embeddings rows stored for a model, for one tenant or all. */
+  async countEmbeddings(fingerprint: string, tenant?: string): Promise<number> {
+    const table = await this.#embeddings(fingerprint);
+    if (table === null) return 0;
+    try {
+      return await table.countRows(tenant === undefined ? undefined : `tenant = ${sqlString(tenant)}`);
+    } catch (error) {
+      throw storeFailed('count embeddings', error);
+    }
+  }
+
+  // ---------- search (SearchStore) ----------
+
+  async modelTable(fingerprint: string): Promise<{ dim: number; version: number } | null> {
+    const table = await this.#embeddings(fingerprint);
+    if (table === null) return null;
+    try {
+      return { dim: this.#embInfo.get(table.name)!.dim, version: await table.version() };
+    } catch (error) {
+      throw storeFailed(`read version of ${table.name}`, error);
+    }
+  }
+
+  /** The model's table at `snapshot` when that version still exists and is not the latest. */
+  async #atSnapshot(
+    fingerprint: string,
+    snapshot: number | undefined,
+  ): Promise<{ table: lancedb.Table; version: number } | null> {
+    const latest = await this.#embeddings(fingerprint);
+    if (latest === null) return null;
+    const version = await latest.version();
+    if (snapshot === undefined || snapshot === 0 || snapshot === version) return { table: latest, version };
+    const id = `${latest.name}@${snapshot}`;
+    let pinned = this.#pinned.get(id);
+    if (pinned === undefined) {
+      try {
+        pinned = await this.#db.openTable(latest.name, undefined, { version: snapshot });
+      } catch {
+        return { table: latest, version }; // pruned by optimize(): continue on the latest version
+      }
+      this.#pinned.set(id, pinned);
+      // keep a handful of pinned versions open
+      while (this.#pinned.size > 4) {
+        const [oldestId, oldest] = this.#pinned.entries().next().value as [string, lancedb.Table];
+        oldest.close();
+        this.#pinned.delete(oldestId);
+      }
+    }
+    return { table: pinned, version: snapshot };
+  }
+
+  async candidates(
+    fingerprint: string,
+    vector: Float32Array,
+    request: CandidateRequest,
+  ): Promise<{ snapshot: number; candidates: StageOneCandidate[] }> {
+    const at = await this.#atSnapshot(fingerprint, request.snapshot);
+    if (at === null) return { snapshot: 0, candidates: [] };
+    const dim = this.#embInfo.get(embeddingsTableName(fingerprint))!.dim;
+    if (vector.length !== dim)
+      throw new ReelError(
+        IndexErrorCode.EMBEDDING_DIM_MISMATCH,
+        `query vector: the index of model ${fingerprint} holds D = ${dim}, got ${vector.length} values`,
+      );
+    const where = filtersToSql(request.tenant, request.filters);
+    const arrow = await this.#query('vector search', () => {
+      let query = at.table
+        .vectorSearch(vector)
+        .column('mean')
+        .distanceType('cosine')
+        .where(where)
+        .withRowId()
+        .select(['key', 'revision', '_distance'])
+        .limit(request.limit);
+      if (request.exact === true) query = query.bypassVectorIndex();
+      else {
+        query = query.nprobes(this.ann.nprobes ?? 20);
+        if (this.ann.type === 'ivf_hnsw_sq') query = query.ef(this.ann.ef ?? Math.ceil(1.5 * request.limit));
+        if (this.ann.refineFactor !== undefined) query = query.refineFactor(this.ann.refineFactor);
+      }
+      return query.toArrow();
+    });
+    const keys = arrow.getChild('key')!;
+    const revisions = arrow.getChild('revision')!;
+    const distances = arrow.getChild('_distance')!;
+    const rowIds = arrow.getChild('_rowid')!;
+    const candidates: StageOneCandidate[] = [];
+    for (let i = 0; i < arrow.numRows; i++)
+      candidates.push({
+        key: keys.get(i) as string,
+        rowId: rowIds.get(i) as bigint,
+        revision: Number(revisions.get(i)),
+        distance: Number(distances.get(i)),
+      });
+    return { snapshot: at.version, candidates };
+  }
+
+  async rescoreEntries(
+    fingerprint: string,
+    rows: readonly StageOneCandidate[],
+    snapshot: number,
+  ): Promise<RescoreEntry[]> {
+    if (rows.length === 0) return [];
+    const at = await this.#atSnapshot(fingerprint, snapshot);
+    if (at === null) return [];
+    const dim = this.#embInfo.get(embeddingsTableName(fingerprint))!.dim;
+    const found = await this.#takeRows(at.table, rows, RESCORE_COLUMNS);
+    return [...found.values()].map((row) => rescoreEntryOf(row, dim));
+  }
+
+  /**
+   * Rows by row id (fast), falling back to a key lookup for any whose row id no longer names them
+   * (compaction in another process renumbers rows).
+   */
+  async #takeRows(
+    table: lancedb.Table,
+    rows: readonly StageOneCandidate[],
+    columns: readonly string[],
+  ): Promise<Map<string, Row>> {
+    const wanted = new Map(rows.map((r) => [r.key, r]));
+    const found = new Map<string, Row>();
+    try {
+      const arrow = await table
+        .takeRowIds(rows.map((r) => r.rowId))
+        .select([...columns])
+        .toArrow();
+      for (const row of rowsOf(arrow, columns)) {
+        const key = row.key as string;
+        const want = wanted.get(key);
+        if (want !== undefined && (!('revision' in row) || Number(row.revision) === want.revision))
+          found.set(key, row);
+      }
+    } catch {
+      // a row id from before a compaction: the key lookup below finds the rows
+    }
+    const missing = rows.filter((r) => !found.has(r.key)).map((r) => r.key);
+    if (missing.length > 0)
+      for (const row of await this.#byKeys(table, missing, columns)) found.set(row.key as string, row);
+    return found;
+  }
+
+  async resultDetails(
+    fingerprint: string,
+    rows: readonly StageOneCandidate[],
+    snapshot: number,
+  ): Promise<Map<string, ResultDetails>> {
+    const out = new Map<string, ResultDetails>();
+    if (rows.length === 0) return out;
+    const at = await this.#atSnapshot(fingerprint, snapshot);
+    const videos = await this.#openTable(VIDEOS_TABLE);
+    if (at === null || videos === null) return out;
+    const [embRows, videoRows] = await Promise.all([
+      this.#takeRows(at.table, rows, ['key', 'thumbnails']),
+      this.#byKeys(
+        videos,
+        rows.map((r) => r.key),
+        ['key', 'id', 'title', 'tags', 'created_at', 'duration'],
+      ),
+    ]);
+    for (const v of videoRows) {
+      const key = v.key as string;
+      out.set(key, {
+        videoId: v.id as string,
+        title: v.title as string,
+        tags: stringList(v.tags),
+        createdAt: new Date(Number(v.created_at)),
+        durationSeconds: numberOrNull(v.duration),
+        thumbnails: nullableStringList(embRows.get(key)?.thumbnails),
+      });
+    }
+    return out;
+  }
+
+  /**
+   * Reads every stored row of a model's rescoring data in batches (to warm a rescore cache at start-up).
+   *
+   * @returns rows read.
+   */
+  async scanRescoreEntries(
+    fingerprint: string,
+    onEntries: (entries: RescoreEntry[]) => void,
+    batchRows = 4096,
+  ): Promise<number> {
+    const table = await this.#embeddings(fingerprint);
+    if (table === null) return 0;
+    const dim = this.#embInfo.get(table.name)!.dim;
+    let total = 0;
+    try {
+      const query = table.query().select([...RESCORE_COLUMNS]);
+      for await (const batch of query as AsyncIterable<RecordBatch>) {
+        const rows = rowsOf(batch, RESCORE_COLUMNS);
+        for (let i = 0; i < rows.length; i += batchRows)
+          onEntries(rows.slice(i, i + batchRows).map((r) => rescoreEntryOf(r, dim)));
+        total += rows.length;
+      }
+    } catch (error) {
+      if (error instanceof ReelError) throw error;
+      throw storeFailed(`scan ${table.name}`, error);
+    }
+    return total;
+  }
+
+  // ---------- upkeep ----------
+
+  /**
+   * Upkeep for every table: compacts small data files, prunes versions older than `pruneOlderThanMs`
+   * (default 10 minutes: page cursors keep reading their snapshot that long, and deleted videos' data
+   * leaves the disk after it), builds missing indexes (the ANN index once a model's table reaches
+   * `annThreshold` rows; scalar indexes on the filtered columns) and folds new rows into existing ones.
+   */
+  async optimize(options: { pruneOlderThanMs?: number } = {}): Promise<TableUpkeep[]> {
+    const olderThan = new Date(Date.now() - (options.pruneOlderThanMs ?? 10 * 60_000));
+    const reports: TableUpkeep[] = [];
+    const videos = await this.#openTable(VIDEOS_TABLE);
+    for (const table of [...(videos === null ? [] : [videos]), ...(await this.#embeddingTables())]) {
+      try {
+        const indexesCreated = await this.#ensureIndexes(table);
+        const stats = await this.#retryWrite(`optimize ${table.name}`, () =>
+          table.optimize({ cleanupOlderThan: olderThan }),
+        );
+        reports.push({
+          table: table.name,
+          rows: await table.countRows(),
+          fragmentsRemoved: stats.compaction.fragmentsRemoved,
+          fragmentsAdded: stats.compaction.fragmentsAdded,
+          versionsPruned: stats.prune.oldVersionsRemoved,
+          bytesPruned: stats.prune.bytesRemoved,
+          indexesCreated,
+        });
+      } catch (error) {
+        if (error instanceof ReelError) throw error;
+        throw storeFailed(`optimize ${table.name}`, error);
+      }
+    }
+    return reports;
+  }
+
+  /** Builds the indexes a table lacks; returns their names. */
+  async #ensureIndexes(table: lancedb.Table): Promise<string[]> {
+    const rows = await table.countRows();
+    if (rows === 0) return [];
+    const existing = new Set((await table.listIndices()).flatMap((i) => i.columns));
+    const created: string[] = [];
+    const scalar: [string, lancedb.Index][] =
+      table.name === VIDEOS_TABLE
+        ? [
+            ['key', lancedb.Index.btree()],
+            ['tenant', lancedb.Index.bitmap()],
+            ['status', lancedb.Index.bitmap()],
+            ['created_at', lancedb.Index.btree()],
+            ['tags', lancedb.Index.labelList()],
+          ]
+        : [
+            ['key', lancedb.Index.btree()],
+            ['tenant', lancedb.Index.bitmap()],
+            ['created_at', lancedb.Index.btree()],
+            ['duration', lancedb.Index.btree()],
+            ['tags', lancedb.Index.labelList()],
+          ];
+    for (const [column, config] of scalar) {
+      if (existing.has(column)) continue;
+      await this.#retryWrite(`index ${table.name}.${column}`, () => table.createIndex(column, { config }));
+      created.push(column);
+    }
+    if (table.name.startsWith(EMB_PREFIX) && !existing.has('mean') && rows >= this.annThreshold) {
+      await this.#retryWrite(`vector index on ${table.name}`, () =>
+        table.createIndex('mean', {
+          config: annIndexFor(this.ann, rows, this.#embInfo.get(table.name)?.dim),
+        }),
+      );
+      created.push('mean');
+    }
+    return created;
+  }
+
+  /**
+   * Builds (or replaces) a model's ANN index now, whatever the row count, with `config` (this store's
+   * settings by default). Returns the seconds it took.
+   */
+  async rebuildVectorIndex(fingerprint: string, config: AnnIndexConfig = this.ann): Promise<number> {
+    const table = await this.#embeddings(fingerprint);
+    if (table === null) return 0;
+    const rows = await table.countRows();
+    const started = performance.now();
+    const index = annIndexFor({ ...this.ann, ...config }, rows, this.#embInfo.get(table.name)?.dim);
+    await this.#retryWrite(`vector index on ${table.name}`, () =>
+      table.createIndex('mean', { config: index, replace: true }),
+    );
+    return (performance.now() - started) / 1000;
+  }
+
+  /** Rows and live bytes (data and indexes of the current version) of every table. */
+  async storageStats(): Promise<{ table: string; rows: number; bytes: number; indexes: number }[]> {
+    const out: { table: string; rows: number; bytes: number; indexes: number }[] = [];
+    const videos = await this.#openTable(VIDEOS_TABLE);
+    for (const table of [...(videos === null ? [] : [videos]), ...(await this.#embeddingTables())]) {
+      try {
+        const stats = await table.stats();
+        out.push({
+          table: table.name,
+          rows: stats.numRows,
+          bytes: stats.totalBytes,
+          indexes: stats.numIndices,
+        });
+      } catch (error) {
+        throw storeFailed(`stats of ${table.name}`, error);
+      }
+    }
+    return out;
+  }
+
+  /** Whether a model's table has its ANN index, and its type. */
+  /**
+   * Every video of every tenant with one of these statuses (for reindexing: sweeps and backfills scan
+   * across tenants). Reads in pages so memory stays bounded by the page, not the table.
+   */
+  async videosWithStatus(statuses: readonly VideoStatus[]): Promise<VideoRecord[]> {
+    const table = await this.#openTable(VIDEOS_TABLE);
+    if (table === null || statuses.length === 0) return [];
+    const where = `status IN (${statuses.map((status) => sqlString(status)).join(', ')})`;
+    const out: VideoRecord[] = [];
+    const page = 10_000;
+    for (let offset = 0; ; offset += page) {
+      const arrow = await this.#query('scan videos', () =>
+        table
+          .query()
+          .where(where)
+          .select([...VIDEO_COLUMNS])
+          .orderBy([{ columnName: 'key', ascending: true }])
+          .offset(offset)
+          .limit(page)
+          .toArrow(),
+      );
+      const rows = rowsOf(arrow, VIDEO_COLUMNS);
+      out.push(...rows.map(toVideoRecord));
+      if (rows.length < page) return out;
+    }
+  }
+
+  /** Drops a model's embeddings table (after searches moved to another model). */
+  async dropModel(fingerprint: string): Promise<boolean> {
+    const name = embeddingsTableName(fingerprint);
+    if (!(await this.#db.tableNames()).includes(name)) return false;
+    for (const cache of [this.#tables, this.#pinned]) {
+      cache.get(name)?.close();
+      cache.delete(name);
+    }
+    await this.#db.dropTable(name);
+    this.#embInfo.delete(name);
+    return true;
+  }
+
+  async vectorIndex(fingerprint: string): Promise<string | null> {
+    const table = await this.#embeddings(fingerprint);
+    if (table === null) return null;
+    const index = (await table.listIndices()).find((i) => i.columns.includes('mean'));
+    return index?.indexType ?? null;
+  }
+}
+
+/** ANN settings → a LanceDB index definition (defaults sized by the row count). */
+function annIndexFor(config: AnnIndexConfig, rows: number, dim: number | undefined): lancedb.Index {
+  const d = dim ?? 512;
+  if (config.type === 'ivf_hnsw_sq')
+    return lancedb.Index.hnswSq({
+      distanceType: 'cosine',
+      numPartitions: config.numPartitions ?? Math.floor(rows / 100_000) + 1,
+    });
+  if (config.type === 'ivf_flat')
+    return lancedb.Index.ivfFlat({
+      distanceType: 'cosine',
+      numPartitions: config.numPartitions ?? Math.max(1, Math.round(Math.sqrt(rows))),
+    });
+  return lancedb.Index.ivfPq({
+    distanceType: 'cosine',
+    numPartitions: config.numPartitions ?? Math.max(1, Math.round(Math.sqrt(rows))),
+    numSubVectors: config.numSubVectors ?? (d % 8 === 0 ? d / 8 : d % 4 === 0 ? d / 4 : 1),
+  });
+}
+
+function sameFilterFields(
+  old: Row,
+  tags: readonly string[],
+  createdAt: number,
+  duration: number | null,
+): boolean {
+  const oldTags = stringList(old.tags);
+  return (
+    oldTags.length === tags.length &&
+    oldTags.every((t, i) => t === tags[i]) &&
+    Number(old.created_at) === createdAt &&
+    numberOrNull(old.duration) === duration
+  );
+}
+
+function toVideoRecord(row: Row): VideoRecord {
+  return {
+    tenant: row.tenant as string,
+    id: row.id as string,
+    title: row.title as string,
+    tags: stringList(row.tags),
+    createdAt: new Date(Number(row.created_at)),
+    ingestedAt: dateOrNull(row.ingested_at),
+    durationSeconds: numberOrNull(row.duration),
+    source: (row.source as string | null) ?? null,
+    sha256: row.sha256 as string,
+    fingerprint: (row.fingerprint as string | null) ?? null,
+    status: row.status as VideoStatus,
+    error:
+      row.error_code === null || row.error_code === undefined
+        ? null
+        : { code: row.error_code as string, message: (row.error_message as string | null) ?? '' },
+  };
+}
+
+function compactFramesOf(row: Row, dim: number): CompactFrames {
+  const frameCount = Number(row.frame_count);
+  const codec = row.frame_codec as FrameCodec;
+  if (codec !== FrameCodec.int8 && codec !== FrameCodec.fp16)
+    throw new ReelError(
+      IndexErrorCode.INDEX_SCHEMA_MISMATCH,
+      `row ${String(row.key)}: unknown frame codec ${String(codec)}`,
+    );
+  const bytes = row.frames as Uint8Array;
+  const expected = frameCount * dim * codecBytesPerValue(codec);
+  if (bytes.byteLength !== expected)
+    throw new ReelError(
+      IndexErrorCode.INDEX_SCHEMA_MISMATCH,
+      `row ${String(row.key)}: expected ${expected} bytes of ${codec} frames, got ${bytes.byteLength}`,
+    );
+  return {
+    codec,
+    frameCount,
+    dim,
+    data: frameDataFromBytes(codec, bytes.slice(), frameCount, dim),
+    scales: Float32Array.from(float32s(row.frame_scales)),
+    norms: Float32Array.from(float32s(row.frame_norms)),
+    means: Float32Array.from(float32s(row.frame_means)),
+    variances: Float32Array.from(float32s(row.frame_vars)),
+  };
+}
+
+function rescoreEntryOf(row: Row, dim: number): RescoreEntry {
+  const frameCount = Number(row.frame_count);
+  const codec = row.frame_codec as FrameCodec;
+  let frames: Int8Array;
+  let scales: Float32Array;
+  if (codec === FrameCodec.int8) {
+    const bytes = row.frames as Uint8Array;
+    if (bytes.byteLength !== frameCount * dim)
+      throw new ReelError(
+        IndexErrorCode.INDEX_SCHEMA_MISMATCH,
+        `row ${String(row.key)}: expected ${frameCount * dim} bytes of int8 frames, got ${bytes.byteLength}`,
+      );
+    // a view: the rescore cache copies it into its slab
+    frames = new Int8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    scales = float32s(row.frame_scales);
+  } else ({ data: frames, scales } = toInt8Frames(compactFramesOf(row, dim)));
+  const xpool =
+    row.xpool === null || row.xpool_head === null || row.xpool === undefined
+      ? null
+      : { headChecksum: Number(row.xpool_head), frameCount, data: float32s(row.xpool) };
+  return {
+    key: row.key as string,
+    revision: Number(row.revision),
+    frameCount,
+    dim,
+    frames,
+    scales,
+    norms: float32s(row.frame_norms),
+    means: float32s(row.frame_means),
+    variances: float32s(row.frame_vars),
+    gram: float32s(row.gram),
+    timestamps: float32s(row.timestamps),
+    xpool,
+  };
+}

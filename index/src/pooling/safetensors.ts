@@ -1,0 +1,197 @@
+/**
+ * A small reader for the `.safetensors` format (huggingface/safetensors): an 8-byte little-endian
+ * unsigned header length N, N bytes of UTF-8 JSON mapping each tensor name to
+ * `{ dtype, shape, data_offsets: [begin, end] }` (offsets relative to the data that follows the header,
+ * plus an optional `__metadata__` string map), then the raw little-endian tensor bytes.
+ *
+ * Why hand-written: the format is about 40 lines to read, and no well-kept zero-dependency JS reader
+ * exists. Checked against the npm package list on this machine (~227k most-downloaded packages): no
+ * package has "safetensors" in its name or description; `@huggingface/hub` only parses remote headers
+ * (metadata, no tensor data) and brings the hub client along. Reading the X-Pool head (≈ 6 MB) needs
+ * nothing more than this file.
+ *
+ * Parsing is pure (bytes in, typed tensors out); {@link readSafetensorsFile} is the one function here
+ * that touches the file system.
+ */
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { ReelError } from '@reel/infra';
+import { IndexErrorCode } from '../errors.ts';
+
+/** Bytes per element of each dtype the format defines. */
+const DTYPE_SIZE: Record<string, number> = {
+  BOOL: 1,
+  U8: 1,
+  I8: 1,
+  F8_E5M2: 1,
+  F8_E4M3: 1,
+  I16: 2,
+  U16: 2,
+  F16: 2,
+  BF16: 2,
+  I32: 4,
+  U32: 4,
+  F32: 4,
+  I64: 8,
+  U64: 8,
+  F64: 8,
+};
+
+/** The float dtypes {@link tensorToFloat32} converts. */
+export const FLOAT_DTYPES = ['F32', 'F16', 'BF16'] as const;
+
+/** One tensor of a safetensors file; `bytes` is a view into the file's buffer (not copied). */
+export interface SafetensorsTensor {
+  dtype: string;
+  shape: number[];
+  bytes: Uint8Array;
+}
+
+/** A parsed safetensors file. */
+export interface SafetensorsFile {
+  /** Tensors by name, in header order. */
+  tensors: Map<string, SafetensorsTensor>;
+  /** The optional `__metadata__` string map ({} when absent). */
+  metadata: Record<string, string>;
+}
+
+/** A header this large is not a tensor index but a corrupt or hostile length field. */
+const MAX_HEADER_BYTES = 100 * 1024 * 1024;
+
+/**
+ * Parses safetensors bytes. Checks everything the format promises: the header fits in the file, is a
+ * JSON object, each entry has a known dtype, a shape of non-negative integers and offsets that lie
+ * inside the data and span exactly dtype size × element count, and no two tensors overlap.
+ *
+ * @param fileName used in error messages only.
+ * @throws ReelError SAFETENSORS_INVALID naming the file and the first problem found.
+ */
+export function parseSafetensors(bytes: Uint8Array, fileName: string): SafetensorsFile {
+  const fail = (message: string): never => {
+    throw new ReelError(IndexErrorCode.SAFETENSORS_INVALID, `${fileName}: ${message}`);
+  };
+  if (bytes.length < 8) fail(`expected at least 8 bytes (the header length), got ${bytes.length}`);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const headerLength = view.getBigUint64(0, true);
+  if (headerLength > BigInt(Math.min(MAX_HEADER_BYTES, bytes.length - 8)))
+    fail(
+      `header length says ${headerLength} bytes but the file has ${bytes.length - 8} after the length field`,
+    );
+  const dataStart = 8 + Number(headerLength);
+  let header: unknown;
+  try {
+    header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, dataStart)));
+  } catch (error) {
+    fail(`header is not valid UTF-8 JSON (${(error as Error).message})`);
+  }
+  if (typeof header !== 'object' || header === null || Array.isArray(header))
+    fail('header: expected a JSON object of tensors');
+  const dataLength = bytes.length - dataStart;
+  const tensors = new Map<string, SafetensorsTensor>();
+  let metadata: Record<string, string> = {};
+  const spans: Array<[number, number, string]> = [];
+  for (const [name, entry] of Object.entries(header as Record<string, unknown>)) {
+    if (name === '__metadata__') {
+      if (typeof entry !== 'object' || entry === null || Array.isArray(entry))
+        fail('__metadata__: expected an object of strings');
+      metadata = entry as Record<string, string>;
+      continue;
+    }
+    const { dtype, shape, data_offsets: offsets } = (entry ?? {}) as Record<string, unknown>;
+    if (typeof dtype !== 'string' || DTYPE_SIZE[dtype] === undefined)
+      fail(`${name}: unknown dtype ${JSON.stringify(dtype)}`);
+    if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= 0))
+      fail(`${name}: expected shape as an array of non-negative integers, got ${JSON.stringify(shape)}`);
+    if (
+      !Array.isArray(offsets) ||
+      offsets.length !== 2 ||
+      !offsets.every((o) => Number.isInteger(o) && o >= 0) ||
+      offsets[0] > offsets[1]
+    )
+      fail(
+        `${name}: expected data_offsets [begin, end] with 0 ≤ begin ≤ end, got ${JSON.stringify(offsets)}`,
+      );
+    const [begin, end] = offsets as [number, number];
+    const dims = shape as number[];
+    const expectedBytes = dims.reduce((a, b) => a * b, 1) * DTYPE_SIZE[dtype as string]!;
+    if (end - begin !== expectedBytes)
+      fail(
+        `${name}: ${dtype} shape [${dims.join(',')}] needs ${expectedBytes} bytes, data_offsets [${begin},${end}] give ${end - begin}`,
+      );
+    if (end > dataLength)
+      fail(
+        `${name}: data_offsets end at byte ${end} but the file holds ${dataLength} data bytes (truncated?)`,
+      );
+    spans.push([begin, end, name]);
+    tensors.set(name, {
+      dtype: dtype as string,
+      shape: dims,
+      bytes: bytes.subarray(dataStart + begin, dataStart + end),
+    });
+  }
+  spans.sort((a, b) => a[0] - b[0]);
+  for (let i = 1; i < spans.length; i++) {
+    const [begin, , name] = spans[i]!;
+    const [, previousEnd, previousName] = spans[i - 1]!;
+    if (begin < previousEnd) fail(`${name}: data overlaps ${previousName}`);
+  }
+  return { tensors, metadata };
+}
+
+/** Reads and parses a safetensors file (the only file-system access of the pooling code). */
+export async function readSafetensorsFile(filePath: string): Promise<SafetensorsFile> {
+  let bytes: Uint8Array;
+  try {
+    bytes = await readFile(filePath);
+  } catch (error) {
+    throw new ReelError(
+      IndexErrorCode.SAFETENSORS_INVALID,
+      `${filePath}: cannot read the file (${(error as Error).message})`,
+      { cause: error },
+    );
+  }
+  return parseSafetensors(bytes, path.basename(filePath));
+}
+
+const littleEndianHost = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+/** IEEE half (binary16) bits to a number: handles subnormals, infinities and NaN. */
+function halfToNumber(bits: number): number {
+  const sign = bits & 0x8000 ? -1 : 1;
+  const exponent = (bits >> 10) & 0x1f;
+  const mantissa = bits & 0x3ff;
+  if (exponent === 0) return sign * mantissa * 2 ** -24;
+  if (exponent === 0x1f) return mantissa === 0 ? sign * Number.POSITIVE_INFINITY : Number.NaN;
+  return sign * (1 + mantissa / 1024) * 2 ** (exponent - 15);
+}
+
+/**
+ * The tensor's values as a new Float32Array (row-major, as stored). F32 is copied as is; F16 and BF16
+ * are widened exactly (every half and bfloat16 value is a float32 value).
+ *
+ * @returns undefined for any other dtype (the caller reports it with the tensor's name).
+ */
+export function tensorToFloat32(tensor: SafetensorsTensor): Float32Array | undefined {
+  const { bytes, dtype } = tensor;
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (dtype === 'F32') {
+    const out = new Float32Array(bytes.length / 4);
+    // data need not be 4-byte aligned in the file, so copy bytes rather than view them
+    if (littleEndianHost) new Uint8Array(out.buffer).set(bytes);
+    else for (let i = 0; i < out.length; i++) out[i] = view.getFloat32(i * 4, true);
+    return out;
+  }
+  if (dtype === 'F16') {
+    const out = new Float32Array(bytes.length / 2);
+    for (let i = 0; i < out.length; i++) out[i] = halfToNumber(view.getUint16(i * 2, true));
+    return out;
+  }
+  if (dtype === 'BF16') {
+    // bfloat16 is the top half of a float32
+    const out = new Float32Array(bytes.length / 2);
+    const bits = new Uint32Array(out.buffer);
+    for (let i = 0; i < out.length; i++) bits[i] = view.getUint16(i * 2, true) << 16;
+    return out;
+  }
+  return undefined;
+}

@@ -1,0 +1,467 @@
+/**
+ * Text → videos, in two stages:
+ *
+ * 1. Encode the text once (recent queries come from an LRU), then ask the store for the K' nearest
+ *    mean-pooled vectors of the active model that pass the tenant and filters (a prefiltered vector
+ *    search: exact below the ANN threshold, IVF_PQ above it).
+ * 2. Rescore every candidate exactly with the chosen pooling from the in-memory rescore cache (int8
+ *    frames, Gram, X-Pool terms; fetched once on a miss), sort, cut at `minScore`, take the page, and
+ *    locate each result's moment from the pooling's frame weights.
+ *
+ * Scores are cosines in [−1, 1] for every pooling (see rescore-kernels.ts and xpool-compact.ts), so a
+ * `minScore` keeps its meaning when the pooling changes. Pages are addressed by opaque cursors bound to
+ * the query, the tenant, the model and the table snapshot of the first page.
+ */
+import { ReelError } from '@reel/infra';
+import { IndexErrorCode } from '../errors.ts';
+import type { XPoolHead } from '../pooling/xpool-head.ts';
+import { videoKey } from '../video-record.ts';
+import { decodeCursor, encodeCursor, hashFingerprint, hashQuery } from './cursor.ts';
+import { normalizeFilters, type VideoFilters } from './filter-sql.ts';
+import { findMoment, frameSpan } from './moments.ts';
+import { QueryEmbeddingCache, type TextEmbedder } from './query-cache.ts';
+import {
+  POOLINGS,
+  type Pooling,
+  type PreparedQuery,
+  RescoreCache,
+  type RescoreEntry,
+} from './rescore-cache.ts';
+import type { SearchStore, StageOneCandidate } from './search-store.ts';
+import { buildXPoolCompactCache, prepareXPoolCompactQuery, type XPoolCompactQuery } from './xpool-compact.ts';
+
+/** K', first-stage candidates rescored per query (see DESIGN.md for the benchmark behind it). */
+export const DEFAULT_CANDIDATES = 1000;
+/** Largest first-stage request a deep page may make. */
+export const DEFAULT_MAX_CANDIDATES = 5000;
+/** Largest page. */
+export const DEFAULT_MAX_K = 100;
+/** Videos whose rescoring data stay in memory by default (≈ 8.6 KB each at F = 12, D = 512). */
+export const DEFAULT_RESCORE_CAPACITY = 50_000;
+
+export interface SearchServiceOptions {
+  store: SearchStore & {
+    scanRescoreEntries?(fingerprint: string, onEntries: (entries: RescoreEntry[]) => void): Promise<number>;
+  };
+  embedder: TextEmbedder;
+  /** The learned X-Pool head; without it `pooling: 'xpool'` fails with POOLING_UNAVAILABLE. */
+  xpoolHead?: XPoolHead;
+  /** K' (default {@link DEFAULT_CANDIDATES}). */
+  candidates?: number;
+  maxCandidates?: number;
+  maxK?: number;
+  /** Pooling when a request names none: xpool with a head, attention without. */
+  defaultPooling?: Pooling;
+  /** Attention temperature τ (default 0.01, X-Pool's baseline). */
+  attentionTemperature?: number;
+  /** Top-k's k (default 3). */
+  topK?: number;
+  /** A shared query-embedding cache, or its size (default 1000). */
+  queryCache?: QueryEmbeddingCache | number;
+  /** Videos kept in the rescore cache (default {@link DEFAULT_RESCORE_CAPACITY}, at least maxCandidates + 1). */
+  rescoreCapacity?: number;
+  /** Most frames a stored video may have (default 16). */
+  rescoreMaxFrames?: number;
+  /** A rescore cache to use (shared between services of the same model); built on demand otherwise. */
+  rescoreCache?: RescoreCache;
+}
+
+export interface SearchOptions {
+  /** Mandatory: results never leave this tenant. */
+  tenant: string;
+  /** Results per page, 1 to maxK (default 10). */
+  k?: number;
+  pooling?: Pooling;
+  filters?: VideoFilters;
+  /** Results scoring below this cosine are dropped (in [−1, 1]). */
+  minScore?: number;
+  /** `nextCursor` of the previous page of the same request. */
+  cursor?: string;
+}
+
+/** The segment of a result that matched, and its picture. */
+export interface SearchMoment {
+  /** Seconds from the start. */
+  start: number;
+  end: number;
+  /** The top frame (highest weight; the best cosine for mean pooling). */
+  frameIndex: number;
+  /** That frame's thumbnail reference, when one was stored. */
+  thumbnail: string | null;
+}
+
+export interface SearchResult {
+  videoId: string;
+  title: string;
+  /** Cosine between the text and the pooled video embedding, in [−1, 1]. */
+  score: number;
+  moment: SearchMoment;
+  tags: string[];
+  /** Seconds, null when unknown. */
+  duration: number | null;
+  createdAt: Date;
+}
+
+export interface SearchResponse {
+  results: SearchResult[];
+  /** Pass it back as `cursor` for the next page; null on the last page. */
+  nextCursor: string | null;
+  /** The model whose vectors were searched. */
+  fingerprint: string;
+  pooling: Pooling;
+  /** Milliseconds: text encoding, stage 1 (vector search), stage 2 (fetch + rescoring + moments), page details. */
+  timings: { encodeMs: number; stage1Ms: number; stage2Ms: number; detailsMs: number; totalMs: number };
+  stats: {
+    /** First-stage candidates rescored. */
+    candidates: number;
+    /** Candidates whose rescoring data had to be read from the store. */
+    fetched: number;
+    /** X-Pool terms computed on the fly (stored with another head or none). */
+    xpoolBuilt: number;
+    /** Whether the query embedding came from the cache. */
+    queryCached: boolean;
+  };
+}
+
+function invalid(message: string): never {
+  throw new ReelError(IndexErrorCode.SEARCH_INPUT_INVALID, message);
+}
+
+/** Orchestrates the two-stage search (see the file header). */
+export class SearchService {
+  readonly store: SearchServiceOptions['store'];
+  readonly embedder: TextEmbedder;
+  readonly xpoolHead: XPoolHead | undefined;
+  readonly candidates: number;
+  readonly maxCandidates: number;
+  readonly maxK: number;
+  readonly defaultPooling: Pooling;
+  readonly attentionTemperature: number;
+  readonly topK: number;
+  readonly queryCache: QueryEmbeddingCache;
+  readonly #rescoreCapacity: number;
+  readonly #rescoreMaxFrames: number;
+  #rescore: { fingerprint: string; cache: RescoreCache } | null = null;
+  readonly #xpoolQueries = new WeakMap<Float32Array, XPoolCompactQuery>();
+
+  constructor(options: SearchServiceOptions) {
+    this.store = options.store;
+    this.embedder = options.embedder;
+    this.xpoolHead = options.xpoolHead;
+    this.candidates = options.candidates ?? DEFAULT_CANDIDATES;
+    this.maxCandidates = Math.max(this.candidates, options.maxCandidates ?? DEFAULT_MAX_CANDIDATES);
+    this.maxK = options.maxK ?? DEFAULT_MAX_K;
+    this.defaultPooling = options.defaultPooling ?? (options.xpoolHead ? 'xpool' : 'attention');
+    this.attentionTemperature = options.attentionTemperature ?? 0.01;
+    this.topK = options.topK ?? 3;
+    this.queryCache =
+      options.queryCache instanceof QueryEmbeddingCache
+        ? options.queryCache
+        : new QueryEmbeddingCache(options.queryCache ?? undefined);
+    this.#rescoreCapacity = Math.max(
+      this.maxCandidates + 1,
+      options.rescoreCapacity ?? DEFAULT_RESCORE_CAPACITY,
+    );
+    this.#rescoreMaxFrames = options.rescoreMaxFrames ?? 16;
+    if (options.rescoreCache !== undefined)
+      this.#rescore = { fingerprint: this.embedder.fingerprint, cache: options.rescoreCache };
+    if (!Number.isInteger(this.candidates) || this.candidates < 1)
+      invalid(`candidates (K'): expected an integer ≥ 1, got ${this.candidates}`);
+    if (!(this.attentionTemperature > 0))
+      invalid(`attention temperature: expected a number > 0, got ${this.attentionTemperature}`);
+    if (!Number.isInteger(this.topK) || this.topK < 1)
+      invalid(`top-k: expected an integer ≥ 1, got ${this.topK}`);
+  }
+
+  /** The rescore cache of the active model (created on first use). */
+  rescoreCache(dim: number): RescoreCache {
+    const fingerprint = this.embedder.fingerprint;
+    if (
+      this.#rescore === null ||
+      this.#rescore.fingerprint !== fingerprint ||
+      this.#rescore.cache.dim !== dim
+    )
+      this.#rescore = {
+        fingerprint,
+        cache: new RescoreCache({
+          dim,
+          capacity: this.#rescoreCapacity,
+          maxFrames: this.#rescoreMaxFrames,
+          withXPool: this.xpoolHead !== undefined,
+        }),
+      };
+    return this.#rescore.cache;
+  }
+
+  /**
+   * Loads the active model's stored rescoring data into memory (up to the cache's capacity), so the
+   * first searches do not pay for fetching. Returns the rows read.
+   */
+  async warm(): Promise<number> {
+    const fingerprint = this.embedder.fingerprint;
+    const model = await this.store.modelTable(fingerprint);
+    if (model === null || this.store.scanRescoreEntries === undefined) return 0;
+    const cache = this.rescoreCache(model.dim);
+    return this.store.scanRescoreEntries(fingerprint, (entries) => {
+      cache.beginBatch();
+      for (const entry of entries) if (cache.size < cache.capacity) cache.insert(entry);
+    });
+  }
+
+  /** Forgets a video's cached rescoring data (after deleting it). */
+  forget(key: string): void {
+    this.#rescore?.cache.delete(key);
+  }
+
+  /** Checks a pooling name is known and available. */
+  resolvePooling(pooling: Pooling | undefined): Pooling {
+    const chosen = pooling ?? this.defaultPooling;
+    if (!POOLINGS.includes(chosen))
+      invalid(`pooling: expected one of ${POOLINGS.join(', ')}, got ${JSON.stringify(chosen)}`);
+    if (chosen === 'xpool' && this.xpoolHead === undefined)
+      throw new ReelError(
+        IndexErrorCode.POOLING_UNAVAILABLE,
+        'pooling xpool: expected an X-Pool head to be configured, found none (use mean, attention, topk or max)',
+      );
+    return chosen;
+  }
+
+  /** Prepares a query vector for a pooling (X-Pool's per-query products are memoised per vector). */
+  prepare(pooling: Pooling, vector: Float32Array): PreparedQuery {
+    let norm2 = 0;
+    for (let d = 0; d < vector.length; d++) norm2 += vector[d]! * vector[d]!;
+    const textNorm = Math.sqrt(norm2);
+    if (pooling === 'xpool') {
+      let xpool = this.#xpoolQueries.get(vector);
+      if (xpool === undefined) {
+        xpool = prepareXPoolCompactQuery(this.xpoolHead!, vector);
+        this.#xpoolQueries.set(vector, xpool);
+      }
+      return { pooling, text: vector, textNorm, xpool };
+    }
+    return { pooling, text: vector, textNorm, tau: this.attentionTemperature, k: this.topK };
+  }
+
+  /**
+   * Searches the tenant's videos of the active model.
+   *
+   * @throws ReelError SEARCH_INPUT_INVALID (empty text or tenant, k, minScore or filters out of range),
+   *   POOLING_UNAVAILABLE (xpool without a head), CURSOR_INVALID (a cursor of another request or
+   *   model), EMBEDDING_DIM_MISMATCH (the encoder's D differs from the index's).
+   */
+  async search(text: string, options: SearchOptions): Promise<SearchResponse> {
+    const started = performance.now();
+    if (typeof text !== 'string' || text.trim().length === 0)
+      invalid(`text: expected a non-empty query, got ${JSON.stringify(text)}`);
+    const { tenant } = options;
+    if (typeof tenant !== 'string' || tenant.length === 0)
+      invalid(`tenant: expected a non-empty string, got ${JSON.stringify(tenant)}`);
+    const k = options.k ?? 10;
+    if (!Number.isInteger(k) || k < 1 || k > this.maxK)
+      invalid(`k: expected an integer in [1, ${this.maxK}], got ${k}`);
+    const minScore = options.minScore;
+    if (minScore !== undefined && (typeof minScore !== 'number' || !(minScore >= -1 && minScore <= 1)))
+      invalid(`minScore: expected a cosine in [-1, 1], got ${minScore}`);
+    const pooling = this.resolvePooling(options.pooling);
+    const filters = normalizeFilters(options.filters);
+    const fingerprint = this.embedder.fingerprint;
+    const queryHash = hashQuery({ tenant, text, pooling, filters, minScore: minScore ?? null });
+    const fingerprintHash = hashFingerprint(fingerprint);
+    const cursor =
+      options.cursor === undefined
+        ? undefined
+        : decodeCursor(options.cursor, { kind: 'search', queryHash, fingerprintHash });
+    const offset = cursor?.offset ?? 0;
+
+    const { vector, cached } = await this.queryCache.embed(this.embedder, text);
+    const encoded = performance.now();
+    const empty = (stage1Ms = 0): SearchResponse => ({
+      results: [],
+      nextCursor: null,
+      fingerprint,
+      pooling,
+      timings: {
+        encodeMs: encoded - started,
+        stage1Ms,
+        stage2Ms: 0,
+        detailsMs: 0,
+        totalMs: performance.now() - started,
+      },
+      stats: { candidates: 0, fetched: 0, xpoolBuilt: 0, queryCached: cached },
+    });
+    const model = await this.store.modelTable(fingerprint);
+    if (model === null) return empty();
+    if (vector.length !== model.dim)
+      throw new ReelError(
+        IndexErrorCode.EMBEDDING_DIM_MISMATCH,
+        `query: the text encoder gave ${vector.length} values, the index of model ${fingerprint} holds D = ${model.dim}`,
+      );
+    if (offset >= this.maxCandidates) return empty();
+    const limit = Math.min(this.maxCandidates, Math.max(this.candidates, offset + k));
+
+    // ---- stage 1 ----
+    const stage1 = await this.store.candidates(fingerprint, vector, {
+      tenant,
+      filters,
+      limit,
+      ...(cursor !== undefined ? { snapshot: cursor.snapshot } : {}),
+    });
+    const snapshot = stage1.snapshot;
+    // the store filters by tenant; this check makes crossing tenants impossible even for a faulty store
+    const prefix = videoKey(tenant, '').slice(0, -2); // '["<tenant>","' starts every key of the tenant
+    const candidates = stage1.candidates.filter((c) => c.key.startsWith(prefix));
+    const stage1Done = performance.now();
+
+    // ---- stage 2 ----
+    const cache = this.rescoreCache(model.dim);
+    const prepared = this.prepare(pooling, vector);
+    const { slots, fetched, xpoolBuilt } = await this.#resolveAndScore(
+      cache,
+      fingerprint,
+      candidates,
+      snapshot,
+      prepared,
+    );
+    // slots: [candidate index, slot, score], valid until the next await
+    slots.sort((a, b) => b.score - a.score || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    const ranked = minScore === undefined ? slots : slots.filter((s) => s.score >= minScore);
+    const page = ranked.slice(offset, offset + k).map((s) => {
+      const F = cache.frameCount(s.slot);
+      const weights = new Float32Array(F);
+      const cosines = new Float32Array(F);
+      cache.score(s.slot, prepared, weights, cosines);
+      return { ...s, weights, cosines, timestamps: cache.timestamps(s.slot) };
+    });
+    const stage2Done = performance.now();
+
+    // ---- page details ----
+    const details = await this.store.resultDetails(
+      fingerprint,
+      page.map((p) => p.candidate),
+      snapshot,
+    );
+    const results: SearchResult[] = [];
+    for (const p of page) {
+      const d = details.get(p.key);
+      if (d === undefined) continue; // deleted since the snapshot
+      const moment = momentOf(pooling, p.weights, p.cosines, p.timestamps, d.durationSeconds);
+      results.push({
+        videoId: d.videoId,
+        title: d.title,
+        score: p.score,
+        moment: { ...moment, thumbnail: d.thumbnails[moment.frameIndex] ?? null },
+        tags: d.tags,
+        duration: d.durationSeconds,
+        createdAt: d.createdAt,
+      });
+    }
+    const truncated = stage1.candidates.length >= limit && limit < this.maxCandidates;
+    const more = ranked.length > offset + k || (truncated && page.length === k);
+    const nextCursor = more
+      ? encodeCursor({ kind: 'search', offset: offset + k, queryHash, fingerprintHash, snapshot })
+      : null;
+    const done = performance.now();
+    return {
+      results,
+      nextCursor,
+      fingerprint,
+      pooling,
+      timings: {
+        encodeMs: encoded - started,
+        stage1Ms: stage1Done - encoded,
+        stage2Ms: stage2Done - stage1Done,
+        detailsMs: done - stage2Done,
+        totalMs: done - started,
+      },
+      stats: { candidates: candidates.length, fetched, xpoolBuilt, queryCached: cached },
+    };
+  }
+
+  /**
+   * Makes every candidate's rescoring data resident and scores it. Fetches happen first (awaits); the
+   * lookups, insertions and scoring then run in one synchronous block, so no concurrent search can evict
+   * a slot in between. A slot evicted by another search during a fetch is fetched again (up to 3 rounds);
+   * a row that no longer exists is dropped.
+   */
+  async #resolveAndScore(
+    cache: RescoreCache,
+    fingerprint: string,
+    candidates: readonly StageOneCandidate[],
+    snapshot: number,
+    prepared: PreparedQuery,
+  ): Promise<{
+    slots: { candidate: StageOneCandidate; key: string; slot: number; score: number }[];
+    fetched: number;
+    xpoolBuilt: number;
+  }> {
+    const expected = new Map(candidates.map((c) => [c.key, c.revision]));
+    let pending: RescoreEntry[] = [];
+    let fetched = 0;
+    let toFetch = candidates.filter((c) => cache.lookup(c.key, c.revision) < 0);
+    const gone = new Set<string>();
+    for (let round = 0; ; round++) {
+      if (toFetch.length > 0) {
+        const entries = await this.store.rescoreEntries(fingerprint, toFetch, snapshot);
+        fetched += entries.length;
+        const got = new Set(entries.map((e) => e.key));
+        for (const c of toFetch) if (!got.has(c.key)) gone.add(c.key);
+        for (const e of entries) expected.set(e.key, e.revision);
+        pending = pending.filter((e) => !got.has(e.key)).concat(entries);
+      }
+      // ---- synchronous from here to the return ----
+      cache.beginBatch();
+      // mark resident candidates first, so inserting the fetched ones never evicts them
+      for (const c of candidates) cache.lookup(c.key, expected.get(c.key));
+      for (const e of pending) cache.insert(e);
+      const slots: { candidate: StageOneCandidate; key: string; slot: number; score: number }[] = [];
+      const lost: StageOneCandidate[] = [];
+      for (const c of candidates) {
+        if (gone.has(c.key)) continue;
+        const slot = cache.lookup(c.key, expected.get(c.key));
+        if (slot < 0) lost.push(c);
+        else slots.push({ candidate: c, key: c.key, slot, score: 0 });
+      }
+      if (lost.length > 0 && round < 2) {
+        toFetch = lost;
+        continue;
+      }
+      let xpoolBuilt = 0;
+      if (prepared.pooling === 'xpool') {
+        const head = this.xpoolHead!;
+        for (const s of slots) {
+          if (cache.hasXPool(s.slot, head.checksum)) continue;
+          const raw = cache.rawFrames(s.slot);
+          cache.setXPool(s.slot, buildXPoolCompactCache(head, raw.frames, cache.frameCount(s.slot)));
+          xpoolBuilt++;
+        }
+      }
+      for (const s of slots) s.score = cache.score(s.slot, prepared);
+      return { slots, fetched, xpoolBuilt };
+    }
+  }
+}
+
+/** The moment rule per pooling (see moments.ts): mean pooling has no weights, so its best frame alone. */
+function momentOf(
+  pooling: Pooling,
+  weights: Float32Array,
+  cosines: Float32Array,
+  timestamps: Float32Array,
+  durationSeconds: number | null,
+): { start: number; end: number; frameIndex: number } {
+  const F = timestamps.length;
+  const argmax = (values: Float32Array, allowed?: (f: number) => boolean) => {
+    let best = -1;
+    for (let f = 0; f < F; f++)
+      if ((allowed === undefined || allowed(f)) && (best < 0 || values[f]! > values[best]!)) best = f;
+    return Math.max(0, best);
+  };
+  if (pooling === 'mean') {
+    const top = argmax(cosines);
+    return { ...frameSpan(timestamps, F, top, top, durationSeconds), frameIndex: top };
+  }
+  // top-k's chosen frames weigh the same: grow the run from the best of them
+  const top = pooling === 'topk' ? argmax(cosines, (f) => weights[f]! > 0) : argmax(weights);
+  const moment = findMoment(weights, timestamps, durationSeconds, top);
+  return { start: moment.start, end: moment.end, frameIndex: moment.frameIndex };
+}

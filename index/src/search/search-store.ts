@@ -1,0 +1,68 @@
+/**
+ * What the search service needs of storage: a filtered first-stage vector search, the rescoring data of
+ * candidates, and the details of the videos on the returned page. The LanceDB adapter implements it;
+ * unit tests use an in-memory fake.
+ */
+import type { VideoFilters } from './filter-sql.ts';
+import type { RescoreEntry } from './rescore-cache.ts';
+
+/** One first-stage candidate. */
+export interface StageOneCandidate {
+  /** Row key (see {@link videoKey}). */
+  key: string;
+  /** The store's row id at the snapshot searched (for fast fetches of the same rows). */
+  rowId: bigint | number;
+  /** Revision of the stored embeddings (rescoring data cached under another revision is stale). */
+  revision: number;
+  /** Cosine distance (1 − cosine) to the mean-pooled vector; approximate under a PQ index. */
+  distance: number;
+}
+
+export interface CandidateRequest {
+  tenant: string;
+  /** Normalised filters (see normalizeFilters). */
+  filters: VideoFilters;
+  /** K': candidates wanted. */
+  limit: number;
+  /** Table version to search (a cursor's snapshot); latest when omitted or no longer available. */
+  snapshot?: number;
+  /** Skip the ANN index: exact (flat) search, for measuring the index's recall. */
+  exact?: boolean;
+}
+
+/** A page result's display fields. */
+export interface ResultDetails {
+  videoId: string;
+  title: string;
+  tags: string[];
+  createdAt: Date;
+  durationSeconds: number | null;
+  /** F thumbnail references of the stored embeddings. */
+  thumbnails: (string | null)[];
+}
+
+export interface SearchStore {
+  /** The model's table: its D and current version; null when nothing is stored for that model. */
+  modelTable(fingerprint: string): Promise<{ dim: number; version: number } | null>;
+  /** Stage 1: the `limit` nearest mean-pooled vectors passing tenant and filters (prefiltered). */
+  candidates(
+    fingerprint: string,
+    vector: Float32Array,
+    request: CandidateRequest,
+  ): Promise<{ snapshot: number; candidates: StageOneCandidate[] }>;
+  /** Rescoring data of the given rows (at the snapshot); rows that no longer exist are left out. */
+  rescoreEntries(
+    fingerprint: string,
+    rows: readonly StageOneCandidate[],
+    snapshot: number,
+  ): Promise<RescoreEntry[]>;
+  /**
+   * Display fields of the given rows, by key. Titles and tags come from the latest video records: a
+   * video deleted since the snapshot is left out.
+   */
+  resultDetails(
+    fingerprint: string,
+    rows: readonly StageOneCandidate[],
+    snapshot: number,
+  ): Promise<Map<string, ResultDetails>>;
+}

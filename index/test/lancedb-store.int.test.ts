@@ -1,0 +1,353 @@
+/**
+ * The LanceDB adapter against a real LanceDB folder in a temp dir: records, embeddings, idempotent
+ * upserts, propagation of filter fields, deletion, listing, counts, upkeep and the first-stage search.
+ */
+
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { isReelError } from '@reel/infra';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { embeddingsTableName, LanceIndexStore } from '../src/adapters/lancedb-store.ts';
+import { FrameCodec } from '../src/frame-codec.ts';
+import { normalizeFilters } from '../src/search/filter-sql.ts';
+import { buildXPoolCompactCache } from '../src/search/xpool-compact.ts';
+import { buildVideoEmbeddings } from '../src/video-embeddings.ts';
+import { VideoStatus, videoKey } from '../src/video-record.ts';
+import { makeEmbeddings, makeRecord, rng, sceneFrames, uniformTimes } from './helpers/index-fixtures.ts';
+import { randomHead } from './helpers/pooling-fixtures.ts';
+
+const F = 6;
+const D = 16;
+const FP_A = 'sha256:model-a';
+const FP_B = 'sha256:model-b';
+
+let dir: string;
+let store: LanceIndexStore;
+const r = rng(41);
+
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(os.tmpdir(), 'reel-index-store-'));
+  store = await LanceIndexStore.open({ dir });
+});
+
+afterAll(async () => {
+  store.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function codeOf(promise: Promise<unknown>): Promise<string | undefined> {
+  try {
+    await promise;
+  } catch (error) {
+    return isReelError(error) ? error.code : `other: ${(error as Error).message}`;
+  }
+  return undefined;
+}
+
+describe('video records', () => {
+  it('round-trip every field, including nulls and errors', async () => {
+    const record = makeRecord('t1', 'rec-1', {
+      title: 'A "quoted" title',
+      tags: ["it's", 'beach'],
+      ingestedAt: new Date('2024-03-04T05:06:07Z'),
+      durationSeconds: null,
+      source: null,
+      fingerprint: FP_A,
+      status: VideoStatus.failed,
+      error: { code: 'DECODE_FAILED', message: 'ffmpeg exited with 1' },
+    });
+    await store.upsertVideo(record);
+    expect(await store.getVideo('t1', 'rec-1')).toEqual(record);
+    expect(await store.getVideo('t2', 'rec-1')).toBeNull();
+  });
+
+  it('are idempotent per tenant and id: the last write wins, one row', async () => {
+    await store.upsertVideo(makeRecord('t1', 'rec-2', { status: VideoStatus.queued }));
+    await store.upsertVideo(makeRecord('t1', 'rec-2', { status: VideoStatus.processing }));
+    await store.upsertVideos([
+      makeRecord('t1', 'rec-2', { status: VideoStatus.queued }),
+      makeRecord('t1', 'rec-2', { status: VideoStatus.indexed, title: 'final' }),
+    ]);
+    expect(await store.getVideo('t1', 'rec-2')).toMatchObject({ status: 'indexed', title: 'final' });
+    const counts = await store.countByStatus('t1');
+    expect(counts.indexed + counts.queued + counts.processing + counts.failed).toBe(2);
+  });
+
+  it('reject malformed records with VIDEO_INVALID naming the field', async () => {
+    await expect(store.upsertVideo(makeRecord('', 'x'))).rejects.toThrow(
+      /video tenant: expected a non-empty string/,
+    );
+    await expect(store.upsertVideo(makeRecord('t1', 'x', { status: 'done' as never }))).rejects.toThrow(
+      /status: expected one of queued, processing, indexed, failed, got "done"/,
+    );
+    expect(await codeOf(store.upsertVideo(makeRecord('t1', 'x', { durationSeconds: -1 })))).toBe(
+      'VIDEO_INVALID',
+    );
+    expect(await codeOf(store.upsertVideo(makeRecord('t1', 'x', { createdAt: new Date(Number.NaN) })))).toBe(
+      'VIDEO_INVALID',
+    );
+  });
+});
+
+describe('listing and counts', () => {
+  beforeAll(async () => {
+    await store.upsertVideos(
+      Array.from({ length: 7 }, (_, i) =>
+        makeRecord('lister', `l${i}`, {
+          createdAt: new Date(Date.UTC(2024, 0, 1 + i)),
+          tags: i % 2 === 0 ? ['even', "o'clock"] : ['odd'],
+          status: i < 2 ? VideoStatus.failed : VideoStatus.indexed,
+          durationSeconds: 10 * i,
+        }),
+      ),
+    );
+  });
+
+  it('lists newest first in pages, with filters', async () => {
+    const first = await store.listVideos('lister', { limit: 3 });
+    expect(first.videos.map((v) => v.id)).toEqual(['l6', 'l5', 'l4']);
+    const second = await store.listVideos('lister', { limit: 3, cursor: first.nextCursor! });
+    const third = await store.listVideos('lister', { limit: 3, cursor: second.nextCursor! });
+    expect([...second.videos, ...third.videos].map((v) => v.id)).toEqual(['l3', 'l2', 'l1', 'l0']);
+    expect(third.nextCursor).toBeNull();
+    const quoted = await store.listVideos('lister', { filters: { tags: ["o'clock"] } });
+    expect(quoted.videos.map((v) => v.id)).toEqual(['l6', 'l4', 'l2', 'l0']);
+    const failed = await store.listVideos('lister', { filters: { status: ['failed'] } });
+    expect(failed.videos.map((v) => v.id)).toEqual(['l1', 'l0']);
+    const ranged = await store.listVideos('lister', {
+      filters: {
+        createdAt: { from: new Date(Date.UTC(2024, 0, 3)), to: new Date(Date.UTC(2024, 0, 5)) },
+        durationSeconds: { min: 25 },
+      },
+    });
+    expect(ranged.videos.map((v) => v.id)).toEqual(['l3']);
+    expect(
+      await codeOf(
+        store.listVideos('lister', { limit: 3, filters: { tags: ['odd'] }, cursor: first.nextCursor! }),
+      ),
+    ).toBe('CURSOR_INVALID');
+  });
+
+  it('counts by status per tenant and overall', async () => {
+    expect(await store.countByStatus('lister')).toEqual({ queued: 0, processing: 0, indexed: 5, failed: 2 });
+    const all = await store.countByStatus();
+    expect(all.indexed).toBeGreaterThanOrEqual(5);
+    expect(all.failed).toBeGreaterThanOrEqual(3);
+  });
+});
+
+describe('embeddings', () => {
+  it('need a video record first (VIDEO_NOT_FOUND)', async () => {
+    const { frames } = sceneFrames(r, F, D);
+    await expect(store.upsertEmbeddings(makeEmbeddings('t1', 'nobody', FP_A, frames, F, D))).rejects.toThrow(
+      /embeddings for 1 video\(s\) without a record \(upsert the video first\): nobody/,
+    );
+  });
+
+  it('round-trip compact frames, Gram, times, thumbnails and X-Pool terms', async () => {
+    await store.upsertVideo(makeRecord('t1', 'emb-1'));
+    const { frames } = sceneFrames(r, F, D);
+    const head = randomHead(rng(3), D, 0xdeadbeef);
+    const e = makeEmbeddings('t1', 'emb-1', FP_A, frames, F, D);
+    e.xpoolCache = buildXPoolCompactCache(head, frames, F);
+    await store.upsertEmbeddings(e);
+    const back = await store.getEmbeddings('t1', 'emb-1', FP_A);
+    expect(back).not.toBeNull();
+    expect(back!.frames.codec).toBe('int8');
+    expect(Array.from(back!.frames.data)).toEqual(Array.from(e.frames.data));
+    expect(Array.from(back!.frames.scales)).toEqual(Array.from(e.frames.scales));
+    expect(Array.from(back!.frames.variances)).toEqual(Array.from(e.frames.variances));
+    expect(Array.from(back!.gram)).toEqual(Array.from(e.gram));
+    expect(Array.from(back!.mean)).toEqual(Array.from(e.mean));
+    expect(back!.timestamps).toEqual(Array.from(Float32Array.from(e.timestamps)));
+    expect(back!.thumbnails).toEqual(e.thumbnails);
+    expect(back!.xpoolCache!.headChecksum).toBe(0xdeadbeef);
+    expect(Array.from(back!.xpoolCache!.data)).toEqual(Array.from(e.xpoolCache.data));
+  });
+
+  it('store fp16 frames too', async () => {
+    await store.upsertVideo(makeRecord('t1', 'emb-fp16'));
+    const { frames } = sceneFrames(r, F, D);
+    const e = buildVideoEmbeddings({
+      tenant: 't1',
+      videoId: 'emb-fp16',
+      fingerprint: FP_A,
+      frames,
+      frameCount: F,
+      dim: D,
+      timestamps: uniformTimes(F, 30),
+      codec: FrameCodec.fp16,
+    });
+    await store.upsertEmbeddings(e);
+    const back = await store.getEmbeddings('t1', 'emb-fp16', FP_A);
+    expect(back!.frames.codec).toBe('fp16');
+    expect(Array.from(back!.frames.data)).toEqual(Array.from(e.frames.data));
+  });
+
+  it('are idempotent per video and model, and models live in separate tables', async () => {
+    await store.upsertVideo(makeRecord('t1', 'emb-2'));
+    const { frames } = sceneFrames(r, F, D);
+    const e = makeEmbeddings('t1', 'emb-2', FP_A, frames, F, D);
+    await store.upsertEmbeddings(e);
+    await store.upsertEmbeddings([e, e]);
+    await store.upsertEmbeddings(makeEmbeddings('t1', 'emb-2', FP_B, frames, F, D));
+    expect(await store.countEmbeddings(FP_A, 't1')).toBe(3); // emb-1, emb-fp16, emb-2
+    expect(await store.countEmbeddings(FP_B, 't1')).toBe(1);
+    expect(await store.fingerprints()).toEqual([FP_A, FP_B]);
+    expect(embeddingsTableName(FP_A)).toMatch(/^emb_[0-9a-f]{32}$/);
+    expect(embeddingsTableName(FP_A)).not.toBe(embeddingsTableName(FP_B));
+  });
+
+  it('refuses another D for a model (EMBEDDING_DIM_MISMATCH) and malformed input (EMBEDDINGS_INVALID)', async () => {
+    await store.upsertVideo(makeRecord('t1', 'emb-3'));
+    const wide = sceneFrames(r, F, D + 1).frames;
+    expect(await codeOf(store.upsertEmbeddings(makeEmbeddings('t1', 'emb-3', FP_A, wide, F, D + 1)))).toBe(
+      'EMBEDDING_DIM_MISMATCH',
+    );
+    const e = makeEmbeddings('t1', 'emb-3', FP_A, sceneFrames(r, F, D).frames, F, D);
+    await expect(store.upsertEmbeddings({ ...e, timestamps: [1, 2] })).rejects.toThrow(
+      /expected 6 timestamps, got 2/,
+    );
+  });
+});
+
+describe('first-stage search, filters and deletion', () => {
+  const FP = 'sha256:stage-one';
+  const query = new Float32Array(D).fill(1);
+
+  beforeAll(async () => {
+    const records = [
+      makeRecord('s1', 'quote', {
+        tags: ["it's", 'beach'],
+        durationSeconds: 30,
+        createdAt: new Date('2024-05-01'),
+      }),
+      makeRecord('s1', 'plain', { tags: ['beach'], durationSeconds: 90, createdAt: new Date('2024-06-01') }),
+      makeRecord('s1', 'slash', {
+        tags: ['back\\slash'],
+        durationSeconds: null,
+        createdAt: new Date('2024-07-01'),
+      }),
+      makeRecord('s2', 'other-tenant', { tags: ["it's", 'beach'], durationSeconds: 30 }),
+    ];
+    await store.upsertVideos(records);
+    await store.upsertEmbeddings(
+      records.map((rec) => makeEmbeddings(rec.tenant, rec.id, FP, sceneFrames(r, F, D).frames, F, D)),
+    );
+  });
+
+  const ids = async (tenant: string, filters: Parameters<typeof normalizeFilters>[0] = {}) =>
+    (await store.candidates(FP, query, { tenant, filters: normalizeFilters(filters), limit: 100 })).candidates
+      .map((c) => JSON.parse(c.key)[1] as string)
+      .sort();
+
+  it('prefilters by tenant, tags (all-of, quotes and backslashes escaped), dates and duration', async () => {
+    expect(await ids('s1')).toEqual(['plain', 'quote', 'slash']);
+    expect(await ids('s2')).toEqual(['other-tenant']);
+    expect(await ids('s1', { tags: ["it's"] })).toEqual(['quote']);
+    expect(await ids('s1', { tags: ['beach', "it's"] })).toEqual(['quote']);
+    expect(await ids('s1', { tags: ['back\\slash'] })).toEqual(['slash']);
+    expect(await ids('s1', { tags: ["it's", 'back\\slash'] })).toEqual([]);
+    expect(
+      await ids('s1', { createdAt: { from: new Date('2024-05-15'), to: new Date('2024-07-01') } }),
+    ).toEqual(['plain']);
+    expect(await ids('s1', { durationSeconds: { max: 60 } })).toEqual(['quote']); // unknown duration never matches
+  });
+
+  it('keeps the copies beside the vectors in step when a video’s tags change', async () => {
+    await store.upsertVideo(
+      makeRecord('s1', 'plain', {
+        tags: ['mountain'],
+        durationSeconds: 90,
+        createdAt: new Date('2024-06-01'),
+      }),
+    );
+    expect(await ids('s1', { tags: ['mountain'] })).toEqual(['plain']);
+    expect(await ids('s1', { tags: ['beach'] })).toEqual(['quote']);
+    await store.upsertVideo(
+      makeRecord('s1', 'plain', { tags: [], durationSeconds: 90, createdAt: new Date('2024-06-01') }),
+    );
+    expect(await ids('s1', { tags: ['mountain'] })).toEqual([]);
+  });
+
+  it('returns cosine distances and revisions, and row data by row id', async () => {
+    const { candidates, snapshot } = await store.candidates(FP, query, {
+      tenant: 's1',
+      filters: {},
+      limit: 2,
+    });
+    expect(candidates).toHaveLength(2);
+    expect(candidates[0]!.distance).toBeLessThanOrEqual(candidates[1]!.distance);
+    expect(snapshot).toBe((await store.modelTable(FP))!.version);
+    const entries = await store.rescoreEntries(FP, candidates, snapshot);
+    expect(entries.map((e) => e.key).sort()).toEqual(candidates.map((c) => c.key).sort());
+    expect(entries[0]).toMatchObject({ frameCount: F, dim: D });
+    expect(entries.every((e) => candidates.some((c) => c.key === e.key && c.revision === e.revision))).toBe(
+      true,
+    );
+    const details = await store.resultDetails(FP, candidates, snapshot);
+    expect(details.get(videoKey('s1', 'quote'))?.thumbnails).toEqual(
+      Array.from({ length: F }, (_, f) => `quote/${f}.jpg`),
+    );
+  });
+
+  it('deleting a video removes its record and its embeddings under every model', async () => {
+    await store.upsertEmbeddings(makeEmbeddings('s1', 'quote', FP_B, sceneFrames(r, F, D).frames, F, D));
+    expect(await store.deleteVideo('s1', 'quote')).toBe(true);
+    expect(await store.getVideo('s1', 'quote')).toBeNull();
+    expect(await store.getEmbeddings('s1', 'quote', FP)).toBeNull();
+    expect(await store.getEmbeddings('s1', 'quote', FP_B)).toBeNull();
+    expect(await ids('s1', { tags: ["it's"] })).toEqual([]);
+    expect(await store.deleteVideo('s1', 'quote')).toBe(false);
+    expect(await ids('s2', { tags: ["it's"] })).toEqual(['other-tenant']);
+  });
+});
+
+describe('upkeep', () => {
+  it('optimize() builds scalar indexes, and the ANN index once a model passes the threshold', async () => {
+    const local = await mkdtemp(path.join(os.tmpdir(), 'reel-index-upkeep-'));
+    const small = await LanceIndexStore.open({
+      dir: local,
+      annThreshold: 300,
+      ann: { type: 'ivf_pq', numPartitions: 2, numSubVectors: 4 },
+    });
+    try {
+      const FP = 'sha256:upkeep';
+      const records = Array.from({ length: 320 }, (_, i) => makeRecord('u', `u${i}`));
+      await small.upsertVideos(records.slice(0, 100));
+      await small.upsertEmbeddings(
+        records
+          .slice(0, 100)
+          .map((rec) => makeEmbeddings('u', rec.id, FP, sceneFrames(r, F, D).frames, F, D)),
+      );
+      const first = await small.optimize();
+      expect(first.find((t) => t.table === embeddingsTableName(FP))?.indexesCreated).toEqual([
+        'key',
+        'tenant',
+        'created_at',
+        'duration',
+        'tags',
+      ]);
+      expect(await small.vectorIndex(FP)).toBeNull(); // 100 rows < 300: flat search
+      await small.upsertVideos(records.slice(100));
+      await small.upsertEmbeddings(
+        records.slice(100).map((rec) => makeEmbeddings('u', rec.id, FP, sceneFrames(r, F, D).frames, F, D)),
+      );
+      const second = await small.optimize({ pruneOlderThanMs: 0 });
+      expect(second.find((t) => t.table === embeddingsTableName(FP))?.indexesCreated).toEqual(['mean']);
+      expect(await small.vectorIndex(FP)).toBe('IvfPq');
+      expect(second.find((t) => t.table === 'videos')?.versionsPruned).toBeGreaterThan(0);
+      const { candidates } = await small.candidates(FP, new Float32Array(D).fill(1), {
+        tenant: 'u',
+        filters: {},
+        limit: 50,
+      });
+      expect(candidates).toHaveLength(50);
+      expect(await small.countEmbeddings(FP)).toBe(320);
+    } finally {
+      small.close();
+      await rm(local, { recursive: true, force: true });
+    }
+  });
+});
