@@ -119,6 +119,28 @@ const SETTINGS = {
     default: 2,
     doc: 'Videos one worker process pools and writes to the index at once.',
   },
+  jobLockSeconds: {
+    env: 'REEL_JOB_LOCK_SECONDS',
+    schema: integer(2, 3600),
+    default: 30,
+    doc: 'How long a job stays locked to a worker that stopped answering (killed, frozen) before another worker takes it over.',
+  },
+  sweepCron: {
+    env: 'REEL_SWEEP_CRON',
+    schema: z
+      .string()
+      .regex(/^\S+( \S+){4,5}$/, { error: 'expected a cron pattern of 5 or 6 fields, e.g. "*/15 * * * *"' }),
+    default: '*/15 * * * *',
+    doc: 'When workers check for a model change (and start the backfill) and re-enqueue failed, missing or stuck videos.',
+  },
+  upkeepCron: {
+    env: 'REEL_UPKEEP_CRON',
+    schema: z
+      .string()
+      .regex(/^\S+( \S+){4,5}$/, { error: 'expected a cron pattern of 5 or 6 fields, e.g. "30 3 * * *"' }),
+    default: '30 3 * * *',
+    doc: 'When workers compact the index, prune old versions and rebuild the vector index if it is due.',
+  },
   maxVideoSeconds: {
     env: 'REEL_MAX_VIDEO_SECONDS',
     schema: integer(1, 7 * 24 * 3600),
@@ -148,6 +170,12 @@ const SETTINGS = {
     schema: integer(1, 24 * 3600),
     default: 600,
     doc: 'Longest an ffmpeg or ffprobe call may run before it is killed.',
+  },
+  xpoolHead: {
+    env: 'REEL_XPOOL_HEAD',
+    schema: nonEmpty('expected a path to a .safetensors file with the X-Pool head').optional(),
+    default: undefined,
+    doc: 'A learned X-Pool pooling head (`.safetensors`, reference parameter names). Unset: X-Pool search is off and attention pooling is the default.',
   },
   hfEndpoint: {
     env: 'HF_ENDPOINT',

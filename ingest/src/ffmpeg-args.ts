@@ -285,3 +285,69 @@ export function toArgv(spec: FfmpegCommandSpec): string[] {
     'pipe:1',
   ];
 }
+
+/** One stretch of a generated video: a solid colour, or two colours side by side. */
+export interface ColourSegment {
+  /** ffmpeg colour name or 0xRRGGBB. */
+  colour: string;
+  /** When set, the right half has this colour (and the left half `colour`). */
+  right?: string;
+  seconds: number;
+}
+
+/**
+ * Arguments that render coloured segments into an H.264 file (for the demo and tests: videos made on
+ * the spot, never downloaded). Colours are checked so nothing but a colour reaches the filter graph.
+ */
+export function colourVideoArgs(
+  file: string,
+  segments: readonly ColourSegment[],
+  options: { width?: number; height?: number; fps?: number } = {},
+): string[] {
+  const { width = 320, height = 180, fps = 12 } = options;
+  const safe = /^(0x[0-9a-fA-F]{6}|[a-zA-Z]+)$/;
+  const inputs: string[] = [];
+  const graph: string[] = [];
+  let n = 0;
+  segments.forEach((segment, i) => {
+    for (const colour of [segment.colour, segment.right]) {
+      if (colour !== undefined && !safe.test(colour))
+        throw new Error(`not a colour: ${JSON.stringify(colour)}`);
+    }
+    const source = (colour: string, w: number) => [
+      '-f',
+      'lavfi',
+      '-i',
+      `color=c=${colour}:s=${w}x${height}:d=${segment.seconds}:r=${fps}`,
+    ];
+    if (segment.right === undefined) {
+      inputs.push(...source(segment.colour, width));
+      graph.push(`[${n}:v]null[s${i}]`);
+      n += 1;
+    } else {
+      inputs.push(...source(segment.colour, width / 2), ...source(segment.right, width / 2));
+      graph.push(`[${n}:v][${n + 1}:v]hstack[s${i}]`);
+      n += 2;
+    }
+  });
+  graph.push(
+    `${segments.map((_, i) => `[s${i}]`).join('')}concat=n=${segments.length}:v=1:a=0,format=yuv420p[out]`,
+  );
+  return [
+    '-hide_banner',
+    '-v',
+    'error',
+    '-y',
+    '-nostdin',
+    ...inputs,
+    '-filter_complex',
+    graph.join(';'),
+    '-map',
+    '[out]',
+    '-c:v',
+    'libx264',
+    '-preset',
+    'veryfast',
+    `file:${file}`,
+  ];
+}

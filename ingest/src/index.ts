@@ -2,9 +2,11 @@ export {
   type BinaryVersion,
   binaryVersion,
   type FfmpegBinaries,
+  renderVideo,
 } from './adapters/ffmpeg.ts';
 export { type ThumbnailOptions, writeFramePngs, writeThumbnails } from './adapters/thumbnails.ts';
 export { INPUT_ERROR_CODES, IngestErrorCode } from './errors.ts';
+export { type ColourSegment, colourVideoArgs } from './ffmpeg-args.ts';
 export { type ProbeOptions, probeVideo, type VideoLimits } from './probe-video.ts';
 export {
   DEFAULT_FRAME_SIZE,

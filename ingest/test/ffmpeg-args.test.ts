@@ -125,3 +125,27 @@ describe('parseFfmpegLogLine (-loglevel level+info)', () => {
     });
   });
 });
+
+describe('colourVideoArgs', () => {
+  it('builds one lavfi input per colour and refuses anything that is not a colour', async () => {
+    const { colourVideoArgs } = await import('../src/ffmpeg-args.ts');
+    const args = colourVideoArgs(
+      '/tmp/out $(x).mp4',
+      [
+        { colour: 'red', seconds: 2 },
+        { colour: 'blue', right: '0x00ff00', seconds: 1 },
+      ],
+      { width: 64, height: 32, fps: 4 },
+    );
+    expect(args.filter((a) => a.startsWith('color='))).toEqual([
+      'color=c=red:s=64x32:d=2:r=4',
+      'color=c=blue:s=32x32:d=1:r=4',
+      'color=c=0x00ff00:s=32x32:d=1:r=4',
+    ]);
+    expect(args.at(-1)).toBe('file:/tmp/out $(x).mp4');
+    expect(args[args.indexOf('-filter_complex') + 1]).toBe(
+      '[0:v]null[s0];[1:v][2:v]hstack[s1];[s0][s1]concat=n=2:v=1:a=0,format=yuv420p[out]',
+    );
+    expect(() => colourVideoArgs('x.mp4', [{ colour: 'red:d=9999', seconds: 1 }])).toThrow('not a colour');
+  });
+});

@@ -63,6 +63,7 @@ export {
   SYNTHETIC_COLOURS,
   SYNTHETIC_EMBED_DIM,
   SYNTHETIC_REGIONS,
+  type SyntheticClipOptions,
   syntheticClipFiles,
   writeSyntheticClip,
 } from './synthetic/synthetic-clip.ts';

@@ -96,6 +96,22 @@ describe('ClipModel.load (real onnxruntime-node, synthetic model)', () => {
   });
 });
 
+describe('a synthetic model with another projection seed (a stand-in for a model upgrade)', () => {
+  it('understands the same words, in a different vector space, under another fingerprint', async () => {
+    const other = mkdtempSync(path.join(tmpdir(), 'reel-synthetic-b-'));
+    await writeSyntheticClip(other, { projectionSeed: 7 });
+    const [a, b] = await Promise.all([ClipModel.load(synthetic, { pool }), ClipModel.load(other, { pool })]);
+    expect(b.fingerprint).not.toBe(a.fingerprint);
+    const [redTextB] = await b.encodeTexts(['red']);
+    const [redFrameB, blueFrameB] = await b.encodeImages([solid([230, 20, 20]), solid([20, 40, 230])]);
+    expect(dot(redTextB!, redFrameB!)).toBeGreaterThan(dot(redTextB!, blueFrameB!) + 0.1);
+    const [redFrameA] = await a.encodeImages([solid([230, 20, 20])]);
+    // Mixing models would be meaningless: B's text against A's frame loses the alignment.
+    expect(Math.abs(dot(redTextB!, redFrameA!))).toBeLessThan(dot(redTextB!, redFrameB!) / 2);
+    await Promise.all([a.close(), b.close()]);
+  });
+});
+
 describe('ClipModel.load refuses broken folders with every problem named', () => {
   it('says when the folder does not exist', async () => {
     const error = await loadError(path.join(tmpdir(), 'reel-no-such-model'));

@@ -46,9 +46,16 @@ export interface BatchVideo {
   stages?: Partial<Record<Stage, { startedAt: number; endedAt?: number }>>;
 }
 
+/** Why a batch exists: videos people submitted, or the index bringing itself up to date. */
+export type BatchKind = 'upload' | 'backfill' | 'sweep';
+
 export interface BatchMeta {
   id: string;
+  /** The tenant of an upload; `*` for reindex batches, which span tenants. */
   tenant: string;
+  kind?: BatchKind;
+  /** For a backfill: the model it fills in. */
+  target?: { dir: string; fingerprint: string };
   createdAt: number;
   finishedAt?: number;
   total: number;

@@ -49,6 +49,8 @@ export interface CatalogVideo {
   sha256: string;
   sizeBytes: number;
   status: VideoState;
+  /** The model whose embeddings made the video searchable (set when indexed). */
+  fingerprint?: string;
   durationSeconds?: number;
   error?: { code: string; message: string };
 }
@@ -76,6 +78,8 @@ export interface VideoCatalog {
 }
 
 export interface PipelineDeps {
+  /** Called when a batch's finish job runs (a backfill batch ending may switch searches to its model). */
+  onBatchFinished?: (meta: { id: string; kind?: string; target?: ModelRef }) => Promise<unknown>;
   progress: BatchProgress;
   spool: FrameSpool;
   sampler: VideoSampler;

@@ -86,6 +86,7 @@ async function finishBatch(job: Job<FinishBatchData>, deps: PipelineDeps): Promi
   }
   await deps.progress.finish(job.data.batchId);
   const final = await deps.progress.get(job.data.batchId);
+  if (final && deps.onBatchFinished) await deps.onBatchFinished(final);
   return { batchId: job.data.batchId, counts: final?.counts };
 }
 

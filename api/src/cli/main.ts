@@ -8,6 +8,8 @@ import { registerDoctor } from './commands/doctor.ts';
 import { registerEval } from './commands/eval.ts';
 import { registerFrames } from './commands/frames.ts';
 import { registerModels } from './commands/models.ts';
+import { registerPipeline } from './commands/pipeline.ts';
+import { registerSearch } from './commands/search.ts';
 import { registerTokenize } from './commands/tokenize.ts';
 import { type CliContext, ExitCode, loadCliContext, UsageError } from './context.ts';
 import { formatError } from './output.ts';
@@ -29,6 +31,8 @@ export function buildProgram(context: () => CliContext): Command {
   registerDemo(program, context);
   registerEval(program, context);
   registerModels(program, context);
+  registerPipeline(program, context);
+  registerSearch(program, context);
   registerTokenize(program, context);
   overrideExits(program);
   return program;

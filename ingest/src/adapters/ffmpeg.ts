@@ -16,7 +16,7 @@ import { execFile } from 'node:child_process';
 import { Writable } from 'node:stream';
 import type { ReelError } from '@reel/infra';
 import ffmpeg from 'fluent-ffmpeg';
-import { IngestErrorCode, ingestError } from '../errors.ts';
+import { IngestErrorCode, ingestError, oneLine } from '../errors.ts';
 import type { FfmpegCommandSpec } from '../ffmpeg-args.ts';
 
 /** Binaries to run: names looked up on PATH, or absolute paths (from config). */
@@ -279,5 +279,29 @@ export async function runFrameCommand(
     });
     command.output(sink, { end: true });
     command.run();
+  });
+}
+
+/** Renders a generated video (arguments from `colourVideoArgs`); throws DECODE_FAILED with ffmpeg's stderr. */
+export function renderVideo(args: string[], options: ProcessOptions): Promise<void> {
+  return new Promise((resolve, reject) => {
+    execFile(
+      options.binaries.ffmpegPath,
+      args,
+      { timeout: options.timeoutMs, killSignal: 'SIGKILL', signal: options.signal },
+      (error, _stdout, stderr) => {
+        if (!error) resolve();
+        else if ((error as NodeJS.ErrnoException).code === 'ENOENT')
+          reject(notFoundError(options.file, options.binaries.ffmpegPath));
+        else
+          reject(
+            ingestError(
+              IngestErrorCode.DECODE_FAILED,
+              options.file,
+              `ffmpeg could not render it: ${oneLine(String(stderr)).slice(0, 300)}`,
+            ),
+          );
+      },
+    );
   });
 }

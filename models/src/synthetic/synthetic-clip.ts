@@ -197,8 +197,8 @@ function orthonormalRows(rows: number, dim: number, seed: number): Float64Array[
 }
 
 /** The shared projection: [CONCEPT_DIM, D] matrix and the constant-direction bias [D]. */
-function projection(): { matrix: Float32Array; bias: Float32Array } {
-  const rows = orthonormalRows(CONCEPT_DIM + 1, SYNTHETIC_EMBED_DIM, PROJECTION_SEED);
+function projection(seed: number): { matrix: Float32Array; bias: Float32Array } {
+  const rows = orthonormalRows(CONCEPT_DIM + 1, SYNTHETIC_EMBED_DIM, seed);
   const matrix = new Float32Array(CONCEPT_DIM * SYNTHETIC_EMBED_DIM);
   for (let r = 0; r < CONCEPT_DIM; r++) matrix.set(rows[r]!, r * SYNTHETIC_EMBED_DIM);
   const bias = Float32Array.from(rows[CONCEPT_DIM]!, (x) => x * CONSTANT_COMPONENT);
@@ -206,8 +206,8 @@ function projection(): { matrix: Float32Array; bias: Float32Array } {
 }
 
 /** Adds `MatMul(concept, P) + bias` and declares it as output `name` [batch, D]. */
-function project(g: GraphBuilder, concept: string, name: string): void {
-  const { matrix, bias } = projection();
+function project(g: GraphBuilder, concept: string, name: string, seed: number): void {
+  const { matrix, bias } = projection(seed);
   const projected = g.op('MatMul', [
     concept,
     g.floats(matrix, [CONCEPT_DIM, SYNTHETIC_EMBED_DIM], 'projection'),
@@ -217,7 +217,7 @@ function project(g: GraphBuilder, concept: string, name: string): void {
 }
 
 /** The text encoder: word vectors → masked sum → colour ⊗ region (+ brightness ⊗ region) → projection. */
-function textModel(wordIds: Map<string, number>, regularIdCount: number): Uint8Array {
+function textModel(wordIds: Map<string, number>, regularIdCount: number, seed: number): Uint8Array {
   // One extra all-zero row at the end; ids are clipped into range so BOS/EOS (49406/49407), padding
   // and any out-of-range id all read that row instead of failing in Gather.
   const rows = regularIdCount + 1;
@@ -253,14 +253,14 @@ function textModel(wordIds: Map<string, number>, regularIdCount: number): Uint8A
   const colourRegion = g.op('Reshape', [outer, g.int64s([0, -1])]); // [B,K*R]
   const brightRegion = g.op('Mul', [brightness, regions]); // [B,R]
   const concept = g.op('Concat', [colourRegion, brightRegion], { axis: 1 }); // [B,CONCEPT_DIM]
-  project(g, concept, 'text_embeds');
+  project(g, concept, 'text_embeds', seed);
   return g.serialize({
     docString: 'reel synthetic CLIP text encoder (hand-built colour/position/brightness concepts)',
   });
 }
 
 /** The vision encoder: un-normalise → 16×16 cell means → colour membership + brightness → region means → projection. */
-function visionModel(): Uint8Array {
+function visionModel(seed: number): Uint8Array {
   const g = new GraphBuilder('synthetic_clip_vision');
   const pixels = g.input('pixel_values', 'float32', ['batch', 3, SYNTHETIC_IMAGE_SIZE, SYNTHETIC_IMAGE_SIZE]);
   const scaled = g.op('Mul', [pixels, g.floats(CLIP_IMAGE_STD, [1, 3, 1, 1], 'image_std')]);
@@ -312,7 +312,7 @@ function visionModel(): Uint8Array {
     g.floats(regionMeans, [GRID * GRID, R], 'region_means'),
   ]); // [B,K+1,R]
   const concept = g.op('Reshape', [pooled, g.int64s([0, -1])]); // [B,(K+1)*R] = [B,CONCEPT_DIM]
-  project(g, concept, 'image_embeds');
+  project(g, concept, 'image_embeds', seed);
   return g.serialize({
     docString: 'reel synthetic CLIP vision encoder (hand-built colour/position/brightness concepts)',
   });
@@ -327,11 +327,21 @@ function json(value: unknown): Uint8Array {
  * `onnx/vision_model.onnx`, `tokenizer.json`, `tokenizer_config.json`, `preprocessor_config.json`,
  * `config.json`. Pure and deterministic (same bytes on every call).
  */
-export function syntheticClipFiles(): Map<string, Uint8Array> {
+/** Options of the synthetic model. */
+export interface SyntheticClipOptions {
+  /**
+   * Seed of the shared projection. Another seed gives another model with the same understanding but
+   * vectors in a different space (and another fingerprint): what a real model upgrade looks like.
+   */
+  projectionSeed?: number;
+}
+
+export function syntheticClipFiles(options: SyntheticClipOptions = {}): Map<string, Uint8Array> {
+  const seed = options.projectionSeed ?? PROJECTION_SEED;
   const tokenizer = buildSyntheticTokenizer(vocabularyWords());
   const files = new Map<string, Uint8Array>();
-  files.set('onnx/text_model.onnx', textModel(tokenizer.wordIds, tokenizer.regularIdCount));
-  files.set('onnx/vision_model.onnx', visionModel());
+  files.set('onnx/text_model.onnx', textModel(tokenizer.wordIds, tokenizer.regularIdCount, seed));
+  files.set('onnx/vision_model.onnx', visionModel(seed));
   files.set('tokenizer.json', json(tokenizer.json));
   files.set(
     'tokenizer_config.json',
@@ -404,8 +414,8 @@ export function syntheticClipFiles(): Map<string, Uint8Array> {
  * sequence] → `text_embeds` float32 [batch, 128]. Vision model: `pixel_values` float32 [batch, 3, 224,
  * 224] (CLIP-normalised) → `image_embeds` float32 [batch, 128]. Same bytes on every call.
  */
-export async function writeSyntheticClip(dir: string): Promise<void> {
-  for (const [relative, bytes] of syntheticClipFiles()) {
+export async function writeSyntheticClip(dir: string, options: SyntheticClipOptions = {}): Promise<void> {
+  for (const [relative, bytes] of syntheticClipFiles(options)) {
     const file = path.join(dir, ...relative.split('/'));
     await mkdir(path.dirname(file), { recursive: true });
     await writeFile(file, bytes);

@@ -44,7 +44,7 @@ export async function ingestVideo(
   if (!first) throw new ReelError('DECODE_FAILED', `${data.name}: no frame could be sampled`);
   const thumbnails = await deps.sampler.writeThumbnails(data.videoId, sampled.frames);
   const data24 = new Uint8Array(sampled.frames.length * first.width * first.height * 3);
-  sampled.frames.forEach((frame, i) => data24.set(frame.data, i * frame.data.length));
+  for (const [i, frame] of sampled.frames.entries()) data24.set(frame.data, i * frame.data.length);
   const spooled: SpooledFrames = {
     width: first.width,
     height: first.height,
@@ -78,7 +78,7 @@ export async function embedFrames(
   const embedder = await deps.embedders.get(data.model);
   const vectors = await embedder.embed(framesOf(spooled));
   const packed = new Float32Array(vectors.length * embedder.dim);
-  vectors.forEach((v, i) => packed.set(v, i * embedder.dim));
+  for (const [i, v] of vectors.entries()) packed.set(v, i * embedder.dim);
   const embeddings = { fingerprint: embedder.fingerprint, dim: embedder.dim, vectors: packed };
   await deps.spool.writeEmbeddings(data.videoId, embeddings);
   return embeddings;
@@ -105,7 +105,11 @@ export async function indexVideo(
     durationSeconds: spooled.durationSeconds,
   });
   await deps.catalog.saveVideo(
-    catalogRecord(data, { status: 'indexed', durationSeconds: spooled.durationSeconds }),
+    catalogRecord(data, {
+      status: 'indexed',
+      durationSeconds: spooled.durationSeconds,
+      fingerprint: embeddings.fingerprint,
+    }),
   );
   await deps.spool.remove(data.videoId);
   return {

@@ -7,9 +7,9 @@
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { isReelError } from '@reel/infra';
-import type { FlowJobNode, FlowProducer } from 'bullmq';
+import type { FlowJobNode, FlowProducer, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import type { BatchProgress, BatchStatus, BatchVideo } from '../batch-progress.ts';
+import type { BatchKind, BatchProgress, BatchStatus, BatchVideo } from '../batch-progress.ts';
 import {
   type FinishBatchData,
   JobName,
@@ -61,6 +61,7 @@ export class BatchService {
   readonly #flows: FlowProducer;
   readonly #progress: BatchProgress;
   readonly #catalog: VideoCatalog;
+  readonly #queues: Partial<Record<QueueName, Queue>>;
 
   constructor(deps: {
     redis: Redis;
@@ -68,7 +69,10 @@ export class BatchService {
     flows: FlowProducer;
     progress: BatchProgress;
     catalog: VideoCatalog;
+    /** Queues whose finished jobs a re-run must clear first (see enqueueKnown). */
+    queues?: Partial<Record<QueueName, Queue>>;
   }) {
+    this.#queues = deps.queues ?? {};
     this.#redis = deps.redis;
     this.#prefix = deps.prefix;
     this.#flows = deps.flows;
@@ -174,9 +178,57 @@ export class BatchService {
       });
     }
 
+    await this.#enqueue({ id: batchId, tenant: input.tenant, kind: 'upload' }, videos, jobs);
+    return { batchId, existing: false, videos };
+  }
+
+  /**
+   * Enqueues videos the index already knows (a backfill for a new model, a sweep re-run) as one batch,
+   * without hashing or claims: their identity is settled. Idempotent per batch id.
+   */
+  async enqueueKnown(
+    batch: { id: string; kind: BatchKind; target?: ModelRef },
+    jobs: VideoJobData[],
+  ): Promise<SubmitBatchResult> {
+    if (await this.#progress.exists(batch.id)) {
+      const status = await this.#progress.get(batch.id);
+      return { batchId: batch.id, existing: true, videos: (status?.videos ?? []).map(toSubmitted) };
+    }
+    // A finished or failed job keeps its id for a while; BullMQ ignores a new job with the same id, so
+    // the re-run's jobs would never run. Remove such leftovers first (live jobs are left alone).
+    for (const job of jobs) {
+      const fp = job.model.fingerprint;
+      for (const [queue, id] of [
+        [QueueName.ingest, jobId.ingest(job.videoId)],
+        [QueueName.embed, jobId.embed(job.videoId, fp)],
+        [QueueName.index, jobId.index(job.videoId, fp)],
+      ] as const) {
+        const old = await this.#queues[queue]?.getJob(id);
+        if (old && ((await old.isFailed()) || (await old.isCompleted())))
+          await old.remove({ removeChildren: false }).catch(() => {});
+      }
+    }
+    const videos: SubmittedVideo[] = jobs.map((job) => ({
+      name: job.name,
+      videoId: job.videoId,
+      status: 'queued',
+    }));
+    await this.#enqueue(
+      { id: batch.id, tenant: '*', kind: batch.kind, ...(batch.target ? { target: batch.target } : {}) },
+      videos,
+      jobs,
+    );
+    return { batchId: batch.id, existing: false, videos };
+  }
+
+  async #enqueue(
+    meta: { id: string; tenant: string; kind: BatchKind; target?: ModelRef },
+    videos: SubmittedVideo[],
+    jobs: VideoJobData[],
+  ) {
     const now = Date.now();
     await this.#progress.create(
-      { id: batchId, tenant: input.tenant, createdAt: now },
+      { ...meta, createdAt: now },
       videos.map((v, i) => ({
         videoId: v.videoId ?? `file-${i}`,
         name: v.name,
@@ -190,11 +242,10 @@ export class BatchService {
     await this.#flows.add({
       name: JobName.finishBatch,
       queueName: QueueName.batch,
-      data: { batchId } satisfies FinishBatchData,
-      opts: { ...BATCH_JOB_OPTIONS, jobId: jobId.batch(batchId) },
+      data: { batchId: meta.id } satisfies FinishBatchData,
+      opts: { ...BATCH_JOB_OPTIONS, jobId: jobId.batch(meta.id) },
       children: jobs.map((data) => videoFlow(data)),
     });
-    return { batchId, existing: false, videos };
   }
 
   async status(batchId: string): Promise<BatchStatus | undefined> {

@@ -1,115 +1,176 @@
+/**
+ * `reel demo` (`npm run demo`, the README's main command): the whole product on the embedded defaults.
+ * Checks the machine, writes the synthetic model if it is the active one and missing, renders a few
+ * short videos with ffmpeg, ingests them through the real pipeline (a worker runs in this process when
+ * none is running), and searches them, printing each result's score and the moment that matched.
+ */
+import { existsSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
+import { SearchService } from '@reel/index';
+import { type ColourSegment, colourVideoArgs, renderVideo } from '@reel/ingest';
 import {
   ClipModel,
   createInferencePool,
   DEFAULT_MODEL_ID,
-  type RawFrame,
   resolveActiveModel,
   writeSyntheticClip,
 } from '@reel/models';
+import { openPipeline, type RunningWorker, startPipelineWorker } from '@reel/workers';
 import type { Command } from 'commander';
 import { runChecks } from '../../doctor/checks.ts';
 import { type CliContext, ExitCode } from '../context.ts';
 import { formatTable } from '../output.ts';
 import { formatChecks } from './doctor.ts';
 
-type Rgb = [number, number, number];
-
-/** A frame whose left and right halves have the given colours. */
-function halves(left: Rgb, right: Rgb, size = 224): RawFrame {
-  const data = new Uint8Array(size * size * 3);
-  for (let y = 0; y < size; y++) {
-    for (let x = 0; x < size; x++) data.set(x < size / 2 ? left : right, (y * size + x) * 3);
-  }
-  return { data, width: size, height: size };
-}
-
-const RED: Rgb = [220, 30, 30];
-const BLUE: Rgb = [30, 50, 220];
-const GREEN: Rgb = [30, 170, 40];
-
-/** Generated stand-ins for video frames: what the synthetic model can tell apart. */
-export const DEMO_FRAMES: { name: string; frame: RawFrame }[] = [
-  { name: 'all red', frame: halves(RED, RED) },
-  { name: 'all blue', frame: halves(BLUE, BLUE) },
-  { name: 'red left, blue right', frame: halves(RED, BLUE) },
-  { name: 'blue left, red right', frame: halves(BLUE, RED) },
-  { name: 'green left, white right', frame: halves(GREEN, [250, 250, 250]) },
-  { name: 'all black', frame: halves([5, 5, 5], [5, 5, 5]) },
-];
+/** Videos the synthetic model can tell apart: colours, light/dark, left/right, each with a moment to find. */
+export const DEMO_VIDEOS: Record<string, ColourSegment[]> = {
+  'traffic-light.mp4': [
+    { colour: 'red', seconds: 2 },
+    { colour: 'yellow', seconds: 2 },
+    { colour: 'green', seconds: 2 },
+  ],
+  'ocean.mp4': [
+    { colour: 'blue', seconds: 3 },
+    { colour: 'cyan', seconds: 3 },
+  ],
+  'night-flash.mp4': [
+    { colour: 'black', seconds: 4 },
+    { colour: 'white', seconds: 1 },
+    { colour: 'black', seconds: 1 },
+  ],
+  'forest.mp4': [
+    { colour: 'green', seconds: 4 },
+    { colour: 'brown', seconds: 2 },
+  ],
+  'split-screen.mp4': [
+    { colour: 'red', right: 'blue', seconds: 3 },
+    { colour: 'blue', right: 'red', seconds: 3 },
+  ],
+};
 
 export const DEMO_QUERIES = [
-  'red',
-  'a blue square on the left',
-  'a red square on the right',
-  'something dark',
-  'green',
+  'yellow',
+  'a white flash',
+  'red on the left, blue on the right',
+  'brown',
+  'cyan',
 ];
 
-function dot(a: Float32Array, b: Float32Array): number {
-  let sum = 0;
-  for (let i = 0; i < a.length; i++) sum += (a[i] ?? 0) * (b[i] ?? 0);
-  return sum;
+function seconds(value: number): string {
+  return `${value.toFixed(1)}s`;
 }
 
 export function registerDemo(program: Command, context: () => CliContext): void {
   program
     .command('demo')
     .description(
-      'check the machine, install the synthetic model if needed, and rank generated frames by text',
+      'run reel end to end on generated videos: check, install the synthetic model, ingest, search',
     )
-    .option('--json', 'print the rankings as JSON')
-    .addHelpText('after', '\nExample:\n  $ npm run demo')
+    .option('--json', 'print the batch and the searches as JSON')
+    .addHelpText(
+      'after',
+      '\nExample:\n  $ npm run demo\n  $ npx reel search "yellow"            # afterwards, search the demo videos yourself',
+    )
     .action(async (options: { json?: boolean }) => {
-      const { config } = context();
+      const ctx = context();
+      const { config } = ctx;
+      const say = (text: string) => {
+        if (!options.json) process.stdout.write(`${text}\n`);
+      };
       const checks = await runChecks(config);
       const blocking = checks.filter((c) => !c.ok && c.name !== 'model');
-      if (!options.json) process.stdout.write(`${formatChecks(checks.filter((c) => c.name !== 'model'))}\n`);
+      say(formatChecks(checks.filter((c) => c.name !== 'model')));
       if (blocking.length > 0) {
-        process.stderr.write(`fix the failed check(s) above, then run the demo again\n`);
+        process.stderr.write('fix the failed check(s) above, then run the demo again\n');
         process.exitCode = ExitCode.failure;
         return;
       }
       const active = resolveActiveModel(config.model, config.paths.models);
       if (active.name === DEFAULT_MODEL_ID && !checks.find((c) => c.name === 'model')?.ok) {
-        if (!options.json) process.stdout.write(`writing the synthetic model to ${active.dir}\n`);
+        say(`writing the synthetic model to ${active.dir}`);
         await writeSyntheticClip(active.dir);
       }
+
+      const videoDir = path.join(config.paths.dataDir, 'demo-videos');
+      await mkdir(videoDir, { recursive: true });
+      for (const [name, segments] of Object.entries(DEMO_VIDEOS)) {
+        const file = path.join(videoDir, name);
+        if (existsSync(file)) continue;
+        await renderVideo(colourVideoArgs(file, segments), {
+          binaries: { ffmpegPath: config.ffmpegPath, ffprobePath: config.ffprobePath },
+          timeoutMs: config.ffmpegTimeoutSeconds * 1000,
+          file,
+        });
+      }
+      say(`\ningesting ${Object.keys(DEMO_VIDEOS).length} generated videos from ${videoDir}`);
+
+      const pipeline = await openPipeline(config, ctx.logger);
       const pool = createInferencePool({ size: 1 });
+      let local: RunningWorker | undefined;
       try {
-        const model = await ClipModel.load(active.dir, { pool });
-        const frames = await model.encodeImages(DEMO_FRAMES.map((f) => f.frame));
-        const texts = await model.encodeTexts(DEMO_QUERIES);
-        const rankings = DEMO_QUERIES.map((query, q) => ({
-          query,
-          results: DEMO_FRAMES.map((f, i) => ({ frame: f.name, score: dot(texts[q]!, frames[i]!) })).sort(
-            (a, b) => b.score - a.score,
-          ),
-        }));
-        await model.close();
+        const model = await pipeline.searchModel();
+        const submitted = await pipeline.service.submit({
+          tenant: 'default',
+          model,
+          files: Object.keys(DEMO_VIDEOS).map((name) => ({
+            path: path.join(videoDir, name),
+            tags: ['demo'],
+          })),
+        });
+        const listening = (await pipeline.queues.embed.getWorkers()).length > 0;
+        if (!listening) local = await startPipelineWorker(config, ctx.logger);
+        let status = await pipeline.service.status(submitted.batchId);
+        while (status && status.finishedAt === undefined) {
+          await new Promise((resolve) => setTimeout(resolve, 200));
+          status = await pipeline.service.status(submitted.batchId);
+        }
+        say(
+          `batch ${submitted.batchId}: ${status?.counts.indexed ?? 0} indexed, ${status?.counts.duplicate ?? 0} already there, ${status?.counts.failed ?? 0} failed`,
+        );
+
+        const clip = await ClipModel.load(model.dir, { pool });
+        const search = new SearchService({ store: pipeline.store, embedder: clip });
+        const searches = [];
+        for (const query of DEMO_QUERIES) {
+          const response = await search.search(query, {
+            tenant: 'default',
+            k: 3,
+            filters: { tags: ['demo'] },
+          });
+          const results = response.results.map((r) => ({
+            title: r.title,
+            score: r.score,
+            moment: { start: r.moment.start, end: r.moment.end },
+          }));
+          searches.push({ query, pooling: response.pooling, results });
+          say(
+            `\n"${query}"\n${formatTable(
+              ['#', 'video', 'score', 'moment'],
+              results.map((r, i) => [
+                `${i + 1}`,
+                r.title,
+                r.score.toFixed(3),
+                `${seconds(r.moment.start)}–${seconds(r.moment.end)}`,
+              ]),
+            )}`,
+          );
+        }
+        await clip.close();
         if (options.json) {
           process.stdout.write(
-            `${JSON.stringify({ model: active.name, fingerprint: model.fingerprint, rankings }, null, 2)}\n`,
-          );
-          return;
-        }
-        process.stdout.write(
-          `\nmodel: ${active.name} (${model.layout}, ${model.dim}-d) from ${path.relative(process.cwd(), active.dir) || active.dir}\n`,
-        );
-        for (const { query, results } of rankings) {
-          process.stdout.write(
-            `\n"${query}"\n${formatTable(
-              ['rank', 'frame', 'cosine'],
-              results.slice(0, 3).map((r, i) => [`${i + 1}`, r.frame, r.score.toFixed(3)]),
-            )}\n`,
+            `${JSON.stringify({ model: model.fingerprint, batch: status?.counts, searches }, null, 2)}\n`,
           );
         }
-        process.stdout.write(
-          '\nThe synthetic model knows colours, light/dark and left/right/top/bottom/centre only. For real search,\n' +
-            'pull a real CLIP: npx reel models pull Xenova/clip-vit-base-patch32 && npx reel models use Xenova__clip-vit-base-patch32\n',
+        say(
+          '\nThe synthetic model knows colours, light/dark and left/right/top/bottom/centre only.\n' +
+            'Search these videos yourself: npx reel search "green"\n' +
+            'Index your own:                npx reel ingest ~/Videos   (real search needs a real CLIP: npx reel models pull Xenova/clip-vit-base-patch32)',
         );
       } finally {
+        await local?.close();
         await pool.close();
+        await pipeline.close();
       }
     });
 }

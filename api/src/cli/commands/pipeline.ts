@@ -1,0 +1,343 @@
+import type { BatchStatus, Pipeline, QueueName, RunningWorker } from '@reel/workers';
+import { expandPaths, openPipeline, startPipelineWorker } from '@reel/workers';
+import { SingleBar } from 'cli-progress';
+import { type Command, InvalidArgumentError } from 'commander';
+import { type CliContext, ExitCode, UsageError } from '../context.ts';
+import { formatTable, printJson } from '../output.ts';
+
+const ALL_QUEUES = ['ingest', 'embed', 'index', 'batch', 'reindex'] as const;
+
+function queueList(value: string): QueueName[] {
+  const queues = value.split(',').map((q) => q.trim());
+  const unknown = queues.filter((q) => !(ALL_QUEUES as readonly string[]).includes(q));
+  if (unknown.length > 0)
+    throw new InvalidArgumentError(`unknown queue ${unknown.join(', ')}: expected ${ALL_QUEUES.join(', ')}`);
+  return queues as QueueName[];
+}
+
+/** Waits for SIGTERM or SIGINT, then drains the worker. */
+function drainOnSignal(worker: RunningWorker, context: CliContext): Promise<void> {
+  return new Promise((resolve) => {
+    const stop = (signal: NodeJS.Signals) => {
+      context.logger.info({ signal }, 'draining: no new jobs, waiting for running ones');
+      process.off('SIGTERM', stop);
+      process.off('SIGINT', stop);
+      worker.close(30_000).then(resolve, resolve);
+    };
+    process.on('SIGTERM', stop);
+    process.on('SIGINT', stop);
+  });
+}
+
+function registerWorker(program: Command, context: () => CliContext): void {
+  program
+    .command('worker')
+    .description(
+      'run a worker process: takes jobs from Redis until SIGTERM (which drains: running jobs finish)',
+    )
+    .option(
+      '--queues <list>',
+      `queues to serve, comma-separated (default: all: ${ALL_QUEUES.join(',')})`,
+      queueList,
+    )
+    .addHelpText(
+      'after',
+      '\nStart as many as you like, on as many machines as share Redis and the data folder.\n\nExample:\n  $ npx reel worker\n  $ npx reel worker --queues ingest,embed',
+    )
+    .action(async (options: { queues?: QueueName[] }) => {
+      const ctx = context();
+      const worker = await startPipelineWorker(
+        ctx.config,
+        ctx.logger,
+        options.queues ? { queues: options.queues } : {},
+      );
+      // Signal handlers first: whoever reads "serving" may send SIGTERM at once.
+      const drained = drainOnSignal(worker, ctx);
+      ctx.logger.info({ queues: options.queues ?? ALL_QUEUES, pid: process.pid }, 'worker started');
+      process.stderr.write(
+        `worker ${process.pid} serving ${(options.queues ?? ALL_QUEUES).join(', ')}; Ctrl-C to stop\n`,
+      );
+      await drained;
+    });
+}
+
+/** True when some worker process listens on every stage queue. */
+async function workersListening(pipeline: Pipeline): Promise<boolean> {
+  const counts = await Promise.all(
+    (['ingest', 'embed', 'index', 'batch'] as const).map(
+      async (q) => (await pipeline.queues[q].getWorkers()).length,
+    ),
+  );
+  return counts.every((n) => n > 0);
+}
+
+function formatOutcomes(status: BatchStatus): string {
+  return formatTable(
+    ['file', 'status', 'detail'],
+    status.videos.map((v) => [
+      v.name,
+      v.status,
+      v.status === 'failed'
+        ? `${v.code}: ${v.message}`
+        : v.duplicateOf
+          ? `duplicate (batch ${v.duplicateOf})`
+          : '',
+    ]),
+  );
+}
+
+async function waitWithProgress(pipeline: Pipeline, batchId: string, showBar: boolean): Promise<BatchStatus> {
+  const bar = new SingleBar({
+    format: 'ingest |{bar}| {value}/{total} videos · {stage} · eta {etaText}',
+    hideCursor: true,
+  });
+  let started = false;
+  for (;;) {
+    const status = await pipeline.service.status(batchId);
+    if (!status) throw new Error(`batch ${batchId} disappeared from Redis`);
+    if (showBar) {
+      const payload = {
+        stage: `ingest ${status.stages.ingest.running} · embed ${status.stages.embed.running} · index ${status.stages.index.running} running`,
+        etaText: status.etaSeconds === undefined ? '-' : `${status.etaSeconds}s`,
+      };
+      if (!started) {
+        bar.start(status.total, status.done, payload);
+        started = true;
+      } else bar.update(status.done, payload);
+    }
+    if (status.finishedAt !== undefined) {
+      if (started) bar.stop();
+      return status;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
+
+function registerIngest(program: Command, context: () => CliContext): void {
+  program
+    .command('ingest')
+    .description(
+      'submit video files or folders as one batch and follow it until every video is indexed or failed',
+    )
+    .argument('<paths...>', 'video files, or folders to search for videos')
+    .option('--tenant <id>', 'tenant the videos belong to', 'default')
+    .option('--tags <list>', 'comma-separated tags for every video', (v: string) =>
+      v
+        .split(',')
+        .map((t) => t.trim())
+        .filter(Boolean),
+    )
+    .option('--batch-id <id>', 'idempotency key: submitting the same id again returns the first batch')
+    .option('--no-wait', 'return right after submitting')
+    .option('--no-local-worker', 'never start a worker in this process when none is running')
+    .option('--json', 'print the batch as JSON')
+    .addHelpText(
+      'after',
+      '\nWhen no worker process is running, a worker runs inside this command until the batch ends.\n\nExample:\n  $ npx reel ingest ~/footage/day1 clip.mp4 --tags beach,2026',
+    )
+    .action(
+      async (
+        paths: string[],
+        options: {
+          tenant: string;
+          tags?: string[];
+          batchId?: string;
+          wait: boolean;
+          localWorker: boolean;
+          json?: boolean;
+        },
+      ) => {
+        const ctx = context();
+        const files = await expandPaths(paths);
+        if (files.length === 0) throw new UsageError(`no video files found in ${paths.join(', ')}`);
+        const pipeline = await openPipeline(ctx.config);
+        let local: RunningWorker | undefined;
+        try {
+          const model = await pipeline.searchModel();
+          const submitted = await pipeline.service.submit({
+            tenant: options.tenant,
+            model,
+            files: files.map((file) => ({ path: file, ...(options.tags ? { tags: options.tags } : {}) })),
+            ...(options.batchId ? { batchId: options.batchId } : {}),
+          });
+          if (!options.wait) {
+            if (options.json) printJson(submitted);
+            else
+              process.stdout.write(
+                `batch ${submitted.batchId}: ${submitted.videos.length} file(s) submitted; follow it with: npx reel status ${submitted.batchId}\n`,
+              );
+            return;
+          }
+          if (options.localWorker && !(await workersListening(pipeline))) {
+            process.stderr.write(
+              'no worker is running: starting one in this process (run `npx reel worker` to keep one up)\n',
+            );
+            local = await startPipelineWorker(ctx.config, ctx.logger);
+          }
+          const status = await waitWithProgress(
+            pipeline,
+            submitted.batchId,
+            !options.json && process.stderr.isTTY === true,
+          );
+          if (options.json) printJson(status);
+          else {
+            process.stdout.write(`${formatOutcomes(status)}\n`);
+            process.stdout.write(
+              `batch ${status.id}: ${status.counts.indexed} indexed, ${status.counts.duplicate} duplicate, ${status.counts.failed} failed\n`,
+            );
+          }
+          process.exitCode = status.counts.failed > 0 ? ExitCode.failure : ExitCode.ok;
+        } finally {
+          await local?.close();
+          await pipeline.close();
+        }
+      },
+    );
+}
+
+function registerStatus(program: Command, context: () => CliContext): void {
+  program
+    .command('status')
+    .description("a batch's progress and per-video outcomes, or (without an id) the queues and the index")
+    .argument('[batch]', 'batch id')
+    .option('--json', 'print as JSON')
+    .addHelpText('after', '\nExample:\n  $ npx reel status\n  $ npx reel status 4f0c2a9e-...')
+    .action(async (batch: string | undefined, options: { json?: boolean }) => {
+      const ctx = context();
+      const pipeline = await openPipeline(ctx.config);
+      try {
+        if (batch) {
+          const status = await pipeline.service.status(batch);
+          if (!status) {
+            process.stderr.write(
+              `error BATCH_NOT_FOUND: no batch ${batch} (batches are kept 30 days after they end)\n`,
+            );
+            process.exitCode = ExitCode.failure;
+            return;
+          }
+          if (options.json) printJson(status);
+          else
+            process.stdout.write(
+              `batch ${status.id} (${status.tenant}): ${status.done}/${status.total} done${status.finishedAt ? ', finished' : status.etaSeconds !== undefined ? `, about ${status.etaSeconds}s left` : ''}\n${formatOutcomes(status)}\n`,
+            );
+          return;
+        }
+        const queues = await Promise.all(
+          Object.entries(pipeline.queues).map(async ([name, queue]) => {
+            const counts = await queue.getJobCounts(
+              'waiting',
+              'active',
+              'delayed',
+              'failed',
+              'waiting-children',
+            );
+            return {
+              name,
+              waiting: (counts.waiting ?? 0) + (counts['waiting-children'] ?? 0),
+              active: counts.active ?? 0,
+              delayed: counts.delayed ?? 0,
+              failed: counts.failed ?? 0,
+              workers: (await queue.getWorkers()).length,
+            };
+          }),
+        );
+        const videos = await pipeline.store.countByStatus();
+        if (options.json) printJson({ queues, videos });
+        else {
+          process.stdout.write(
+            `${formatTable(
+              ['queue', 'waiting', 'active', 'delayed', 'failed', 'workers'],
+              queues.map((q) => [
+                q.name,
+                `${q.waiting}`,
+                `${q.active}`,
+                `${q.delayed}`,
+                `${q.failed}`,
+                `${q.workers}`,
+              ]),
+            )}\nvideos: ${Object.entries(videos)
+              .map(([s, n]) => `${n} ${s}`)
+              .join(', ')}\n`,
+          );
+        }
+      } finally {
+        await pipeline.close();
+      }
+    });
+}
+
+function registerReindex(program: Command, context: () => CliContext): void {
+  program
+    .command('reindex')
+    .description(
+      'bring the index up to date now: backfill a new model, re-run failed/missing/stuck videos, compact the tables',
+    )
+    .option(
+      '--model',
+      'backfill the active model if searches still read another one, then switch searches to it',
+    )
+    .option('--sweep', 're-enqueue videos that failed with a transient error, lack vectors, or are stuck')
+    .option('--upkeep', 'compact the tables, prune old versions, rebuild the vector index when due')
+    .option('--no-local-worker', 'never start a worker in this process when none is running')
+    .option('--json', 'print the outcomes as JSON')
+    .addHelpText(
+      'after',
+      '\nWithout options it does all three. Workers also run them on a schedule (REEL_SWEEP_CRON, REEL_UPKEEP_CRON).\n\nExample:\n  $ npx reel models use Xenova__clip-vit-base-patch32 && npx reel reindex --model',
+    )
+    .action(
+      async (options: {
+        model?: boolean;
+        sweep?: boolean;
+        upkeep?: boolean;
+        localWorker: boolean;
+        json?: boolean;
+      }) => {
+        const ctx = context();
+        const all = !options.model && !options.sweep && !options.upkeep;
+        const pipeline = await openPipeline(ctx.config, ctx.logger);
+        let local: RunningWorker | undefined;
+        const outcomes: unknown[] = [];
+        try {
+          const follow = async (batchId: string | undefined) => {
+            if (!batchId) return undefined;
+            if (!local && options.localWorker && !(await workersListening(pipeline))) {
+              process.stderr.write('no worker is running: starting one in this process\n');
+              local = await startPipelineWorker(ctx.config, ctx.logger);
+            }
+            return waitWithProgress(pipeline, batchId, !options.json && process.stderr.isTTY === true);
+          };
+          if (all || options.model) {
+            const active = await pipeline.activeModel();
+            await pipeline.searchModel();
+            const outcome = await pipeline.reindex.backfill(active);
+            const batch = await follow(outcome.batchId);
+            const now = await pipeline.searchModel();
+            outcomes.push({
+              ...outcome,
+              batch: batch?.counts,
+              searching: now.fingerprint,
+              switched: now.fingerprint === active.fingerprint,
+            });
+          }
+          if (all || options.sweep) {
+            const outcome = await pipeline.reindex.sweep();
+            const batch = await follow(outcome.batchId);
+            outcomes.push({ ...outcome, batch: batch?.counts });
+          }
+          if (all || options.upkeep) outcomes.push(await pipeline.reindex.upkeep());
+          if (options.json) printJson(outcomes);
+          else for (const outcome of outcomes) process.stdout.write(`${JSON.stringify(outcome)}\n`);
+        } finally {
+          await local?.close();
+          await pipeline.close();
+        }
+      },
+    );
+}
+
+export function registerPipeline(program: Command, context: () => CliContext): void {
+  registerWorker(program, context);
+  registerIngest(program, context);
+  registerStatus(program, context);
+  registerReindex(program, context);
+}

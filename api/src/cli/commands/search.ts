@@ -1,0 +1,111 @@
+import { POOLINGS, type Pooling, SearchService } from '@reel/index';
+import { ClipModel, createInferencePool } from '@reel/models';
+import { openPipeline } from '@reel/workers';
+import { type Command, InvalidArgumentError, Option } from 'commander';
+import type { CliContext } from '../context.ts';
+import { formatTable, printJson } from '../output.ts';
+
+function intIn(min: number, max: number) {
+  return (value: string) => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < min || n > max)
+      throw new InvalidArgumentError(`expected an integer from ${min} to ${max}`);
+    return n;
+  };
+}
+
+function score(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < -1 || n > 1)
+    throw new InvalidArgumentError('expected a cosine from -1 to 1');
+  return n;
+}
+
+function seconds(value: number): string {
+  const m = Math.floor(value / 60);
+  return `${m}:${(value - m * 60).toFixed(1).padStart(4, '0')}`;
+}
+
+export function registerSearch(program: Command, context: () => CliContext): void {
+  program
+    .command('search')
+    .description(
+      'search indexed videos by text; prints each result with its score and the moment that matched',
+    )
+    .argument('<text>', 'what to look for')
+    .option('-k, --k <n>', 'results to show', intIn(1, 100), 10)
+    .addOption(
+      new Option('--pooling <pooling>', 'how frames are pooled against the text').choices(
+        POOLINGS as string[],
+      ),
+    )
+    .option('--tenant <id>', 'tenant to search', 'default')
+    .option('--tags <list>', 'only videos carrying all these tags (comma-separated)', (v: string) =>
+      v
+        .split(',')
+        .map((t) => t.trim())
+        .filter(Boolean),
+    )
+    .option('--min-score <cosine>', 'drop results scoring below this', score)
+    .option('--cursor <cursor>', 'next page: the cursor a previous search printed')
+    .option('--json', 'print the response as JSON')
+    .addHelpText(
+      'after',
+      '\nExample:\n  $ npx reel search "a red square on the left" -k 5\n  $ npx reel search "dog on a beach" --pooling mean --min-score 0.25',
+    )
+    .action(
+      async (
+        text: string,
+        options: {
+          k: number;
+          pooling?: Pooling;
+          tenant: string;
+          tags?: string[];
+          minScore?: number;
+          cursor?: string;
+          json?: boolean;
+        },
+      ) => {
+        const ctx = context();
+        const pipeline = await openPipeline(ctx.config, ctx.logger);
+        const pool = createInferencePool({ size: 1 });
+        try {
+          const model = await ClipModel.load((await pipeline.searchModel()).dir, { pool });
+          const search = new SearchService({ store: pipeline.store, embedder: model });
+          const response = await search.search(text, {
+            tenant: options.tenant,
+            k: options.k,
+            ...(options.pooling ? { pooling: options.pooling } : {}),
+            ...(options.tags ? { filters: { tags: options.tags } } : {}),
+            ...(options.minScore !== undefined ? { minScore: options.minScore } : {}),
+            ...(options.cursor ? { cursor: options.cursor } : {}),
+          });
+          await model.close();
+          if (options.json) {
+            printJson(response);
+            return;
+          }
+          if (response.results.length === 0) process.stdout.write('no results\n');
+          else
+            process.stdout.write(
+              `${formatTable(
+                ['#', 'title', 'score', 'moment', 'video'],
+                response.results.map((r, i) => [
+                  `${i + 1}`,
+                  r.title,
+                  r.score.toFixed(3),
+                  `${seconds(r.moment.start)}–${seconds(r.moment.end)}`,
+                  r.videoId,
+                ]),
+              )}\n`,
+            );
+          process.stdout.write(
+            `${response.pooling} pooling · ${response.timings.totalMs.toFixed(0)} ms${response.nextCursor ? ` · more: --cursor ${response.nextCursor}` : ''}\n`,
+          );
+        } finally {
+          await pool.close();
+          await pipeline.close();
+        }
+      },
+    );
+}

@@ -1,0 +1,107 @@
+import { execFileSync, spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { REEL_BIN, runCli } from './helpers/run-cli.ts';
+
+let env: Record<string, string>;
+let videos: string;
+
+function colour(name: string, c: string) {
+  execFileSync('ffmpeg', [
+    '-hide_banner',
+    '-v',
+    'error',
+    '-y',
+    '-nostdin',
+    '-f',
+    'lavfi',
+    '-i',
+    `color=c=${c}:s=96x72:d=2:r=8`,
+    '-pix_fmt',
+    'yuv420p',
+    path.join(videos, name),
+  ]);
+}
+
+beforeAll(async () => {
+  const root = mkdtempSync(path.join(tmpdir(), 'reel-cli-pipeline-'));
+  videos = path.join(root, 'videos');
+  mkdirSync(videos);
+  env = {
+    PATH: process.env.PATH ?? '/usr/bin:/bin',
+    HOME: tmpdir(),
+    REEL_DATA_DIR: path.join(root, 'data'),
+    REEL_QUEUE_PREFIX: `{cli-${randomUUID().slice(0, 8)}}`,
+    REEL_LOG_LEVEL: 'error',
+  };
+  colour('red.mp4', 'red');
+  colour('blue.mp4', 'blue');
+  writeFileSync(path.join(videos, 'broken.mp4'), 'not a video');
+  const synth = await runCli(['models', 'synth'], env);
+  expect(synth.code).toBe(0);
+});
+
+describe('reel ingest, status, search (real CLI, local worker)', () => {
+  it('ingests a folder, reports the broken file, and finds the red video first', async () => {
+    const ingest = await runCli(['ingest', videos, '--tags', 'demo', '--json'], env);
+    expect(ingest.stderr).toContain('no worker is running: starting one in this process');
+    expect(ingest.code).toBe(1); // one video failed
+    const batch = JSON.parse(ingest.stdout) as {
+      id: string;
+      counts: Record<string, number>;
+      videos: { name: string; status: string; code?: string }[];
+    };
+    expect(batch.counts).toMatchObject({ indexed: 2, failed: 1 });
+    expect(batch.videos.find((v) => v.name.endsWith('broken.mp4'))).toMatchObject({
+      status: 'failed',
+      code: 'NOT_A_VIDEO',
+    });
+
+    const status = await runCli(['status', batch.id], env);
+    expect(status.code).toBe(0);
+    expect(status.stdout).toMatch(/broken\.mp4\s+failed\s+NOT_A_VIDEO: /);
+
+    const search = await runCli(['search', 'red', '--tags', 'demo', '--json'], env);
+    expect(search.code).toBe(0);
+    const response = JSON.parse(search.stdout) as {
+      results: { title: string; score: number; moment: { start: number; end: number } }[];
+    };
+    expect(response.results.map((r) => r.title)).toEqual(['red', 'blue']);
+    expect(response.results[0]!.score).toBeGreaterThan(response.results[1]!.score + 0.1);
+    expect(response.results[0]!.moment.end).toBeGreaterThan(response.results[0]!.moment.start);
+
+    const again = await runCli(['ingest', path.join(videos, 'red.mp4'), '--json'], env);
+    expect(JSON.parse(again.stdout).counts).toMatchObject({ duplicate: 1, indexed: 0 });
+
+    const overview = await runCli(['status', '--json'], env);
+    const { videos: counts } = JSON.parse(overview.stdout) as { videos: Record<string, number> };
+    expect(counts).toMatchObject({ indexed: 2, failed: 1 });
+  });
+
+  it('reel worker drains and exits 0 on SIGTERM', async () => {
+    const child = spawn(process.execPath, [REEL_BIN, 'worker'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (chunk) => {
+      stderr += chunk;
+    });
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`worker did not start: ${stderr}`)), 20_000);
+      child.stderr.on('data', () => {
+        if (stderr.includes('serving')) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+    });
+    const started = Date.now();
+    child.kill('SIGTERM');
+    const [code, signal] = await new Promise<[number | null, string | null]>((resolve) =>
+      child.once('exit', (c, s) => resolve([c, s])),
+    );
+    expect({ code, signal, stderr: stderr.slice(-500) }).toMatchObject({ code: 0, signal: null });
+    expect(Date.now() - started).toBeLessThan(15_000);
+  });
+});

@@ -1,0 +1,117 @@
+/**
+ * The pipeline's catalog over @reel/index's LanceDB store: video records, and embeddings turned into
+ * what ranking needs (compact frames, mean vector, Gram matrix, X-Pool terms when a head is set).
+ */
+import { buildVideoEmbeddings, type LanceIndexStore, type VideoRecord, type XPoolHead } from '@reel/index';
+import type { CatalogEmbeddings, CatalogVideo, VideoCatalog } from '../pipeline-deps.ts';
+import type { KnownVideo, ReindexIndex } from '../services/reindex.service.ts';
+
+function toRecord(video: CatalogVideo, previous: VideoRecord | null): VideoRecord {
+  const indexed = video.status === 'indexed';
+  return {
+    tenant: video.tenant,
+    id: video.videoId,
+    title: video.title,
+    tags: video.tags,
+    createdAt: previous?.createdAt ?? new Date(),
+    ingestedAt: indexed ? new Date() : (previous?.ingestedAt ?? null),
+    durationSeconds: video.durationSeconds ?? previous?.durationSeconds ?? null,
+    source: video.source,
+    sha256: video.sha256,
+    fingerprint: video.fingerprint ?? previous?.fingerprint ?? null,
+    status: video.status,
+    error: video.status === 'failed' ? (video.error ?? null) : null,
+  };
+}
+
+export class IndexCatalog implements VideoCatalog, ReindexIndex {
+  readonly #store: LanceIndexStore;
+  /**
+   * Writes from this process go one at a time: LanceDB's native table handle refuses two concurrent
+   * writes from one connection ("cannot be borrowed mutably"); other processes are LanceDB's business.
+   */
+  #writes: Promise<unknown> = Promise.resolve();
+
+  #serialized<T>(write: () => Promise<T>): Promise<T> {
+    const next = this.#writes.then(write, write);
+    this.#writes = next.catch(() => undefined);
+    return next;
+  }
+  readonly #head: XPoolHead | undefined;
+
+  constructor(store: LanceIndexStore, options: { xpoolHead?: XPoolHead } = {}) {
+    this.#store = store;
+    this.#head = options.xpoolHead;
+  }
+
+  async saveVideo(video: CatalogVideo): Promise<void> {
+    const previous = await this.#store.getVideo(video.tenant, video.videoId);
+    await this.#serialized(() => this.#store.upsertVideo(toRecord(video, previous)));
+  }
+
+  async saveEmbeddings(embeddings: CatalogEmbeddings): Promise<void> {
+    const frameCount = embeddings.timestamps.length;
+    const built = buildVideoEmbeddings({
+      tenant: embeddings.tenant,
+      videoId: embeddings.videoId,
+      fingerprint: embeddings.fingerprint,
+      frames: embeddings.vectors,
+      frameCount,
+      dim: embeddings.dim,
+      timestamps: embeddings.timestamps,
+      thumbnails: embeddings.thumbnails,
+      ...(this.#head && this.#head.dim === embeddings.dim ? { xpoolHead: this.#head } : {}),
+    });
+    await this.#serialized(() => this.#store.upsertEmbeddings(built));
+  }
+
+  async getVideo(tenant: string, videoId: string): Promise<CatalogVideo | undefined> {
+    const record = await this.#store.getVideo(tenant, videoId);
+    if (!record) return undefined;
+    return {
+      videoId: record.id,
+      tenant: record.tenant,
+      title: record.title,
+      tags: record.tags,
+      source: record.source ?? '',
+      sha256: record.sha256,
+      sizeBytes: 0,
+      status: record.status,
+      ...(record.durationSeconds === null ? {} : { durationSeconds: record.durationSeconds }),
+      ...(record.error ? { error: record.error } : {}),
+    };
+  }
+
+  async fingerprintsOf(tenant: string, videoId: string): Promise<string[]> {
+    const found: string[] = [];
+    for (const fingerprint of await this.#store.fingerprints()) {
+      if (await this.#store.getEmbeddings(tenant, videoId, fingerprint)) found.push(fingerprint);
+    }
+    return found;
+  }
+
+  async videos(statuses: KnownVideo['status'][]): Promise<KnownVideo[]> {
+    return (await this.#store.videosWithStatus(statuses)).map((record) => ({
+      tenant: record.tenant,
+      id: record.id,
+      title: record.title,
+      tags: record.tags,
+      source: record.source ?? '',
+      sha256: record.sha256,
+      status: record.status,
+      error: record.error,
+    }));
+  }
+
+  async hasEmbeddings(tenant: string, videoId: string, fingerprint: string): Promise<boolean> {
+    return (await this.#store.getEmbeddings(tenant, videoId, fingerprint)) !== null;
+  }
+
+  async dropModel(fingerprint: string): Promise<void> {
+    await this.#serialized(() => this.#store.dropModel(fingerprint));
+  }
+
+  async upkeep(): Promise<unknown> {
+    return this.#serialized(() => this.#store.optimize());
+  }
+}

@@ -1,0 +1,219 @@
+/**
+ * The composition root of the pipeline: builds the real dependencies (Redis, LanceDB, ffmpeg through
+ * @reel/ingest, onnxruntime through @reel/models) from config, for the CLI, the API and tests that run
+ * everything for real. Nothing else in workers constructs adapters.
+ */
+
+import path from 'node:path';
+import { LanceIndexStore, loadXPoolHead, type XPoolHead } from '@reel/index';
+import { createLogger, type Logger, type ReelConfig, ReelError } from '@reel/infra';
+import {
+  ClipModel,
+  createInferencePool,
+  DEFAULT_MODEL_ID,
+  type InferencePool,
+  inspectModelFolder,
+  modelFingerprint,
+  resolveActiveModel,
+} from '@reel/models';
+import { FlowProducer, type Job, Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { ClipEmbedders } from './adapters/clip-embedders.ts';
+import { FrameSpool } from './adapters/frame-spool.ts';
+import { IndexCatalog } from './adapters/index-catalog.ts';
+import { IngestSampler } from './adapters/ingest-sampler.ts';
+import { createRedisConnection } from './adapters/redis.ts';
+import { BatchProgress } from './batch-progress.ts';
+import { JobName, type ModelRef, QueueName, type ReindexJobData } from './jobs.ts';
+import type { PipelineDeps } from './pipeline-deps.ts';
+import type { RecoveryOptions } from './queue-options.ts';
+import { SearchModelPointer } from './search-model.ts';
+import { BatchService } from './services/batch.service.ts';
+import { ReindexService } from './services/reindex.service.ts';
+import { startWorkers, type WorkerRuntime } from './worker-runtime.ts';
+
+export interface Pipeline {
+  config: ReelConfig;
+  redis: Redis;
+  store: LanceIndexStore;
+  progress: BatchProgress;
+  service: BatchService;
+  catalog: IndexCatalog;
+  queues: Record<QueueName, Queue>;
+  pointer: SearchModelPointer;
+  reindex: ReindexService;
+  /** The active model's folder and fingerprint (what the index is being brought to). */
+  activeModel(): Promise<ModelRef>;
+  /**
+   * The model searches read and new batches are embedded with: the active model on a fresh install;
+   * during a model change, the old one until the backfill switches searches over.
+   */
+  searchModel(): Promise<ModelRef>;
+  close(): Promise<void>;
+}
+
+async function readHead(config: ReelConfig): Promise<XPoolHead | undefined> {
+  return config.xpoolHead ? loadXPoolHead(config.xpoolHead) : undefined;
+}
+
+/** Opens everything a process needs to submit batches and read progress (no workers). */
+export async function openPipeline(config: ReelConfig, logger?: Logger): Promise<Pipeline> {
+  const redis = createRedisConnection(config.redisUrl);
+  // ioredis reconnects by itself; connection errors are logged, never thrown at the process.
+  const onError = (error: Error) =>
+    logger?.warn({ err: error.message }, 'redis connection error (reconnecting)');
+  redis.on('error', onError);
+  const store = await LanceIndexStore.open({ dir: config.paths.lancedb });
+  const head = await readHead(config);
+  const catalog = new IndexCatalog(store, head ? { xpoolHead: head } : {});
+  const progress = new BatchProgress(redis, config.queuePrefix);
+  const flows = new FlowProducer({ connection: redis, prefix: config.queuePrefix });
+  flows.on('error', onError);
+  const queues = Object.fromEntries(
+    Object.values(QueueName).map((name) => {
+      const queue = new Queue(name, { connection: redis, prefix: config.queuePrefix });
+      queue.on('error', onError);
+      return [name, queue];
+    }),
+  ) as Record<QueueName, Queue>;
+  const service = new BatchService({ redis, prefix: config.queuePrefix, flows, progress, catalog, queues });
+  const pointer = new SearchModelPointer(redis, config.queuePrefix);
+  const reindex = new ReindexService({
+    index: catalog,
+    batches: service,
+    pointer,
+    queues,
+    logger: logger ?? createLogger({ level: 'silent', name: 'reel' }),
+  });
+  const activeModel = async (): Promise<ModelRef> => {
+    const active = resolveActiveModel(config.model, config.paths.models);
+    const report = inspectModelFolder(active.dir);
+    if (!report.ok) {
+      const fix =
+        active.name === DEFAULT_MODEL_ID
+          ? 'write it with: npx reel models synth'
+          : 'install one with: npx reel models pull <repo>';
+      throw new ReelError(
+        'MODEL_NOT_FOUND',
+        `active model ${active.name} (from ${active.source}): ${report.problem}; ${fix}`,
+      );
+    }
+    return { dir: active.dir, fingerprint: await modelFingerprint(active.dir, report.files.all) };
+  };
+  return {
+    config,
+    redis,
+    store,
+    progress,
+    service,
+    catalog,
+    queues,
+    pointer,
+    reindex,
+    activeModel,
+    async searchModel() {
+      const current = await pointer.get();
+      if (current) return { dir: current.dir, fingerprint: current.fingerprint };
+      const initial = await pointer.initialise(await activeModel());
+      return { dir: initial.dir, fingerprint: initial.fingerprint };
+    },
+    async close() {
+      await Promise.all(Object.values(queues).map((q) => q.close()));
+      await flows.close();
+      store.close();
+      redis.disconnect();
+    },
+  };
+}
+
+export interface RunningWorker {
+  pipeline: Pipeline;
+  runtime: WorkerRuntime;
+  pool: InferencePool;
+  /** Drains (see WorkerRuntime.close), then releases the models and connections. */
+  close(timeoutMs?: number): Promise<void>;
+}
+
+/** Starts a worker process's BullMQ workers with the real media, model and index adapters. */
+export async function startPipelineWorker(
+  config: ReelConfig,
+  logger: Logger,
+  options: { queues?: QueueName[]; recovery?: Partial<RecoveryOptions> } = {},
+): Promise<RunningWorker> {
+  const pipeline = await openPipeline(config, logger);
+  const pool = createInferencePool({ size: 1 });
+  const embedders = new ClipEmbedders(pool);
+  // Frames are sampled at the active model's input size; a model with another size (during a model
+  // change) resizes them in its preprocessor.
+  const active = resolveActiveModel(config.model, config.paths.models);
+  const model = await ClipModel.load(active.dir, { pool });
+  const size = model.preprocessor.width;
+  await model.close();
+  const deps: PipelineDeps = {
+    onBatchFinished: async (meta) =>
+      meta.kind === 'backfill' && meta.target ? pipeline.reindex.backfillFinished(meta.target) : undefined,
+    progress: pipeline.progress,
+    spool: new FrameSpool(path.join(config.paths.tmp, 'spool')),
+    sampler: new IngestSampler(config, size),
+    embedders,
+    catalog: pipeline.catalog,
+    logger,
+  };
+  const runtime = startWorkers({
+    connection: pipeline.redis,
+    prefix: config.queuePrefix,
+    ...(options.queues ? { queues: options.queues } : {}),
+    concurrency: {
+      ingest: config.ingestConcurrency,
+      embed: config.embedConcurrency,
+      index: config.indexConcurrency,
+    },
+    deps,
+    extra: { reindex: (job) => runReindexJob(pipeline, job) },
+    recovery: {
+      lockDurationMs: config.jobLockSeconds * 1000,
+      stalledIntervalMs: Math.max(1000, (config.jobLockSeconds * 1000) / 2),
+      ...options.recovery,
+    },
+  });
+  if (!options.queues || options.queues.includes('reindex')) {
+    // Job schedulers are upserted by id: any number of workers may do this, there is one schedule.
+    await pipeline.queues.reindex.upsertJobScheduler(
+      'sweep',
+      { pattern: config.sweepCron },
+      { name: JobName.sweep, data: { kind: 'sweep' } },
+    );
+    await pipeline.queues.reindex.upsertJobScheduler(
+      'upkeep',
+      { pattern: config.upkeepCron },
+      { name: JobName.upkeep, data: { kind: 'upkeep' } },
+    );
+  }
+  return {
+    pipeline,
+    runtime,
+    pool,
+    async close(timeoutMs) {
+      await runtime.close(timeoutMs);
+      await embedders.close();
+      // Never exit while onnxruntime is inside run() in a worker thread: the pool waits for it.
+      await pool.close();
+      await pipeline.close();
+    },
+  };
+}
+
+/**
+ * The `reindex` queue's jobs. A sweep first checks for a model change: when the active model is not
+ * the one searches read, it starts (or continues) the backfill to it.
+ */
+export async function runReindexJob(pipeline: Pipeline, job: Job<ReindexJobData>): Promise<unknown> {
+  const data = job.data;
+  if (data.kind === 'backfill') return pipeline.reindex.backfill(data.model);
+  if (data.kind === 'upkeep') return pipeline.reindex.upkeep();
+  const active = await pipeline.activeModel();
+  const search = await pipeline.searchModel();
+  const backfill =
+    active.fingerprint !== search.fingerprint ? await pipeline.reindex.backfill(active) : undefined;
+  return { backfill, sweep: await pipeline.reindex.sweep() };
+}

@@ -1,0 +1,198 @@
+/**
+ * Keeping the index fresh, run by the `reindex` queue on a schedule or on demand:
+ *
+ * - model upgrade: a backfill batch re-embeds every indexed video with the new model while searches keep
+ *   reading the old model's vectors; when the backfill batch ends and every indexed video has new
+ *   vectors, the search pointer moves to the new model in one step; the old vectors are dropped by the
+ *   first upkeep after a grace period (a search already under way keeps its vectors).
+ *   Videos whose source file is gone cannot be re-embedded: they are reported failed in the backfill
+ *   batch (FILE_NOT_FOUND) and do not block the switch.
+ * - sweep: re-enqueues videos that failed with a transient error, that are indexed but lack vectors of
+ *   the search model, or that sit in a stage with no live job (their worker and its job were lost).
+ * - upkeep: compacts the LanceDB tables, prunes old versions, (re)builds the ANN index when due.
+ */
+import type { Logger } from '@reel/infra';
+import type { Queue } from 'bullmq';
+import { jobId, type ModelRef, type QueueName, type VideoJobData } from '../jobs.ts';
+import type { SearchModelPointer } from '../search-model.ts';
+import type { BatchService, SubmitBatchResult } from './batch.service.ts';
+
+/** A video as the index knows it, with what a re-run needs. */
+export interface KnownVideo {
+  tenant: string;
+  id: string;
+  title: string;
+  tags: string[];
+  source: string;
+  sha256: string;
+  status: 'queued' | 'processing' | 'indexed' | 'failed';
+  error: { code: string; message: string } | null;
+}
+
+export interface ReindexIndex {
+  /** Every video of every tenant with one of these statuses. */
+  videos(statuses: KnownVideo['status'][]): Promise<KnownVideo[]>;
+  hasEmbeddings(tenant: string, videoId: string, fingerprint: string): Promise<boolean>;
+  /** Removes every vector of a model. */
+  dropModel(fingerprint: string): Promise<void>;
+  /** Compaction, pruning, ANN index upkeep; returns a summary for the log. */
+  upkeep(): Promise<unknown>;
+}
+
+/** Failure codes worth another try: the machine or a dependency, not the file. */
+export const TRANSIENT_CODES = new Set([
+  'FFMPEG_TIMEOUT',
+  'INTERNAL',
+  'INFERENCE_FAILED',
+  'INFERENCE_WORKER_DIED',
+  'MODEL_CHANGED',
+]);
+
+export interface ReindexOutcome {
+  kind: 'backfill' | 'sweep' | 'upkeep';
+  batchId?: string;
+  videos?: number;
+  switched?: boolean;
+  detail?: unknown;
+}
+
+export class ReindexService {
+  readonly #index: ReindexIndex;
+  readonly #batches: BatchService;
+  readonly #pointer: SearchModelPointer;
+  readonly #queues: Record<QueueName, Queue>;
+  readonly #logger: Logger;
+  readonly #graceMs: number;
+
+  constructor(deps: {
+    index: ReindexIndex;
+    batches: BatchService;
+    pointer: SearchModelPointer;
+    queues: Record<QueueName, Queue>;
+    logger: Logger;
+    /** How long a retired model's vectors stay after searches moved off it (default 10 min). */
+    retiredGraceMs?: number;
+  }) {
+    this.#graceMs = deps.retiredGraceMs ?? 10 * 60_000;
+    this.#index = deps.index;
+    this.#batches = deps.batches;
+    this.#pointer = deps.pointer;
+    this.#queues = deps.queues;
+    this.#logger = deps.logger;
+  }
+
+  #job(video: KnownVideo, batchId: string, model: ModelRef): VideoJobData {
+    return {
+      batchId,
+      videoId: video.id,
+      tenant: video.tenant,
+      file: video.source,
+      name: video.source || video.id,
+      title: video.title,
+      tags: video.tags,
+      sha256: video.sha256,
+      sizeBytes: 0,
+      model,
+    };
+  }
+
+  /**
+   * Starts (or returns the running) backfill to `target`. When nothing is left to embed, switches
+   * searches at once.
+   */
+  async backfill(target: ModelRef): Promise<ReindexOutcome> {
+    const current = await this.#pointer.get();
+    if (!current) {
+      await this.#pointer.switchTo(target);
+      return { kind: 'backfill', videos: 0, switched: true };
+    }
+    if (current.fingerprint === target.fingerprint) return { kind: 'backfill', videos: 0, switched: false };
+    const missing: KnownVideo[] = [];
+    for (const video of await this.#index.videos(['indexed'])) {
+      if (!(await this.#index.hasEmbeddings(video.tenant, video.id, target.fingerprint))) missing.push(video);
+    }
+    if (missing.length === 0) {
+      await this.#switch(current, target);
+      return { kind: 'backfill', videos: 0, switched: true };
+    }
+    // One batch per target model and round: re-running the job returns the batch already under way.
+    const round = missing.length;
+    const batchId = `backfill-${target.fingerprint.slice(7, 23)}-${round}`;
+    const result: SubmitBatchResult = await this.#batches.enqueueKnown(
+      { id: batchId, kind: 'backfill', target },
+      missing.map((video) => this.#job(video, batchId, target)),
+    );
+    this.#logger.info({ batchId, videos: missing.length, target: target.fingerprint }, 'backfill started');
+    return { kind: 'backfill', batchId: result.batchId, videos: missing.length, switched: false };
+  }
+
+  /**
+   * Called when a backfill batch ends: switches searches when every indexed video has vectors of the
+   * target (or could not get them); otherwise starts another round for the videos indexed meanwhile.
+   */
+  async backfillFinished(target: ModelRef): Promise<ReindexOutcome> {
+    const current = await this.#pointer.get();
+    if (current?.fingerprint === target.fingerprint) return { kind: 'backfill', switched: false };
+    const again = await this.backfill(target);
+    return again;
+  }
+
+  async #switch(from: ModelRef, to: ModelRef): Promise<void> {
+    await this.#pointer.switchTo(to);
+    await this.#pointer.retire(from.fingerprint);
+    this.#logger.info({ from: from.fingerprint, to: to.fingerprint }, 'searches switched to the new model');
+  }
+
+  /** Re-enqueues transient failures, indexed videos missing search vectors, and videos stuck without a job. */
+  async sweep(): Promise<ReindexOutcome> {
+    const model = await this.#pointer.get();
+    if (!model) return { kind: 'sweep', videos: 0 };
+    const rerun: KnownVideo[] = [];
+    for (const video of await this.#index.videos(['failed', 'processing', 'queued', 'indexed'])) {
+      if (video.status === 'failed') {
+        if (video.error && TRANSIENT_CODES.has(video.error.code)) rerun.push(video);
+      } else if (video.status === 'indexed') {
+        if (!(await this.#index.hasEmbeddings(video.tenant, video.id, model.fingerprint))) rerun.push(video);
+      } else if (!(await this.#hasLiveJob(video.id, model))) {
+        rerun.push(video);
+      }
+    }
+    if (rerun.length === 0) return { kind: 'sweep', videos: 0 };
+    const batchId = `sweep-${Date.now()}`;
+    await this.#batches.enqueueKnown(
+      { id: batchId, kind: 'sweep' },
+      rerun.map((v) => this.#job(v, batchId, model)),
+    );
+    this.#logger.info({ batchId, videos: rerun.length }, 'sweep re-enqueued videos');
+    return { kind: 'sweep', batchId, videos: rerun.length };
+  }
+
+  async #hasLiveJob(videoId: string, model: ModelRef): Promise<boolean> {
+    const ids = [
+      ['ingest', jobId.ingest(videoId)],
+      ['embed', jobId.embed(videoId, model.fingerprint)],
+      ['index', jobId.index(videoId, model.fingerprint)],
+    ] as const;
+    for (const [queue, id] of ids) {
+      const job = await this.#queues[queue].getJob(id);
+      if (job && !(await job.isFailed()) && !(await job.isCompleted())) return true;
+    }
+    return false;
+  }
+
+  /** Drops retired models past their grace period, then compacts and maintains the tables. */
+  async upkeep(options: { graceMs?: number } = {}): Promise<ReindexOutcome> {
+    const dropped: string[] = [];
+    const current = await this.#pointer.get();
+    for (const fingerprint of await this.#pointer.retiredBefore(
+      Date.now() - (options.graceMs ?? this.#graceMs),
+    )) {
+      if (fingerprint !== current?.fingerprint) {
+        await this.#index.dropModel(fingerprint);
+        dropped.push(fingerprint);
+      }
+      await this.#pointer.forget(fingerprint);
+    }
+    return { kind: 'upkeep', detail: { dropped, tables: await this.#index.upkeep() } };
+  }
+}
