@@ -81,6 +81,24 @@ describe('reel ingest, status, search (real CLI, local worker)', () => {
     expect(counts).toMatchObject({ indexed: 2, failed: 1 });
   });
 
+  it('reel ingest --no-wait returns at once; reel reindex sweeps and runs upkeep on demand', async () => {
+    colour('green.mp4', 'green');
+    const submitted = await runCli(['ingest', path.join(videos, 'green.mp4'), '--no-wait', '--json'], env);
+    expect(submitted.code).toBe(0);
+    const { batchId, videos: queued } = JSON.parse(submitted.stdout) as { batchId: string; videos: { status: string }[] };
+    expect(queued).toEqual([expect.objectContaining({ status: 'queued' })]);
+    // The queued video waits for a worker; it has no failed, missing or stuck state, so the sweep
+    // re-runs nothing, and upkeep has no retired model to drop.
+    const reindex = await runCli(['reindex', '--sweep', '--upkeep', '--json'], env);
+    expect(reindex.code).toBe(0);
+    const outcomes = JSON.parse(reindex.stdout) as { kind: string; videos?: number; detail?: { dropped: string[] } }[];
+    expect(outcomes.map((o) => o.kind)).toEqual(['sweep', 'upkeep']);
+    expect(outcomes[0]).toMatchObject({ videos: 0 });
+    expect(outcomes[1]?.detail?.dropped).toEqual([]);
+    const status = await runCli(['status', batchId, '--json'], env);
+    expect(JSON.parse(status.stdout)).toMatchObject({ id: batchId, total: 1 });
+  });
+
   it('reel worker drains and exits 0 on SIGTERM', async () => {
     const child = spawn(process.execPath, [REEL_BIN, 'worker'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
