@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { colourVideoArgs } from '@reel/ingest';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { REEL_BIN, runCli } from './helpers/run-cli.ts';
 
@@ -10,20 +11,12 @@ let env: Record<string, string>;
 let videos: string;
 
 function colour(name: string, c: string) {
-  execFileSync('ffmpeg', [
-    '-hide_banner',
-    '-v',
-    'error',
-    '-y',
-    '-nostdin',
-    '-f',
-    'lavfi',
-    '-i',
-    `color=c=${c}:s=96x72:d=2:r=8`,
-    '-pix_fmt',
-    'yuv420p',
-    path.join(videos, name),
-  ]);
+  const args = colourVideoArgs(path.join(videos, name), [{ colour: c, seconds: 2 }], {
+    width: 96,
+    height: 72,
+    fps: 8,
+  });
+  execFileSync('ffmpeg', args, { stdio: ['ignore', 'ignore', 'pipe'] });
 }
 
 beforeAll(async () => {
@@ -85,13 +78,20 @@ describe('reel ingest, status, search (real CLI, local worker)', () => {
     colour('green.mp4', 'green');
     const submitted = await runCli(['ingest', path.join(videos, 'green.mp4'), '--no-wait', '--json'], env);
     expect(submitted.code).toBe(0);
-    const { batchId, videos: queued } = JSON.parse(submitted.stdout) as { batchId: string; videos: { status: string }[] };
+    const { batchId, videos: queued } = JSON.parse(submitted.stdout) as {
+      batchId: string;
+      videos: { status: string }[];
+    };
     expect(queued).toEqual([expect.objectContaining({ status: 'queued' })]);
     // The queued video waits for a worker; it has no failed, missing or stuck state, so the sweep
     // re-runs nothing, and upkeep has no retired model to drop.
     const reindex = await runCli(['reindex', '--sweep', '--upkeep', '--json'], env);
     expect(reindex.code).toBe(0);
-    const outcomes = JSON.parse(reindex.stdout) as { kind: string; videos?: number; detail?: { dropped: string[] } }[];
+    const outcomes = JSON.parse(reindex.stdout) as {
+      kind: string;
+      videos?: number;
+      detail?: { dropped: string[] };
+    }[];
     expect(outcomes.map((o) => o.kind)).toEqual(['sweep', 'upkeep']);
     expect(outcomes[0]).toMatchObject({ videos: 0 });
     expect(outcomes[1]?.detail?.dropped).toEqual([]);

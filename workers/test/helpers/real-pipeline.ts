@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadConfig, type ReelConfig } from '@reel/infra';
+import { colourVideoArgs } from '@reel/ingest';
 import { writeSyntheticClip } from '@reel/models';
 
 export const REEL_BIN = fileURLToPath(new URL('../../../api/bin/reel.js', import.meta.url));
@@ -38,29 +39,12 @@ export async function realSetup(extra: Record<string, string> = {}): Promise<Rea
   return { root, env, config, videos };
 }
 
-/** A solid-colour 2 s video at 96×72, 8 fps (hex colour like 0x3366cc or a name). */
+/** A solid-colour video at 96×72, 8 fps (colour: an ffmpeg name or 0xRRGGBB), rendered by ingest's ffmpeg module. */
 export function colourVideo(dir: string, name: string, colour: string, seconds = 2): string {
   const file = path.join(dir, name);
-  execFileSync(
-    'ffmpeg',
-    [
-      '-hide_banner',
-      '-v',
-      'error',
-      '-y',
-      '-nostdin',
-      '-f',
-      'lavfi',
-      '-i',
-      `color=c=${colour}:s=96x72:d=${seconds}:r=8`,
-      '-pix_fmt',
-      'yuv420p',
-      file,
-    ],
-    {
-      stdio: ['ignore', 'ignore', 'pipe'],
-    },
-  );
+  execFileSync('ffmpeg', colourVideoArgs(file, [{ colour, seconds }], { width: 96, height: 72, fps: 8 }), {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   return file;
 }
 
