@@ -23,7 +23,7 @@ import { FrameSpool } from './adapters/frame-spool.ts';
 import { IndexCatalog } from './adapters/index-catalog.ts';
 import { IngestSampler } from './adapters/ingest-sampler.ts';
 import { createRedisConnection } from './adapters/redis.ts';
-import { BatchProgress } from './batch-progress.ts';
+import { BatchProgress, type BatchStatus } from './batch-progress.ts';
 import { JobName, type ModelRef, QueueName, type ReindexJobData } from './jobs.ts';
 import type { PipelineDeps } from './pipeline-deps.ts';
 import type { RecoveryOptions } from './queue-options.ts';
@@ -49,6 +49,14 @@ export interface Pipeline {
    * during a model change, the old one until the backfill switches searches over.
    */
   searchModel(): Promise<ModelRef>;
+  /** True when some worker process listens on every stage queue (so a submitted batch will run). */
+  workersListening(): Promise<boolean>;
+  /** Polls a batch until it finishes, calling `onProgress` with each status read. */
+  waitForBatch(
+    batchId: string,
+    onProgress?: (status: BatchStatus) => void,
+    pollMs?: number,
+  ): Promise<BatchStatus>;
   close(): Promise<void>;
 }
 
@@ -116,6 +124,24 @@ export async function openPipeline(config: ReelConfig, logger?: Logger): Promise
       if (current) return { dir: current.dir, fingerprint: current.fingerprint };
       const initial = await pointer.initialise(await activeModel());
       return { dir: initial.dir, fingerprint: initial.fingerprint };
+    },
+    async workersListening() {
+      const stages = [QueueName.ingest, QueueName.embed, QueueName.index, QueueName.batch];
+      const counts = await Promise.all(stages.map(async (q) => (await queues[q].getWorkers()).length));
+      return counts.every((n) => n > 0);
+    },
+    async waitForBatch(batchId, onProgress, pollMs = 250) {
+      for (;;) {
+        const status = await progress.get(batchId);
+        if (!status)
+          throw new ReelError(
+            'BATCH_NOT_FOUND',
+            `batch ${batchId} is not in Redis (batches are kept 30 days after they end)`,
+          );
+        onProgress?.(status);
+        if (status.finishedAt !== undefined) return status;
+        await new Promise((resolve) => setTimeout(resolve, pollMs));
+      }
     },
     async close() {
       await Promise.all(Object.values(queues).map((q) => q.close()));

@@ -118,15 +118,10 @@ export function registerDemo(program: Command, context: () => CliContext): void 
             tags: ['demo'],
           })),
         });
-        const listening = (await pipeline.queues.embed.getWorkers()).length > 0;
-        if (!listening) local = await startPipelineWorker(config, ctx.logger);
-        let status = await pipeline.service.status(submitted.batchId);
-        while (status && status.finishedAt === undefined) {
-          await new Promise((resolve) => setTimeout(resolve, 200));
-          status = await pipeline.service.status(submitted.batchId);
-        }
+        if (!(await pipeline.workersListening())) local = await startPipelineWorker(config, ctx.logger);
+        const status = await pipeline.waitForBatch(submitted.batchId);
         say(
-          `batch ${submitted.batchId}: ${status?.counts.indexed ?? 0} indexed, ${status?.counts.duplicate ?? 0} already there, ${status?.counts.failed ?? 0} failed`,
+          `batch ${submitted.batchId}: ${status.counts.indexed} indexed, ${status.counts.duplicate} already there, ${status.counts.failed} failed`,
         );
 
         const clip = await ClipModel.load(model.dir, { pool });
@@ -159,7 +154,7 @@ export function registerDemo(program: Command, context: () => CliContext): void 
         await clip.close();
         if (options.json) {
           process.stdout.write(
-            `${JSON.stringify({ model: model.fingerprint, batch: status?.counts, searches }, null, 2)}\n`,
+            `${JSON.stringify({ model: model.fingerprint, batch: status.counts, searches }, null, 2)}\n`,
           );
         }
         say(

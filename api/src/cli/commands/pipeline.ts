@@ -61,16 +61,6 @@ function registerWorker(program: Command, context: () => CliContext): void {
     });
 }
 
-/** True when some worker process listens on every stage queue. */
-async function workersListening(pipeline: Pipeline): Promise<boolean> {
-  const counts = await Promise.all(
-    (['ingest', 'embed', 'index', 'batch'] as const).map(
-      async (q) => (await pipeline.queues[q].getWorkers()).length,
-    ),
-  );
-  return counts.every((n) => n > 0);
-}
-
 function formatOutcomes(status: BatchStatus): string {
   return formatTable(
     ['file', 'status', 'detail'],
@@ -92,25 +82,19 @@ async function waitWithProgress(pipeline: Pipeline, batchId: string, showBar: bo
     hideCursor: true,
   });
   let started = false;
-  for (;;) {
-    const status = await pipeline.service.status(batchId);
-    if (!status) throw new Error(`batch ${batchId} disappeared from Redis`);
-    if (showBar) {
-      const payload = {
-        stage: `ingest ${status.stages.ingest.running} · embed ${status.stages.embed.running} · index ${status.stages.index.running} running`,
-        etaText: status.etaSeconds === undefined ? '-' : `${status.etaSeconds}s`,
-      };
-      if (!started) {
-        bar.start(status.total, status.done, payload);
-        started = true;
-      } else bar.update(status.done, payload);
-    }
-    if (status.finishedAt !== undefined) {
-      if (started) bar.stop();
-      return status;
-    }
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
+  const status = await pipeline.waitForBatch(batchId, (current) => {
+    if (!showBar) return;
+    const payload = {
+      stage: `ingest ${current.stages.ingest.running} · embed ${current.stages.embed.running} · index ${current.stages.index.running} running`,
+      etaText: current.etaSeconds === undefined ? '-' : `${current.etaSeconds}s`,
+    };
+    if (!started) {
+      bar.start(current.total, current.done, payload);
+      started = true;
+    } else bar.update(current.done, payload);
+  });
+  if (started) bar.stop();
+  return status;
 }
 
 function registerIngest(program: Command, context: () => CliContext): void {
@@ -168,7 +152,7 @@ function registerIngest(program: Command, context: () => CliContext): void {
               );
             return;
           }
-          if (options.localWorker && !(await workersListening(pipeline))) {
+          if (options.localWorker && !(await pipeline.workersListening())) {
             process.stderr.write(
               'no worker is running: starting one in this process (run `npx reel worker` to keep one up)\n',
             );
@@ -300,7 +284,7 @@ function registerReindex(program: Command, context: () => CliContext): void {
         try {
           const follow = async (batchId: string | undefined) => {
             if (!batchId) return undefined;
-            if (!local && options.localWorker && !(await workersListening(pipeline))) {
+            if (!local && options.localWorker && !(await pipeline.workersListening())) {
               process.stderr.write('no worker is running: starting one in this process\n');
               local = await startPipelineWorker(ctx.config, ctx.logger);
             }
