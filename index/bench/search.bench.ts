@@ -272,6 +272,7 @@ async function stageOneQuality(
 
 async function ensureCorpus(
   videos: number,
+  build1M: boolean,
 ): Promise<{ dir: string; manifest: Manifest; rebuilt: boolean } | null> {
   const dir = path.join(cacheRoot, String(videos));
   const manifestFile = path.join(dir, 'manifest.json');
@@ -280,7 +281,7 @@ async function ensureCorpus(
     if (manifest.complete && manifest.version === MANIFEST_VERSION && manifest.videos === videos)
       return { dir, manifest, rebuilt: false };
   }
-  if (videos === MILLION && !BUILD_1M) return null;
+  if (videos === MILLION && !build1M) return null;
   console.log(`  building the ${videos}-video corpus under ${path.relative(root, dir)}`);
   return { dir, manifest: await buildCorpus(videos, dir), rebuilt: true };
 }
@@ -676,21 +677,26 @@ function codecReport(
   };
 }
 
-const bench: Benchmark = {
-  name: 'index-search',
-  async run(): Promise<BenchReport[]> {
-    mkdirSync(cacheRoot, { recursive: true });
-    const reports: BenchReport[] = [];
-    for (const videos of [...SCALES, MILLION]) {
-      const corpus = await ensureCorpus(videos);
-      if (corpus === null) {
-        console.log(`  1M corpus not built (set BUILD_1M in index/bench/search.bench.ts to build it once)`);
-        continue;
-      }
-      reports.push(...(await measure(videos, corpus.dir, corpus.manifest, corpus.rebuilt)));
+/**
+ * Runs the benchmark at the given scales; 1M is always included when its corpus exists, and built first
+ * when `build1M` is true.
+ */
+export async function runSearchBench(
+  options: { scales?: number[]; build1M?: boolean } = {},
+): Promise<BenchReport[]> {
+  mkdirSync(cacheRoot, { recursive: true });
+  const reports: BenchReport[] = [];
+  for (const videos of [...(options.scales ?? SCALES), MILLION]) {
+    const corpus = await ensureCorpus(videos, options.build1M ?? BUILD_1M);
+    if (corpus === null) {
+      console.log('  1M corpus not built (set BUILD_1M in index/bench/search.bench.ts to build it once)');
+      continue;
     }
-    return reports;
-  },
-};
+    reports.push(...(await measure(videos, corpus.dir, corpus.manifest, corpus.rebuilt)));
+  }
+  return reports;
+}
+
+const bench: Benchmark = { name: 'index-search', run: () => runSearchBench() };
 
 export default bench;

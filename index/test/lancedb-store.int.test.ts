@@ -280,13 +280,13 @@ describe('first-stage search, filters and deletion', () => {
     expect(candidates).toHaveLength(2);
     expect(candidates[0]!.distance).toBeLessThanOrEqual(candidates[1]!.distance);
     expect(snapshot).toBe((await store.modelTable(FP))!.version);
-    const entries = await store.rescoreEntries(FP, candidates, snapshot);
+    const entries = await store.rescoreEntries(FP, candidates);
     expect(entries.map((e) => e.key).sort()).toEqual(candidates.map((c) => c.key).sort());
     expect(entries[0]).toMatchObject({ frameCount: F, dim: D });
     expect(entries.every((e) => candidates.some((c) => c.key === e.key && c.revision === e.revision))).toBe(
       true,
     );
-    const details = await store.resultDetails(FP, candidates, snapshot);
+    const details = await store.resultDetails(FP, candidates);
     expect(details.get(videoKey('s1', 'quote'))?.thumbnails).toEqual(
       Array.from({ length: F }, (_, f) => `quote/${f}.jpg`),
     );

@@ -78,6 +78,22 @@ describe('SearchService (in-memory store)', () => {
     expect(again.stats.xpoolBuilt).toBe(0);
   });
 
+  it('computes missing X-Pool terms only up to a cap per query (POOLING_UNAVAILABLE, retryable)', async () => {
+    const head = randomHead(rng(9), D, 777);
+    const service = new SearchService({ store, embedder, xpoolHead: head, maxXPoolBuildsPerQuery: 20 });
+    try {
+      await service.search('scene 2 of v7', { tenant: 't1', k: 5, pooling: 'xpool' });
+      expect.unreachable();
+    } catch (error) {
+      expect(isReelError(error, 'POOLING_UNAVAILABLE')).toBe(true);
+      expect((error as { retryable: boolean }).retryable).toBe(true);
+      expect((error as Error).message).toMatch(/found 30 of 30 without them \(computed 20 now/);
+    }
+    // the 20 built stay cached: the retry computes the last 10 and succeeds
+    const retry = await service.search('scene 2 of v7', { tenant: 't1', k: 5, pooling: 'xpool' });
+    expect(retry.stats.xpoolBuilt).toBe(10);
+  });
+
   it('encodes a query once, and reads rescoring data once', async () => {
     const localEmbedder = new FakeEmbedder(FP, D, 5);
     const service = new SearchService({ store, embedder: localEmbedder });

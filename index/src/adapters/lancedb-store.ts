@@ -1134,16 +1134,14 @@ export class LanceIndexStore implements SearchStore {
     return { snapshot: at.version, candidates };
   }
 
-  async rescoreEntries(
-    fingerprint: string,
-    rows: readonly StageOneCandidate[],
-    snapshot: number,
-  ): Promise<RescoreEntry[]> {
+  async rescoreEntries(fingerprint: string, rows: readonly StageOneCandidate[]): Promise<RescoreEntry[]> {
     if (rows.length === 0) return [];
-    const at = await this.#atSnapshot(fingerprint, snapshot);
-    if (at === null) return [];
-    const dim = this.#embInfo.get(embeddingsTableName(fingerprint))!.dim;
-    const found = await this.#takeRows(at.table, rows, RESCORE_COLUMNS);
+    // always the latest version: a row rewritten since stage 1 is read with its new revision, a
+    // deleted one is left out, and no pinned handle is opened while ingestion moves the version on
+    const table = await this.#embeddings(fingerprint);
+    if (table === null) return [];
+    const dim = this.#embInfo.get(table.name)!.dim;
+    const found = await this.#takeRows(table, rows, RESCORE_COLUMNS);
     return [...found.values()].map((row) => rescoreEntryOf(row, dim));
   }
 
@@ -1181,15 +1179,14 @@ export class LanceIndexStore implements SearchStore {
   async resultDetails(
     fingerprint: string,
     rows: readonly StageOneCandidate[],
-    snapshot: number,
   ): Promise<Map<string, ResultDetails>> {
     const out = new Map<string, ResultDetails>();
     if (rows.length === 0) return out;
-    const at = await this.#atSnapshot(fingerprint, snapshot);
+    const table = await this.#embeddings(fingerprint);
     const videos = await this.#openTable(VIDEOS_TABLE);
-    if (at === null || videos === null) return out;
+    if (table === null || videos === null) return out;
     const [embRows, videoRows] = await Promise.all([
-      this.#takeRows(at.table, rows, ['key', 'thumbnails']),
+      this.#takeRows(table, rows, ['key', 'thumbnails']),
       this.#byKeys(
         videos,
         rows.map((r) => r.key),

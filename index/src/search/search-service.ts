@@ -64,6 +64,12 @@ export interface SearchServiceOptions {
   rescoreMaxFrames?: number;
   /** A rescore cache to use (shared between services of the same model); built on demand otherwise. */
   rescoreCache?: RescoreCache;
+  /**
+   * Candidates per query whose X-Pool terms may be computed on the fly (stored with another head or
+   * none; ≈ 8 ms each, blocking). Beyond it the query fails with POOLING_UNAVAILABLE (retryable: the
+   * terms built so far stay cached). Default 100.
+   */
+  maxXPoolBuildsPerQuery?: number;
 }
 
 export interface SearchOptions {
@@ -141,6 +147,7 @@ export class SearchService {
   readonly queryCache: QueryEmbeddingCache;
   readonly #rescoreCapacity: number;
   readonly #rescoreMaxFrames: number;
+  readonly #maxXPoolBuilds: number;
   #rescore: { fingerprint: string; cache: RescoreCache } | null = null;
   readonly #xpoolQueries = new WeakMap<Float32Array, XPoolCompactQuery>();
 
@@ -163,6 +170,7 @@ export class SearchService {
       options.rescoreCapacity ?? DEFAULT_RESCORE_CAPACITY,
     );
     this.#rescoreMaxFrames = options.rescoreMaxFrames ?? 16;
+    this.#maxXPoolBuilds = options.maxXPoolBuildsPerQuery ?? 100;
     if (options.rescoreCache !== undefined)
       this.#rescore = { fingerprint: this.embedder.fingerprint, cache: options.rescoreCache };
     if (!Number.isInteger(this.candidates) || this.candidates < 1)
@@ -319,10 +327,9 @@ export class SearchService {
       cache,
       fingerprint,
       candidates,
-      snapshot,
       prepared,
     );
-    // slots: [candidate index, slot, score], valid until the next await
+    // slot numbers are valid until the next await
     slots.sort((a, b) => b.score - a.score || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
     const ranked = minScore === undefined ? slots : slots.filter((s) => s.score >= minScore);
     const page = ranked.slice(offset, offset + k).map((s) => {
@@ -338,7 +345,6 @@ export class SearchService {
     const details = await this.store.resultDetails(
       fingerprint,
       page.map((p) => p.candidate),
-      snapshot,
     );
     const results: SearchResult[] = [];
     for (const p of page) {
@@ -387,7 +393,6 @@ export class SearchService {
     cache: RescoreCache,
     fingerprint: string,
     candidates: readonly StageOneCandidate[],
-    snapshot: number,
     prepared: PreparedQuery,
   ): Promise<{
     slots: { candidate: StageOneCandidate; key: string; slot: number; score: number }[];
@@ -401,7 +406,7 @@ export class SearchService {
     const gone = new Set<string>();
     for (let round = 0; ; round++) {
       if (toFetch.length > 0) {
-        const entries = await this.store.rescoreEntries(fingerprint, toFetch, snapshot);
+        const entries = await this.store.rescoreEntries(fingerprint, toFetch);
         fetched += entries.length;
         const got = new Set(entries.map((e) => e.key));
         for (const c of toFetch) if (!got.has(c.key)) gone.add(c.key);
@@ -428,12 +433,18 @@ export class SearchService {
       let xpoolBuilt = 0;
       if (prepared.pooling === 'xpool') {
         const head = this.xpoolHead!;
-        for (const s of slots) {
-          if (cache.hasXPool(s.slot, head.checksum)) continue;
+        const missing = slots.filter((s) => !cache.hasXPool(s.slot, head.checksum));
+        for (const s of missing.slice(0, this.#maxXPoolBuilds)) {
           const raw = cache.rawFrames(s.slot);
           cache.setXPool(s.slot, buildXPoolCompactCache(head, raw.frames, cache.frameCount(s.slot)));
           xpoolBuilt++;
         }
+        if (missing.length > xpoolBuilt)
+          throw new ReelError(
+            IndexErrorCode.POOLING_UNAVAILABLE,
+            `pooling xpool: expected stored X-Pool terms of head ${head.checksum.toString(16)} for every candidate, found ${missing.length} of ${slots.length} without them (computed ${xpoolBuilt} now; retry, reindex with this head, or use another pooling)`,
+            { retryable: true },
+          );
       }
       for (const s of slots) s.score = cache.score(s.slot, prepared);
       return { slots, fetched, xpoolBuilt };

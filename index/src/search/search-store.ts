@@ -50,19 +50,11 @@ export interface SearchStore {
     vector: Float32Array,
     request: CandidateRequest,
   ): Promise<{ snapshot: number; candidates: StageOneCandidate[] }>;
-  /** Rescoring data of the given rows (at the snapshot); rows that no longer exist are left out. */
-  rescoreEntries(
-    fingerprint: string,
-    rows: readonly StageOneCandidate[],
-    snapshot: number,
-  ): Promise<RescoreEntry[]>;
   /**
-   * Display fields of the given rows, by key. Titles and tags come from the latest video records: a
-   * video deleted since the snapshot is left out.
+   * Rescoring data of the given rows as they are now (a row rewritten since stage 1 comes back with its
+   * new revision); rows that no longer exist are left out.
    */
-  resultDetails(
-    fingerprint: string,
-    rows: readonly StageOneCandidate[],
-    snapshot: number,
-  ): Promise<Map<string, ResultDetails>>;
+  rescoreEntries(fingerprint: string, rows: readonly StageOneCandidate[]): Promise<RescoreEntry[]>;
+  /** Display fields of the given rows, by key, from the latest records: a deleted video is left out. */
+  resultDetails(fingerprint: string, rows: readonly StageOneCandidate[]): Promise<Map<string, ResultDetails>>;
 }
