@@ -45,7 +45,7 @@ export function bytesToUnicode(): readonly string[] {
 }
 
 /** The 256 base tokens in CLIP's id order: printable bytes first, then the remapped ones (ids 0-255). */
-function baseTokens(): string[] {
+export function baseTokens(): string[] {
   const alphabet = bytesToUnicode();
   const printable: string[] = [];
   const remapped: string[] = [];
@@ -120,8 +120,27 @@ export function openAiVocabToTokenizerJson(vocab: OpenAiVocab): Record<string, u
   vocab.tokens.forEach((token, id) => {
     ids[token] = id;
   });
-  const bos = vocab.tokens.lastIndexOf(OPENAI_BOS);
-  const eos = vocab.tokens.lastIndexOf(OPENAI_EOS);
+  return clipTokenizerJson({
+    vocab: ids,
+    merges: vocab.merges.map(([left, right]) => `${left} ${right}`),
+    bosId: vocab.tokens.lastIndexOf(OPENAI_BOS),
+    eosId: vocab.tokens.lastIndexOf(OPENAI_EOS),
+  });
+}
+
+/**
+ * A tokenizer.json in Hugging Face's CLIP layout (what `openai/clip-vit-base-patch32` ships): NFC,
+ * whitespace collapse and lowercase; CLIP's word split then byte-level; BPE with `</w>` word ends; BOS
+ * and EOS added by a RoBERTa post-processor. Used for OpenAI's vocabulary and the synthetic model's.
+ */
+export function clipTokenizerJson(input: {
+  vocab: Record<string, number>;
+  /** "left right" pairs in priority order. */
+  merges: readonly string[];
+  bosId: number;
+  eosId: number;
+}): Record<string, unknown> {
+  const { bosId, eosId } = input;
   const added = (content: string, id: number, normalized: boolean) => ({
     id,
     content,
@@ -135,7 +154,7 @@ export function openAiVocabToTokenizerJson(vocab: OpenAiVocab): Record<string, u
     version: '1.0',
     truncation: null,
     padding: null,
-    added_tokens: [added(OPENAI_BOS, bos, true), added(OPENAI_EOS, eos, false)],
+    added_tokens: [added(OPENAI_BOS, bosId, true), added(OPENAI_EOS, eosId, false)],
     normalizer: {
       type: 'Sequence',
       normalizers: [
@@ -161,8 +180,8 @@ export function openAiVocabToTokenizerJson(vocab: OpenAiVocab): Record<string, u
     },
     post_processor: {
       type: 'RobertaProcessing',
-      sep: [OPENAI_EOS, eos],
-      cls: [OPENAI_BOS, bos],
+      sep: [OPENAI_EOS, eosId],
+      cls: [OPENAI_BOS, bosId],
       trim_offsets: false,
       add_prefix_space: false,
     },
@@ -176,8 +195,8 @@ export function openAiVocabToTokenizerJson(vocab: OpenAiVocab): Record<string, u
       fuse_unk: false,
       byte_fallback: false,
       ignore_merges: false,
-      vocab: ids,
-      merges: vocab.merges.map(([left, right]) => `${left} ${right}`),
+      vocab: input.vocab,
+      merges: input.merges,
     },
   };
 }

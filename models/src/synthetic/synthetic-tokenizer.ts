@@ -10,6 +10,7 @@
  * them, or pools at argmax(input_ids) because EOS is the largest id, still works). Pure: no I/O.
  */
 import { ReelError } from '@reel/infra';
+import { baseTokens, clipTokenizerJson, END_OF_WORD, OPENAI_BOS, OPENAI_EOS } from '../clip/openai-vocab.ts';
 import { ModelErrorCode } from '../errors.ts';
 
 /** CLIP's `<|startoftext|>` id. */
@@ -19,10 +20,6 @@ export const CLIP_EOS_ID = 49407;
 /** CLIP's context length in tokens, BOS and EOS included. */
 export const CLIP_CONTEXT_LENGTH = 77;
 
-const BOS = '<|startoftext|>';
-const EOS = '<|endoftext|>';
-const END_OF_WORD = '</w>';
-
 /** A built tokenizer: the `tokenizer.json` object plus the id each word encodes to. */
 export interface SyntheticTokenizer {
   /** The `tokenizer.json` content, ready for `JSON.stringify`. */
@@ -31,26 +28,6 @@ export interface SyntheticTokenizer {
   wordIds: Map<string, number>;
   /** One past the largest non-special id: ids below this are bytes, merges and words. */
   regularIdCount: number;
-}
-
-/**
- * GPT-2 / CLIP `bytes_to_unicode`: printable bytes map to themselves, the rest to U+0100 onwards, in
- * the order CLIP's vocabulary lists them.
- */
-function byteAlphabet(): string[] {
-  const printable: number[] = [];
-  for (let b = 0x21; b <= 0x7e; b++) printable.push(b);
-  for (let b = 0xa1; b <= 0xac; b++) printable.push(b);
-  for (let b = 0xae; b <= 0xff; b++) printable.push(b);
-  const chars = printable.map((b) => String.fromCodePoint(b));
-  let extra = 0;
-  for (let b = 0; b < 256; b++) {
-    if (!printable.includes(b)) {
-      chars.push(String.fromCodePoint(256 + extra));
-      extra += 1;
-    }
-  }
-  return chars;
 }
 
 /** Reference BPE: repeatedly merge the adjacent pair of lowest rank (leftmost on ties). */
@@ -76,7 +53,7 @@ function applyMerges(symbols: string[], ranks: Map<string, number>): string[] {
  * word, each new merge ranked last, so later words never change how earlier ones merge.
  */
 export function buildSyntheticTokenizer(words: readonly string[]): SyntheticTokenizer {
-  const alphabet = byteAlphabet();
+  const alphabet = baseTokens();
   const vocab = new Map<string, number>();
   for (const char of alphabet) vocab.set(char, vocab.size);
   for (const char of alphabet) vocab.set(`${char}${END_OF_WORD}`, vocab.size);
@@ -105,62 +82,14 @@ export function buildSyntheticTokenizer(words: readonly string[]): SyntheticToke
     wordIds.set(word, vocab.get(pieces[0]!)!);
   }
   const regularIdCount = vocab.size;
-  vocab.set(BOS, CLIP_BOS_ID);
-  vocab.set(EOS, CLIP_EOS_ID);
+  vocab.set(OPENAI_BOS, CLIP_BOS_ID);
+  vocab.set(OPENAI_EOS, CLIP_EOS_ID);
 
-  const special = (id: number, content: string) => ({
-    id,
-    content,
-    single_word: false,
-    lstrip: false,
-    rstrip: false,
-    normalized: true,
-    special: true,
+  const json = clipTokenizerJson({
+    vocab: Object.fromEntries(vocab),
+    merges,
+    bosId: CLIP_BOS_ID,
+    eosId: CLIP_EOS_ID,
   });
-  const json = {
-    version: '1.0',
-    truncation: null,
-    padding: null,
-    added_tokens: [special(CLIP_BOS_ID, BOS), special(CLIP_EOS_ID, EOS)],
-    normalizer: {
-      type: 'Sequence',
-      normalizers: [
-        { type: 'NFC' },
-        { type: 'Replace', pattern: { Regex: '\\s+' }, content: ' ' },
-        { type: 'Lowercase' },
-      ],
-    },
-    pre_tokenizer: {
-      type: 'Sequence',
-      pretokenizers: [
-        {
-          type: 'Split',
-          pattern: { Regex: "'s|'t|'re|'ve|'m|'ll|'d|[\\p{L}]+|[\\p{N}]|[^\\s\\p{L}\\p{N}]+" },
-          behavior: 'Removed',
-          invert: true,
-        },
-        { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: false },
-      ],
-    },
-    post_processor: {
-      type: 'RobertaProcessing',
-      sep: [EOS, CLIP_EOS_ID],
-      cls: [BOS, CLIP_BOS_ID],
-      trim_offsets: false,
-      add_prefix_space: false,
-    },
-    decoder: { type: 'ByteLevel', add_prefix_space: true, trim_offsets: true, use_regex: true },
-    model: {
-      type: 'BPE',
-      dropout: null,
-      unk_token: EOS,
-      continuing_subword_prefix: '',
-      end_of_word_suffix: END_OF_WORD,
-      fuse_unk: false,
-      byte_fallback: false,
-      vocab: Object.fromEntries(vocab),
-      merges,
-    },
-  };
   return { json, wordIds, regularIdCount };
 }
