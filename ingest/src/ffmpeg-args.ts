@@ -344,10 +344,10 @@ export function colourVideoArgs(
     graph.join(';'),
     '-map',
     '[out]',
-    '-c:v',
-    'libx264',
-    '-preset',
-    'veryfast',
+    // WebM holds VP8/VP9, not H.264: pick the encoder the container takes.
+    ...(file.toLowerCase().endsWith('.webm')
+      ? ['-c:v', 'libvpx', '-b:v', '400k']
+      : ['-c:v', 'libx264', '-preset', 'veryfast']),
     `file:${file}`,
   ];
 }

@@ -147,5 +147,7 @@ describe('colourVideoArgs', () => {
       '[0:v]null[s0];[1:v][2:v]hstack[s1];[s0][s1]concat=n=2:v=1:a=0,format=yuv420p[out]',
     );
     expect(() => colourVideoArgs('x.mp4', [{ colour: 'red:d=9999', seconds: 1 }])).toThrow('not a colour');
+    expect(args).toContain('libx264');
+    expect(colourVideoArgs('clip.webm', [{ colour: 'red', seconds: 1 }])).toContain('libvpx');
   });
 });
