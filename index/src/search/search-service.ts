@@ -42,6 +42,7 @@ export const DEFAULT_RESCORE_CAPACITY = 50_000;
 export interface SearchServiceOptions {
   store: SearchStore & {
     scanRescoreEntries?(fingerprint: string, onEntries: (entries: RescoreEntry[]) => void): Promise<number>;
+    refreshTenantStatistics?(fingerprint: string): Promise<Map<string, number>>;
   };
   embedder: TextEmbedder;
   /** The learned X-Pool head; without it `pooling: 'xpool'` fails with POOLING_UNAVAILABLE. */
@@ -203,13 +204,14 @@ export class SearchService {
 
   /**
    * Loads the active model's stored rescoring data into memory (up to the cache's capacity), so the
-   * first searches do not pay for fetching. Returns the rows read.
+   * first searches do not pay for fetching, and the store's tenant statistics. Returns the rows read.
    */
   async warm(): Promise<number> {
     const fingerprint = this.embedder.fingerprint;
     const model = await this.store.modelTable(fingerprint);
     if (model === null || this.store.scanRescoreEntries === undefined) return 0;
     const cache = this.rescoreCache(model.dim);
+    await this.store.refreshTenantStatistics?.(fingerprint);
     return this.store.scanRescoreEntries(fingerprint, (entries) => {
       cache.beginBatch();
       for (const entry of entries) if (cache.size < cache.capacity) cache.insert(entry);
