@@ -304,6 +304,31 @@ describe('first-stage search, filters and deletion', () => {
   });
 });
 
+describe('concurrent searches on one store', () => {
+  it('answer 32 first-stage searches at once (LanceDB table handles shared across searches)', async () => {
+    const local = await mkdtemp(path.join(os.tmpdir(), 'reel-index-concurrent-'));
+    const shared = await LanceIndexStore.open({ dir: local });
+    try {
+      const FP = 'sha256:concurrent';
+      const records = Array.from({ length: 20 }, (_, i) => makeRecord('t', `c${i}`));
+      await shared.upsertVideos(records);
+      await shared.upsertEmbeddings(
+        records.map((rec) => makeEmbeddings('t', rec.id, FP, sceneFrames(r, F, D).frames, F, D)),
+      );
+      const query = new Float32Array(D).fill(1);
+      const results = await Promise.all(
+        Array.from({ length: 32 }, () =>
+          shared.candidates(FP, query, { tenant: 't', filters: {}, limit: 5 }),
+        ),
+      );
+      for (const result of results) expect(result.candidates).toHaveLength(5);
+    } finally {
+      shared.close();
+      await rm(local, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('tenant prefilter', () => {
   it('is skipped for a single-tenant table, and tenants never mix while statistics are stale', async () => {
     const local = await mkdtemp(path.join(os.tmpdir(), 'reel-index-tenants-'));

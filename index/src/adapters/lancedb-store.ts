@@ -509,6 +509,21 @@ function isConflict(error: unknown): boolean {
   return /conflict|retryable|concurrent|too many concurrent writers|commit/i.test(message);
 }
 
+/**
+ * A table's name, read from the native handle once: LanceDB's `Table.name` getter throws "cannot be
+ * borrowed mutably while another borrow is active" while any async call on the same handle is pending,
+ * which is always the case under concurrent searches.
+ */
+const TABLE_NAMES = new WeakMap<lancedb.Table, string>();
+function tableName(table: lancedb.Table): string {
+  let name = TABLE_NAMES.get(table);
+  if (name === undefined) {
+    name = table.name;
+    TABLE_NAMES.set(table, name);
+  }
+  return name;
+}
+
 const SLEEP = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Rescoring columns read for stage 2. */
@@ -595,6 +610,7 @@ export class LanceIndexStore implements SearchStore {
       const names = await this.#db.tableNames();
       if (!names.includes(name)) return null;
       const table = await this.#db.openTable(name);
+      TABLE_NAMES.set(table, name);
       this.#tables.set(name, table);
       return table;
     } catch (error) {
@@ -609,6 +625,7 @@ export class LanceIndexStore implements SearchStore {
     for (let attempt = 0; ; attempt++) {
       try {
         const table = await this.#db.createEmptyTable(name, schema, { existOk: true });
+        TABLE_NAMES.set(table, name);
         this.#tables.set(name, table);
         return table;
       } catch (error) {
@@ -713,7 +730,7 @@ export class LanceIndexStore implements SearchStore {
     const rows: Row[] = [];
     for (let i = 0; i < keys.length; i += 500) {
       const chunk = keys.slice(i, i + 500);
-      const arrow = await this.#query(`read ${table.name}`, () =>
+      const arrow = await this.#query(`read ${tableName(table)}`, () =>
         table
           .query()
           .where(`key IN (${chunk.map(sqlString).join(', ')})`)
@@ -788,10 +805,10 @@ export class LanceIndexStore implements SearchStore {
       for (const r of records) {
         const where = `key = ${sqlString(videoKey(r.tenant, r.id))}`;
         const count = await table.countRows(where).catch((error: unknown) => {
-          throw storeFailed(`count ${table.name}`, error);
+          throw storeFailed(`count ${tableName(table)}`, error);
         });
         if (count === 0) continue;
-        await this.#retryWrite(`update filter fields of ${r.id} in ${table.name}`, () =>
+        await this.#retryWrite(`update filter fields of ${r.id} in ${tableName(table)}`, () =>
           table.update({
             where,
             valuesSql: {
@@ -902,10 +919,10 @@ export class LanceIndexStore implements SearchStore {
     for (const table of [...(videos === null ? [] : [videos]), ...(await this.#embeddingTables())]) {
       // deleting nothing still commits a version: look first
       const count = await table.countRows(where).catch((error: unknown) => {
-        throw storeFailed(`count ${table.name}`, error);
+        throw storeFailed(`count ${tableName(table)}`, error);
       });
       if (count === 0) continue;
-      await this.#retryWrite(`delete ${id} from ${table.name}`, () => table.delete(where));
+      await this.#retryWrite(`delete ${id} from ${tableName(table)}`, () => table.delete(where));
       removed = true;
     }
     return removed;
@@ -1072,9 +1089,9 @@ export class LanceIndexStore implements SearchStore {
     const table = await this.#embeddings(fingerprint);
     if (table === null) return null;
     try {
-      return { dim: this.#embInfo.get(table.name)!.dim, version: await table.version() };
+      return { dim: this.#embInfo.get(tableName(table))!.dim, version: await table.version() };
     } catch (error) {
-      throw storeFailed(`read version of ${table.name}`, error);
+      throw storeFailed(`read version of ${tableName(table)}`, error);
     }
   }
 
@@ -1087,11 +1104,12 @@ export class LanceIndexStore implements SearchStore {
     if (latest === null) return null;
     const version = await latest.version();
     if (snapshot === undefined || snapshot === 0 || snapshot === version) return { table: latest, version };
-    const id = `${latest.name}@${snapshot}`;
+    const id = `${tableName(latest)}@${snapshot}`;
     let pinned = this.#pinned.get(id);
     if (pinned === undefined) {
       try {
-        pinned = await this.#db.openTable(latest.name, undefined, { version: snapshot });
+        pinned = await this.#db.openTable(tableName(latest), undefined, { version: snapshot });
+        TABLE_NAMES.set(pinned, tableName(latest));
       } catch {
         return { table: latest, version }; // pruned by optimize(): continue on the latest version
       }
@@ -1167,7 +1185,7 @@ export class LanceIndexStore implements SearchStore {
     // deleted one is left out, and no pinned handle is opened while ingestion moves the version on
     const table = await this.#embeddings(fingerprint);
     if (table === null) return [];
-    const dim = this.#embInfo.get(table.name)!.dim;
+    const dim = this.#embInfo.get(tableName(table))!.dim;
     const found = await this.#takeRows(table, rows, RESCORE_COLUMNS);
     return [...found.values()].map((row) => rescoreEntryOf(row, dim));
   }
@@ -1178,10 +1196,10 @@ export class LanceIndexStore implements SearchStore {
    * the last ones are older than the TTL; queries never wait for them.
    */
   #soleTenant(table: lancedb.Table, version: number): string | null {
-    let stats = this.#tenantStats.get(table.name);
+    let stats = this.#tenantStats.get(tableName(table));
     if (stats === undefined) {
       stats = { version: -1, takenAt: 0, tenants: null, refreshing: false };
-      this.#tenantStats.set(table.name, stats);
+      this.#tenantStats.set(tableName(table), stats);
     }
     const stale = stats.version !== version && Date.now() - stats.takenAt >= this.#tenantStatsTtlMs;
     if ((stats.tenants === null || stale) && !stats.refreshing) {
@@ -1212,10 +1230,10 @@ export class LanceIndexStore implements SearchStore {
     try {
       const version = await table.version();
       const tenants = await this.#countTenants(table);
-      this.#tenantStats.set(table.name, { version, takenAt: Date.now(), tenants, refreshing: false });
+      this.#tenantStats.set(tableName(table), { version, takenAt: Date.now(), tenants, refreshing: false });
       return new Map(tenants);
     } catch (error) {
-      throw storeFailed(`count tenants of ${table.name}`, error);
+      throw storeFailed(`count tenants of ${tableName(table)}`, error);
     }
   }
 
@@ -1306,7 +1324,7 @@ export class LanceIndexStore implements SearchStore {
   ): Promise<number> {
     const table = await this.#embeddings(fingerprint);
     if (table === null) return 0;
-    const dim = this.#embInfo.get(table.name)!.dim;
+    const dim = this.#embInfo.get(tableName(table))!.dim;
     let total = 0;
     try {
       const query = table.query().select([...RESCORE_COLUMNS]);
@@ -1318,7 +1336,7 @@ export class LanceIndexStore implements SearchStore {
       }
     } catch (error) {
       if (error instanceof ReelError) throw error;
-      throw storeFailed(`scan ${table.name}`, error);
+      throw storeFailed(`scan ${tableName(table)}`, error);
     }
     return total;
   }
@@ -1338,11 +1356,11 @@ export class LanceIndexStore implements SearchStore {
     for (const table of [...(videos === null ? [] : [videos]), ...(await this.#embeddingTables())]) {
       try {
         const indexesCreated = await this.#ensureIndexes(table);
-        const stats = await this.#retryWrite(`optimize ${table.name}`, () =>
+        const stats = await this.#retryWrite(`optimize ${tableName(table)}`, () =>
           table.optimize({ cleanupOlderThan: olderThan }),
         );
         reports.push({
-          table: table.name,
+          table: tableName(table),
           rows: await table.countRows(),
           fragmentsRemoved: stats.compaction.fragmentsRemoved,
           fragmentsAdded: stats.compaction.fragmentsAdded,
@@ -1352,7 +1370,7 @@ export class LanceIndexStore implements SearchStore {
         });
       } catch (error) {
         if (error instanceof ReelError) throw error;
-        throw storeFailed(`optimize ${table.name}`, error);
+        throw storeFailed(`optimize ${tableName(table)}`, error);
       }
     }
     return reports;
@@ -1365,7 +1383,7 @@ export class LanceIndexStore implements SearchStore {
     const existing = new Set((await table.listIndices()).flatMap((i) => i.columns));
     const created: string[] = [];
     const scalar: [string, lancedb.Index][] =
-      table.name === VIDEOS_TABLE
+      tableName(table) === VIDEOS_TABLE
         ? [
             ['key', lancedb.Index.btree()],
             ['tenant', lancedb.Index.bitmap()],
@@ -1382,13 +1400,15 @@ export class LanceIndexStore implements SearchStore {
           ];
     for (const [column, config] of scalar) {
       if (existing.has(column)) continue;
-      await this.#retryWrite(`index ${table.name}.${column}`, () => table.createIndex(column, { config }));
+      await this.#retryWrite(`index ${tableName(table)}.${column}`, () =>
+        table.createIndex(column, { config }),
+      );
       created.push(column);
     }
-    if (table.name.startsWith(EMB_PREFIX) && !existing.has('mean') && rows >= this.annThreshold) {
-      await this.#retryWrite(`vector index on ${table.name}`, () =>
+    if (tableName(table).startsWith(EMB_PREFIX) && !existing.has('mean') && rows >= this.annThreshold) {
+      await this.#retryWrite(`vector index on ${tableName(table)}`, () =>
         table.createIndex('mean', {
-          config: annIndexFor(this.ann, rows, this.#embInfo.get(table.name)?.dim),
+          config: annIndexFor(this.ann, rows, this.#embInfo.get(tableName(table))?.dim),
         }),
       );
       created.push('mean');
@@ -1405,8 +1425,8 @@ export class LanceIndexStore implements SearchStore {
     if (table === null) return 0;
     const rows = await table.countRows();
     const started = performance.now();
-    const index = annIndexFor({ ...this.ann, ...config }, rows, this.#embInfo.get(table.name)?.dim);
-    await this.#retryWrite(`vector index on ${table.name}`, () =>
+    const index = annIndexFor({ ...this.ann, ...config }, rows, this.#embInfo.get(tableName(table))?.dim);
+    await this.#retryWrite(`vector index on ${tableName(table)}`, () =>
       table.createIndex('mean', { config: index, replace: true }),
     );
     return (performance.now() - started) / 1000;
@@ -1420,13 +1440,13 @@ export class LanceIndexStore implements SearchStore {
       try {
         const stats = await table.stats();
         out.push({
-          table: table.name,
+          table: tableName(table),
           rows: stats.numRows,
           bytes: stats.totalBytes,
           indexes: stats.numIndices,
         });
       } catch (error) {
-        throw storeFailed(`stats of ${table.name}`, error);
+        throw storeFailed(`stats of ${tableName(table)}`, error);
       }
     }
     return out;
