@@ -11,6 +11,8 @@ import { ReelError } from './errors.ts';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
+/** Encoder precision settings: see `@reel/models` precision.ts. */
+const PRECISIONS = ['auto', 'fp32', 'int8'] as const;
 
 /** A URL whose scheme is one of `protocols` (e.g. "redis:"). */
 function url(protocols: string[], expected: string) {
@@ -69,6 +71,57 @@ const SETTINGS = {
     default: 3000,
     doc: 'Port the HTTP API listens on (0 picks a free one).',
   },
+  apiAllowedRoots: {
+    env: 'REEL_API_ALLOWED_ROOTS',
+    schema: z.preprocess(
+      (value) =>
+        typeof value === 'string'
+          ? value
+              .split(',')
+              .map((v) => v.trim())
+              .filter(Boolean)
+          : value,
+      z.array(nonEmpty('expected folder paths'), { error: 'expected a comma-separated list of folders' }),
+    ),
+    default: [] as string[],
+    doc: 'Folders whose files `POST /v1/batches` may index by path (comma-separated). Empty: batches of server-side paths are refused.',
+  },
+  apiMaxUploadBytes: {
+    env: 'REEL_API_MAX_UPLOAD_BYTES',
+    schema: integer(1, Number.MAX_SAFE_INTEGER),
+    default: 4 * 1024 ** 3,
+    doc: 'Largest file one upload may carry, in bytes (default 4 GiB; larger parts are refused with 413).',
+  },
+  apiMaxRequestBytes: {
+    env: 'REEL_API_MAX_REQUEST_BYTES',
+    schema: integer(1, Number.MAX_SAFE_INTEGER),
+    default: 16 * 1024 ** 3,
+    doc: 'Most bytes of files one upload request may carry in all (default 16 GiB).',
+  },
+  apiMaxFiles: {
+    env: 'REEL_API_MAX_FILES',
+    schema: integer(1, 10_000),
+    default: 100,
+    doc: 'Most files (or paths and URLs) in one batch request.',
+  },
+  apiRateLimit: {
+    env: 'REEL_API_RATE_LIMIT',
+    schema: integer(1, 1_000_000),
+    default: 600,
+    doc: 'Requests per minute one API key (or, without keys, one client address) may make; more get 429.',
+  },
+  apiMaxQueryChars: {
+    env: 'REEL_API_MAX_QUERY_CHARS',
+    schema: integer(1, 100_000),
+    default: 500,
+    doc: 'Longest search text accepted, in characters.',
+  },
+  apiMaxK: {
+    env: 'REEL_API_MAX_K',
+    schema: integer(1, 1000),
+    default: 100,
+    doc: 'Most results one search page may ask for (`k`).',
+  },
   model: {
     env: 'REEL_MODEL',
     schema: nonEmpty(
@@ -76,6 +129,18 @@ const SETTINGS = {
     ).optional(),
     default: undefined,
     doc: 'Active model: an id under `<data dir>/models/` or a path to a model folder. Unset: the model chosen with `reel models use`, else `reel-synthetic-clip`.',
+  },
+  imagePrecision: {
+    env: 'REEL_IMAGE_PRECISION',
+    schema: z.enum(PRECISIONS, { error: `expected one of ${PRECISIONS.join(', ')}` }),
+    default: 'auto',
+    doc: "Image encoder precision: `int8` uses the active model's quantized copy (`reel models quantize`), `auto` does so only when its calibration's 1st-percentile cosine to fp32 is at least 0.99, `fp32` never. Changing it is a model change (backfill).",
+  },
+  textPrecision: {
+    env: 'REEL_TEXT_PRECISION',
+    schema: z.enum(PRECISIONS, { error: `expected one of ${PRECISIONS.join(', ')}` }),
+    default: 'fp32',
+    doc: 'Text encoder precision (`auto`, `fp32`, `int8`), as `REEL_IMAGE_PRECISION`; fp32 by default: one query per search gains little from int8.',
   },
   logLevel: {
     env: 'REEL_LOG_LEVEL',
@@ -171,6 +236,12 @@ const SETTINGS = {
     default: 600,
     doc: 'Longest an ffmpeg or ffprobe call may run before it is killed.',
   },
+  downloadTimeoutSeconds: {
+    env: 'REEL_DOWNLOAD_TIMEOUT_SECONDS',
+    schema: integer(1, 24 * 3600),
+    default: 600,
+    doc: 'Longest a worker may take to download a video submitted by http(s) URL (slower downloads fail with DOWNLOAD_TIMEOUT and are retried).',
+  },
   xpoolHead: {
     env: 'REEL_XPOOL_HEAD',
     schema: nonEmpty('expected a path to a .safetensors file with the X-Pool head').optional(),
@@ -205,6 +276,8 @@ export interface ReelConfig extends SettingValues {
     thumbnails: string;
     models: string;
     tmp: string;
+    /** The API keys (hashed), written by `reel keys`. */
+    apiKeys: string;
   };
 }
 
@@ -296,6 +369,7 @@ export function loadConfig(env: Record<string, string | undefined>, cwd = proces
       thumbnails: path.join(dataDir, 'thumbnails'),
       models: path.join(dataDir, 'models'),
       tmp: path.join(dataDir, 'tmp'),
+      apiKeys: path.join(dataDir, 'api-keys.json'),
     },
   };
 }
@@ -312,7 +386,10 @@ export function configReference(): { env: string; key: string; default: string; 
     ...Object.entries(SETTINGS).map(([key, setting]) => ({
       env: setting.env,
       key,
-      default: setting.default === undefined ? '(none)' : String(setting.default),
+      default:
+        setting.default === undefined || (Array.isArray(setting.default) && setting.default.length === 0)
+          ? '(none)'
+          : String(setting.default),
       doc: setting.doc,
     })),
   ];

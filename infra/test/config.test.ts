@@ -33,7 +33,15 @@ describe('loadConfig', () => {
       thumbnails: '/srv/reel/.reel/thumbnails',
       models: '/srv/reel/.reel/models',
       tmp: '/srv/reel/.reel/tmp',
+      apiKeys: '/srv/reel/.reel/api-keys.json',
     });
+    expect(config.apiAllowedRoots).toEqual([]);
+  });
+
+  it('reads the API allowed roots as a comma-separated list', () => {
+    const config = loadConfig({ REEL_API_ALLOWED_ROOTS: ' /srv/videos, ./footage ,' }, '/srv');
+    expect(config.apiAllowedRoots).toEqual(['/srv/videos', './footage']);
+    expect(() => loadConfig({ REEL_API_MAX_K: '0' }, '/srv')).toThrow(/REEL_API_MAX_K.*1 to 1000/);
   });
 
   it('reads REEL_ variables and converts numbers', () => {

@@ -58,6 +58,47 @@ export {
   resolveActiveModel,
   saveActiveModel,
 } from './model-registry.ts';
+export {
+  CALIBRATION_FILE,
+  CALIBRATION_TEXTS,
+  type Calibration,
+  type CosineStats,
+  cosineStats,
+  cosines,
+  DEFAULT_CALIBRATION_THRESHOLD,
+  describeCosines,
+  type EncoderCalibration,
+  generatedCalibrationImages,
+  type Precision,
+  readCalibration,
+  topKAgreement,
+} from './quantize/calibrate.ts';
+export {
+  DEFAULT_PRECISION,
+  type EncoderPrecision,
+  PRECISION_CHOICES,
+  type PrecisionChoice,
+  type PrecisionSettings,
+  QUANTIZED_VARIANTS,
+  quantizedModelId,
+  type ResolvedPrecision,
+  resolvePrecision,
+} from './quantize/precision.ts';
+export {
+  listQuantizableLayers,
+  QUANTIZED_FORMATS,
+  type QuantizableLayer,
+  type QuantizedFormat,
+  type QuantizeGraphOptions,
+  type QuantizeGraphReport,
+  quantizeGraph,
+} from './quantize/quantize-graph.ts';
+export {
+  type QuantizedFolder,
+  type QuantizeModelOptions,
+  type QuantizeModelResult,
+  quantizeModel,
+} from './quantize/quantize-model.ts';
 export { checkOnnxRuntime, type RuntimeCheck } from './runtime-check.ts';
 export {
   SYNTHETIC_COLOURS,

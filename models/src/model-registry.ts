@@ -8,6 +8,13 @@ import { mkdir, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { FINGERPRINT_CACHE_FILE } from './model-fingerprint.ts';
 import { inspectModelFolder, type ModelFolderReport, resolveModelDir } from './model-layout.ts';
+import { type Calibration, readCalibration } from './quantize/calibrate.ts';
+import {
+  DEFAULT_PRECISION,
+  type EncoderPrecision,
+  type PrecisionSettings,
+  resolvePrecision,
+} from './quantize/precision.ts';
 
 export const DEFAULT_MODEL_ID = 'reel-synthetic-clip';
 export const ACTIVE_MODEL_FILE = 'active-model.json';
@@ -17,8 +24,13 @@ export type ActiveModelSource = 'REEL_MODEL' | 'reel models use' | 'default';
 export interface ActiveModel {
   /** The id or path as configured. */
   name: string;
+  /** The folder to load: the configured one, or its quantized copy chosen by the precision settings. */
   dir: string;
   source: ActiveModelSource;
+  /** The configured folder, before the precision settings picked a quantized copy. */
+  configuredDir: string;
+  /** Each encoder's precision and why. */
+  precision: { image: EncoderPrecision; text: EncoderPrecision };
 }
 
 /** The id saved by `reel models use`, if any. */
@@ -33,12 +45,32 @@ export function readSavedModel(modelsDir: string): string | undefined {
   }
 }
 
-export function resolveActiveModel(configured: string | undefined, modelsDir: string): ActiveModel {
-  if (configured)
-    return { name: configured, dir: resolveModelDir(configured, modelsDir), source: 'REEL_MODEL' };
-  const saved = readSavedModel(modelsDir);
-  if (saved) return { name: saved, dir: resolveModelDir(saved, modelsDir), source: 'reel models use' };
-  return { name: DEFAULT_MODEL_ID, dir: path.join(modelsDir, DEFAULT_MODEL_ID), source: 'default' };
+/**
+ * The active model (see the file header), at the precisions `precision` asks for: with int8 chosen
+ * for an encoder (`auto` needs a passing calibration), `dir` is the matching quantized copy that
+ * `reel models quantize` wrote beside the model. A different `dir` means a different fingerprint, so a
+ * precision change is a model change (backfill, no mixed vectors).
+ */
+export function resolveActiveModel(
+  configured: string | undefined,
+  modelsDir: string,
+  precision: PrecisionSettings = DEFAULT_PRECISION,
+): ActiveModel {
+  const saved = configured ? undefined : readSavedModel(modelsDir);
+  const [name, source]: [string, ActiveModelSource] = configured
+    ? [configured, 'REEL_MODEL']
+    : saved
+      ? [saved, 'reel models use']
+      : [DEFAULT_MODEL_ID, 'default'];
+  const configuredDir = resolveModelDir(name, modelsDir);
+  const resolved = resolvePrecision(configuredDir, modelsDir, precision);
+  return {
+    name,
+    dir: resolved.dir,
+    source,
+    configuredDir,
+    precision: { image: resolved.image, text: resolved.text },
+  };
 }
 
 /** Saves `model` as the active one (atomically: a reader never sees a half-written file). */
@@ -56,6 +88,8 @@ export interface InstalledModel {
   report: ModelFolderReport;
   /** From the fingerprint cache, when the model has been loaded before. */
   fingerprint: string | undefined;
+  /** A quantized copy's `calibration.json` (see `reel models quantize`). */
+  calibration: Calibration | undefined;
 }
 
 /** Model folders under `modelsDir` (hidden folders, e.g. partial downloads, are skipped). */
@@ -73,7 +107,13 @@ export function listInstalledModels(modelsDir: string): InstalledModel[] {
       } catch {
         fingerprint = undefined;
       }
-      return { id: entry.name, dir, report: inspectModelFolder(dir), fingerprint };
+      return {
+        id: entry.name,
+        dir,
+        report: inspectModelFolder(dir),
+        fingerprint,
+        calibration: readCalibration(dir),
+      };
     })
     .sort((a, b) => a.id.localeCompare(b.id));
 }

@@ -75,16 +75,30 @@ export function checkDataDir(dataDir: string): CheckResult {
   }
 }
 
-/** The active model's folder is present and has every file its layout needs. */
+/**
+ * The active model's folder is present and has every file its layout needs; which precision each
+ * encoder runs at, and why. Fails when a precision setting asks for int8 that is not there.
+ */
 export function checkModel(config: ReelConfig): CheckResult {
-  const active = resolveActiveModel(config.model, config.paths.models);
+  const active = resolveActiveModel(config.model, config.paths.models, {
+    image: config.imagePrecision,
+    text: config.textPrecision,
+  });
   const report = inspectModelFolder(active.dir);
   const from = `from ${active.source}`;
+  const { image, text } = active.precision;
+  const precision = `image ${image.precision} (${image.reason}), text ${text.precision} (${text.reason})`;
   if (report.ok) {
+    const unmet = image.unmet || text.unmet;
     return {
       name: 'model',
-      ok: true,
-      detail: `${active.name} (${from}; ${report.layout} layout, ${report.variant}) at ${active.dir}`,
+      ok: !unmet,
+      detail: `${active.name} (${from}; ${report.layout} layout, ${active.dir === active.configuredDir ? report.variant : 'int8 copy'}) at ${active.dir}; ${precision}`,
+      ...(unmet
+        ? {
+            fix: `npx reel models quantize ${path.basename(active.configuredDir)}   (or set REEL_IMAGE_PRECISION / REEL_TEXT_PRECISION to auto or fp32)`,
+          }
+        : {}),
     };
   }
   const fix =

@@ -13,6 +13,7 @@ import {
   ClipModel,
   createInferencePool,
   DEFAULT_MODEL_ID,
+  inspectModelFolder,
   resolveActiveModel,
   writeSyntheticClip,
 } from '@reel/models';
@@ -86,10 +87,13 @@ export function registerDemo(program: Command, context: () => CliContext): void 
         process.exitCode = ExitCode.failure;
         return;
       }
-      const active = resolveActiveModel(config.model, config.paths.models);
-      if (active.name === DEFAULT_MODEL_ID && !checks.find((c) => c.name === 'model')?.ok) {
-        say(`writing the synthetic model to ${active.dir}`);
-        await writeSyntheticClip(active.dir);
+      const active = resolveActiveModel(config.model, config.paths.models, {
+        image: config.imagePrecision,
+        text: config.textPrecision,
+      });
+      if (active.name === DEFAULT_MODEL_ID && !inspectModelFolder(active.configuredDir).ok) {
+        say(`writing the synthetic model to ${active.configuredDir}`);
+        await writeSyntheticClip(active.configuredDir);
       }
 
       const videoDir = path.join(config.paths.dataDir, 'demo-videos');

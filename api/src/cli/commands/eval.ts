@@ -283,7 +283,10 @@ async function encodeVideos(
   const videoIds = [...new Set(captions.map((c) => c.videoId))];
   const files = await videoFiles(options.videos);
   const frameCount = options.frames ?? config.framesPerVideo;
-  const active = resolveActiveModel(config.model, config.paths.models);
+  const active = resolveActiveModel(config.model, config.paths.models, {
+    image: config.imagePrecision,
+    text: config.textPrecision,
+  });
   const pool = createInferencePool();
   try {
     const model = await ClipModel.load(active.dir, { pool, warn: (m) => context.logger.warn(m) });

@@ -1,16 +1,25 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
 import path from 'node:path';
+import type { ReelConfig } from '@reel/infra';
 import {
+  type Calibration,
   ClipModel,
   createInferencePool,
   DEFAULT_MODEL_ID,
+  describeCosines,
+  generatedCalibrationImages,
   listInstalledModels,
   MODEL_VARIANTS,
   type ModelVariant,
+  type PreprocessInput,
   pullModel,
+  QUANTIZED_FORMATS,
+  type QuantizedFormat,
+  quantizeModel,
   resolveActiveModel,
   resolveModelDir,
+  resolvePrecision,
   saveActiveModel,
   writeSyntheticClip,
 } from '@reel/models';
@@ -32,6 +41,120 @@ async function validateModel(
   } finally {
     await pool.close();
   }
+}
+
+/** The precision settings from config, as @reel/models takes them. */
+export function precisionSettings(config: ReelConfig): {
+  image: ReelConfig['imagePrecision'];
+  text: ReelConfig['textPrecision'];
+} {
+  return { image: config.imagePrecision, text: config.textPrecision };
+}
+
+/** `image int8 (p1 0.9991) · text fp32 · top-10 0.98`: a quantized copy's calibration in one cell. */
+function calibrationCell(calibration: Calibration | undefined): string {
+  if (!calibration) return '';
+  const encoder = (name: 'image' | 'text') =>
+    calibration.precision[name] === 'int8'
+      ? `${name} int8 (p1 ${calibration[name].p1.toFixed(4)})`
+      : `${name} fp32`;
+  return `${encoder('image')} · ${encoder('text')} · top-10 ${calibration.retrieval.agreement.toFixed(2)}`;
+}
+
+const CALIBRATION_IMAGES = 64;
+
+/**
+ * Calibration images: thumbnails of the user's indexed videos (spread over videos, up to 64), topped
+ * up with generated frames when there are fewer than 32.
+ */
+function calibrationImages(thumbnailsDir: string): { images: PreprocessInput[]; source: string } {
+  const files: string[] = [];
+  if (existsSync(thumbnailsDir)) {
+    for (const video of readdirSync(thumbnailsDir, { withFileTypes: true })) {
+      if (!video.isDirectory()) continue;
+      const dir = path.join(thumbnailsDir, video.name);
+      for (const file of readdirSync(dir).sort()) {
+        if (/\.(webp|jpe?g|png)$/i.test(file)) files.push(path.join(dir, file));
+      }
+    }
+  }
+  const step = Math.max(1, files.length / CALIBRATION_IMAGES);
+  const picked = Array.from(
+    { length: Math.min(files.length, CALIBRATION_IMAGES) },
+    (_, i) => files[Math.floor(i * step)]!,
+  );
+  if (picked.length >= CALIBRATION_IMAGES / 2) {
+    return { images: picked, source: `${picked.length} frames (thumbnails) of indexed videos` };
+  }
+  const generated = generatedCalibrationImages(CALIBRATION_IMAGES - picked.length);
+  return {
+    images: [...picked, ...generated],
+    source:
+      picked.length > 0
+        ? `${picked.length} frames (thumbnails) of indexed videos and ${generated.length} generated images`
+        : `${generated.length} generated images (no indexed videos yet)`,
+  };
+}
+
+function registerQuantize(models: Command, context: () => CliContext): void {
+  models
+    .command('quantize')
+    .description('write int8 copies of a model (own fingerprints) and measure what they lose')
+    .argument('<id>', 'an fp32 model id under <data dir>/models, or a model folder path')
+    .addOption(
+      new Option('--format <format>', 'how int8 layers are written')
+        .choices(QUANTIZED_FORMATS)
+        .default('matmul-integer'),
+    )
+    .option('--force', 'redo it even if the int8 copies exist')
+    .option('--json', 'print the result as JSON')
+    .addHelpText(
+      'after',
+      '\nWrites <id>-int8 (both encoders int8), <id>-int8-image and <id>-int8-text beside the model, each with a\n' +
+        'calibration.json: cosine of int8 to fp32 embeddings (mean, 1st percentile, min) over frames of your\n' +
+        'indexed videos (else generated images) and texts, and the top-10 agreement of a retrieval over them.\n' +
+        'REEL_IMAGE_PRECISION / REEL_TEXT_PRECISION (auto, fp32, int8) then choose which copy is active.\n\n' +
+        'Example:\n  $ npx reel models quantize Xenova__clip-vit-base-patch32',
+    )
+    .action(async (id: string, options: { format: QuantizedFormat; force?: boolean; json?: boolean }) => {
+      const { config, logger } = context();
+      const dir = resolveModelDir(id, config.paths.models);
+      const { images, source } = calibrationImages(config.paths.thumbnails);
+      const pool = createInferencePool({ size: 1 });
+      const result = await quantizeModel(dir, {
+        pool,
+        modelsDir: config.paths.models,
+        images,
+        imageSource: source,
+        format: options.format,
+        force: Boolean(options.force),
+        log: (message) => logger.info(message),
+      }).finally(() => pool.close());
+      const chosen = resolvePrecision(dir, config.paths.models, precisionSettings(config));
+      if (options.json) {
+        printJson({ ...result, chosen });
+        return;
+      }
+      const calibration = result.folders[0]!.calibration;
+      const encoder = (name: 'image' | 'text') => {
+        const c = calibration[name];
+        const kept = c.keptLayers.length > 0 ? `, ${c.keptLayers.length} kept in fp32` : '';
+        return `  ${name}: ${describeCosines(c)} (${c.count} items; ${c.quantizedLayers} int8 layers${kept})`;
+      };
+      process.stdout.write(
+        `${result.written ? 'quantized' : 'already quantized:'} ${result.source.id} (${calibration.format}); calibrated on ${calibration.items.imageSource} and ${calibration.items.texts} texts\n` +
+          `${encoder('image')}\n${encoder('text')}\n` +
+          `${formatTable(
+            ['id', 'calibration', 'fingerprint'],
+            result.folders.map((f) => [
+              f.id,
+              calibrationCell(f.calibration),
+              `${f.fingerprint.slice(0, 19)}…`,
+            ]),
+          )}\n` +
+          `with the current settings ${result.source.id} runs as ${path.basename(chosen.dir)}: image ${chosen.image.precision} (${chosen.image.reason}), text ${chosen.text.precision} (${chosen.text.reason})\n`,
+      );
+    });
 }
 
 function registerSynth(models: Command, context: () => CliContext): void {
@@ -140,7 +263,7 @@ function registerList(models: Command, context: () => CliContext): void {
     .addHelpText('after', '\nExample:\n  $ npx reel models list')
     .action((options: { json?: boolean }) => {
       const { config } = context();
-      const active = resolveActiveModel(config.model, config.paths.models);
+      const active = resolveActiveModel(config.model, config.paths.models, precisionSettings(config));
       const installed = listInstalledModels(config.paths.models);
       const rows = installed.map((m) => ({
         id: m.id,
@@ -151,6 +274,7 @@ function registerList(models: Command, context: () => CliContext): void {
         complete: m.report.ok,
         problem: m.report.ok ? undefined : m.report.problem,
         fingerprint: m.fingerprint,
+        calibration: m.calibration,
       }));
       if (options.json) {
         printJson({ active: { ...active }, models: rows });
@@ -163,17 +287,22 @@ function registerList(models: Command, context: () => CliContext): void {
       else
         process.stdout.write(
           `${formatTable(
-            ['', 'id', 'layout', 'status', 'fingerprint'],
+            ['', 'id', 'layout', 'status', 'fingerprint', 'int8 calibration'],
             rows.map((r) => [
               r.active ? '*' : '',
               r.id,
-              r.layout ? `${r.layout} ${r.variant}` : '-',
+              r.layout ? `${r.layout} ${r.calibration ? 'int8 copy' : r.variant}` : '-',
               r.complete ? 'complete' : `incomplete: ${r.problem}`,
               r.fingerprint ? `${r.fingerprint.slice(0, 19)}…` : '(not loaded yet)',
+              calibrationCell(r.calibration),
             ]),
           )}\n`,
         );
-      process.stdout.write(`active: ${active.name} (from ${active.source})\n`);
+      const runsAs = active.dir === active.configuredDir ? '' : `runs as ${path.basename(active.dir)}: `;
+      process.stdout.write(
+        `active: ${active.name} (from ${active.source})\n` +
+          `  ${runsAs}image ${active.precision.image.precision} (${active.precision.image.reason}), text ${active.precision.text.precision} (${active.precision.text.reason})\n`,
+      );
     });
 }
 
@@ -212,4 +341,5 @@ export function registerModels(program: Command, context: () => CliContext): voi
   registerPull(models, context);
   registerList(models, context);
   registerUse(models, context);
+  registerQuantize(models, context);
 }
