@@ -40,6 +40,8 @@ export interface BatchVideo {
   message?: string;
   /** For duplicates: the batch that indexed (or is indexing) this content. */
   duplicateOf?: string;
+  /** For a URL video found to be a duplicate once downloaded: the video that already has its content. */
+  existingVideoId?: string;
   /** Epoch ms of the last change. */
   updatedAt: number;
   /** Epoch ms when each stage started and ended for this video. */
@@ -123,7 +125,14 @@ export class BatchProgress {
   async update(
     batchId: string,
     videoId: string,
-    patch: { status: VideoStatus; stage?: Stage; code?: string; message?: string },
+    patch: {
+      status: VideoStatus;
+      stage?: Stage;
+      code?: string;
+      message?: string;
+      duplicateOf?: string;
+      existingVideoId?: string;
+    },
     options: { force?: boolean } = {},
   ): Promise<void> {
     const key = this.#videosKey(batchId);
@@ -143,11 +152,19 @@ export class BatchProgress {
     const next: BatchVideo = { ...video, status: patch.status, updatedAt: now, stages };
     if (patch.code !== undefined) next.code = patch.code;
     if (patch.message !== undefined) next.message = patch.message;
-    if (patch.status !== 'failed') {
-      delete next.code;
+    if (patch.duplicateOf !== undefined) next.duplicateOf = patch.duplicateOf;
+    if (patch.existingVideoId !== undefined) next.existingVideoId = patch.existingVideoId;
+    if (patch.status !== 'failed') delete next.code;
+    // A failure says what went wrong; a duplicate found late (a URL video) says what it duplicates.
+    if (patch.status !== 'failed' && !(patch.status === 'duplicate' && patch.message !== undefined))
       delete next.message;
-    }
     await this.#redis.hset(key, videoId, JSON.stringify(next));
+  }
+
+  /** One video's state in a batch (undefined when the batch or the video is unknown). */
+  async video(batchId: string, videoId: string): Promise<BatchVideo | undefined> {
+    const raw = await this.#redis.hget(this.#videosKey(batchId), videoId);
+    return raw ? (JSON.parse(raw) as BatchVideo) : undefined;
   }
 
   /** Marks the batch finished and lets Redis forget it after 30 days. */

@@ -6,8 +6,18 @@ export {
   type RedisCheck,
   redactUrl,
 } from './adapters/redis.ts';
+export { DownloadErrorCode } from './adapters/url-fetcher.ts';
 export { type BatchStatus, type BatchVideo, VideoStatus } from './batch-progress.ts';
 export { JobName, type ModelRef, QueueName, STAGES, type Stage } from './jobs.ts';
 export { openPipeline, type Pipeline, type RunningWorker, startPipelineWorker } from './pipeline.ts';
-export type { SubmitBatchResult, SubmittedVideo } from './services/batch.service.ts';
+export type {
+  SubmitBatchInput,
+  SubmitBatchResult,
+  SubmitFile,
+  SubmittedVideo,
+  SubmitUrl,
+  SubmitUrlsInput,
+} from './services/batch.service.ts';
+export type { VideoService } from './services/video.service.ts';
 export { expandPaths, VIDEO_EXTENSIONS } from './submit-paths.ts';
+export { checkVideoUrl } from './video-url.ts';

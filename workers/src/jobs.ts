@@ -45,8 +45,16 @@ export interface VideoJobData {
   batchId: string;
   videoId: string;
   tenant: string;
-  /** Absolute path of the stored video file. */
+  /** Absolute path of the stored video file; for a URL video (`url` set), the URL until it is downloaded. */
   file: string;
+  /**
+   * Set when the video comes from an http(s) URL: the ingest stage downloads it first (to the path the
+   * pipeline's downloader gives for the video id), then hashes it; `sha256` and `sizeBytes` are empty
+   * until then and travel on in the spool.
+   */
+  url?: string;
+  /** When the video was submitted (Redis server clock, µs): a delete after this wins over the job. */
+  submittedAt?: number;
   /** The name the user gave the file (upload name or path), for messages and titles. */
   name: string;
   title: string;
@@ -61,11 +69,15 @@ export interface FinishBatchData {
 }
 
 /** What index-video returns to finish-batch. */
-export interface VideoOutcome {
+export type VideoOutcome =
+  | { videoId: string; status: 'indexed'; frames: number; durationSeconds: number }
+  /** A URL video whose content the tenant already had, or a video deleted while it was processed. */
+  | StageSkip;
+
+/** A stage that did no work: the video turned out to be a duplicate, or was deleted meanwhile. */
+export interface StageSkip {
   videoId: string;
-  status: 'indexed';
-  frames: number;
-  durationSeconds: number;
+  status: 'duplicate' | 'deleted';
 }
 
 export type ReindexJobData =

@@ -5,7 +5,8 @@
 import type { Logger } from '@reel/infra';
 import type { FrameSpool } from './adapters/frame-spool.ts';
 import type { BatchProgress } from './batch-progress.ts';
-import type { ModelRef } from './jobs.ts';
+import type { ModelRef, VideoJobData } from './jobs.ts';
+import type { ContentHash } from './video-identity.ts';
 
 /** A decoded frame at the model's input size: rgb24 HWC. */
 export interface Frame {
@@ -77,6 +78,46 @@ export interface VideoCatalog {
   fingerprintsOf(tenant: string, videoId: string): Promise<string[]>;
 }
 
+/** Downloads videos submitted by URL (see adapters/url-fetcher.ts). */
+export interface UrlDownloader {
+  /** Where a URL video is stored once downloaded: a path inside the videos folder, fixed per video id. */
+  destination(videoId: string, url: string): string;
+  /**
+   * Streams `url` to the video's destination (complete or not at all) and returns it with its hash; a
+   * complete earlier download (a retried job) is reused. Throws ReelError: TOO_LARGE, EMPTY_FILE,
+   * DOWNLOAD_FAILED (permanent); DOWNLOAD_UNAVAILABLE, DOWNLOAD_TIMEOUT (retryable).
+   */
+  fetch(videoId: string, url: string, signal: AbortSignal): Promise<{ file: string } & ContentHash>;
+  /** Removes a video's download (a duplicate, a failure or a delete). */
+  discard(videoId: string): Promise<void>;
+}
+
+/** Who owns a piece of content in a tenant, once a URL video's content is known. */
+export type ContentClaim =
+  | { claimed: true }
+  /** Another video has (or is getting) this content: its id, and its batch when known. */
+  | { claimed: false; videoId: string; batchId?: string };
+
+export interface ContentClaims {
+  /** Claims `sha256` in `tenant` for a URL video; idempotent for the same video. */
+  claimContent(input: {
+    tenant: string;
+    sha256: string;
+    videoId: string;
+    batchId: string;
+  }): Promise<ContentClaim>;
+  /** Frees a video's claims (with `ifBatch`: only those that batch holds), so it can be submitted again. */
+  releaseClaim(videoId: string, options?: { ifBatch?: string }): Promise<void>;
+}
+
+/** Deleted videos: a job submitted before its video was deleted must not bring it back. */
+export interface DeletedVideos {
+  /** True when the video was deleted after this job was submitted. */
+  wasDeleted(data: VideoJobData): Promise<boolean>;
+  /** Removes whatever a job wrote for a deleted video (rows, thumbnails, spool, download, its claims). */
+  purge(data: VideoJobData): Promise<void>;
+}
+
 export interface PipelineDeps {
   /** Called when a batch's finish job runs (a backfill batch ending may switch searches to its model). */
   onBatchFinished?: (meta: { id: string; kind?: string; target?: ModelRef }) => Promise<unknown>;
@@ -86,4 +127,9 @@ export interface PipelineDeps {
   embedders: EmbedderProvider;
   catalog: VideoCatalog;
   logger: Logger;
+  /** Needed for URL videos (a URL job fails with INTERNAL without them). */
+  downloader?: UrlDownloader;
+  claims?: ContentClaims;
+  /** When set, every stage checks for a delete that happened after its job was submitted. */
+  deleted?: DeletedVideos;
 }

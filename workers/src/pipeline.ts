@@ -23,6 +23,8 @@ import { FrameSpool } from './adapters/frame-spool.ts';
 import { IndexCatalog } from './adapters/index-catalog.ts';
 import { IngestSampler } from './adapters/ingest-sampler.ts';
 import { createRedisConnection } from './adapters/redis.ts';
+import { UrlFetcher } from './adapters/url-fetcher.ts';
+import { VideoFiles } from './adapters/video-files.ts';
 import { BatchProgress, type BatchStatus } from './batch-progress.ts';
 import { JobName, type ModelRef, QueueName, type ReindexJobData } from './jobs.ts';
 import type { PipelineDeps } from './pipeline-deps.ts';
@@ -30,6 +32,7 @@ import type { RecoveryOptions } from './queue-options.ts';
 import { SearchModelPointer } from './search-model.ts';
 import { BatchService } from './services/batch.service.ts';
 import { ReindexService } from './services/reindex.service.ts';
+import { VideoService } from './services/video.service.ts';
 import { startWorkers, type WorkerRuntime } from './worker-runtime.ts';
 
 export interface Pipeline {
@@ -42,6 +45,8 @@ export interface Pipeline {
   queues: Record<QueueName, Queue>;
   pointer: SearchModelPointer;
   reindex: ReindexService;
+  /** Deleting videos (index rows, thumbnails, stored file, claims). */
+  videos: VideoService;
   /** The active model's folder and fingerprint (what the index is being brought to). */
   activeModel(): Promise<ModelRef>;
   /**
@@ -58,6 +63,11 @@ export interface Pipeline {
     pollMs?: number,
   ): Promise<BatchStatus>;
   close(): Promise<void>;
+}
+
+/** Where frames and embeddings wait between stages. */
+function spoolDir(config: ReelConfig): string {
+  return path.join(config.paths.tmp, 'spool');
 }
 
 async function readHead(config: ReelConfig): Promise<XPoolHead | undefined> {
@@ -86,6 +96,20 @@ export async function openPipeline(config: ReelConfig, logger?: Logger): Promise
   ) as Record<QueueName, Queue>;
   const service = new BatchService({ redis, prefix: config.queuePrefix, flows, progress, catalog, queues });
   const pointer = new SearchModelPointer(redis, config.queuePrefix);
+  const videos = new VideoService({
+    redis,
+    prefix: config.queuePrefix,
+    index: catalog,
+    files: new VideoFiles({
+      videos: config.paths.videos,
+      thumbnails: config.paths.thumbnails,
+      spool: spoolDir(config),
+    }),
+    claims: service,
+    progress,
+    queues,
+    searchFingerprint: async () => (await pointer.get())?.fingerprint,
+  });
   const reindex = new ReindexService({
     index: catalog,
     batches: service,
@@ -94,7 +118,10 @@ export async function openPipeline(config: ReelConfig, logger?: Logger): Promise
     logger: logger ?? createLogger({ level: 'silent', name: 'reel' }),
   });
   const activeModel = async (): Promise<ModelRef> => {
-    const active = resolveActiveModel(config.model, config.paths.models);
+    const active = resolveActiveModel(config.model, config.paths.models, {
+      image: config.imagePrecision,
+      text: config.textPrecision,
+    });
     const report = inspectModelFolder(active.dir);
     if (!report.ok) {
       const fix =
@@ -118,6 +145,7 @@ export async function openPipeline(config: ReelConfig, logger?: Logger): Promise
     queues,
     pointer,
     reindex,
+    videos,
     activeModel,
     async searchModel() {
       const current = await pointer.get();
@@ -171,7 +199,14 @@ export async function startPipelineWorker(
   const embedders = new ClipEmbedders(pool);
   // Frames are sampled at the active model's input size; a model with another size (during a model
   // change) resizes them in its preprocessor.
-  const active = resolveActiveModel(config.model, config.paths.models);
+  const active = resolveActiveModel(config.model, config.paths.models, {
+    image: config.imagePrecision,
+    text: config.textPrecision,
+  });
+  logger.info(
+    { model: active.name, dir: active.dir, image: active.precision.image, text: active.precision.text },
+    `active model ${active.name}: image encoder ${active.precision.image.precision} (${active.precision.image.reason}), text encoder ${active.precision.text.precision} (${active.precision.text.reason})`,
+  );
   const model = await ClipModel.load(active.dir, { pool });
   const size = model.preprocessor.width;
   await model.close();
@@ -179,11 +214,18 @@ export async function startPipelineWorker(
     onBatchFinished: async (meta) =>
       meta.kind === 'backfill' && meta.target ? pipeline.reindex.backfillFinished(meta.target) : undefined,
     progress: pipeline.progress,
-    spool: new FrameSpool(path.join(config.paths.tmp, 'spool')),
+    spool: new FrameSpool(spoolDir(config)),
     sampler: new IngestSampler(config, size),
     embedders,
     catalog: pipeline.catalog,
     logger,
+    downloader: new UrlFetcher({
+      videosDir: config.paths.videos,
+      maxBytes: config.maxVideoBytes,
+      timeoutMs: config.downloadTimeoutSeconds * 1000,
+    }),
+    claims: pipeline.service,
+    deleted: pipeline.videos,
   };
   const runtime = startWorkers({
     connection: pipeline.redis,

@@ -5,6 +5,7 @@
 import { buildVideoEmbeddings, type LanceIndexStore, type VideoRecord, type XPoolHead } from '@reel/index';
 import type { CatalogEmbeddings, CatalogVideo, VideoCatalog } from '../pipeline-deps.ts';
 import type { KnownVideo, ReindexIndex } from '../services/reindex.service.ts';
+import type { VideoIndex } from '../services/video.service.ts';
 
 function toRecord(video: CatalogVideo, previous: VideoRecord | null): VideoRecord {
   const indexed = video.status === 'indexed';
@@ -24,7 +25,7 @@ function toRecord(video: CatalogVideo, previous: VideoRecord | null): VideoRecor
   };
 }
 
-export class IndexCatalog implements VideoCatalog, ReindexIndex {
+export class IndexCatalog implements VideoCatalog, ReindexIndex, VideoIndex {
   readonly #store: LanceIndexStore;
   /**
    * Writes from this process go one at a time: LanceDB's native table handle refuses two concurrent
@@ -88,6 +89,14 @@ export class IndexCatalog implements VideoCatalog, ReindexIndex {
       if (await this.#store.getEmbeddings(tenant, videoId, fingerprint)) found.push(fingerprint);
     }
     return found;
+  }
+
+  async deleteVideo(tenant: string, videoId: string): Promise<boolean> {
+    return this.#serialized(() => this.#store.deleteVideo(tenant, videoId));
+  }
+
+  async modelFingerprints(): Promise<string[]> {
+    return this.#store.fingerprints();
   }
 
   async videos(statuses: KnownVideo['status'][]): Promise<KnownVideo[]> {

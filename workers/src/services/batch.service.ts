@@ -3,6 +3,10 @@
  * batch, in flight elsewhere, or already indexed), record the batch's progress, and add one BullMQ flow
  * for the rest. Claims in Redis (SET NX per video) make two concurrent submits of the same file agree on
  * which one does the work.
+ *
+ * A batch of URLs cannot be hashed at submit time: each URL video gets a provisional id from its URL and
+ * is claimed by it; its ingest stage downloads it and then claims its content (`claimContent`), which
+ * makes it a duplicate when the tenant already has the same bytes under another id.
  */
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
@@ -18,9 +22,10 @@ import {
   QueueName,
   type VideoJobData,
 } from '../jobs.ts';
-import type { VideoCatalog } from '../pipeline-deps.ts';
+import type { ContentClaim, ContentClaims, VideoCatalog } from '../pipeline-deps.ts';
 import { BATCH_JOB_OPTIONS, STAGE_JOB_OPTIONS } from '../queue-options.ts';
 import { hashFile, videoIdFor } from '../video-identity.ts';
+import { checkVideoUrl, titleForUrl, videoIdForUrl } from '../video-url.ts';
 
 export interface SubmitFile {
   /** Where the file is now (absolute or relative to the working directory). */
@@ -34,6 +39,22 @@ export interface SubmitFile {
 export interface SubmitBatchInput {
   tenant: string;
   files: SubmitFile[];
+  model: ModelRef;
+  /** A client-chosen id makes the submit idempotent: submitting it again returns the first batch. */
+  batchId?: string;
+}
+
+export interface SubmitUrl {
+  /** An http:// or https:// URL; anything else fails this video with BAD_URL. */
+  url: string;
+  /** Default: the URL's last path segment without extension (else its host). */
+  title?: string;
+  tags?: string[];
+}
+
+export interface SubmitUrlsInput {
+  tenant: string;
+  videos: SubmitUrl[];
   model: ModelRef;
   /** A client-chosen id makes the submit idempotent: submitting it again returns the first batch. */
   batchId?: string;
@@ -55,7 +76,22 @@ export interface SubmitBatchResult {
   videos: SubmittedVideo[];
 }
 
-export class BatchService {
+// Claims a URL video's content: the content's claim (the batch), which video holds it, and the reverse
+// link from that video, set together or not at all.
+const CLAIM_CONTENT = `
+if redis.call('set', KEYS[1], ARGV[1], 'NX') then
+  redis.call('set', KEYS[2], ARGV[2])
+  redis.call('set', KEYS[3], ARGV[3])
+  return {1, '', ''}
+end
+return {0, redis.call('get', KEYS[1]) or '', redis.call('get', KEYS[2]) or ''}`;
+
+// Deletes KEYS[1] when its value is ARGV[1].
+const DELETE_IF = `
+if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end
+return 0`;
+
+export class BatchService implements ContentClaims {
   readonly #redis: Redis;
   readonly #prefix: string;
   readonly #flows: FlowProducer;
@@ -84,9 +120,143 @@ export class BatchService {
     return `${this.#prefix}:reel:claim:${videoId}`;
   }
 
-  /** Frees a video's claim so the same content can be submitted again (after a failure or a delete). */
-  async releaseClaim(videoId: string): Promise<void> {
-    await this.#redis.del(this.#claimKey(videoId));
+  /** Which video holds a content claim taken by a URL video (uploads hold their own id's claim). */
+  #holderKey(contentId: string): string {
+    return `${this.#prefix}:reel:claim:${contentId}:video`;
+  }
+
+  /** The content id a URL video claimed once downloaded. */
+  #contentOfKey(videoId: string): string {
+    return `${this.#prefix}:reel:content-of:${videoId}`;
+  }
+
+  /**
+   * Frees a video's claim so the same content can be submitted again (after a failure or a delete), and
+   * the content claim a URL video took once downloaded. With `ifBatch`, only a claim that batch holds.
+   */
+  async releaseClaim(videoId: string, options: { ifBatch?: string } = {}): Promise<void> {
+    if (options.ifBatch === undefined) await this.#redis.del(this.#claimKey(videoId));
+    else await this.#redis.eval(DELETE_IF, 1, this.#claimKey(videoId), options.ifBatch);
+    const contentId = await this.#redis.get(this.#contentOfKey(videoId));
+    if (contentId !== null) {
+      if ((await this.#redis.get(this.#holderKey(contentId))) === videoId) {
+        await this.#redis.del(this.#claimKey(contentId), this.#holderKey(contentId));
+      }
+      await this.#redis.del(this.#contentOfKey(videoId));
+    }
+  }
+
+  async claimContent(input: {
+    tenant: string;
+    sha256: string;
+    videoId: string;
+    batchId: string;
+  }): Promise<ContentClaim> {
+    const contentId = videoIdFor(input.tenant, input.sha256);
+    const [won, owner, holder] = (await this.#redis.eval(
+      CLAIM_CONTENT,
+      3,
+      this.#claimKey(contentId),
+      this.#holderKey(contentId),
+      this.#contentOfKey(input.videoId),
+      input.batchId,
+      input.videoId,
+      contentId,
+    )) as [number, string, string];
+    // Our own claim from an earlier attempt of this job.
+    if (won === 1 || holder === input.videoId) return { claimed: true };
+    return { claimed: false, videoId: holder || contentId, ...(owner ? { batchId: owner } : {}) };
+  }
+
+  /**
+   * A duplicate entry when `videoId` is already in this batch, indexed with the model, or claimed by
+   * another batch; otherwise claims it for this batch and returns undefined (the video is to be queued).
+   */
+  async #settle(
+    input: { tenant: string; model: ModelRef },
+    batchId: string,
+    seen: Map<string, string>,
+    name: string,
+    videoId: string,
+  ): Promise<SubmittedVideo | undefined> {
+    const twin = seen.get(videoId);
+    if (twin !== undefined)
+      return {
+        name,
+        videoId,
+        status: 'duplicate',
+        duplicateOf: batchId,
+        message: `${name}: same content as ${twin}`,
+      };
+    seen.set(videoId, name);
+    const existing = await this.#catalog.getVideo(input.tenant, videoId);
+    if (
+      existing?.status === 'indexed' &&
+      (await this.#catalog.fingerprintsOf(input.tenant, videoId)).includes(input.model.fingerprint)
+    )
+      return { name, videoId, status: 'duplicate', message: `${name}: already indexed as ${videoId}` };
+    const claimed = await this.#redis.set(this.#claimKey(videoId), batchId, 'NX');
+    if (claimed !== 'OK') {
+      const [owner, holder] = await this.#redis.mget(this.#claimKey(videoId), this.#holderKey(videoId));
+      if (owner !== batchId)
+        return {
+          name,
+          videoId,
+          status: 'duplicate',
+          ...(owner ? { duplicateOf: owner } : {}),
+          message: `${name}: already submitted in batch ${owner}${holder ? ` as video ${holder}` : ''}`,
+        };
+    }
+    return undefined;
+  }
+
+  /**
+   * Submits http(s) URLs as one batch; workers download them (within REEL_MAX_VIDEO_BYTES and
+   * REEL_DOWNLOAD_TIMEOUT_SECONDS). A URL that is not http(s) fails at once with BAD_URL; the same URL
+   * twice is one video; content the tenant already has is found once downloaded (status `duplicate`).
+   */
+  async submitUrls(input: SubmitUrlsInput): Promise<SubmitBatchResult> {
+    const batchId = input.batchId ?? randomUUID();
+    if (input.batchId && (await this.#progress.exists(batchId))) {
+      const status = await this.#progress.get(batchId);
+      return { batchId, existing: true, videos: (status?.videos ?? []).map(toSubmitted) };
+    }
+    const videos: SubmittedVideo[] = [];
+    const jobs: VideoJobData[] = [];
+    const seen = new Map<string, string>();
+    for (const video of input.videos) {
+      const name = video.url;
+      const checked = checkVideoUrl(video.url);
+      if (!checked.ok) {
+        videos.push({ name, status: 'failed', code: 'BAD_URL', message: checked.problem });
+        continue;
+      }
+      const url = checked.url;
+      const videoId = videoIdForUrl(input.tenant, url);
+      const duplicate = await this.#settle(input, batchId, seen, name, videoId);
+      if (duplicate) {
+        videos.push(duplicate);
+        continue;
+      }
+      videos.push({ name, videoId, status: 'queued' });
+      jobs.push({
+        batchId,
+        videoId,
+        tenant: input.tenant,
+        file: url.href,
+        url: url.href,
+        name,
+        title: video.title ?? titleForUrl(url),
+        tags: video.tags ?? [],
+        sha256: '',
+        sizeBytes: 0,
+        model: input.model,
+      });
+    }
+    // A URL that failed before (its claim was freed) left failed jobs under the same ids.
+    await this.#clearFinishedJobs(jobs);
+    await this.#enqueue({ id: batchId, tenant: input.tenant, kind: 'upload' }, videos, jobs);
+    return { batchId, existing: false, videos };
   }
 
   async submit(input: SubmitBatchInput): Promise<SubmitBatchResult> {
@@ -124,44 +294,10 @@ export class BatchService {
         continue;
       }
       const videoId = videoIdFor(input.tenant, hash.sha256);
-      const twin = seen.get(videoId);
-      if (twin !== undefined) {
-        videos.push({
-          name,
-          videoId,
-          status: 'duplicate',
-          duplicateOf: batchId,
-          message: `${name}: same content as ${twin}`,
-        });
+      const duplicate = await this.#settle(input, batchId, seen, name, videoId);
+      if (duplicate) {
+        videos.push(duplicate);
         continue;
-      }
-      seen.set(videoId, name);
-      const existing = await this.#catalog.getVideo(input.tenant, videoId);
-      if (
-        existing?.status === 'indexed' &&
-        (await this.#catalog.fingerprintsOf(input.tenant, videoId)).includes(input.model.fingerprint)
-      ) {
-        videos.push({
-          name,
-          videoId,
-          status: 'duplicate',
-          message: `${name}: already indexed as ${videoId}`,
-        });
-        continue;
-      }
-      const claimed = await this.#redis.set(this.#claimKey(videoId), batchId, 'NX');
-      if (claimed !== 'OK') {
-        const owner = (await this.#redis.get(this.#claimKey(videoId))) ?? undefined;
-        if (owner !== batchId) {
-          videos.push({
-            name,
-            videoId,
-            status: 'duplicate',
-            ...(owner ? { duplicateOf: owner } : {}),
-            message: `${name}: already submitted in batch ${owner}`,
-          });
-          continue;
-        }
       }
       videos.push({ name, videoId, status: 'queued' });
       jobs.push({
@@ -194,8 +330,25 @@ export class BatchService {
       const status = await this.#progress.get(batch.id);
       return { batchId: batch.id, existing: true, videos: (status?.videos ?? []).map(toSubmitted) };
     }
-    // A finished or failed job keeps its id for a while; BullMQ ignores a new job with the same id, so
-    // the re-run's jobs would never run. Remove such leftovers first (live jobs are left alone).
+    await this.#clearFinishedJobs(jobs);
+    const videos: SubmittedVideo[] = jobs.map((job) => ({
+      name: job.name,
+      videoId: job.videoId,
+      status: 'queued',
+    }));
+    await this.#enqueue(
+      { id: batch.id, tenant: '*', kind: batch.kind, ...(batch.target ? { target: batch.target } : {}) },
+      videos,
+      jobs,
+    );
+    return { batchId: batch.id, existing: false, videos };
+  }
+
+  /**
+   * A finished or failed job keeps its id for a while; BullMQ ignores a new job with the same id, so a
+   * re-run's jobs would never run. Removes such leftovers (live jobs are left alone).
+   */
+  async #clearFinishedJobs(jobs: VideoJobData[]): Promise<void> {
     for (const job of jobs) {
       const fp = job.model.fingerprint;
       for (const [queue, id] of [
@@ -208,17 +361,6 @@ export class BatchService {
           await old.remove({ removeChildren: false }).catch(() => {});
       }
     }
-    const videos: SubmittedVideo[] = jobs.map((job) => ({
-      name: job.name,
-      videoId: job.videoId,
-      status: 'queued',
-    }));
-    await this.#enqueue(
-      { id: batch.id, tenant: '*', kind: batch.kind, ...(batch.target ? { target: batch.target } : {}) },
-      videos,
-      jobs,
-    );
-    return { batchId: batch.id, existing: false, videos };
   }
 
   async #enqueue(
@@ -239,12 +381,15 @@ export class BatchService {
         ...(v.duplicateOf ? { duplicateOf: v.duplicateOf } : {}),
       })),
     );
+    // Stamped with Redis's clock (one clock for every process): a delete after this wins over the jobs.
+    const [seconds, micros] = await this.#redis.time();
+    const submittedAt = Number(seconds) * 1_000_000 + Number(micros);
     await this.#flows.add({
       name: JobName.finishBatch,
       queueName: QueueName.batch,
       data: { batchId: meta.id } satisfies FinishBatchData,
       opts: { ...BATCH_JOB_OPTIONS, jobId: jobId.batch(meta.id) },
-      children: jobs.map((data) => videoFlow(data)),
+      children: jobs.map((data) => videoFlow({ ...data, submittedAt })),
     });
   }
 

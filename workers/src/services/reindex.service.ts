@@ -87,6 +87,8 @@ export class ReindexService {
       videoId: video.id,
       tenant: video.tenant,
       file: video.source,
+      // A URL video that failed before its download keeps the URL as its source: download it again.
+      ...(/^https?:\/\//i.test(video.source) ? { url: video.source } : {}),
       name: video.source || video.id,
       title: video.title,
       tags: video.tags,

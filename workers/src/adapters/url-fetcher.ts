@@ -1,0 +1,181 @@
+/**
+ * Downloads videos submitted by http(s) URL into the videos folder with Node's fetch (undici), streamed
+ * to a temporary file (never held in memory) that is renamed into place only when complete, and hashed on
+ * the way through. Limits: `maxBytes` (checked against Content-Length before the body is read, then
+ * while it streams), a total time limit, and a small cap on redirects.
+ *
+ * Failures are classified for the retry policy: bad input (a 4xx answer, too large, too many redirects,
+ * a redirect to another scheme, an empty body) is permanent; the network, 5xx answers, 408/429 and
+ * timeouts are transient (ReelError `retryable`), so BullMQ retries them with backoff.
+ */
+import { createHash, randomUUID } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { mkdir, rename, rm, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { ReadableStream as WebReadableStream } from 'node:stream/web';
+import { isReelError, ReelError } from '@reel/infra';
+import type { UrlDownloader } from '../pipeline-deps.ts';
+import { VIDEO_EXTENSIONS } from '../submit-paths.ts';
+import { type ContentHash, hashFile } from '../video-identity.ts';
+import { checkVideoUrl } from '../video-url.ts';
+
+/** Error codes of downloads (besides TOO_LARGE and EMPTY_FILE, shared with uploads). */
+export const DownloadErrorCode = {
+  /** Permanent: the server refused (4xx), too many redirects, or a redirect to a non-http(s) URL. */
+  DOWNLOAD_FAILED: 'DOWNLOAD_FAILED',
+  /** Transient: the network failed, or the server answered 5xx, 408 or 429. */
+  DOWNLOAD_UNAVAILABLE: 'DOWNLOAD_UNAVAILABLE',
+  /** Transient: the download did not finish within the time limit. */
+  DOWNLOAD_TIMEOUT: 'DOWNLOAD_TIMEOUT',
+} as const;
+
+export interface UrlFetcherOptions {
+  /** Folder downloads are stored in (`config.paths.videos`): `<videosDir>/<videoId>/download<ext>`. */
+  videosDir: string;
+  /** Largest body accepted, in bytes (`config.maxVideoBytes`). */
+  maxBytes: number;
+  /** Total time limit of one download, headers to last byte, in ms. */
+  timeoutMs: number;
+  /** Redirects followed before giving up (default 5). */
+  maxRedirects?: number;
+}
+
+const TRANSIENT_STATUSES = new Set([408, 425, 429]);
+
+export class UrlFetcher implements UrlDownloader {
+  readonly #options: Required<UrlFetcherOptions>;
+
+  constructor(options: UrlFetcherOptions) {
+    this.#options = { maxRedirects: 5, ...options };
+  }
+
+  /** The folder that holds a URL video's download (removed with the video). */
+  folder(videoId: string): string {
+    return path.join(this.#options.videosDir, videoId);
+  }
+
+  destination(videoId: string, url: string): string {
+    let ext = '';
+    try {
+      ext = path.extname(new URL(url).pathname).toLowerCase();
+    } catch {}
+    return path.join(this.folder(videoId), `download${VIDEO_EXTENSIONS.has(ext) ? ext : ''}`);
+  }
+
+  async fetch(videoId: string, url: string, signal: AbortSignal): Promise<{ file: string } & ContentHash> {
+    const file = this.destination(videoId, url);
+    // Only complete downloads carry the final name: one that exists is whole (a retried job reuses it).
+    const earlier = await stat(file).catch(() => undefined);
+    if (earlier?.isFile()) return { file, ...(await hashFile(file)) };
+    return { file, ...(await this.download(url, file, signal)) };
+  }
+
+  async discard(videoId: string): Promise<void> {
+    await rm(this.folder(videoId), { recursive: true, force: true });
+  }
+
+  /** Streams `url` to `dest` through a temporary file; `dest` appears only when complete. */
+  async download(url: string, dest: string, signal: AbortSignal): Promise<ContentHash> {
+    const { maxBytes, timeoutMs } = this.#options;
+    const timeout = AbortSignal.timeout(timeoutMs);
+    const both = AbortSignal.any([signal, timeout]);
+    const part = `${dest}.${process.pid}-${randomUUID().slice(0, 8)}.part`;
+    await mkdir(path.dirname(dest), { recursive: true });
+    try {
+      const response = await this.#follow(url, both);
+      const announced = Number(response.headers.get('content-length') ?? Number.NaN);
+      if (Number.isFinite(announced) && announced > maxBytes) {
+        await response.body?.cancel().catch(() => {});
+        throw tooLarge(url, `${announced} bytes announced`, maxBytes);
+      }
+      const hash = createHash('sha256');
+      let size = 0;
+      const meter = new Transform({
+        transform(chunk: Buffer, _encoding, done) {
+          size += chunk.length;
+          if (size > maxBytes) return done(tooLarge(url, `more than ${maxBytes} bytes sent`, maxBytes));
+          hash.update(chunk);
+          done(null, chunk);
+        },
+      });
+      const body = response.body
+        ? Readable.fromWeb(response.body as WebReadableStream<Uint8Array>)
+        : Readable.from([]);
+      await pipeline(body, meter, createWriteStream(part), { signal: both });
+      if (size === 0) throw new ReelError('EMPTY_FILE', `${url}: the server sent an empty body (0 bytes)`);
+      await rename(part, dest);
+      return { sha256: hash.digest('hex'), sizeBytes: size };
+    } catch (error) {
+      await rm(part, { force: true });
+      throw classify(error, url, { timeout, job: signal, timeoutMs });
+    }
+  }
+
+  /** Fetches `url`, following up to maxRedirects redirects to http(s) URLs; returns a 2xx response. */
+  async #follow(url: string, signal: AbortSignal): Promise<Response> {
+    let current = url;
+    for (let hop = 0; ; hop++) {
+      const response = await fetch(current, { redirect: 'manual', signal });
+      const location = response.headers.get('location');
+      if (response.status >= 300 && response.status < 400 && location !== null) {
+        await response.body?.cancel().catch(() => {});
+        if (hop >= this.#options.maxRedirects)
+          throw new ReelError(
+            DownloadErrorCode.DOWNLOAD_FAILED,
+            `${url}: more than ${this.#options.maxRedirects} redirects`,
+          );
+        const next = new URL(location, current).href;
+        const checked = checkVideoUrl(next);
+        if (!checked.ok)
+          throw new ReelError(DownloadErrorCode.DOWNLOAD_FAILED, `${url}: redirected to ${checked.problem}`);
+        current = checked.url.href;
+        continue;
+      }
+      if (response.status < 200 || response.status >= 300) {
+        await response.body?.cancel().catch(() => {});
+        const via = current === url ? '' : ` (redirected to ${current})`;
+        const answer = `${url}${via}: the server answered ${response.status}${response.statusText ? ` ${response.statusText}` : ''}`;
+        if (response.status >= 500 || TRANSIENT_STATUSES.has(response.status))
+          throw new ReelError(DownloadErrorCode.DOWNLOAD_UNAVAILABLE, answer, { retryable: true });
+        throw new ReelError(DownloadErrorCode.DOWNLOAD_FAILED, answer);
+      }
+      return response;
+    }
+  }
+}
+
+function tooLarge(url: string, found: string, maxBytes: number): ReelError {
+  return new ReelError(
+    'TOO_LARGE',
+    `${url}: ${found}, more than the ${maxBytes}-byte limit (REEL_MAX_VIDEO_BYTES)`,
+  );
+}
+
+/** Our own errors pass through; an abort is a timeout (or the worker stopping); anything else is the network. */
+function classify(
+  error: unknown,
+  url: string,
+  signals: { timeout: AbortSignal; job: AbortSignal; timeoutMs: number },
+): ReelError {
+  if (isReelError(error)) return error;
+  if (signals.timeout.aborted)
+    return new ReelError(
+      DownloadErrorCode.DOWNLOAD_TIMEOUT,
+      `${url}: the download did not finish within ${signals.timeoutMs / 1000} s (REEL_DOWNLOAD_TIMEOUT_SECONDS)`,
+      { retryable: true, cause: error },
+    );
+  if (signals.job.aborted)
+    return new ReelError(
+      DownloadErrorCode.DOWNLOAD_UNAVAILABLE,
+      `${url}: the download was interrupted (the worker is stopping)`,
+      { retryable: true, cause: error },
+    );
+  const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+  const reason = cause?.code ?? cause?.message ?? (error as Error).message;
+  return new ReelError(DownloadErrorCode.DOWNLOAD_UNAVAILABLE, `${url}: the download failed (${reason})`, {
+    retryable: true,
+    cause: error,
+  });
+}
