@@ -1,0 +1,86 @@
+import type { Command } from 'commander';
+import { KeyStore, parseScopes, SCOPES, type Scope } from '../../keys/key-store.ts';
+import { type CliContext, UsageError } from '../context.ts';
+import { formatTable, printJson } from '../output.ts';
+
+function scopes(value: string): Scope[] {
+  try {
+    return parseScopes(value);
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+}
+
+export function registerKeys(program: Command, context: () => CliContext): void {
+  const keys = program
+    .command('keys')
+    .description('API keys: create (shown once), list, revoke. Stored hashed in <data dir>/api-keys.json');
+  const store = () => new KeyStore(context().config.paths.apiKeys);
+
+  keys
+    .command('create')
+    .description('create an API key for a tenant; the key is printed once and never stored')
+    .requiredOption('--tenant <id>', 'the tenant whose videos the key reads and writes')
+    .option('--scopes <list>', `comma-separated: ${SCOPES.join(', ')}`, scopes, ['search'] as Scope[])
+    .option('--name <text>', 'a note to recognise the key by')
+    .option('--json', 'print the key and its entry as JSON')
+    .addHelpText(
+      'after',
+      '\nExample:\n  $ npx reel keys create --tenant acme --scopes search,ingest --name "web app"',
+    )
+    .action(async (options: { tenant: string; scopes: Scope[]; name?: string; json?: boolean }) => {
+      let created: Awaited<ReturnType<KeyStore['create']>>;
+      try {
+        created = await store().create({
+          tenant: options.tenant,
+          scopes: options.scopes,
+          ...(options.name ? { name: options.name } : {}),
+        });
+      } catch (error) {
+        if ((error as { code?: string }).code === 'KEY_INVALID')
+          throw new UsageError((error as Error).message);
+        throw error;
+      }
+      const { hash: _hash, ...entry } = created.entry;
+      if (options.json) printJson({ key: created.key, ...entry });
+      else
+        process.stdout.write(
+          `${created.key}\n\nkey ${entry.id} for tenant ${entry.tenant} (${entry.scopes.join(', ')}). It is shown only now: store it safely.\nUse it as: Authorization: Bearer ${created.key}\n`,
+        );
+    });
+
+  keys
+    .command('list')
+    .description('list keys (ids, tenants, scopes; never the secrets)')
+    .option('--json', 'print JSON')
+    .action(async (options: { json?: boolean }) => {
+      const entries = (await store().list()).map(({ hash: _hash, ...e }) => e);
+      if (options.json) printJson(entries);
+      else if (entries.length === 0)
+        process.stdout.write('no API keys (the API serves one local tenant on 127.0.0.1)\n');
+      else
+        process.stdout.write(
+          `${formatTable(
+            ['id', 'tenant', 'scopes', 'name', 'created', 'revoked'],
+            entries.map((e) => [
+              e.id,
+              e.tenant,
+              e.scopes.join(','),
+              e.name ?? '',
+              e.createdAt,
+              e.revokedAt ?? '',
+            ]),
+          )}\n`,
+        );
+    });
+
+  keys
+    .command('revoke')
+    .description('revoke a key by id; requests with it fail from then on')
+    .argument('<id>', 'the key id (from keys list)')
+    .action(async (id: string) => {
+      if (!(await store().revoke(id)))
+        throw new UsageError(`no API key with id ${id} (see: npx reel keys list)`);
+      process.stdout.write(`revoked ${id}\n`);
+    });
+}

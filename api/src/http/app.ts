@@ -1,0 +1,98 @@
+/**
+ * The fastify app: one encapsulated plugin per concern, every route with a JSON schema (TypeBox), from
+ * which @fastify/swagger builds the OpenAPI document served at /docs. `buildApp` takes its dependencies
+ * ready-made (see server.ts for the real ones), so tests can build the app around their own.
+ */
+import fastifyMultipart from '@fastify/multipart';
+import fastifyRateLimit from '@fastify/rate-limit';
+import fastifySwagger from '@fastify/swagger';
+import fastifySwaggerUi from '@fastify/swagger-ui';
+import type { Logger, ReelConfig } from '@reel/infra';
+import type { Pipeline } from '@reel/workers';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
+import type { KeyStore } from '../keys/key-store.ts';
+import type { LiveSearch } from '../services/live-search.ts';
+import { authPlugin } from './plugins/auth.ts';
+import { metricsPlugin } from './plugins/metrics.ts';
+import { queuesBoardPlugin } from './plugins/queues-board.ts';
+import { ProblemSchema, registerProblemHandler } from './problem.ts';
+import { adminRoutes } from './routes/admin.routes.ts';
+import { batchRoutes } from './routes/batches.routes.ts';
+import { healthRoutes } from './routes/health.routes.ts';
+import { searchRoutes } from './routes/search.routes.ts';
+import { videoRoutes } from './routes/videos.routes.ts';
+
+export interface ApiDeps {
+  config: ReelConfig;
+  logger: Logger;
+  pipeline: Pipeline;
+  search: LiveSearch;
+  keys: KeyStore;
+}
+
+export type ReelApp = FastifyInstance;
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    deps: ApiDeps;
+  }
+}
+
+export async function buildApp(deps: ApiDeps): Promise<ReelApp> {
+  const app = Fastify({
+    loggerInstance: deps.logger as FastifyBaseLogger,
+    // Requests are measured in /metrics; logging each one would drown the log.
+    logController: new LogController({ disableRequestLogging: true }),
+    // Long uploads: the body streams to disk, so no body limit applies to multipart; JSON stays small.
+    bodyLimit: 1024 * 1024,
+    requestTimeout: 0,
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: true } },
+  });
+  app.decorate('deps', deps);
+  app.addSchema(ProblemSchema);
+  registerProblemHandler(app);
+
+  await app.register(fastifySwagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'reel',
+        description:
+          'Text-to-video search: upload batches of videos, search them by text, get the moment that matched.',
+        version: '0.1.0',
+      },
+      components: {
+        securitySchemes: { apiKey: { type: 'http', scheme: 'bearer', description: 'reel_<id>_<secret>' } },
+      },
+      security: [{ apiKey: [] }],
+    },
+  });
+  await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
+  await app.register(fastifyMultipart, {
+    limits: {
+      fileSize: deps.config.apiMaxUploadBytes,
+      files: deps.config.apiMaxFiles,
+      fields: 2 * deps.config.apiMaxFiles + 10,
+      fieldSize: 64 * 1024,
+      parts: 3 * deps.config.apiMaxFiles + 10,
+      headerPairs: 200,
+    },
+  });
+  await app.register(authPlugin, { keys: deps.keys });
+  await app.register(fastifyRateLimit, {
+    max: deps.config.apiRateLimit,
+    timeWindow: 60_000,
+    // After auth, so the limit is per key (per address in keyless local mode).
+    hook: 'preHandler',
+    keyGenerator: (request) => request.principal?.keyId ?? request.ip,
+    allowList: (request) => request.routeOptions.config?.scope === undefined,
+  });
+  await app.register(metricsPlugin);
+  await app.register(healthRoutes);
+  await app.register(searchRoutes, { prefix: '/v1' });
+  await app.register(videoRoutes, { prefix: '/v1' });
+  await app.register(batchRoutes, { prefix: '/v1' });
+  await app.register(adminRoutes, { prefix: '/v1' });
+  await app.register(queuesBoardPlugin, { prefix: '/admin/queues' });
+  return app;
+}

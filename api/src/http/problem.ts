@@ -1,0 +1,109 @@
+/**
+ * Errors as RFC 9457 problem+json: `type`, `title`, `status`, `detail` (a message a person can act on)
+ * and a stable `code` for programs (reel's own codes, ingest's and index's included). One error handler
+ * for the whole app, so every route fails the same way.
+ */
+import { isReelError } from '@reel/infra';
+import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
+import { Type } from 'typebox';
+
+export const ProblemSchema = Type.Object(
+  {
+    type: Type.String(),
+    title: Type.String(),
+    status: Type.Integer(),
+    code: Type.String({ description: 'Stable machine-readable error code' }),
+    detail: Type.String({ description: 'What went wrong and what to do about it' }),
+    instance: Type.Optional(Type.String()),
+  },
+  { $id: 'Problem', description: 'RFC 9457 problem details' },
+);
+
+/** An error with an HTTP status, thrown by routes and plugins. */
+export class HttpProblem extends Error {
+  readonly status: number;
+  readonly code: string;
+  constructor(status: number, code: string, detail: string) {
+    super(detail);
+    this.status = status;
+    this.code = code;
+  }
+}
+
+const TITLES: Record<number, string> = {
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not Found',
+  405: 'Method Not Allowed',
+  406: 'Not Acceptable',
+  409: 'Conflict',
+  413: 'Content Too Large',
+  415: 'Unsupported Media Type',
+  416: 'Range Not Satisfiable',
+  422: 'Unprocessable Content',
+  429: 'Too Many Requests',
+  500: 'Internal Server Error',
+  503: 'Service Unavailable',
+};
+
+/** HTTP status of reel's own error codes (anything unlisted that is a ReelError is a 400: bad input). */
+const STATUS_OF_CODE: Record<string, number> = {
+  SEARCH_INPUT_INVALID: 400,
+  CURSOR_INVALID: 400,
+  POOLING_UNAVAILABLE: 422,
+  EMBEDDING_DIM_MISMATCH: 500,
+  MODEL_NOT_FOUND: 503,
+  MODEL_INVALID: 503,
+  STORE_FAILED: 503,
+  KEYS_FILE_INVALID: 500,
+  BATCH_NOT_FOUND: 404,
+};
+
+export function sendProblem(reply: FastifyReply, status: number, code: string, detail: string) {
+  return reply
+    .code(status)
+    .type('application/problem+json')
+    .send({
+      type: `https://reel.dev/problems/${code.toLowerCase().replaceAll('_', '-')}`,
+      title: TITLES[status] ?? 'Error',
+      status,
+      code,
+      detail,
+      instance: reply.request.url,
+    });
+}
+
+export function registerProblemHandler(app: FastifyInstance): void {
+  app.setNotFoundHandler((request, reply) =>
+    sendProblem(reply, 404, 'ROUTE_NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`),
+  );
+  app.setErrorHandler((error: FastifyError | Error, request, reply) => {
+    if (error instanceof HttpProblem) return sendProblem(reply, error.status, error.code, error.message);
+    const fastifyError = error as FastifyError;
+    if (fastifyError.validation) {
+      const where = fastifyError.validationContext ?? 'request';
+      const detail = fastifyError.validation
+        .map((v) => {
+          const field = `${where}${v.instancePath ? v.instancePath.replaceAll('/', '.') : ''}`;
+          const missing = (v.params as { missingProperty?: string }).missingProperty;
+          return missing ? `${field}.${missing}: is required` : `${field}: ${v.message}`;
+        })
+        .join('; ');
+      return sendProblem(reply, 400, 'VALIDATION_FAILED', detail);
+    }
+    if (isReelError(error)) {
+      const status = STATUS_OF_CODE[error.code] ?? (error.retryable ? 503 : 400);
+      if (status >= 500) request.log.error({ err: error }, 'request failed');
+      return sendProblem(reply, status, error.code, error.message);
+    }
+    const status = fastifyError.statusCode;
+    if (status === 429) return sendProblem(reply, 429, 'RATE_LIMITED', error.message);
+    if (status === 413 || fastifyError.code === 'FST_REQ_FILE_TOO_LARGE')
+      return sendProblem(reply, 413, 'TOO_LARGE', error.message);
+    if (status !== undefined && status >= 400 && status < 500)
+      return sendProblem(reply, status, fastifyError.code ?? 'BAD_REQUEST', error.message);
+    request.log.error({ err: error }, 'request failed');
+    return sendProblem(reply, 500, 'INTERNAL', 'the server failed to answer; the error is in its log');
+  });
+}

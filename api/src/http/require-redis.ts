@@ -1,0 +1,17 @@
+/**
+ * Ingest and reindex routes need Redis (queues, batch progress); search does not. While Redis is down
+ * those routes answer 503 at once with a clear code, instead of waiting for the reconnection (the
+ * pipeline's connection queues commands until Redis is back, which suits workers, not HTTP clients).
+ */
+import type { FastifyRequest } from 'fastify';
+import { HttpProblem } from './problem.ts';
+
+export async function requireRedis(request: FastifyRequest): Promise<void> {
+  const redis = request.server.deps.pipeline.redis;
+  if (redis.status !== 'ready')
+    throw new HttpProblem(
+      503,
+      'REDIS_UNAVAILABLE',
+      `Redis (${request.server.deps.config.redisUrl.replace(/\/\/[^@]*@/, '//')}) does not answer (${redis.status}): uploads, batches and reindexing wait for it; search still works`,
+    );
+}

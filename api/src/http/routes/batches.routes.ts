@@ -1,0 +1,173 @@
+/**
+ * Batches: `POST /v1/batches` submits server-side paths (under the allowed roots) or http(s) URLs
+ * (downloaded by the workers, with size and time limits); `GET /v1/batches/:id` shows progress and
+ * per-video outcomes. A batch of another tenant is a 404.
+ */
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import { AllowedPaths } from '../allowed-paths.ts';
+import { HttpProblem } from '../problem.ts';
+import { requireRedis } from '../require-redis.ts';
+import { authErrors, BatchAcceptedSchema, problemRef } from '../schemas.ts';
+
+const Tags = Type.Array(Type.String({ minLength: 1, maxLength: 100 }), { maxItems: 20 });
+
+const BatchStatusSchema = Type.Object({
+  id: Type.String(),
+  kind: Type.String(),
+  createdAt: Type.String({ format: 'date-time' }),
+  finishedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+  total: Type.Integer(),
+  done: Type.Integer(),
+  counts: Type.Record(Type.String(), Type.Integer()),
+  stages: Type.Record(Type.String(), Type.Object({ done: Type.Integer(), running: Type.Integer() })),
+  etaSeconds: Type.Union([Type.Number(), Type.Null()]),
+  videos: Type.Array(
+    Type.Object({
+      videoId: Type.String(),
+      name: Type.String(),
+      status: Type.String({
+        description: 'queued, ingesting, embedding, indexing, indexed, duplicate or failed',
+      }),
+      code: Type.Optional(Type.String()),
+      message: Type.Optional(Type.String()),
+      duplicateOf: Type.Optional(Type.String()),
+      updatedAt: Type.String({ format: 'date-time' }),
+    }),
+  ),
+});
+
+export const batchRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  const { config, pipeline } = app.deps;
+  const allowed = new AllowedPaths(config.apiAllowedRoots);
+
+  app.post(
+    '/batches',
+    {
+      config: { scope: 'ingest' },
+      preHandler: requireRedis,
+      schema: {
+        summary: 'Submit a batch of server-side paths or http(s) URLs',
+        description:
+          'Each entry has either `path` (a file or folder under REEL_API_ALLOWED_ROOTS) or `url`; one batch holds one kind. `batchId` makes the submit idempotent.',
+        tags: ['batches'],
+        body: Type.Object(
+          {
+            videos: Type.Array(
+              Type.Object(
+                {
+                  path: Type.Optional(Type.String({ minLength: 1, maxLength: 4096 })),
+                  url: Type.Optional(Type.String({ minLength: 1, maxLength: 4096 })),
+                  title: Type.Optional(Type.String({ maxLength: 500 })),
+                  tags: Type.Optional(Tags),
+                },
+                { additionalProperties: false },
+              ),
+              { minItems: 1, maxItems: config.apiMaxFiles },
+            ),
+            batchId: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_-]{1,100}$' })),
+          },
+          { additionalProperties: false },
+        ),
+        response: { 202: BatchAcceptedSchema, ...authErrors, 404: problemRef, 503: problemRef },
+      },
+    },
+    async (request, reply) => {
+      const tenant = request.principal.tenant;
+      const { videos, batchId } = request.body;
+      for (const [i, v] of videos.entries())
+        if ((v.path === undefined) === (v.url === undefined))
+          throw new HttpProblem(
+            400,
+            'VALIDATION_FAILED',
+            `body.videos.${i}: give exactly one of path or url`,
+          );
+      const kinds = new Set(videos.map((v) => (v.path !== undefined ? 'path' : 'url')));
+      if (kinds.size > 1)
+        throw new HttpProblem(
+          400,
+          'VALIDATION_FAILED',
+          'body.videos: one batch holds either paths or URLs, not both',
+        );
+      if (batchId) {
+        const existing = await pipeline.progress.get(batchId);
+        if (existing && existing.tenant !== tenant)
+          throw new HttpProblem(404, 'BATCH_NOT_FOUND', `no batch ${batchId}`);
+      }
+      const model = await pipeline.searchModel();
+      let result: Awaited<ReturnType<typeof pipeline.service.submit>>;
+      if (kinds.has('path')) {
+        const files = [];
+        for (const v of videos) {
+          const real = await allowed.resolve([v.path!]);
+          for (const file of real)
+            files.push({
+              path: file,
+              name: v.path!,
+              ...(v.title ? { title: v.title } : {}),
+              tags: v.tags ?? [],
+            });
+        }
+        if (files.length > config.apiMaxFiles)
+          throw new HttpProblem(
+            413,
+            'TOO_MANY_FILES',
+            `the paths expand to ${files.length} videos; at most ${config.apiMaxFiles} per batch (REEL_API_MAX_FILES)`,
+          );
+        result = await pipeline.service.submit({ tenant, files, model, ...(batchId ? { batchId } : {}) });
+      } else {
+        result = await pipeline.service.submitUrls({
+          tenant,
+          videos: videos.map((v) => ({
+            url: v.url!,
+            ...(v.title ? { title: v.title } : {}),
+            ...(v.tags ? { tags: v.tags } : {}),
+          })),
+          model,
+          ...(batchId ? { batchId } : {}),
+        });
+      }
+      reply.code(202);
+      return { ...result, statusUrl: `/v1/batches/${result.batchId}` };
+    },
+  );
+
+  app.get(
+    '/batches/:id',
+    {
+      config: { scope: 'ingest' },
+      preHandler: requireRedis,
+      schema: {
+        summary: "A batch's progress (per stage, ETA) and per-video outcomes",
+        tags: ['batches'],
+        params: Type.Object({ id: Type.String({ minLength: 1, maxLength: 200 }) }),
+        response: { 200: BatchStatusSchema, ...authErrors, 404: problemRef, 503: problemRef },
+      },
+    },
+    async (request) => {
+      const status = await pipeline.progress.get(request.params.id);
+      if (!status || status.tenant !== request.principal.tenant)
+        throw new HttpProblem(404, 'BATCH_NOT_FOUND', `no batch ${request.params.id}`);
+      return {
+        id: status.id,
+        kind: status.kind ?? 'upload',
+        createdAt: new Date(status.createdAt).toISOString(),
+        finishedAt: status.finishedAt === undefined ? null : new Date(status.finishedAt).toISOString(),
+        total: status.total,
+        done: status.done,
+        counts: status.counts,
+        stages: status.stages,
+        etaSeconds: status.etaSeconds ?? null,
+        videos: status.videos.map((v) => ({
+          videoId: v.videoId,
+          name: v.name,
+          status: v.status,
+          ...(v.code ? { code: v.code } : {}),
+          ...(v.message ? { message: v.message } : {}),
+          ...(v.duplicateOf ? { duplicateOf: v.duplicateOf } : {}),
+          updatedAt: new Date(v.updatedAt).toISOString(),
+        })),
+      };
+    },
+  );
+};

@@ -1,0 +1,186 @@
+/**
+ * Text search: `POST /v1/search` (JSON body with filters) and `GET /v1/search?q=...` (the same, for a
+ * browser or curl). Needs only the index and the model: it keeps answering while Redis is down.
+ */
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { POOLINGS, type Pooling, type SearchResponse } from '@reel/index';
+import { Type } from 'typebox';
+import { HttpProblem } from '../problem.ts';
+import {
+  authErrors,
+  type Filters,
+  FiltersSchema,
+  problemRef,
+  thumbnailUrl,
+  toVideoFilters,
+} from '../schemas.ts';
+
+const PoolingSchema = Type.Union(
+  POOLINGS.map((p) => Type.Literal(p)),
+  { description: 'How frames are pooled against the text (default: xpool with a head, else attention)' },
+);
+
+const SearchResultSchema = Type.Object({
+  videoId: Type.String(),
+  title: Type.String(),
+  score: Type.Number({ description: 'Cosine between the text and the pooled video, in [-1, 1]' }),
+  moment: Type.Object({
+    start: Type.Number({ description: 'Seconds' }),
+    end: Type.Number({ description: 'Seconds' }),
+    frameIndex: Type.Integer(),
+    thumbnailUrl: Type.Union([Type.String(), Type.Null()]),
+  }),
+  tags: Type.Array(Type.String()),
+  durationSeconds: Type.Union([Type.Number(), Type.Null()]),
+  createdAt: Type.String({ format: 'date-time' }),
+  streamUrl: Type.String(),
+});
+
+const SearchResponseSchema = Type.Object({
+  results: Type.Array(SearchResultSchema),
+  nextCursor: Type.Union([Type.String(), Type.Null()]),
+  fingerprint: Type.String({ description: 'The model whose vectors were searched' }),
+  pooling: Type.String(),
+  timings: Type.Object({
+    encodeMs: Type.Number(),
+    stage1Ms: Type.Number(),
+    stage2Ms: Type.Number(),
+    detailsMs: Type.Number(),
+    totalMs: Type.Number(),
+  }),
+});
+
+function toBody(response: SearchResponse) {
+  return {
+    results: response.results.map((r) => ({
+      videoId: r.videoId,
+      title: r.title,
+      score: r.score,
+      moment: {
+        start: r.moment.start,
+        end: r.moment.end,
+        frameIndex: r.moment.frameIndex,
+        thumbnailUrl: r.moment.thumbnail === null ? null : thumbnailUrl(r.videoId, r.moment.frameIndex),
+      },
+      tags: r.tags,
+      durationSeconds: r.duration,
+      createdAt: r.createdAt.toISOString(),
+      streamUrl: `/v1/videos/${encodeURIComponent(r.videoId)}/stream#t=${r.moment.start}`,
+    })),
+    nextCursor: response.nextCursor,
+    fingerprint: response.fingerprint,
+    pooling: response.pooling,
+    timings: response.timings,
+  };
+}
+
+export const searchRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  const { config, search } = app.deps;
+  const query = Type.String({
+    minLength: 1,
+    maxLength: config.apiMaxQueryChars,
+    description: 'What to look for',
+  });
+  const k = Type.Integer({
+    minimum: 1,
+    maximum: config.apiMaxK,
+    default: 10,
+    description: 'Results per page',
+  });
+  const minScore = Type.Number({
+    minimum: -1,
+    maximum: 1,
+    description: 'Drop results scoring below this cosine',
+  });
+
+  const run = async (
+    tenant: string,
+    input: {
+      query: string;
+      k: number;
+      pooling?: Pooling;
+      filters?: Filters;
+      minScore?: number;
+      cursor?: string;
+    },
+  ) => {
+    if (input.query.trim().length === 0) throw new HttpProblem(400, 'VALIDATION_FAILED', 'query: is blank');
+    const service = await search.service();
+    const response = await service.search(input.query, {
+      tenant,
+      k: input.k,
+      ...(input.pooling ? { pooling: input.pooling } : {}),
+      filters: toVideoFilters(input.filters),
+      ...(input.minScore !== undefined ? { minScore: input.minScore } : {}),
+      ...(input.cursor ? { cursor: input.cursor } : {}),
+    });
+    app.observeSearch?.(response);
+    return toBody(response);
+  };
+
+  app.post(
+    '/search',
+    {
+      config: { scope: 'search' },
+      schema: {
+        summary: 'Search videos by text',
+        tags: ['search'],
+        body: Type.Object(
+          {
+            query,
+            k: Type.Optional(k),
+            pooling: Type.Optional(PoolingSchema),
+            filters: Type.Optional(FiltersSchema),
+            minScore: Type.Optional(minScore),
+            cursor: Type.Optional(
+              Type.String({ maxLength: 4096, description: 'nextCursor of the previous page' }),
+            ),
+          },
+          { additionalProperties: false },
+        ),
+        response: { 200: SearchResponseSchema, ...authErrors, 422: problemRef, 503: problemRef },
+      },
+    },
+    async (request) => run(request.principal.tenant, { ...request.body, k: request.body.k ?? 10 }),
+  );
+
+  app.get(
+    '/search',
+    {
+      config: { scope: 'search' },
+      schema: {
+        summary: 'Search videos by text (query string form)',
+        tags: ['search'],
+        querystring: Type.Object(
+          {
+            q: query,
+            k: Type.Optional(k),
+            pooling: Type.Optional(PoolingSchema),
+            tags: Type.Optional(
+              Type.String({ maxLength: 1000, description: 'Comma-separated; all must match' }),
+            ),
+            minScore: Type.Optional(minScore),
+            cursor: Type.Optional(Type.String({ maxLength: 4096 })),
+          },
+          { additionalProperties: false },
+        ),
+        response: { 200: SearchResponseSchema, ...authErrors, 422: problemRef, 503: problemRef },
+      },
+    },
+    async (request) => {
+      const q = request.query;
+      const tags = q.tags
+        ?.split(',')
+        .map((t) => t.trim())
+        .filter(Boolean);
+      return run(request.principal.tenant, {
+        query: q.q,
+        k: q.k ?? 10,
+        ...(q.pooling ? { pooling: q.pooling } : {}),
+        ...(tags?.length ? { filters: { tags } } : {}),
+        ...(q.minScore !== undefined ? { minScore: q.minScore } : {}),
+        ...(q.cursor ? { cursor: q.cursor } : {}),
+      });
+    },
+  );
+};

@@ -1,0 +1,307 @@
+/**
+ * Videos: multipart upload of a batch (`POST /v1/videos`), listing, one video, its file (HTTP Range, so
+ * a player can seek to a moment), a frame's thumbnail, and delete. Every lookup is by the caller's
+ * tenant: another tenant's video is a 404, exactly like a video that does not exist.
+ */
+import { randomUUID } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { mkdir, rm, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { Transform } from 'node:stream';
+import { pipeline as pipe } from 'node:stream/promises';
+import fastifyStatic from '@fastify/static';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { VideoRecord } from '@reel/index';
+import type { SubmitFile } from '@reel/workers';
+import { VIDEO_EXTENSIONS } from '@reel/workers';
+import { Type } from 'typebox';
+import { HttpProblem } from '../problem.ts';
+import { requireRedis } from '../require-redis.ts';
+import {
+  authErrors,
+  BatchAcceptedSchema,
+  FiltersSchema,
+  problemRef,
+  toVideoBody,
+  toVideoFilters,
+  VideoId,
+  VideoSchema,
+} from '../schemas.ts';
+
+const STATUSES = ['queued', 'processing', 'indexed', 'failed'] as const;
+
+/**
+ * A display name from an upload's file name: the last path segment, control characters and anything
+ * outside printable text dropped, at most 200 characters. It is only ever shown, never used as a path.
+ */
+export function displayName(filename: string | undefined, index: number): string {
+  const base = (filename ?? '').split(/[\\/]/).pop() ?? '';
+  const clean = [...base]
+    .filter((c) => c.charCodeAt(0) >= 0x20 && c.charCodeAt(0) !== 0x7f) // no control characters
+    .join('')
+    .trim()
+    .slice(0, 200);
+  return clean.length > 0 && clean !== '.' && clean !== '..' ? clean : `upload-${index + 1}`;
+}
+
+/** The stored file's extension: the upload's, when it is a known video extension (else none). */
+function storedExtension(name: string): string {
+  const ext = path.extname(name).toLowerCase();
+  return VIDEO_EXTENSIONS.has(ext) ? ext : '';
+}
+
+function splitTags(value: string): string[] {
+  return value
+    .split(',')
+    .map((t) => t.trim())
+    .filter(Boolean)
+    .slice(0, 20);
+}
+
+export const videoRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  const { config, pipeline, search } = app.deps;
+  app.addSchema(VideoSchema);
+  // reply.sendFile (Range, ETag, 416) for this plugin's routes only: bull-board registers its own.
+  await app.register(fastifyStatic, { root: config.paths.thumbnails, serve: false });
+
+  const notFound = (id: string) => new HttpProblem(404, 'VIDEO_NOT_FOUND', `no video ${id}`);
+  const videoOf = async (tenant: string, id: string): Promise<VideoRecord> => {
+    const video = await pipeline.store.getVideo(tenant, id);
+    if (!video) throw notFound(id);
+    return video;
+  };
+
+  app.post(
+    '/videos',
+    {
+      config: { scope: 'ingest' },
+      preHandler: requireRedis,
+      schema: {
+        summary: 'Upload a batch of videos (multipart/form-data)',
+        description:
+          'One or many `file` parts. Optional `title` and `tags` (comma-separated) fields apply to the file parts that follow them. Files stream to storage; each is limited in size, and so is the request.',
+        tags: ['videos'],
+        consumes: ['multipart/form-data'],
+        response: {
+          202: BatchAcceptedSchema,
+          ...authErrors,
+          413: problemRef,
+          415: problemRef,
+          503: problemRef,
+        },
+      },
+    },
+    async (request, reply) => {
+      if (!request.isMultipart())
+        throw new HttpProblem(
+          415,
+          'NOT_MULTIPART',
+          'expected a multipart/form-data body with one or more file parts',
+        );
+      const tenant = request.principal.tenant;
+      const dir = path.join(config.paths.videos, tenant);
+      await mkdir(dir, { recursive: true });
+      const stored: string[] = [];
+      const files: SubmitFile[] = [];
+      let title: string | undefined;
+      let tags: string[] = [];
+      let requestBytes = 0;
+      try {
+        for await (const part of request.parts()) {
+          if (part.type === 'field') {
+            const value = typeof part.value === 'string' ? part.value : String(part.value);
+            if (part.fieldname === 'title') title = value.trim().slice(0, 500) || undefined;
+            else if (part.fieldname === 'tags') tags = splitTags(value);
+            else
+              throw new HttpProblem(
+                400,
+                'VALIDATION_FAILED',
+                `field ${part.fieldname}: unknown (expected title, tags or file parts)`,
+              );
+            continue;
+          }
+          const name = displayName(part.filename, files.length);
+          const target = path.join(dir, `${randomUUID()}${storedExtension(name)}`);
+          stored.push(target);
+          const counter = new Transform({
+            transform(chunk: Buffer, _encoding, callback) {
+              requestBytes += chunk.length;
+              if (requestBytes > config.apiMaxRequestBytes)
+                callback(
+                  new HttpProblem(
+                    413,
+                    'TOO_LARGE',
+                    `the files of this request exceed ${config.apiMaxRequestBytes} bytes in all (REEL_API_MAX_REQUEST_BYTES)`,
+                  ),
+                );
+              else callback(null, chunk);
+            },
+          });
+          await pipe(part.file, counter, createWriteStream(target, { flags: 'wx' }));
+          if (part.file.truncated)
+            throw new HttpProblem(
+              413,
+              'TOO_LARGE',
+              `${name}: larger than ${config.apiMaxUploadBytes} bytes (REEL_API_MAX_UPLOAD_BYTES)`,
+            );
+          files.push({ path: target, name, ...(title ? { title } : {}), tags });
+        }
+        if (files.length === 0)
+          throw new HttpProblem(
+            400,
+            'NO_FILES',
+            'the request carries no file parts (send the videos as "file" parts)',
+          );
+        const result = await pipeline.service.submit({ tenant, files, model: await pipeline.searchModel() });
+        // Files that will not be indexed (duplicates, failures) are not kept.
+        const queued = new Set(
+          result.videos.flatMap((v, i) => (v.status === 'queued' ? [files[i]!.path] : [])),
+        );
+        await Promise.all(stored.filter((f) => !queued.has(f)).map((f) => rm(f, { force: true })));
+        reply.code(202);
+        return { ...result, statusUrl: `/v1/batches/${result.batchId}` };
+      } catch (error) {
+        await Promise.all(stored.map((f) => rm(f, { force: true })));
+        throw error;
+      }
+    },
+  );
+
+  app.get(
+    '/videos',
+    {
+      config: { scope: 'search' },
+      schema: {
+        summary: 'List videos, newest first',
+        tags: ['videos'],
+        querystring: Type.Object(
+          {
+            limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, default: 50 })),
+            cursor: Type.Optional(Type.String({ maxLength: 4096 })),
+            status: Type.Optional(Type.Union(STATUSES.map((s) => Type.Literal(s)))),
+            tags: Type.Optional(
+              Type.String({ maxLength: 1000, description: 'Comma-separated; all must match' }),
+            ),
+            createdAfter: FiltersSchema.properties.createdAfter,
+            createdBefore: FiltersSchema.properties.createdBefore,
+            minDuration: FiltersSchema.properties.minDuration,
+            maxDuration: FiltersSchema.properties.maxDuration,
+          },
+          { additionalProperties: false },
+        ),
+        response: {
+          200: Type.Object({
+            videos: Type.Array(Type.Ref('Video')),
+            nextCursor: Type.Union([Type.String(), Type.Null()]),
+          }),
+          ...authErrors,
+        },
+      },
+    },
+    async (request) => {
+      const { tags: tagList, status, limit, cursor, ...range } = request.query;
+      const tags = tagList ? splitTags(tagList) : undefined;
+      const page = await pipeline.store.listVideos(request.principal.tenant, {
+        limit: limit ?? 50,
+        ...(cursor ? { cursor } : {}),
+        filters: {
+          ...toVideoFilters({ ...range, ...(tags ? { tags } : {}) }),
+          ...(status ? { status: [status] } : {}),
+        },
+      });
+      return { videos: page.videos.map(toVideoBody), nextCursor: page.nextCursor };
+    },
+  );
+
+  const idParams = Type.Object({ id: VideoId });
+
+  app.get(
+    '/videos/:id',
+    {
+      config: { scope: 'search' },
+      schema: {
+        summary: 'One video',
+        tags: ['videos'],
+        params: idParams,
+        response: { 200: Type.Ref('Video'), ...authErrors, 404: problemRef },
+      },
+    },
+    async (request) => toVideoBody(await videoOf(request.principal.tenant, request.params.id)),
+  );
+
+  app.delete(
+    '/videos/:id',
+    {
+      config: { scope: 'ingest' },
+      schema: {
+        summary: 'Delete a video: its vectors, frames, thumbnails and stored file',
+        tags: ['videos'],
+        params: idParams,
+        response: { 204: Type.Null(), ...authErrors, 404: problemRef, 503: problemRef },
+      },
+    },
+    async (request, reply) => {
+      const deleted = await pipeline.videos.delete(request.principal.tenant, request.params.id);
+      if (!deleted) throw notFound(request.params.id);
+      reply.code(204);
+      return null;
+    },
+  );
+
+  app.get(
+    '/videos/:id/stream',
+    {
+      config: { scope: 'search' },
+      schema: {
+        summary: 'The video file (supports HTTP Range requests)',
+        tags: ['videos'],
+        params: idParams,
+        produces: ['video/*'],
+        response: { 200: Type.Any(), 206: Type.Any(), ...authErrors, 404: problemRef, 416: problemRef },
+      },
+    },
+    async (request, reply) => {
+      const video = await videoOf(request.principal.tenant, request.params.id);
+      const file = video.source;
+      const info = file ? await stat(file).catch(() => null) : null;
+      if (!file || !info?.isFile())
+        throw new HttpProblem(404, 'VIDEO_FILE_MISSING', `video ${video.id}: its file is no longer stored`);
+      return reply.sendFile(path.basename(file), path.dirname(file), {
+        acceptRanges: true,
+        cacheControl: false,
+      });
+    },
+  );
+
+  app.get(
+    '/videos/:id/frames/:n/thumbnail',
+    {
+      config: { scope: 'search' },
+      schema: {
+        summary: "A sampled frame's thumbnail (WebP)",
+        tags: ['videos'],
+        params: Type.Object({ id: VideoId, n: Type.Integer({ minimum: 0, maximum: 100_000 }) }),
+        produces: ['image/webp'],
+        response: { 200: Type.Any(), ...authErrors, 404: problemRef },
+      },
+    },
+    async (request, reply) => {
+      const { id, n } = request.params;
+      const video = await videoOf(request.principal.tenant, id);
+      const fingerprint = search.fingerprint ?? video.fingerprint;
+      const embeddings = fingerprint
+        ? await pipeline.store.getEmbeddings(request.principal.tenant, id, fingerprint)
+        : null;
+      const thumbnail = embeddings?.thumbnails[n];
+      if (!thumbnail)
+        throw new HttpProblem(
+          404,
+          'THUMBNAIL_NOT_FOUND',
+          embeddings
+            ? `video ${id} has ${embeddings.thumbnails.length} frames; no frame ${n}`
+            : `video ${id} has no frames yet`,
+        );
+      return reply.sendFile(thumbnail, config.paths.thumbnails, { cacheControl: true, maxAge: 3600_000 });
+    },
+  );
+};

@@ -1,0 +1,106 @@
+/**
+ * JSON schemas shared by several routes (TypeBox: the same object validates requests, types the
+ * handlers and documents the OpenAPI spec), and the conversions from index records to API shapes.
+ */
+import type { VideoFilters, VideoRecord } from '@reel/index';
+import { type Static, Type } from 'typebox';
+
+export const problemRef = Type.Ref('Problem');
+
+/** Responses every authenticated route may give besides its own. */
+export const authErrors = {
+  400: problemRef,
+  401: problemRef,
+  403: problemRef,
+  429: problemRef,
+} as const;
+
+export const VideoId = Type.String({ minLength: 1, maxLength: 200, description: 'Video id' });
+
+export const FiltersSchema = Type.Object(
+  {
+    tags: Type.Optional(
+      Type.Array(Type.String({ minLength: 1, maxLength: 100 }), {
+        maxItems: 20,
+        description: 'Videos carrying all of these tags',
+      }),
+    ),
+    createdAfter: Type.Optional(Type.String({ format: 'date-time', description: 'Inclusive' })),
+    createdBefore: Type.Optional(Type.String({ format: 'date-time', description: 'Exclusive' })),
+    minDuration: Type.Optional(Type.Number({ minimum: 0, description: 'Seconds, inclusive' })),
+    maxDuration: Type.Optional(Type.Number({ minimum: 0, description: 'Seconds, inclusive' })),
+  },
+  { additionalProperties: false },
+);
+export type Filters = Static<typeof FiltersSchema>;
+
+export function toVideoFilters(filters: Filters | undefined): VideoFilters {
+  if (!filters) return {};
+  const out: VideoFilters = {};
+  if (filters.tags?.length) out.tags = filters.tags;
+  if (filters.createdAfter || filters.createdBefore)
+    out.createdAt = {
+      ...(filters.createdAfter ? { from: new Date(filters.createdAfter) } : {}),
+      ...(filters.createdBefore ? { to: new Date(filters.createdBefore) } : {}),
+    };
+  if (filters.minDuration !== undefined || filters.maxDuration !== undefined)
+    out.durationSeconds = {
+      ...(filters.minDuration !== undefined ? { min: filters.minDuration } : {}),
+      ...(filters.maxDuration !== undefined ? { max: filters.maxDuration } : {}),
+    };
+  return out;
+}
+
+export const VideoSchema = Type.Object(
+  {
+    id: Type.String(),
+    title: Type.String(),
+    tags: Type.Array(Type.String()),
+    status: Type.String({ description: 'queued, processing, indexed or failed' }),
+    createdAt: Type.String({ format: 'date-time' }),
+    ingestedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+    durationSeconds: Type.Union([Type.Number(), Type.Null()]),
+    sha256: Type.String(),
+    fingerprint: Type.Union([Type.String(), Type.Null()]),
+    error: Type.Union([Type.Object({ code: Type.String(), message: Type.String() }), Type.Null()]),
+    streamUrl: Type.String(),
+  },
+  { $id: 'Video' },
+);
+export type VideoBody = Static<typeof VideoSchema>;
+
+export function toVideoBody(video: VideoRecord): VideoBody {
+  return {
+    id: video.id,
+    title: video.title,
+    tags: video.tags,
+    status: video.status,
+    createdAt: video.createdAt.toISOString(),
+    ingestedAt: video.ingestedAt ? video.ingestedAt.toISOString() : null,
+    durationSeconds: video.durationSeconds,
+    sha256: video.sha256,
+    fingerprint: video.fingerprint,
+    error: video.error ? { code: video.error.code, message: video.error.message } : null,
+    streamUrl: `/v1/videos/${encodeURIComponent(video.id)}/stream`,
+  };
+}
+
+export function thumbnailUrl(videoId: string, frameIndex: number): string {
+  return `/v1/videos/${encodeURIComponent(videoId)}/frames/${frameIndex}/thumbnail`;
+}
+
+export const SubmittedVideoSchema = Type.Object({
+  name: Type.String(),
+  videoId: Type.Optional(Type.String()),
+  status: Type.String({ description: 'queued, duplicate or failed' }),
+  duplicateOf: Type.Optional(Type.String()),
+  code: Type.Optional(Type.String()),
+  message: Type.Optional(Type.String()),
+});
+
+export const BatchAcceptedSchema = Type.Object({
+  batchId: Type.String(),
+  statusUrl: Type.String(),
+  existing: Type.Boolean({ description: 'True when this batch id was submitted before' }),
+  videos: Type.Array(SubmittedVideoSchema),
+});

@@ -1,0 +1,82 @@
+/**
+ * Starts the HTTP API with the real dependencies from config. Refuses to listen on a non-loopback
+ * address while no API key exists (the keyless local mode would otherwise serve anyone on the network).
+ */
+import { mkdir } from 'node:fs/promises';
+import { isIP } from 'node:net';
+import { type Logger, type ReelConfig, ReelError } from '@reel/infra';
+import { openPipeline } from '@reel/workers';
+import { KeyStore } from '../keys/key-store.ts';
+import { LiveSearch, type LiveSearchOptions } from '../services/live-search.ts';
+import { type ApiDeps, buildApp, type ReelApp } from './app.ts';
+
+export function isLoopback(host: string): boolean {
+  if (host === 'localhost') return true;
+  if (isIP(host) === 4) return host.startsWith('127.');
+  if (isIP(host) === 6) return host === '::1' || host === '0:0:0:0:0:0:0:1';
+  return false;
+}
+
+export interface RunningServer {
+  app: ReelApp;
+  deps: ApiDeps;
+  /** e.g. http://127.0.0.1:3000 */
+  url: string;
+  close(): Promise<void>;
+}
+
+export async function startServer(
+  config: ReelConfig,
+  logger: Logger,
+  options: { search?: LiveSearchOptions } = {},
+): Promise<RunningServer> {
+  const keys = new KeyStore(config.paths.apiKeys);
+  if ((await keys.active()).length === 0 && !isLoopback(config.apiHost))
+    throw new ReelError(
+      'API_KEYS_REQUIRED',
+      `refusing to listen on ${config.apiHost} without API keys: anyone who can reach it could read and change every video. Create a key first (npx reel keys create --tenant T --scopes search,ingest,admin), or listen on 127.0.0.1`,
+    );
+  await mkdir(config.paths.thumbnails, { recursive: true });
+  await mkdir(config.paths.videos, { recursive: true });
+  const pipeline = await openPipeline(config, logger);
+  const search = new LiveSearch(pipeline, logger, options.search);
+  const deps: ApiDeps = { config, logger, pipeline, search, keys };
+  let app: ReelApp;
+  try {
+    app = await buildApp(deps);
+    await app.listen({ host: config.apiHost, port: config.apiPort });
+  } catch (error) {
+    await search.close();
+    await pipeline.close();
+    throw error;
+  }
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : config.apiPort;
+  const host = isIP(config.apiHost) === 6 ? `[${config.apiHost}]` : config.apiHost;
+  // Load the search model now, so the first search does not wait for it.
+  void search
+    .service()
+    .catch((error) => logger.warn({ err: (error as Error).message }, 'search model not loaded yet'));
+  return {
+    app,
+    deps,
+    url: `http://${host}:${port}`,
+    async close() {
+      await app.close();
+      await search.close();
+      // Closing the queues waits for Redis; while it is down, give up after a few seconds.
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        pipeline.close(),
+        new Promise<void>((resolve) => {
+          timer = setTimeout(() => {
+            logger.warn('Redis did not answer while closing; disconnecting');
+            pipeline.redis.disconnect();
+            resolve();
+          }, 5000);
+        }),
+      ]);
+      clearTimeout(timer);
+    },
+  };
+}

@@ -1,0 +1,86 @@
+/**
+ * A real API for tests: the synthetic model in a temp data folder, a unique queue prefix on the real
+ * Redis, the server on a free loopback port, and (optionally) a pipeline worker in the same process.
+ */
+import { execFileSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdirSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { createLogger, loadConfig, type ReelConfig } from '@reel/infra';
+import { colourVideoArgs } from '@reel/ingest';
+import { writeSyntheticClip } from '@reel/models';
+import { type RunningWorker, startPipelineWorker } from '@reel/workers';
+import { type RunningServer, startServer } from '../../src/http/server.ts';
+
+export interface ApiFixture {
+  root: string;
+  config: ReelConfig;
+  server: RunningServer;
+  worker: RunningWorker | undefined;
+  url: string;
+  videos: string;
+  close(): Promise<void>;
+}
+
+export function configFor(root: string, env: Record<string, string> = {}): ReelConfig {
+  return loadConfig(
+    {
+      REEL_DATA_DIR: path.join(root, 'data'),
+      REEL_QUEUE_PREFIX: `{api-${randomUUID().slice(0, 8)}}`,
+      REEL_LOG_LEVEL: 'warn',
+      REEL_API_PORT: '0',
+      REEL_JOB_LOCK_SECONDS: '4',
+      ...env,
+    },
+    root,
+  );
+}
+
+export async function startApi(
+  options: { env?: Record<string, string>; worker?: boolean; root?: string } = {},
+): Promise<ApiFixture> {
+  const root = options.root ?? mkdtempSync(path.join(tmpdir(), 'reel-api-'));
+  const config = configFor(root, options.env);
+  await writeSyntheticClip(path.join(config.paths.models, 'reel-synthetic-clip'));
+  const videos = path.join(root, 'videos');
+  mkdirSync(videos, { recursive: true });
+  const logger = createLogger({ level: config.logLevel, name: 'reel-test' });
+  const server = await startServer(config, logger, { search: { refreshMs: 200 } });
+  const worker = options.worker === false ? undefined : await startPipelineWorker(config, logger);
+  return {
+    root,
+    config,
+    server,
+    worker,
+    url: server.url,
+    videos,
+    async close() {
+      await server.close();
+      await worker?.close();
+    },
+  };
+}
+
+/** A solid-colour video at 96×72, 8 fps, rendered by ingest's ffmpeg arguments. */
+export function colourVideo(dir: string, name: string, colour: string, seconds = 2): string {
+  const file = path.join(dir, name);
+  execFileSync('ffmpeg', colourVideoArgs(file, [{ colour, seconds }], { width: 96, height: 72, fps: 8 }), {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  return file;
+}
+
+export async function until<T>(
+  what: string,
+  poll: () => Promise<T | undefined>,
+  timeoutMs = 90_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const value = await poll();
+    if (value !== undefined) return value;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+}

@@ -1,0 +1,271 @@
+/** biome-ignore-all lint/suspicious/noExplicitAny: JSON response bodies, checked by the assertions */
+/**
+ * The HTTP API for real: a server on a loopback port, the real Redis, a real worker with the synthetic
+ * model, real ffmpeg videos. Upload, progress, search, stream with Range, thumbnails, problem+json
+ * errors, docs and metrics, in keyless local mode.
+ */
+import { readFileSync } from 'node:fs';
+import { readdir } from 'node:fs/promises';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type ApiFixture, colourVideo, startApi, until } from './helpers/api-server.ts';
+
+let api: ApiFixture;
+
+function form(files: { file: string; name?: string }[], fields: Record<string, string> = {}): FormData {
+  const body = new FormData();
+  for (const [k, v] of Object.entries(fields)) body.append(k, v);
+  for (const f of files)
+    body.append('file', new Blob([readFileSync(f.file)]), f.name ?? path.basename(f.file));
+  return body;
+}
+
+async function json(response: Response): Promise<Record<string, any>> {
+  return (await response.json()) as Record<string, any>;
+}
+
+async function waitBatch(id: string): Promise<Record<string, any>> {
+  return until(`batch ${id}`, async () => {
+    const status = await json(await fetch(`${api.url}/v1/batches/${id}`));
+    return status.finishedAt ? status : undefined;
+  });
+}
+
+beforeAll(async () => {
+  api = await startApi();
+}, 120_000);
+
+afterAll(async () => {
+  await api?.close();
+});
+
+describe('upload, progress and search', () => {
+  let batch: Record<string, any>;
+
+  it('accepts a multipart batch with 202 and one entry per file, and stores only what it indexes', async () => {
+    const red = colourVideo(api.videos, 'red.mp4', 'red', 3);
+    const blue = colourVideo(api.videos, 'blue.mp4', 'blue');
+    const broken = path.join(api.videos, 'broken.mp4');
+    (await import('node:fs')).writeFileSync(broken, 'not a video at all');
+    const response = await fetch(`${api.url}/v1/videos`, {
+      method: 'POST',
+      body: form([{ file: red }, { file: blue, name: '../../etc/blue video.mp4' }, { file: broken }], {
+        tags: 'demo, colours',
+      }),
+    });
+    expect(response.status).toBe(202);
+    const accepted = await json(response);
+    expect(accepted.videos.map((v: any) => [v.name, v.status])).toEqual([
+      ['red.mp4', 'queued'],
+      ['blue video.mp4', 'queued'], // the path in the upload name is dropped
+      ['broken.mp4', 'queued'],
+    ]);
+    expect(accepted.statusUrl).toBe(`/v1/batches/${accepted.batchId}`);
+    batch = await waitBatch(accepted.batchId);
+    expect(batch.counts).toMatchObject({ indexed: 2, failed: 1 });
+    const failed = batch.videos.find((v: any) => v.name === 'broken.mp4');
+    expect(failed).toMatchObject({ status: 'failed', code: 'NOT_A_VIDEO' });
+    expect(failed.message).toContain('broken.mp4');
+
+    // the same file again is a duplicate, and its upload is not kept
+    const again = await json(
+      await fetch(`${api.url}/v1/videos`, { method: 'POST', body: form([{ file: red, name: 'again.mp4' }]) }),
+    );
+    expect(again.videos[0]).toMatchObject({ name: 'again.mp4', status: 'duplicate' });
+    const stored = await readdir(path.join(api.config.paths.videos, 'default'));
+    expect(stored.filter((f) => f.endsWith('.mp4'))).toHaveLength(3); // red, blue, broken: not "again"
+  });
+
+  it('finds the red video first, with its moment, thumbnail and stream', async () => {
+    const response = await fetch(`${api.url}/v1/search`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query: 'a red video', k: 5, filters: { tags: ['demo'] } }),
+    });
+    expect(response.status).toBe(200);
+    const body = await json(response);
+    expect(body.results).toHaveLength(2);
+    expect(body.results[0].title).toBe('red');
+    expect(body.results[0].score).toBeGreaterThan(body.results[1].score);
+    expect(body.fingerprint).toMatch(/^sha256:/);
+    const moment = body.results[0].moment;
+    expect(moment.start).toBeGreaterThanOrEqual(0);
+    expect(moment.end).toBeGreaterThan(moment.start);
+    expect(moment.end).toBeLessThanOrEqual(3.01);
+
+    const thumb = await fetch(`${api.url}${moment.thumbnailUrl}`);
+    expect(thumb.status).toBe(200);
+    expect(thumb.headers.get('content-type')).toBe('image/webp');
+    const bytes = Buffer.from(await thumb.arrayBuffer());
+    expect(bytes.subarray(8, 12).toString()).toBe('WEBP');
+
+    const get = await json(await fetch(`${api.url}/v1/search?q=blue&k=1`));
+    expect(get.results.map((r: any) => r.title)).toEqual(['blue video']);
+    expect(get.nextCursor).toEqual(expect.any(String));
+    const next = await json(
+      await fetch(`${api.url}/v1/search?q=blue&k=1&cursor=${encodeURIComponent(get.nextCursor)}`),
+    );
+    expect(next.results.map((r: any) => r.title)).toEqual(['red']);
+
+    const videoId = body.results[0].videoId;
+    const full = await fetch(`${api.url}/v1/videos/${videoId}/stream`);
+    expect(full.status).toBe(200);
+    const size = Number(full.headers.get('content-length'));
+    expect(size).toBe(readFileSync(path.join(api.videos, 'red.mp4')).length);
+    await full.arrayBuffer();
+    const range = await fetch(`${api.url}/v1/videos/${videoId}/stream`, {
+      headers: { range: 'bytes=100-199' },
+    });
+    expect(range.status).toBe(206);
+    expect(range.headers.get('content-range')).toBe(`bytes 100-199/${size}`);
+    expect((await range.arrayBuffer()).byteLength).toBe(100);
+    const beyond = await fetch(`${api.url}/v1/videos/${videoId}/stream`, {
+      headers: { range: `bytes=${size + 10}-` },
+    });
+    expect(beyond.status).toBe(416);
+  });
+
+  it('finds the moment inside the video: a scene change half-way', async () => {
+    const file = path.join(api.videos, 'grey-then-yellow.mp4');
+    (await import('node:child_process')).execFileSync(
+      'ffmpeg',
+      (await import('@reel/ingest')).colourVideoArgs(
+        file,
+        [
+          { colour: 'gray', seconds: 3 },
+          { colour: 'yellow', seconds: 3 },
+        ],
+        { width: 96, height: 72, fps: 8 },
+      ),
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+    const accepted = await json(
+      await fetch(`${api.url}/v1/videos`, { method: 'POST', body: form([{ file }]) }),
+    );
+    expect((await waitBatch(accepted.batchId)).counts.indexed).toBe(1);
+    const found = await json(await fetch(`${api.url}/v1/search?q=${encodeURIComponent('yellow')}&k=3`));
+    expect(found.results[0].title).toBe('grey-then-yellow');
+    const { start, end } = found.results[0].moment;
+    expect(start).toBeGreaterThanOrEqual(2.5); // the yellow half is 3-6 s
+    expect(end).toBeLessThanOrEqual(6.01);
+    expect(end - start).toBeGreaterThan(1);
+  });
+
+  it('lists and shows videos with filters and a cursor', async () => {
+    const page = await json(await fetch(`${api.url}/v1/videos?limit=2&status=indexed&tags=demo`));
+    expect(page.videos).toHaveLength(2);
+    expect(page.videos.every((v: any) => v.status === 'indexed')).toBe(true);
+    const failed = await json(await fetch(`${api.url}/v1/videos?status=failed`));
+    expect(failed.videos).toHaveLength(1);
+    expect(failed.videos[0].error.code).toBe('NOT_A_VIDEO');
+    const one = await json(await fetch(`${api.url}/v1/videos/${page.videos[0].id}`));
+    expect(one).toMatchObject({ id: page.videos[0].id, tags: ['demo', 'colours'] });
+    const first = await json(await fetch(`${api.url}/v1/videos?limit=1`));
+    const second = await json(
+      await fetch(`${api.url}/v1/videos?limit=1&cursor=${encodeURIComponent(first.nextCursor)}`),
+    );
+    expect(second.videos[0].id).not.toBe(first.videos[0].id);
+  });
+});
+
+describe('errors are problem+json with a stable code', () => {
+  const problem = async (response: Response, status: number, code: string) => {
+    expect(response.status).toBe(status);
+    expect(response.headers.get('content-type')).toContain('application/problem+json');
+    const body = await json(response);
+    expect(body).toMatchObject({ status, code });
+    expect(body.detail).toEqual(expect.any(String));
+    return body;
+  };
+
+  it('names the field that was wrong', async () => {
+    const tooMany = await problem(await fetch(`${api.url}/v1/search?q=red&k=1000`), 400, 'VALIDATION_FAILED');
+    expect(tooMany.detail).toContain('k');
+    const long = await problem(
+      await fetch(`${api.url}/v1/search?q=${'x'.repeat(600)}`),
+      400,
+      'VALIDATION_FAILED',
+    );
+    expect(long.detail).toContain('q');
+    const pooling = await problem(
+      await fetch(`${api.url}/v1/search`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ query: 'red', pooling: 'median' }),
+      }),
+      400,
+      'VALIDATION_FAILED',
+    );
+    expect(pooling.detail).toContain('pooling');
+    await problem(await fetch(`${api.url}/v1/search?q=red&pooling=xpool`), 422, 'POOLING_UNAVAILABLE');
+    await problem(await fetch(`${api.url}/v1/search?q=red&cursor=garbage`), 400, 'CURSOR_INVALID');
+    await problem(await fetch(`${api.url}/v1/videos/nope`), 404, 'VIDEO_NOT_FOUND');
+    await problem(await fetch(`${api.url}/v1/batches/nope`), 404, 'BATCH_NOT_FOUND');
+    await problem(await fetch(`${api.url}/v1/nothing-here`), 404, 'ROUTE_NOT_FOUND');
+    await problem(
+      await fetch(`${api.url}/v1/videos`, { method: 'POST', body: form([], { title: 'x' }) }),
+      400,
+      'NO_FILES',
+    );
+    await problem(
+      await fetch(`${api.url}/v1/batches`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ videos: [{ path: 'a.mp4' }] }),
+      }),
+      403,
+      'PATHS_DISABLED',
+    );
+  });
+});
+
+describe('operations', () => {
+  it('serves health, readiness, OpenAPI and Prometheus metrics', async () => {
+    expect(await json(await fetch(`${api.url}/healthz`))).toEqual({ status: 'ok' });
+    const ready = await fetch(`${api.url}/readyz`);
+    expect(ready.status).toBe(200);
+    const readiness = await json(ready);
+    expect(readiness).toMatchObject({ ready: true, search: true, ingest: true });
+    expect(readiness.checks.map((c: any) => c.name).sort()).toEqual(['index', 'model', 'redis', 'workers']);
+
+    const spec = await json(await fetch(`${api.url}/docs/json`));
+    expect(spec.openapi).toBe('3.1.0');
+    for (const route of ['/v1/search', '/v1/videos', '/v1/videos/{id}/stream', '/v1/batches', '/v1/reindex'])
+      expect(Object.keys(spec.paths)).toContain(route);
+    expect(
+      spec.paths['/v1/search'].post.requestBody.content['application/json'].schema.properties.k.maximum,
+    ).toBe(100);
+
+    const metrics = await (await fetch(`${api.url}/metrics`)).text();
+    expect(metrics).toMatch(
+      /reel_http_request_duration_seconds_count\{method="POST",route="\/v1\/search",status="200"\} [1-9]/,
+    );
+    expect(metrics).toMatch(/reel_search_stage_seconds_count\{stage="stage1",pooling="attention"\} [1-9]/);
+    expect(metrics).toMatch(/reel_videos\{status="indexed"\} 3/);
+    expect(metrics).toMatch(/reel_queue_jobs\{queue="ingest",state="waiting"\} 0/);
+
+    const board = await fetch(`${api.url}/admin/queues`);
+    expect(board.status).toBe(200);
+    expect(await board.text()).toContain('reel queues');
+
+    const models = await json(await fetch(`${api.url}/v1/models`));
+    expect(models.active.id).toBe('reel-synthetic-clip');
+    expect(models.searching).toMatch(/^sha256:/);
+  });
+
+  it('queues reindexing for the workers', async () => {
+    const response = await fetch(`${api.url}/v1/reindex`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ upkeep: true }),
+    });
+    expect(response.status).toBe(202);
+    const body = await json(response);
+    expect(body.jobs.map((j: any) => j.kind)).toEqual(['upkeep']);
+    const job = await until('upkeep job', async () => {
+      const found = await api.server.deps.pipeline.queues.reindex.getJob(body.jobs[0].jobId);
+      return found && (await found.isCompleted()) ? found : undefined;
+    });
+    expect(job.returnvalue).toBeDefined();
+  });
+});
