@@ -339,14 +339,19 @@ describe('binding and Redis', () => {
         return form;
       };
       const accepted = await json(await fetch(`${own.url}/v1/videos`, { method: 'POST', body: body() }));
-      await until('indexed', async () => {
-        const status = await json(await fetch(`${own.url}/v1/batches/${accepted.batchId}`));
-        return status.finishedAt ? status : undefined;
-      }, 60_000);
+      await until(
+        'indexed',
+        async () => {
+          const status = await json(await fetch(`${own.url}/v1/batches/${accepted.batchId}`));
+          return status.finishedAt ? status : undefined;
+        },
+        60_000,
+      );
       redis.kill('SIGKILL');
       await new Promise((resolve) => redis.once('exit', resolve));
-      await until('redis seen down', async () =>
-        own.server.deps.pipeline.redis.status !== 'ready' ? true : undefined,
+      await until(
+        'redis seen down',
+        async () => (own.server.deps.pipeline.redis.status !== 'ready' ? true : undefined),
         10_000,
       );
 
@@ -367,8 +372,10 @@ describe('binding and Redis', () => {
 
       redis = startRedis(port, redisDir);
       await redisUp(port);
-      await until('ingest back', async () =>
-        (await fetch(`${own.url}/v1/batches/${accepted.batchId}`)).status === 200 ? true : undefined,
+      await until(
+        'ingest back',
+        async () =>
+          (await fetch(`${own.url}/v1/batches/${accepted.batchId}`)).status === 200 ? true : undefined,
         30_000,
       );
     } finally {
