@@ -242,6 +242,15 @@ const SETTINGS = {
     default: 600,
     doc: 'Longest a worker may take to download a video submitted by http(s) URL (slower downloads fail with DOWNLOAD_TIMEOUT and are retried).',
   },
+  downloadAllowPrivate: {
+    env: 'REEL_DOWNLOAD_ALLOW_PRIVATE',
+    schema: z.preprocess(
+      (value) => (value === 'true' ? true : value === 'false' ? false : value),
+      z.boolean({ error: 'expected true or false' }),
+    ),
+    default: false,
+    doc: 'Whether workers may download URLs whose host is a loopback, private, link-local or metadata address (off: such URLs fail with DOWNLOAD_FORBIDDEN, so the API cannot be used to reach the internal network).',
+  },
   xpoolHead: {
     env: 'REEL_XPOOL_HEAD',
     schema: nonEmpty('expected a path to a .safetensors file with the X-Pool head').optional(),

@@ -223,6 +223,7 @@ export async function startPipelineWorker(
       videosDir: config.paths.videos,
       maxBytes: config.maxVideoBytes,
       timeoutMs: config.downloadTimeoutSeconds * 1000,
+      allowPrivateHosts: config.downloadAllowPrivate,
     }),
     claims: pipeline.service,
     deleted: pipeline.videos,

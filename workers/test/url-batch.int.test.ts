@@ -89,6 +89,7 @@ beforeAll(async () => {
   setup = await realSetup({
     REEL_MAX_VIDEO_BYTES: String(MAX_BYTES),
     REEL_DOWNLOAD_TIMEOUT_SECONDS: '2',
+    REEL_DOWNLOAD_ALLOW_PRIVATE: 'true', // the test's server is on loopback
   });
   red = colourVideo(setup.videos, 'red.mp4', 'red');
   blue = colourVideo(setup.videos, 'blue.mp4', 'blue');

@@ -9,8 +9,10 @@
  * timeouts are transient (ReelError `retryable`), so BullMQ retries them with backoff.
  */
 import { createHash, randomUUID } from 'node:crypto';
+import { lookup } from 'node:dns/promises';
 import { createWriteStream } from 'node:fs';
 import { mkdir, rename, rm, stat } from 'node:fs/promises';
+import { BlockList, isIP } from 'node:net';
 import path from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -29,7 +31,40 @@ export const DownloadErrorCode = {
   DOWNLOAD_UNAVAILABLE: 'DOWNLOAD_UNAVAILABLE',
   /** Transient: the download did not finish within the time limit. */
   DOWNLOAD_TIMEOUT: 'DOWNLOAD_TIMEOUT',
+  /** Permanent: the host (or a redirect's) is a loopback, private, link-local or metadata address. */
+  DOWNLOAD_FORBIDDEN: 'DOWNLOAD_FORBIDDEN',
 } as const;
+
+/** Addresses a download must not reach unless allowed: the machine itself and internal networks. */
+const INTERNAL = new BlockList();
+for (const [net, prefix] of [
+  ['0.0.0.0', 8],
+  ['10.0.0.0', 8],
+  ['100.64.0.0', 10],
+  ['127.0.0.0', 8],
+  ['169.254.0.0', 16], // link-local, cloud metadata (169.254.169.254)
+  ['172.16.0.0', 12],
+  ['192.168.0.0', 16],
+  ['224.0.0.0', 4],
+] as const)
+  INTERNAL.addSubnet(net, prefix, 'ipv4');
+for (const [net, prefix] of [
+  ['::', 128],
+  ['::1', 128],
+  ['fc00::', 7],
+  ['fe80::', 10],
+  ['ff00::', 8],
+] as const)
+  INTERNAL.addSubnet(net, prefix, 'ipv6');
+
+/** True for loopback, private, link-local, CGNAT, multicast and unspecified addresses (IPv4-mapped too). */
+export function isInternalAddress(address: string): boolean {
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
+  if (mapped) return INTERNAL.check(mapped[1]!, 'ipv4');
+  const family = isIP(address);
+  if (family === 0) return false;
+  return INTERNAL.check(address, family === 4 ? 'ipv4' : 'ipv6');
+}
 
 export interface UrlFetcherOptions {
   /** Folder downloads are stored in (`config.paths.videos`): `<videosDir>/<videoId>/download<ext>`. */
@@ -40,6 +75,8 @@ export interface UrlFetcherOptions {
   timeoutMs: number;
   /** Redirects followed before giving up (default 5). */
   maxRedirects?: number;
+  /** Allow hosts on loopback and internal networks (default false: see isInternalAddress). */
+  allowPrivateHosts?: boolean;
 }
 
 const TRANSIENT_STATUSES = new Set([408, 425, 429]);
@@ -48,7 +85,7 @@ export class UrlFetcher implements UrlDownloader {
   readonly #options: Required<UrlFetcherOptions>;
 
   constructor(options: UrlFetcherOptions) {
-    this.#options = { maxRedirects: 5, ...options };
+    this.#options = { maxRedirects: 5, allowPrivateHosts: false, ...options };
   }
 
   /** The folder that holds a URL video's download (removed with the video). */
@@ -113,10 +150,35 @@ export class UrlFetcher implements UrlDownloader {
     }
   }
 
+  /**
+   * Refuses hosts on loopback and internal networks (every address the name resolves to), so a URL
+   * submitted through the API cannot reach services behind it. A name that does not resolve is left to
+   * fetch, which reports it as a network failure.
+   */
+  async #checkHost(url: string, current: string): Promise<void> {
+    if (this.#options.allowPrivateHosts) return;
+    const host = new URL(current).hostname.replace(/^\[|\]$/g, '');
+    const addresses = isIP(host)
+      ? [host]
+      : await lookup(host, { all: true }).then(
+          (found) => found.map((a) => a.address),
+          () => [],
+        );
+    const internal = addresses.find(isInternalAddress);
+    if (internal !== undefined) {
+      const via = current === url ? '' : ` (redirected to ${current})`;
+      throw new ReelError(
+        DownloadErrorCode.DOWNLOAD_FORBIDDEN,
+        `${url}${via}: ${host} is an internal address (${internal}); downloads from loopback and private networks are off (REEL_DOWNLOAD_ALLOW_PRIVATE=true allows them)`,
+      );
+    }
+  }
+
   /** Fetches `url`, following up to maxRedirects redirects to http(s) URLs; returns a 2xx response. */
   async #follow(url: string, signal: AbortSignal): Promise<Response> {
     let current = url;
     for (let hop = 0; ; hop++) {
+      await this.#checkHost(url, current);
       const response = await fetch(current, { redirect: 'manual', signal });
       const location = response.headers.get('location');
       if (response.status >= 300 && response.status < 400 && location !== null) {
