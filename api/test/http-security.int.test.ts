@@ -11,6 +11,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createLogger } from '@reel/infra';
+import { startPipelineWorker } from '@reel/workers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isLoopback, startServer } from '../src/http/server.ts';
 import { KeyStore } from '../src/keys/key-store.ts';
@@ -331,7 +332,10 @@ describe('binding and Redis', () => {
     const redisDir = mkdtempSync(path.join(tmpdir(), 'reel-api-redis-'));
     let redis = startRedis(port, redisDir);
     await redisUp(port);
-    const own = await startApi({ env: { REEL_REDIS_URL: `redis://127.0.0.1:${port}` } });
+    const own = await startApi({ env: { REEL_REDIS_URL: `redis://127.0.0.1:${port}` }, worker: false });
+    // The worker indexes one video, then stops: what is under test while Redis is down is the API.
+    const worker = await startPipelineWorker(own.config, createLogger({ level: 'warn', name: 'test' }));
+    let workerClosed = false;
     try {
       const body = () => {
         const form = new FormData();
@@ -347,6 +351,8 @@ describe('binding and Redis', () => {
         },
         60_000,
       );
+      await worker.close();
+      workerClosed = true;
       redis.kill('SIGKILL');
       await new Promise((resolve) => redis.once('exit', resolve));
       await until(
@@ -379,6 +385,12 @@ describe('binding and Redis', () => {
         30_000,
       );
     } finally {
+      // Closing waits for Redis: bring it back first if an assertion failed while it was down.
+      if (redis.exitCode !== null || redis.signalCode !== null) {
+        redis = startRedis(port, redisDir);
+        await redisUp(port);
+      }
+      if (!workerClosed) await worker.close();
       await own.close();
       redis.kill('SIGKILL');
     }

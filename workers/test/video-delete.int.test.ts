@@ -50,7 +50,7 @@ const spool = (videoId: string) => path.join(setup.config.paths.tmp, 'spool', vi
 
 let red: string;
 beforeAll(async () => {
-  setup = await realSetup();
+  setup = await realSetup({ REEL_DOWNLOAD_ALLOW_PRIVATE: 'true' }); // the test's server is on loopback
   red = colourVideo(setup.videos, 'red.mp4', 'red');
   server = createServer((req, res) => {
     if (req.url === '/gate.mp4') {
