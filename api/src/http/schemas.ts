@@ -15,6 +15,14 @@ export const authErrors = {
   429: problemRef,
 } as const;
 
+/** Tags from a comma-separated form or query field: trimmed, empty ones dropped. */
+export function splitTags(value: string): string[] {
+  return value
+    .split(',')
+    .map((t) => t.trim())
+    .filter(Boolean);
+}
+
 export const VideoId = Type.String({ minLength: 1, maxLength: 200, description: 'Video id' });
 
 export const FiltersSchema = Type.Object(

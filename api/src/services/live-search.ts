@@ -8,6 +8,7 @@ import { loadXPoolHead, SearchService, type XPoolHead } from '@reel/index';
 import type { Logger } from '@reel/infra';
 import { ClipModel, createInferencePool, type InferencePool } from '@reel/models';
 import type { ModelRef, Pipeline } from '@reel/workers';
+import { withTimeout } from './with-timeout.ts';
 
 interface Loaded {
   model: ModelRef;
@@ -20,22 +21,6 @@ export interface LiveSearchOptions {
   refreshMs?: number;
   /** Longest wait for Redis when reading the pointer (default 500 ms). */
   redisTimeoutMs?: number;
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${what}: no answer within ${ms} ms`)), ms);
-    promise.then(
-      (value) => {
-        clearTimeout(timer);
-        resolve(value);
-      },
-      (error) => {
-        clearTimeout(timer);
-        reject(error);
-      },
-    );
-  });
 }
 
 export class LiveSearch {

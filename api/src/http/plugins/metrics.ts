@@ -8,6 +8,7 @@ import { QueueName } from '@reel/workers';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { withTimeout } from '../../services/with-timeout.ts';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -16,11 +17,9 @@ declare module 'fastify' {
   }
 }
 
-function within<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
-  return Promise.race([
-    promise.catch(() => undefined),
-    new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), ms).unref()),
-  ]);
+/** The value, or undefined when it failed or took longer than `ms`: a scrape never waits on Redis. */
+function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T | undefined> {
+  return withTimeout(promise, ms, what).catch(() => undefined);
 }
 
 export const metricsPlugin = fp(
@@ -63,6 +62,7 @@ export const metricsPlugin = fp(
             ),
           ),
           1000,
+          'queue depths',
         );
         counts?.forEach((byState, i) => {
           for (const [state, n] of Object.entries(byState)) this.set({ queue: names[i]!, state }, n);
@@ -75,7 +75,7 @@ export const metricsPlugin = fp(
       labelNames: ['status'],
       registers: [registry],
       async collect() {
-        const counts = await within(pipeline.store.countByStatus(), 2000);
+        const counts = await within(pipeline.store.countByStatus(), 2000, 'video counts');
         if (counts) for (const [status, n] of Object.entries(counts)) this.set({ status }, n);
       },
     });

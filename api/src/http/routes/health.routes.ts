@@ -4,6 +4,7 @@
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
+import { withTimeout } from '../../services/with-timeout.ts';
 
 const Check = Type.Object({
   name: Type.String(),
@@ -11,15 +12,6 @@ const Check = Type.Object({
   detail: Type.String(),
   requiredFor: Type.String({ description: 'search, ingest or both' }),
 });
-
-function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  return Promise.race([
-    promise,
-    new Promise<never>((_, reject) =>
-      setTimeout(() => reject(new Error(`${what}: no answer within ${ms} ms`)), ms).unref(),
-    ),
-  ]);
-}
 
 export const healthRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const { pipeline, search } = app.deps;
@@ -64,23 +56,23 @@ export const healthRoutes: FastifyPluginAsyncTypebox = async (app) => {
       };
       await Promise.all([
         check('index', 'both', async () => {
-          const counts = await within(pipeline.store.countByStatus(), 3000, 'index');
+          const counts = await withTimeout(pipeline.store.countByStatus(), 3000, 'index');
           return `LanceDB at ${pipeline.config.paths.lancedb}: ${counts.indexed} videos indexed`;
         }),
         check('model', 'search', async () => {
-          await within(search.service(), 30_000, 'model');
+          await withTimeout(search.service(), 30_000, 'model');
           return `searching model ${search.fingerprint}`;
         }),
         check('redis', 'ingest', async () => {
           if (pipeline.redis.status !== 'ready') throw new Error(`not connected (${pipeline.redis.status})`);
-          await within(pipeline.redis.ping(), 1000, 'redis');
+          await withTimeout(pipeline.redis.ping(), 1000, 'redis');
           return 'answers PING';
         }),
       ]);
       const redisOk = checks.find((c) => c.name === 'redis')?.ok === true;
       if (redisOk)
         await check('workers', 'ingest', async () => {
-          if (!(await within(pipeline.workersListening(), 1000, 'workers')))
+          if (!(await withTimeout(pipeline.workersListening(), 1000, 'workers')))
             throw new Error('no worker listens on every stage queue: start one with npx reel worker');
           return 'listening';
         });

@@ -11,6 +11,7 @@ import {
   type Filters,
   FiltersSchema,
   problemRef,
+  splitTags,
   thumbnailUrl,
   toVideoFilters,
 } from '../schemas.ts';
@@ -169,10 +170,7 @@ export const searchRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request) => {
       const q = request.query;
-      const tags = q.tags
-        ?.split(',')
-        .map((t) => t.trim())
-        .filter(Boolean);
+      const tags = q.tags === undefined ? undefined : splitTags(q.tags);
       return run(request.principal.tenant, {
         query: q.q,
         k: q.k ?? 10,

@@ -22,6 +22,7 @@ import {
   BatchAcceptedSchema,
   FiltersSchema,
   problemRef,
+  splitTags,
   toVideoBody,
   toVideoFilters,
   VideoId,
@@ -50,13 +51,8 @@ function storedExtension(name: string): string {
   return VIDEO_EXTENSIONS.has(ext) ? ext : '';
 }
 
-function splitTags(value: string): string[] {
-  return value
-    .split(',')
-    .map((t) => t.trim())
-    .filter(Boolean)
-    .slice(0, 20);
-}
+/** Tags kept from a form or query field (as many as a JSON filter may carry). */
+const MAX_TAGS = 20;
 
 export const videoRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const { config, pipeline, search } = app.deps;
@@ -111,7 +107,7 @@ export const videoRoutes: FastifyPluginAsyncTypebox = async (app) => {
           if (part.type === 'field') {
             const value = typeof part.value === 'string' ? part.value : String(part.value);
             if (part.fieldname === 'title') title = value.trim().slice(0, 500) || undefined;
-            else if (part.fieldname === 'tags') tags = splitTags(value);
+            else if (part.fieldname === 'tags') tags = splitTags(value).slice(0, MAX_TAGS);
             else
               throw new HttpProblem(
                 400,
@@ -200,7 +196,7 @@ export const videoRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request) => {
       const { tags: tagList, status, limit, cursor, ...range } = request.query;
-      const tags = tagList ? splitTags(tagList) : undefined;
+      const tags = tagList ? splitTags(tagList).slice(0, MAX_TAGS) : undefined;
       const page = await pipeline.store.listVideos(request.principal.tenant, {
         limit: limit ?? 50,
         ...(cursor ? { cursor } : {}),
