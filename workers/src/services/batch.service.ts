@@ -210,6 +210,13 @@ export class BatchService implements ContentClaims {
     return undefined;
   }
 
+  /** The result of a batch id submitted before (nothing is enqueued again), or undefined. */
+  async #submitted(batchId: string): Promise<SubmitBatchResult | undefined> {
+    if (!(await this.#progress.exists(batchId))) return undefined;
+    const status = await this.#progress.get(batchId);
+    return { batchId, existing: true, videos: (status?.videos ?? []).map(toSubmitted) };
+  }
+
   /**
    * Submits http(s) URLs as one batch; workers download them (within REEL_MAX_VIDEO_BYTES and
    * REEL_DOWNLOAD_TIMEOUT_SECONDS). A URL that is not http(s) fails at once with BAD_URL; the same URL
@@ -217,10 +224,8 @@ export class BatchService implements ContentClaims {
    */
   async submitUrls(input: SubmitUrlsInput): Promise<SubmitBatchResult> {
     const batchId = input.batchId ?? randomUUID();
-    if (input.batchId && (await this.#progress.exists(batchId))) {
-      const status = await this.#progress.get(batchId);
-      return { batchId, existing: true, videos: (status?.videos ?? []).map(toSubmitted) };
-    }
+    const earlier = input.batchId ? await this.#submitted(batchId) : undefined;
+    if (earlier) return earlier;
     const videos: SubmittedVideo[] = [];
     const jobs: VideoJobData[] = [];
     const seen = new Map<string, string>();
@@ -261,10 +266,8 @@ export class BatchService implements ContentClaims {
 
   async submit(input: SubmitBatchInput): Promise<SubmitBatchResult> {
     const batchId = input.batchId ?? randomUUID();
-    if (input.batchId && (await this.#progress.exists(batchId))) {
-      const status = await this.#progress.get(batchId);
-      return { batchId, existing: true, videos: (status?.videos ?? []).map(toSubmitted) };
-    }
+    const earlier = input.batchId ? await this.#submitted(batchId) : undefined;
+    if (earlier) return earlier;
     const videos: SubmittedVideo[] = [];
     const jobs: VideoJobData[] = [];
     const seen = new Map<string, string>();
@@ -326,10 +329,8 @@ export class BatchService implements ContentClaims {
     batch: { id: string; kind: BatchKind; target?: ModelRef },
     jobs: VideoJobData[],
   ): Promise<SubmitBatchResult> {
-    if (await this.#progress.exists(batch.id)) {
-      const status = await this.#progress.get(batch.id);
-      return { batchId: batch.id, existing: true, videos: (status?.videos ?? []).map(toSubmitted) };
-    }
+    const earlier = await this.#submitted(batch.id);
+    if (earlier) return earlier;
     await this.#clearFinishedJobs(jobs);
     const videos: SubmittedVideo[] = jobs.map((job) => ({
       name: job.name,
