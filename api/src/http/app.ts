@@ -21,6 +21,7 @@ import { batchRoutes } from './routes/batches.routes.ts';
 import { healthRoutes } from './routes/health.routes.ts';
 import { searchRoutes } from './routes/search.routes.ts';
 import { videoRoutes } from './routes/videos.routes.ts';
+import { webPageRoutes } from './routes/web-page.routes.ts';
 
 export interface ApiDeps {
   config: ReelConfig;
@@ -94,5 +95,6 @@ export async function buildApp(deps: ApiDeps): Promise<ReelApp> {
   await app.register(batchRoutes, { prefix: '/v1' });
   await app.register(adminRoutes, { prefix: '/v1' });
   await app.register(queuesBoardPlugin, { prefix: '/admin/queues' });
+  await app.register(webPageRoutes);
   return app;
 }

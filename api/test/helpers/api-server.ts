@@ -8,7 +8,7 @@ import { mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createLogger, loadConfig, type ReelConfig } from '@reel/infra';
-import { colourVideoArgs } from '@reel/ingest';
+import { type ColourSegment, colourVideoArgs } from '@reel/ingest';
 import { writeSyntheticClip } from '@reel/models';
 import { type RunningWorker, startPipelineWorker } from '@reel/workers';
 import { type RunningServer, startServer } from '../../src/http/server.ts';
@@ -66,6 +66,15 @@ export async function startApi(
 export function colourVideo(dir: string, name: string, colour: string, seconds = 2): string {
   const file = path.join(dir, name);
   execFileSync('ffmpeg', colourVideoArgs(file, [{ colour, seconds }], { width: 96, height: 72, fps: 8 }), {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  return file;
+}
+
+/** A video of coloured segments at 160×90, 12 fps (H.264 in MP4 unless the name ends in .webm). */
+export function renderColourVideo(dir: string, name: string, segments: ColourSegment[]): string {
+  const file = path.join(dir, name);
+  execFileSync('ffmpeg', colourVideoArgs(file, segments, { width: 160, height: 90, fps: 12 }), {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   return file;

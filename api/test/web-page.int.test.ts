@@ -1,0 +1,252 @@
+/// <reference lib="dom" />
+// (The callbacks passed to page.evaluate run in the browser: they use the DOM types.)
+/**
+ * The web page in a real browser (Debian's chromium driven by playwright-core) against the real API,
+ * worker, Redis, ffmpeg, onnxruntime and LanceDB: upload two generated videos, watch them get indexed,
+ * search, open the first result and check the player stands at the matched moment. Screenshots are
+ * written to api/test-artifacts/ (web-page-results.png, web-page-player.png) for a person to look at.
+ */
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { type Browser, chromium, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { KeyStore } from '../src/keys/key-store.ts';
+import { type ApiFixture, renderColourVideo, startApi } from './helpers/api-server.ts';
+
+const CHROMIUM = process.env.REEL_CHROMIUM_PATH ?? '/usr/bin/chromium';
+const ARTIFACTS = path.resolve(import.meta.dirname, '../test-artifacts');
+
+let api: ApiFixture;
+let browser: Browser;
+
+beforeAll(async () => {
+  if (!existsSync(CHROMIUM))
+    throw new Error(
+      `no browser at ${CHROMIUM}: install Debian's chromium (apt-get install -y chromium) or set REEL_CHROMIUM_PATH`,
+    );
+  mkdirSync(ARTIFACTS, { recursive: true });
+  api = await startApi();
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+  });
+}, 120_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await api?.close();
+});
+
+/** A new page that fails the test on any error the page's script throws or logs. */
+async function openPage(address: string): Promise<{ page: Page; errors: string[] }> {
+  const page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
+  const errors: string[] = [];
+  page.on('pageerror', (error) => errors.push(error.message));
+  page.on('console', (message) => {
+    if (message.type() === 'error') errors.push(message.text());
+  });
+  await page.goto(address);
+  return { page, errors };
+}
+
+describe('the web page at / (real chromium, API, worker, ffmpeg, onnxruntime, LanceDB)', () => {
+  it('uploads two videos, shows them indexed, finds the right one first and plays it from the moment', async () => {
+    // sunrise: blue, then yellow from 3 s (the moment to find); meadow: green throughout.
+    const sunrise = renderColourVideo(api.videos, 'sunrise.mp4', [
+      { colour: 'blue', seconds: 3 },
+      { colour: 'yellow', seconds: 3 },
+    ]);
+    const meadow = renderColourVideo(api.videos, 'meadow.mp4', [{ colour: 'green', seconds: 6 }]);
+
+    const { page, errors } = await openPage(`${api.url}/`);
+    await expect.poll(() => page.locator('#server-status').textContent()).not.toBe('Connecting…');
+    expect(await page.locator('#key-section').isHidden()).toBe(true);
+    // Every form control has a label a screen reader can announce.
+    const unlabelled = await page.$$eval('input, select', (controls) =>
+      controls
+        .filter((c) => (c as HTMLInputElement).labels?.length === 0 && !c.getAttribute('aria-label'))
+        .map((c) => c.id),
+    );
+    expect(unlabelled).toEqual([]);
+
+    // Dropping files on the drop zone picks them, as the file picker does.
+    await page.evaluate(() => {
+      const data = new DataTransfer();
+      data.items.add(new File(['x'], 'dropped.mp4', { type: 'video/mp4' }));
+      document.getElementById('drop-zone')!.dispatchEvent(new DragEvent('drop', { dataTransfer: data }));
+    });
+    expect(await page.locator('#picked').textContent()).toBe('1 file: dropped.mp4');
+
+    await page.setInputFiles('#files', [sunrise, meadow]);
+    // Record every status the batch table shows, to see it update live.
+    await page.evaluate(() => {
+      const seen = new Set<string>();
+      (window as unknown as { seenStatuses: Set<string> }).seenStatuses = seen;
+      new MutationObserver(() => {
+        for (const row of document.querySelectorAll('#batch-rows tr'))
+          seen.add(row.getAttribute('data-status')!);
+      }).observe(document.getElementById('batch-rows')!, { childList: true, subtree: true });
+    });
+    await expect.poll(() => page.locator('#picked').textContent()).toContain('2 files');
+    await page.fill('#upload-tags', 'browser');
+    await page.click('#upload-button');
+    await page.locator('#upload-status', { hasText: 'Done:' }).waitFor({ timeout: 120_000 });
+    expect(await page.locator('#upload-status').textContent()).toBe(
+      'Done: 2 indexed, 0 already there, 0 failed.',
+    );
+    const seen = await page.evaluate(() => [
+      ...(window as unknown as { seenStatuses: Set<string> }).seenStatuses,
+    ]);
+    expect(seen).toContain('queued');
+    expect(seen).toContain('indexed');
+    const rows = await page.$$eval('#batch-rows tr', (trs) =>
+      trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent)),
+    );
+    expect(rows.map((r) => r.slice(0, 2)).sort()).toEqual([
+      ['meadow.mp4', 'indexed'],
+      ['sunrise.mp4', 'indexed'],
+    ]);
+
+    // Search: the yellow video first, its moment in the yellow half.
+    await page.fill('#q', 'yellow');
+    await page.press('#q', 'Enter');
+    await page.locator('#results li').first().waitFor();
+    const first = page.locator('#results li').first();
+    expect(await first.locator('.card-title').textContent()).toBe('sunrise');
+    const expected = (await (await fetch(`${api.url}/v1/search?q=yellow&k=1`)).json()) as {
+      results: { videoId: string; moment: { start: number; end: number } }[];
+    };
+    const moment = expected.results[0]!.moment;
+    expect(moment.start).toBeGreaterThanOrEqual(2.5);
+    expect(await first.getAttribute('data-video-id')).toBe(expected.results[0]!.videoId);
+    // The thumbnail of the matched frame loaded.
+    await expect
+      .poll(() => first.locator('img').evaluate((img) => (img as HTMLImageElement).naturalWidth))
+      .toBeGreaterThan(0);
+    await page.screenshot({ path: path.join(ARTIFACTS, 'web-page-results.png'), fullPage: true });
+
+    // Clicking the card opens the player at the moment's start.
+    await first.locator('button').click();
+    await page.locator('#player-dialog[open]').waitFor();
+    const video = page.locator('#player');
+    await expect
+      .poll(() => video.evaluate((v) => (v as HTMLVideoElement).readyState), { timeout: 20_000 })
+      .toBeGreaterThanOrEqual(1);
+    expect(await video.evaluate((v) => (v as HTMLVideoElement).error)).toBeNull();
+    const at = await video.evaluate((v) => (v as HTMLVideoElement).currentTime);
+    expect(at).toBeGreaterThanOrEqual(moment.start - 0.05);
+    expect(at).toBeLessThan(moment.start + 1.5);
+    // It plays on from there into the yellow scene (the moment starts half a frame-spacing before it).
+    await expect
+      .poll(() => video.evaluate((v) => (v as HTMLVideoElement).currentTime), { timeout: 10_000 })
+      .toBeGreaterThan(Math.max(3.2, moment.start + 0.3));
+    const pixel = await video.evaluate((v) => {
+      const media = v as HTMLVideoElement;
+      const canvas = document.createElement('canvas');
+      canvas.width = media.videoWidth;
+      canvas.height = media.videoHeight;
+      const context = canvas.getContext('2d')!;
+      context.drawImage(media, 0, 0);
+      return [...context.getImageData(canvas.width / 2, canvas.height / 2, 1, 1).data.slice(0, 3)];
+    });
+    expect(pixel[0]).toBeGreaterThan(200);
+    expect(pixel[1]).toBeGreaterThan(200);
+    expect(pixel[2]).toBeLessThan(100);
+    await page.screenshot({ path: path.join(ARTIFACTS, 'web-page-player.png') });
+
+    // Keyboard: Escape closes the player.
+    await page.keyboard.press('Escape');
+    await page.locator('#player-dialog[open]').waitFor({ state: 'detached' });
+    expect(errors).toEqual([]);
+    await page.close();
+  }, 180_000);
+
+  it('filters by date and pages with "load more"', async () => {
+    const { page, errors } = await openPage(`${api.url}/?k=1&q=green`);
+    await page.locator('#results li').first().waitFor();
+    expect(await page.locator('#results li .card-title').allTextContents()).toEqual(['meadow']);
+    // One result a page: the next page comes from the cursor.
+    await page.click('#load-more');
+    await expect.poll(() => page.locator('#results li').count()).toBe(2);
+    expect(await page.locator('#results li .card-title').allTextContents()).toEqual(['meadow', 'sunrise']);
+
+    // Videos added until yesterday: none.
+    const yesterday = new Date(Date.now() - 86_400_000);
+    const day = `${yesterday.getFullYear()}-${String(yesterday.getMonth() + 1).padStart(2, '0')}-${String(yesterday.getDate()).padStart(2, '0')}`;
+    await page.click('#filters summary');
+    await page.fill('#filter-before', day);
+    await page.press('#q', 'Enter');
+    await page.locator('#search-status', { hasText: 'No videos match' }).waitFor();
+    expect(await page.locator('#results li').count()).toBe(0);
+    // A tag no video carries: none either; the upload's tag: both (one a page, so "load more" shows).
+    await page.fill('#filter-before', '');
+    await page.fill('#filter-tags', 'no-such-tag');
+    await page.press('#q', 'Enter');
+    await page.locator('#search-status', { hasText: 'No videos match' }).waitFor();
+    await page.fill('#filter-tags', 'browser');
+    await page.press('#q', 'Enter');
+    await page.locator('#load-more').waitFor({ state: 'visible' });
+    expect(await page.locator('#results li .card-title').allTextContents()).toEqual(['meadow']);
+    expect(errors).toEqual([]);
+    await page.close();
+  }, 60_000);
+
+  it('shows why a video failed, beside the others of its batch', async () => {
+    const broken = path.join(api.videos, 'broken.mp4');
+    writeFileSync(broken, 'this is not a video');
+    const ocean = renderColourVideo(api.videos, 'ocean.mp4', [{ colour: 'cyan', seconds: 2 }]);
+    const { page, errors } = await openPage(`${api.url}/`);
+    await page.setInputFiles('#files', [broken, ocean]);
+    await page.click('#upload-button');
+    await page.locator('#upload-status', { hasText: 'Done:' }).waitFor({ timeout: 120_000 });
+    expect(await page.locator('#upload-status').textContent()).toBe(
+      'Done: 1 indexed, 0 already there, 1 failed.',
+    );
+    const failed = page.locator('#batch-rows tr[data-status="failed"] td');
+    expect(await failed.allTextContents()).toEqual([
+      'broken.mp4',
+      'failed',
+      expect.stringMatching(/^[A-Z_]+: .+/),
+    ]);
+    expect(errors).toEqual([]);
+    await page.close();
+  }, 150_000);
+
+  it('asks for an API key when the server needs one, and uses it for search and media', async () => {
+    const keys = new KeyStore(api.config.paths.apiKeys);
+    const { key } = await keys.create({ tenant: 'default', scopes: ['search', 'ingest'], name: 'browser' });
+    // The server re-reads the key file within a second.
+    await expect
+      .poll(async () => (await fetch(`${api.url}/v1/videos?limit=1`)).status, { timeout: 5_000 })
+      .toBe(401);
+
+    const { page } = await openPage(`${api.url}/`);
+    await page.locator('#key-section').waitFor({ state: 'visible' });
+    expect(await page.locator('#key-reason').textContent()).toContain('needs an API key');
+    await page.fill('#api-key', key);
+    await page.press('#api-key', 'Enter');
+    await page.locator('#key-section').waitFor({ state: 'hidden' });
+    expect(await page.evaluate(() => sessionStorage.getItem('reel.apiKey'))).toBe(key);
+
+    await page.fill('#q', 'yellow');
+    await page.press('#q', 'Enter');
+    const first = page.locator('#results li').first();
+    await first.waitFor();
+    expect(await first.locator('.card-title').textContent()).toBe('sunrise');
+    // Thumbnails come through the key (a blob URL): the element cannot send the header itself.
+    await expect
+      .poll(() => first.locator('img').evaluate((img) => (img as HTMLImageElement).naturalWidth))
+      .toBeGreaterThan(0);
+    expect(await first.locator('img').getAttribute('src')).toMatch(/^blob:/);
+    await first.locator('button').click();
+    await expect
+      .poll(() => page.locator('#player').evaluate((v) => (v as HTMLVideoElement).readyState), {
+        timeout: 20_000,
+      })
+      .toBeGreaterThanOrEqual(1);
+    expect(
+      await page.locator('#player').evaluate((v) => (v as HTMLVideoElement).currentTime),
+    ).toBeGreaterThan(2.4);
+    await page.close();
+  }, 60_000);
+});

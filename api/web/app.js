@@ -1,0 +1,357 @@
+// The reel web page: search with filters and "load more", result cards that open a player at the
+// matched moment, uploads by drag-and-drop or file picker with each video's progress polled live, and
+// an API-key field when the server needs one. See reel-client.js for the API calls.
+import { ApiError, apiKey, mediaUrl, releaseMediaUrl, request, setApiKey, upload } from './reel-client.js';
+
+const $ = (id) => document.getElementById(id);
+// Results per page: 12, or `?k=N` in the page's address (1 to 100).
+const PAGE_SIZE = Math.min(100, Math.max(1, Number(new URL(location.href).searchParams.get('k')) || 12));
+const POLL_MS = 1000;
+
+/** 83.25 → "1:23.3": moments are seconds into the video. */
+export function clock(seconds) {
+  const minutes = Math.floor(seconds / 60);
+  const rest = (seconds - minutes * 60).toFixed(1).padStart(4, '0');
+  return `${minutes}:${rest}`;
+}
+
+function el(tag, attributes = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [name, value] of Object.entries(attributes)) {
+    if (value === undefined || value === null || value === false) continue;
+    if (name === 'class') node.className = value;
+    else if (name === 'text') node.textContent = value;
+    else node.setAttribute(name, value === true ? '' : value);
+  }
+  for (const child of children) if (child) node.append(child);
+  return node;
+}
+
+function describe(error) {
+  if (error instanceof ApiError)
+    return error.code === 'NETWORK' ? error.message : `${error.message} (${error.code})`;
+  return error instanceof Error ? error.message : String(error);
+}
+
+// ---------------------------------------------------------------- API key
+
+function askForKey(reason) {
+  $('key-section').hidden = false;
+  $('key-reason').textContent = reason;
+  $('api-key').focus();
+}
+
+/** Runs `work`; a 401 or 403 opens the key field with the server's reason instead of failing silently. */
+async function withKey(work, report) {
+  try {
+    return await work();
+  } catch (error) {
+    if (error instanceof ApiError && (error.status === 401 || error.status === 403)) askForKey(error.message);
+    report(describe(error));
+    return undefined;
+  }
+}
+
+$('key-form').addEventListener('submit', (event) => {
+  event.preventDefault();
+  setApiKey($('api-key').value.trim());
+  $('api-key').value = '';
+  $('key-section').hidden = true;
+  checkServer();
+});
+$('key-forget').addEventListener('click', () => {
+  setApiKey('');
+  $('api-key').value = '';
+  askForKey('Key forgotten. Enter a key to continue.');
+});
+
+// ---------------------------------------------------------------- server status
+
+async function checkServer() {
+  const status = $('server-status');
+  try {
+    const ready = await request('/readyz');
+    const index = ready.checks.find((c) => c.name === 'index');
+    const workers = ready.checks.find((c) => c.name === 'workers');
+    const parts = [];
+    if (index)
+      parts.push(index.ok ? index.detail.replace(/^LanceDB at [^:]+: /, '') : `index: ${index.detail}`);
+    if (workers && !workers.ok) parts.push(`uploads will wait: ${workers.detail}`);
+    if (!ready.search) parts.push('search is not ready');
+    status.textContent = parts.join(' · ') || 'ready';
+  } catch (error) {
+    status.textContent = `Server not ready: ${describe(error)}`;
+  }
+  // Asks for a key up front when the server needs one, rather than at the first search.
+  await withKey(
+    () => request('/v1/videos?limit=1'),
+    () => {},
+  );
+  if (apiKey()) status.textContent += ' · using your API key';
+}
+
+// ---------------------------------------------------------------- search
+
+const search = { body: null, cursor: null, shown: 0, blobs: [] };
+
+function searchBody(form) {
+  const query = form.q.value.trim();
+  const filters = {};
+  const tags = $('filter-tags')
+    .value.split(',')
+    .map((t) => t.trim())
+    .filter(Boolean);
+  if (tags.length) filters.tags = tags;
+  // Dates are local days: "from" is inclusive from its midnight, "until" inclusive to its end.
+  if ($('filter-after').value)
+    filters.createdAfter = new Date(`${$('filter-after').value}T00:00`).toISOString();
+  if ($('filter-before').value) {
+    const end = new Date(`${$('filter-before').value}T00:00`);
+    end.setDate(end.getDate() + 1);
+    filters.createdBefore = end.toISOString();
+  }
+  const body = { query, k: PAGE_SIZE, filters };
+  if ($('filter-pooling').value) body.pooling = $('filter-pooling').value;
+  return body;
+}
+
+function card(result, rank) {
+  const { start, end } = result.moment;
+  const moment = start === end ? `at ${clock(start)}` : `${clock(start)}–${clock(end)}`;
+  const img = el('img', { alt: '', width: 224, height: 126, loading: 'lazy', decoding: 'async' });
+  if (result.moment.thumbnailUrl)
+    mediaUrl(result.moment.thumbnailUrl).then(
+      (url) => {
+        search.blobs.push(url);
+        img.src = url;
+      },
+      () => img.classList.add('missing'),
+    );
+  else img.classList.add('missing');
+  const button = el(
+    'button',
+    {
+      type: 'button',
+      class: 'card',
+      'aria-label': `${rank}. ${result.title}, score ${result.score.toFixed(3)}, moment ${moment}: play from ${clock(start)}`,
+    },
+    img,
+    el('span', { class: 'card-title', text: result.title }),
+    el(
+      'span',
+      { class: 'card-meta' },
+      el('span', { class: 'score', text: `score ${result.score.toFixed(3)}` }),
+      el('span', { class: 'moment', text: moment }),
+    ),
+  );
+  button.addEventListener('click', () => play(result));
+  return el('li', { 'data-video-id': result.videoId }, button);
+}
+
+async function runSearch({ more = false } = {}) {
+  const status = $('search-status');
+  const list = $('results');
+  if (!more) {
+    for (const url of search.blobs.splice(0)) releaseMediaUrl(url);
+    search.body = searchBody($('search-form'));
+    search.cursor = null;
+    search.shown = 0;
+    list.replaceChildren();
+    const url = new URL(location.href);
+    url.searchParams.set('q', search.body.query);
+    history.replaceState(null, '', url);
+  }
+  status.textContent = more ? 'Loading more…' : 'Searching…';
+  $('load-more').hidden = true;
+  const body = { ...search.body, ...(more && search.cursor ? { cursor: search.cursor } : {}) };
+  const response = await withKey(
+    () => request('/v1/search', { method: 'POST', body }),
+    (message) => {
+      status.textContent = `Search failed: ${message}`;
+    },
+  );
+  if (!response) return;
+  for (const result of response.results) list.append(card(result, ++search.shown));
+  search.cursor = response.nextCursor;
+  $('load-more').hidden = !response.nextCursor;
+  status.textContent =
+    search.shown === 0
+      ? `No videos match "${search.body.query}".`
+      : `${search.shown} result${search.shown === 1 ? '' : 's'} for "${search.body.query}" (${Math.round(response.timings.totalMs)} ms)`;
+}
+
+$('search-form').addEventListener('submit', (event) => {
+  event.preventDefault();
+  runSearch();
+});
+$('load-more').addEventListener('click', () => runSearch({ more: true }));
+
+// ---------------------------------------------------------------- player
+
+const player = $('player');
+let playing = null;
+
+async function play(result) {
+  const { start, end } = result.moment;
+  $('player-title').textContent = result.title;
+  $('player-moment').textContent =
+    `Matched moment ${clock(start)}–${clock(end)} · score ${result.score.toFixed(3)}`;
+  $('player-dialog').showModal();
+  releaseMediaUrl(playing);
+  // The stream URL carries a media fragment (#t=start); setting currentTime as well covers browsers
+  // and blob URLs that ignore it.
+  try {
+    playing = await mediaUrl(result.streamUrl);
+  } catch (error) {
+    $('player-moment').textContent = `Cannot load the video: ${describe(error)}`;
+    return;
+  }
+  player.addEventListener(
+    'loadedmetadata',
+    () => {
+      if (Math.abs(player.currentTime - start) > 0.05) player.currentTime = start;
+      player.play().catch(() => {
+        // Autoplay refused (no user gesture left): the controls are there.
+      });
+    },
+    { once: true },
+  );
+  player.src = playing;
+  player.focus();
+}
+
+function closePlayer() {
+  player.pause();
+  $('player-dialog').close();
+}
+$('player-close').addEventListener('click', closePlayer);
+$('player-dialog').addEventListener('close', () => player.pause());
+
+// ---------------------------------------------------------------- upload
+
+const STATUS_TEXT = {
+  queued: 'queued',
+  ingesting: 'sampling frames',
+  embedding: 'embedding',
+  indexing: 'indexing',
+  indexed: 'indexed',
+  duplicate: 'already indexed',
+  failed: 'failed',
+};
+let picked = [];
+
+function showPicked(files) {
+  picked = [...files];
+  $('picked').textContent =
+    picked.length === 0
+      ? 'No files chosen.'
+      : `${picked.length} file${picked.length === 1 ? '' : 's'}: ${picked.map((f) => f.name).join(', ')}`;
+}
+
+$('files').addEventListener('change', () => showPicked($('files').files));
+const zone = $('drop-zone');
+for (const type of ['dragenter', 'dragover'])
+  zone.addEventListener(type, (event) => {
+    event.preventDefault();
+    zone.classList.add('over');
+  });
+for (const type of ['dragleave', 'drop'])
+  zone.addEventListener(type, () => {
+    zone.classList.remove('over');
+  });
+zone.addEventListener('drop', (event) => {
+  event.preventDefault();
+  if (event.dataTransfer?.files?.length) showPicked(event.dataTransfer.files);
+});
+
+function renderBatch(videos, caption) {
+  $('batch-table').hidden = false;
+  $('batch-caption').textContent = caption;
+  $('batch-rows').replaceChildren(
+    ...videos.map((video) => {
+      const detail =
+        video.status === 'failed'
+          ? `${video.code ?? 'FAILED'}: ${video.message ?? ''}`
+          : video.status === 'duplicate'
+            ? 'the same file was indexed before'
+            : '';
+      return el(
+        'tr',
+        { 'data-status': video.status },
+        el('td', { text: video.name }),
+        el('td', { class: `status-${video.status}`, text: STATUS_TEXT[video.status] ?? video.status }),
+        el('td', { text: detail }),
+      );
+    }),
+  );
+}
+
+async function followBatch(batchId) {
+  const status = $('upload-status');
+  for (;;) {
+    const batch = await withKey(
+      () => request(`/v1/batches/${encodeURIComponent(batchId)}`),
+      (message) => {
+        status.textContent = `Cannot follow the batch: ${message}`;
+      },
+    );
+    if (!batch) return;
+    const eta = batch.etaSeconds ? `, about ${Math.ceil(batch.etaSeconds)} s left` : '';
+    renderBatch(
+      batch.videos,
+      `Batch ${batch.id}: ${batch.done} of ${batch.total} done${batch.finishedAt ? '' : eta}`,
+    );
+    if (batch.finishedAt) {
+      const c = batch.counts;
+      status.textContent = `Done: ${c.indexed ?? 0} indexed, ${c.duplicate ?? 0} already there, ${c.failed ?? 0} failed.`;
+      checkServer();
+      return;
+    }
+    await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+  }
+}
+
+$('upload-form').addEventListener('submit', async (event) => {
+  event.preventDefault();
+  const status = $('upload-status');
+  const progress = $('upload-progress');
+  if (picked.length === 0) {
+    status.textContent = 'Choose or drop at least one video file first.';
+    $('files').focus();
+    return;
+  }
+  $('upload-button').disabled = true;
+  progress.hidden = false;
+  progress.value = 0;
+  status.textContent = `Uploading ${picked.length} file${picked.length === 1 ? '' : 's'}…`;
+  const accepted = await withKey(
+    () =>
+      upload(picked, {
+        tags: $('upload-tags').value.trim(),
+        onProgress: (fraction) => {
+          progress.value = Math.round(fraction * 100);
+          status.textContent = `Uploading… ${progress.value}%`;
+        },
+      }),
+    (message) => {
+      status.textContent = `Upload failed: ${message}`;
+    },
+  );
+  progress.hidden = true;
+  $('upload-button').disabled = false;
+  if (!accepted) return;
+  showPicked([]);
+  $('files').value = '';
+  status.textContent = 'Uploaded; indexing…';
+  renderBatch(accepted.videos, `Batch ${accepted.batchId}`);
+  await followBatch(accepted.batchId);
+});
+
+// ---------------------------------------------------------------- start
+
+checkServer();
+const initial = new URL(location.href).searchParams.get('q');
+if (initial) {
+  $('q').value = initial;
+  runSearch();
+}
