@@ -5,7 +5,7 @@ import type { CliContext } from '../context.ts';
 export function registerServe(program: Command, context: () => CliContext): void {
   program
     .command('serve')
-    .description('run the HTTP API (REEL_API_HOST:REEL_API_PORT); OpenAPI docs at /docs')
+    .description('run the HTTP API and the web page (REEL_API_HOST:REEL_API_PORT); OpenAPI docs at /docs')
     .option('--with-worker', 'also run a pipeline worker in this process (one-machine setups)')
     .addHelpText(
       'after',
@@ -18,7 +18,9 @@ export function registerServe(program: Command, context: () => CliContext): void
       const server = await startServer(ctx.config, ctx.logger);
       let worker: RunningWorker | undefined;
       if (options.withWorker) worker = await startPipelineWorker(ctx.config, ctx.logger);
-      process.stderr.write(`reel API listening on ${server.url} (docs: ${server.url}/docs)\n`);
+      process.stderr.write(
+        `reel is serving: web page ${server.url}/ · API ${server.url}/v1 · docs ${server.url}/docs\n`,
+      );
       await new Promise<void>((resolve) => {
         const stop = () => resolve();
         process.once('SIGINT', stop);
