@@ -1,7 +1,8 @@
 /**
  * `npm run bench [filter]`: runs every package's benchmarks (`<package>/bench/*.bench.ts`, each
- * default-exporting a Benchmark from @reel/infra), writes bench/results/<name>.json per report and
- * bench/results/SUMMARY.md with one table for all. Not run in CI: figures need an idle machine.
+ * default-exporting a Benchmark from @reel/infra), or those whose name contains `filter`, each headed by
+ * `[i/n]`; writes bench/results/<name>.json per report and bench/results/SUMMARY.md with one table for
+ * all. Not run in CI: figures need an idle machine. Exit 2 when no benchmark matches the filter.
  */
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -30,10 +31,20 @@ mkdirSync(outDir, { recursive: true });
 const machine = `${os.cpus()[0]?.model ?? 'cpu'} × ${os.availableParallelism()}, Node ${process.version}, load ${os.loadavg()[0]?.toFixed(2)}`;
 const reports: BenchReport[] = [];
 
+const benches: { bench: Benchmark; file: string }[] = [];
 for (const file of files) {
   const bench = (await import(pathToFileURL(file).href)).default as Benchmark;
-  if (filter && !bench.name.includes(filter)) continue;
-  console.log(`\n▶ ${bench.name} (${path.relative(root, file)})`);
+  if (!filter || bench.name.includes(filter)) benches.push({ bench, file });
+}
+if (benches.length === 0) {
+  console.error(`no benchmark name contains "${filter}"`);
+  process.exit(2);
+}
+
+// Benchmarks take minutes: "[i/n]" says which one runs and how many are left.
+const runStarted = performance.now();
+for (const [i, { bench, file }] of benches.entries()) {
+  console.log(`\n▶ [${i + 1}/${benches.length}] ${bench.name} (${path.relative(root, file)})`);
   const started = performance.now();
   for (const raw of await bench.run()) {
     const report = withRatios(raw);
@@ -44,7 +55,14 @@ for (const file of files) {
     );
     console.log(table(report));
   }
-  console.log(`  (${((performance.now() - started) / 1000).toFixed(1)} s)`);
+  const left = benches.length - i - 1;
+  console.log(
+    `  (${seconds(performance.now() - started)}; ${left === 0 ? 'all done' : `${left} left`}, ${seconds(performance.now() - runStarted)} so far)`,
+  );
+}
+
+function seconds(ms: number): string {
+  return `${(ms / 1000).toFixed(1)} s`;
 }
 
 function table(report: BenchReport): string {

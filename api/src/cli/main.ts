@@ -1,6 +1,7 @@
 /**
  * The `reel` command line: one commander program, every command registered here, one exit-status
- * policy (0 ok, 1 failure, 2 bad usage).
+ * policy (0 ok, 1 failure, 2 bad usage). `reel` alone, or a group alone (`reel models`), lists its
+ * commands on stdout and exits 0.
  */
 import { Command, CommanderError } from 'commander';
 import { registerDemo } from './commands/demo.ts';
@@ -42,14 +43,29 @@ export function buildProgram(context: () => CliContext): Command {
   return program;
 }
 
+/**
+ * The command `args` name when they are nothing but command names ending at `reel` itself or at a group
+ * (`reel`, `reel models`): such a call lists the commands on stdout and succeeds.
+ */
+function groupNamedBy(program: Command, args: string[]): Command | undefined {
+  let command = program;
+  for (const arg of args) {
+    const sub = command.commands.find((c) => c.name() === arg || c.aliases().includes(arg));
+    if (!sub) return undefined;
+    command = sub;
+  }
+  return command.commands.length > 0 ? command : undefined;
+}
+
 export async function main(argv: string[]): Promise<number> {
   let cached: CliContext | undefined;
   const program = buildProgram(() => {
     cached ??= loadCliContext();
     return cached;
   });
-  if (argv.length <= 2) {
-    process.stdout.write(program.helpInformation());
+  const group = groupNamedBy(program, argv.slice(2));
+  if (group) {
+    group.outputHelp();
     return ExitCode.ok;
   }
   try {
@@ -58,13 +74,9 @@ export async function main(argv: string[]): Promise<number> {
     return Number(process.exitCode ?? ExitCode.ok);
   } catch (error) {
     if (error instanceof CommanderError) {
-      if (
-        error.code === 'commander.helpDisplayed' ||
-        error.code === 'commander.version' ||
-        error.code === 'commander.help'
-      ) {
-        return ExitCode.ok;
-      }
+      // 'commander.help' is the help commander shows for a group called without a subcommand; main()
+      // answers a bare group itself above, so here the call was incomplete: bad usage, unlike --help.
+      if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version') return ExitCode.ok;
       return ExitCode.usage;
     }
     if (error instanceof UsageError) {

@@ -32,3 +32,16 @@ export function humanBytes(bytes: number): string {
   }
   return `${value.toFixed(unit === 0 ? 0 : 1)} ${units[unit]}`;
 }
+
+/** `text` on one line (runs of whitespace become one space), cut to `max` characters with an ellipsis. */
+export function truncate(text: string, max: number): string {
+  const line = text.replace(/\s+/g, ' ').trim();
+  return line.length <= max ? line : `${line.slice(0, Math.max(0, max - 1)).trimEnd()}…`;
+}
+
+/** A time in seconds as m:ss.s (59.96 s is 1:00.0, never 0:60.0). */
+export function formatClock(seconds: number): string {
+  const tenths = Math.round(Math.max(0, seconds) * 10);
+  const minutes = Math.floor(tenths / 600);
+  return `${minutes}:${((tenths - minutes * 600) / 10).toFixed(1).padStart(4, '0')}`;
+}

@@ -11,6 +11,7 @@ import {
 } from '@reel/ingest';
 import type { Command } from 'commander';
 import { type CliContext, ExitCode, UsageError } from '../context.ts';
+import { printJson } from '../output.ts';
 
 interface FramesOptions {
   count?: string;
@@ -20,6 +21,7 @@ interface FramesOptions {
   size: string;
   keyframes?: boolean;
   out: string;
+  json?: boolean;
 }
 
 function positive(name: string, value: string, integer: boolean): number {
@@ -58,12 +60,13 @@ export function registerFrames(program: Command, context: () => CliContext): voi
     .option('--size <pixels>', 'side of the square frames: shortest edge resized, centre crop', '224')
     .option('--keyframes', 'decode keyframes only: fastest, timestamps only close to the targets')
     .requiredOption('--out <dir>', 'folder for frame-NNNN.png, thumbs/ and frames.json (created if missing)')
+    .option('--json', 'print frames.json (with the folder and the time taken) instead of the summary line')
     .addHelpText(
       'after',
       '\nExamples:\n' +
         '  $ npx reel frames clip.mp4 --out frames/\n' +
         '  $ npx reel frames "holiday 2024.mov" --fps 0.5 --size 336 --out /tmp/holiday\n' +
-        '  $ npx reel frames talk.mkv --scenes --max 20 --keyframes --out talk-shots\n' +
+        '  $ npx reel frames talk.mkv --scenes --max 20 --keyframes --out talk-shots --json\n' +
         '\nOn a file that is not a usable video it prints "error CODE: message" and exits with status 2.',
     )
     .action(async (file: string, options: FramesOptions) => {
@@ -100,9 +103,11 @@ export function registerFrames(program: Command, context: () => CliContext): voi
         await writeFile(path.join(out, 'frames.json'), `${JSON.stringify(manifest, null, 2)}\n`);
         for (const warning of result.warnings) process.stderr.write(`warning: ${warning}\n`);
         const seconds = ((performance.now() - started) / 1000).toFixed(2);
-        process.stdout.write(
-          `${result.frames.length} frames (${strategy.kind}, ${result.plan}) from ${file} in ${seconds} s → ${out}\n`,
-        );
+        if (options.json) printJson({ ...manifest, out, seconds: Number(seconds) });
+        else
+          process.stdout.write(
+            `${result.frames.length} frames (${strategy.kind}, ${result.plan}) from ${file} in ${seconds} s → ${out}\n`,
+          );
         process.exitCode = ExitCode.ok;
       } catch (error) {
         if (!isReelError(error)) throw error;

@@ -14,7 +14,11 @@ function scopes(value: string): Scope[] {
 export function registerKeys(program: Command, context: () => CliContext): void {
   const keys = program
     .command('keys')
-    .description('API keys: create (shown once), list, revoke. Stored hashed in <data dir>/api-keys.json');
+    .description('API keys: create (shown once), list, revoke. Stored hashed in <data dir>/api-keys.json')
+    .addHelpText(
+      'after',
+      '\nExample:\n  $ npx reel keys create --tenant acme --scopes search,ingest && npx reel keys list',
+    );
   const store = () => new KeyStore(context().config.paths.apiKeys);
 
   keys
@@ -52,7 +56,8 @@ export function registerKeys(program: Command, context: () => CliContext): void 
   keys
     .command('list')
     .description('list keys (ids, tenants, scopes; never the secrets)')
-    .option('--json', 'print JSON')
+    .option('--json', 'print the entries as JSON')
+    .addHelpText('after', '\nExample:\n  $ npx reel keys list\n  $ npx reel keys list --json')
     .action(async (options: { json?: boolean }) => {
       const entries = (await store().list()).map(({ hash: _hash, ...e }) => e);
       if (options.json) printJson(entries);
@@ -78,9 +83,15 @@ export function registerKeys(program: Command, context: () => CliContext): void 
     .command('revoke')
     .description('revoke a key by id; requests with it fail from then on')
     .argument('<id>', 'the key id (from keys list)')
-    .action(async (id: string) => {
+    .option('--json', 'print {"id", "revoked": true} as JSON')
+    .addHelpText(
+      'after',
+      '\nAn id that is not in the store is bad usage (exit status 2).\n\nExample:\n  $ npx reel keys revoke 3f9a2c71d0e4',
+    )
+    .action(async (id: string, options: { json?: boolean }) => {
       if (!(await store().revoke(id)))
         throw new UsageError(`no API key with id ${id} (see: npx reel keys list)`);
-      process.stdout.write(`revoked ${id}\n`);
+      if (options.json) printJson({ id, revoked: true });
+      else process.stdout.write(`revoked ${id}\n`);
     });
 }

@@ -311,19 +311,29 @@ function registerUse(models: Command, context: () => CliContext): void {
     .command('use')
     .description('make a model the active one (checked by loading it first)')
     .argument('<id>', 'a model id under <data dir>/models, or a model folder path')
+    .option('--json', 'print the model now active as JSON')
     .addHelpText(
       'after',
       '\nREEL_MODEL, when set, still wins over this choice.\n\nExample:\n  $ npx reel models use Xenova__clip-vit-base-patch32',
     )
-    .action(async (id: string) => {
+    .action(async (id: string, options: { json?: boolean }) => {
       const { config } = context();
       const dir = resolveModelDir(id, config.paths.models);
       const checked = await validateModel(dir);
       await saveActiveModel(config.paths.models, id);
-      process.stdout.write(
-        `active model: ${id} (${checked.layout} ${checked.variant}, ${checked.dim}-d, ${checked.fingerprint})\n`,
-      );
-      if (config.model && config.model !== id) {
+      const overridden = config.model !== undefined && config.model !== id;
+      if (options.json)
+        printJson({
+          id,
+          dir,
+          ...checked,
+          ...(overridden ? { overriddenBy: { REEL_MODEL: config.model } } : {}),
+        });
+      else
+        process.stdout.write(
+          `active model: ${id} (${checked.layout} ${checked.variant}, ${checked.dim}-d, ${checked.fingerprint})\n`,
+        );
+      if (overridden) {
         process.stderr.write(
           `note: REEL_MODEL=${config.model} is set and overrides this choice until it is unset\n`,
         );

@@ -1,9 +1,10 @@
+import type { TableUpkeep } from '@reel/index';
 import type { BatchStatus, Pipeline, QueueName, RunningWorker } from '@reel/workers';
 import { expandPaths, openPipeline, startPipelineWorker } from '@reel/workers';
 import { SingleBar } from 'cli-progress';
 import { type Command, InvalidArgumentError } from 'commander';
 import { type CliContext, ExitCode, UsageError } from '../context.ts';
-import { formatTable, printJson } from '../output.ts';
+import { formatTable, humanBytes, printJson } from '../output.ts';
 
 const ALL_QUEUES = ['ingest', 'embed', 'index', 'batch', 'reindex'] as const;
 
@@ -76,9 +77,16 @@ function formatOutcomes(status: BatchStatus): string {
   );
 }
 
-async function waitWithProgress(pipeline: Pipeline, batchId: string, showBar: boolean): Promise<BatchStatus> {
+/** Waits for a batch to end; with `showBar`, a progress bar named `label` on stderr meanwhile. */
+async function waitWithProgress(
+  pipeline: Pipeline,
+  batchId: string,
+  showBar: boolean,
+  label = 'ingest',
+): Promise<BatchStatus> {
   const bar = new SingleBar({
-    format: 'ingest |{bar}| {value}/{total} videos · {stage} · eta {etaText}',
+    format: `${label} |{bar}| {value}/{total} videos · {stage} · eta {etaText}`,
+    stream: process.stderr,
     hideCursor: true,
   });
   let started = false;
@@ -250,6 +258,49 @@ function registerStatus(program: Command, context: () => CliContext): void {
     });
 }
 
+type ReindexOutcome = Awaited<ReturnType<Pipeline['reindex']['upkeep']>>;
+
+/** One reindex step as `reel reindex` reports it: the service's outcome plus the batch it waited for. */
+export interface ReindexReport extends ReindexOutcome {
+  batch?: Record<string, number> | undefined;
+  /** Backfill: the fingerprint searches read once it ended. */
+  searching?: string;
+}
+
+function countsText(counts: Record<string, number> | undefined): string {
+  if (!counts) return '';
+  return `: ${counts.indexed ?? 0} indexed, ${counts.duplicate ?? 0} duplicate, ${counts.failed ?? 0} failed`;
+}
+
+/** One readable line per reindex step (--json has every field). */
+export function describeOutcome(outcome: ReindexReport): string {
+  const batch = outcome.batchId ? ` (batch ${outcome.batchId}${countsText(outcome.batch)})` : '';
+  if (outcome.kind === 'backfill') {
+    const what =
+      (outcome.videos ?? 0) > 0
+        ? `re-embedded ${outcome.videos} video(s) with the active model${batch}`
+        : 'nothing to re-embed';
+    // `switched` as reindex reports it: searches now read the active model.
+    const reads = outcome.switched ? 'the active model' : 'not the active model yet';
+    return `model:  ${what}; searches read ${outcome.searching?.slice(0, 19) ?? '?'}… (${reads})`;
+  }
+  if (outcome.kind === 'sweep')
+    return (outcome.videos ?? 0) > 0
+      ? `sweep:  re-ran ${outcome.videos} failed, missing or stuck video(s)${batch}`
+      : 'sweep:  nothing to re-run';
+  const detail = (outcome.detail ?? {}) as { dropped?: string[]; tables?: TableUpkeep[] };
+  const tables = detail.tables ?? [];
+  const sum = (key: 'fragmentsRemoved' | 'versionsPruned' | 'bytesPruned') =>
+    tables.reduce((total, t) => total + t[key], 0);
+  const indexes = tables.flatMap((t) => t.indexesCreated);
+  return (
+    `upkeep: ${tables.length} table(s) compacted (${sum('fragmentsRemoved')} fragments merged, ` +
+    `${sum('versionsPruned')} old versions pruned, ${humanBytes(sum('bytesPruned'))} freed)` +
+    `${indexes.length > 0 ? `, built ${indexes.join(', ')}` : ''}` +
+    `, ${detail.dropped?.length ?? 0} retired model(s) dropped`
+  );
+}
+
 function registerReindex(program: Command, context: () => CliContext): void {
   program
     .command('reindex')
@@ -266,7 +317,8 @@ function registerReindex(program: Command, context: () => CliContext): void {
     .option('--json', 'print the outcomes as JSON')
     .addHelpText(
       'after',
-      '\nWithout options it does all three. Workers also run them on a schedule (REEL_SWEEP_CRON, REEL_UPKEEP_CRON).\n\nExample:\n  $ npx reel models use Xenova__clip-vit-base-patch32 && npx reel reindex --model',
+      '\nWithout options it does all three. Workers also run them on a schedule (REEL_SWEEP_CRON, REEL_UPKEEP_CRON).\n' +
+        'It waits for the videos it re-runs (a progress bar on a terminal) and exits 1 if any of them failed.\n\nExample:\n  $ npx reel models use Xenova__clip-vit-base-patch32 && npx reel reindex --model',
     )
     .action(
       async (options: {
@@ -280,21 +332,25 @@ function registerReindex(program: Command, context: () => CliContext): void {
         const all = !options.model && !options.sweep && !options.upkeep;
         const pipeline = await openPipeline(ctx.config, ctx.logger);
         let local: RunningWorker | undefined;
-        const outcomes: unknown[] = [];
+        const outcomes: ReindexReport[] = [];
+        let failed = 0;
         try {
-          const follow = async (batchId: string | undefined) => {
+          const showBar = !options.json && process.stderr.isTTY === true;
+          const follow = async (batchId: string | undefined, label: string) => {
             if (!batchId) return undefined;
             if (!local && options.localWorker && !(await pipeline.workersListening())) {
               process.stderr.write('no worker is running: starting one in this process\n');
               local = await startPipelineWorker(ctx.config, ctx.logger);
             }
-            return waitWithProgress(pipeline, batchId, !options.json && process.stderr.isTTY === true);
+            const status = await waitWithProgress(pipeline, batchId, showBar, label);
+            failed += status.counts.failed;
+            return status;
           };
           if (all || options.model) {
             const active = await pipeline.activeModel();
             await pipeline.searchModel();
             const outcome = await pipeline.reindex.backfill(active);
-            const batch = await follow(outcome.batchId);
+            const batch = await follow(outcome.batchId, 'backfill');
             const now = await pipeline.searchModel();
             outcomes.push({
               ...outcome,
@@ -305,12 +361,16 @@ function registerReindex(program: Command, context: () => CliContext): void {
           }
           if (all || options.sweep) {
             const outcome = await pipeline.reindex.sweep();
-            const batch = await follow(outcome.batchId);
+            const batch = await follow(outcome.batchId, 'sweep');
             outcomes.push({ ...outcome, batch: batch?.counts });
           }
-          if (all || options.upkeep) outcomes.push(await pipeline.reindex.upkeep());
+          if (all || options.upkeep) {
+            if (showBar) process.stderr.write('upkeep: compacting the tables…\n');
+            outcomes.push(await pipeline.reindex.upkeep());
+          }
           if (options.json) printJson(outcomes);
-          else for (const outcome of outcomes) process.stdout.write(`${JSON.stringify(outcome)}\n`);
+          else process.stdout.write(`${outcomes.map(describeOutcome).join('\n')}\n`);
+          process.exitCode = failed > 0 ? ExitCode.failure : ExitCode.ok;
         } finally {
           await local?.close();
           await pipeline.close();

@@ -1,9 +1,9 @@
-import { POOLINGS, type Pooling, SearchService } from '@reel/index';
+import { POOLINGS, type Pooling, type SearchResponse, SearchService } from '@reel/index';
 import { ClipModel, createInferencePool } from '@reel/models';
 import { openPipeline } from '@reel/workers';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import type { CliContext } from '../context.ts';
-import { formatTable, printJson } from '../output.ts';
+import { formatClock, formatTable, printJson, truncate } from '../output.ts';
 
 function intIn(min: number, max: number) {
   return (value: string) => {
@@ -21,9 +21,22 @@ function score(value: string): number {
   return n;
 }
 
-function seconds(value: number): string {
-  const m = Math.floor(value / 60);
-  return `${m}:${(value - m * 60).toFixed(1).padStart(4, '0')}`;
+/** Longest title shown in the table; longer ones end in an ellipsis (--json has them whole). */
+const TITLE_WIDTH = 40;
+
+/** The readable answer: #, title, score, moment (m:ss.s–m:ss.s) and the video id to open it by. */
+export function formatResults(results: SearchResponse['results']): string {
+  if (results.length === 0) return 'no results';
+  return formatTable(
+    ['#', 'title', 'score', 'moment', 'video'],
+    results.map((r, i) => [
+      `${i + 1}`,
+      truncate(r.title, TITLE_WIDTH),
+      r.score.toFixed(3),
+      `${formatClock(r.moment.start)}–${formatClock(r.moment.end)}`,
+      r.videoId,
+    ]),
+  );
 }
 
 export function registerSearch(program: Command, context: () => CliContext): void {
@@ -51,7 +64,9 @@ export function registerSearch(program: Command, context: () => CliContext): voi
     .option('--json', 'print the response as JSON')
     .addHelpText(
       'after',
-      '\nExample:\n  $ npx reel search "a red square on the left" -k 5\n  $ npx reel search "dog on a beach" --pooling mean --min-score 0.25',
+      '\nPrints #, title, score (cosine), the moment that matched (m:ss.s–m:ss.s) and the video id; --json\n' +
+        'prints the whole response (untrimmed titles, frame timestamps, timings, the next-page cursor).\n\n' +
+        'Examples:\n  $ npx reel search "a red square on the left" -k 5\n  $ npx reel search "dog on a beach" --pooling mean --min-score 0.25',
     )
     .action(
       async (
@@ -85,20 +100,7 @@ export function registerSearch(program: Command, context: () => CliContext): voi
             printJson(response);
             return;
           }
-          if (response.results.length === 0) process.stdout.write('no results\n');
-          else
-            process.stdout.write(
-              `${formatTable(
-                ['#', 'title', 'score', 'moment', 'video'],
-                response.results.map((r, i) => [
-                  `${i + 1}`,
-                  r.title,
-                  r.score.toFixed(3),
-                  `${seconds(r.moment.start)}–${seconds(r.moment.end)}`,
-                  r.videoId,
-                ]),
-              )}\n`,
-            );
+          process.stdout.write(`${formatResults(response.results)}\n`);
           process.stdout.write(
             `${response.pooling} pooling · ${response.timings.totalMs.toFixed(0)} ms${response.nextCursor ? ` · more: --cursor ${response.nextCursor}` : ''}\n`,
           );

@@ -36,6 +36,7 @@ export function registerTokenize(program: Command, context: () => CliContext): v
       `context length, BOS and EOS included (default ${DEFAULT_CONTEXT_LENGTH})`,
       positiveInt,
     )
+    .option('--json', 'accepted for consistency: the output is JSON lines already')
     .addHelpText(
       'after',
       '\nExample:\n  $ npx reel tokenize "a photo of a cat"\n  {"text":"a photo of a cat","ids":[49406,320,1125,539,320,2368,49407]}',

@@ -1,0 +1,107 @@
+import { describe, expect, it } from 'vitest';
+import { describeOutcome } from '../src/cli/commands/pipeline.ts';
+import { formatResults } from '../src/cli/commands/search.ts';
+import { formatClock, truncate } from '../src/cli/output.ts';
+
+describe('formatClock', () => {
+  it.each([
+    [0, '0:00.0'],
+    [4.25, '0:04.3'],
+    [59.94, '0:59.9'],
+    [59.96, '1:00.0'],
+    [65.3, '1:05.3'],
+    [3725.04, '62:05.0'],
+  ])('%d s is %s', (seconds, text) => {
+    expect(formatClock(seconds)).toBe(text);
+  });
+});
+
+describe('truncate', () => {
+  it('keeps short text, cuts long text to the width with an ellipsis, and keeps it on one line', () => {
+    expect(truncate('beach day', 10)).toBe('beach day');
+    expect(truncate('0123456789', 10)).toBe('0123456789');
+    expect(truncate('0123456789a', 10)).toBe('012345678…');
+    expect(truncate('two\nlines\tand  tabs', 40)).toBe('two lines and tabs');
+  });
+});
+
+describe('reel search table', () => {
+  const result = (title: string, score: number, start: number, end: number, videoId: string) =>
+    ({ title, score, moment: { start, end }, videoId }) as Parameters<typeof formatResults>[0][number];
+
+  it('has #, title, score, moment and video columns, aligned, long titles trimmed', () => {
+    const long = 'a very long title of a holiday video filmed on a beach at sunset in 2024';
+    const table = formatResults([
+      result('red', 0.31234, 1.96, 4, 'vid-1'),
+      result(long, -0.05, 61.04, 125.5, 'vid-2'),
+    ]);
+    const lines = table.split('\n');
+    expect(lines).toHaveLength(3);
+    expect(lines[0]).toMatch(/^#\s+title\s+score\s+moment\s+video$/);
+    expect(lines[1]).toMatch(/^1\s+red\s+0\.312\s+0:02\.0–0:04\.0\s+vid-1$/);
+    expect(lines[2]).toMatch(
+      /^2\s+a very long title of a holiday video fi…\s+-0\.050\s+1:01\.0–2:05\.5\s+vid-2$/,
+    );
+    // Columns start at the same place on every line.
+    for (const column of ['score', 'moment', 'video']) {
+      const at = lines[0]!.indexOf(column);
+      expect(lines.slice(1).map((l) => l[at - 1])).toEqual([' ', ' ']);
+      expect(lines.slice(1).map((l) => l[at])).not.toContain(' ');
+    }
+  });
+
+  it('says so when nothing matched', () => {
+    expect(formatResults([])).toBe('no results');
+  });
+});
+
+describe('reel reindex lines', () => {
+  it('says what each step did', () => {
+    expect(
+      describeOutcome({
+        kind: 'backfill',
+        batchId: 'backfill-1',
+        videos: 2,
+        switched: true,
+        batch: { indexed: 2, duplicate: 0, failed: 0 },
+        searching: 'sha256:0123456789abcdef0123',
+      }),
+    ).toBe(
+      'model:  re-embedded 2 video(s) with the active model (batch backfill-1: 2 indexed, 0 duplicate, 0 failed); searches read sha256:0123456789ab… (the active model)',
+    );
+    expect(describeOutcome({ kind: 'backfill', videos: 0, switched: false, searching: 'sha256:ffff' })).toBe(
+      'model:  nothing to re-embed; searches read sha256:ffff… (not the active model yet)',
+    );
+    expect(describeOutcome({ kind: 'sweep', videos: 0 })).toBe('sweep:  nothing to re-run');
+    expect(
+      describeOutcome({
+        kind: 'upkeep',
+        detail: {
+          dropped: ['sha256:old'],
+          tables: [
+            {
+              table: 'videos',
+              rows: 3,
+              fragmentsRemoved: 4,
+              fragmentsAdded: 1,
+              versionsPruned: 6,
+              bytesPruned: 2048,
+              indexesCreated: ['tenant_idx'],
+            },
+            {
+              table: 'frames',
+              rows: 30,
+              fragmentsRemoved: 2,
+              fragmentsAdded: 1,
+              versionsPruned: 1,
+              bytesPruned: 1024,
+              indexesCreated: [],
+            },
+          ],
+        },
+      }),
+    ).toBe(
+      'upkeep: 2 table(s) compacted (6 fragments merged, 7 old versions pruned, 3.0 KB freed), built tenant_idx, 1 retired model(s) dropped',
+    );
+  });
+});
