@@ -25,6 +25,79 @@ function url(protocols: string[], expected: string) {
   }, expected);
 }
 
+/** The node URLs in a comma-separated `REEL_REDIS_URL` (one for a single Redis). */
+function redisNodeUrls(value: string): string[] {
+  return value
+    .split(',')
+    .map((part) => part.trim())
+    .filter(Boolean);
+}
+
+/** One redis:// or rediss:// URL, or a comma-separated list of them (Redis Cluster seed nodes). */
+function redisUrls() {
+  const one = url(['redis:', 'rediss:'], 'expected a redis:// or rediss:// URL');
+  return z
+    .string({ error: 'expected a redis:// or rediss:// URL' })
+    .superRefine((value, ctx) => {
+      const urls = redisNodeUrls(value);
+      if (urls.length > 0 && urls.every((node) => one.safeParse(node).success)) return;
+      ctx.addIssue({
+        code: 'custom',
+        message: value.includes(',')
+          ? 'expected a comma-separated list of redis:// or rediss:// URLs (Redis Cluster nodes)'
+          : 'expected a redis:// or rediss:// URL',
+      });
+    })
+    .transform((value) => redisNodeUrls(value).join(','));
+}
+
+/**
+ * The hash tag Redis Cluster hashes a key by: what lies between the key's first `{` and the next `}`,
+ * if that is not empty (otherwise the whole key is hashed).
+ */
+function hashTagOf(key: string): string | undefined {
+  const open = key.indexOf('{');
+  if (open < 0) return undefined;
+  const close = key.indexOf('}', open + 1);
+  return close > open + 1 ? key.slice(open + 1, close) : undefined;
+}
+
+/**
+ * Redis Cluster needs every reel key on one slot (BullMQ's flows and reel's Lua scripts touch keys of
+ * several queues at once), so the queue prefix, which starts every key, must carry a hash tag; the nodes
+ * share one database (0), one scheme and one set of credentials.
+ */
+function redisClusterProblems(values: {
+  redisUrl: string;
+  redisCluster: boolean;
+  queuePrefix: string;
+}): string[] {
+  const urls = redisNodeUrls(values.redisUrl).map((one) => new URL(one));
+  if (!values.redisCluster && urls.length < 2) return [];
+  const why = urls.length > 1 ? `REEL_REDIS_URL lists ${urls.length} nodes` : 'REEL_REDIS_CLUSTER is true';
+  const problems: string[] = [];
+  if (hashTagOf(values.queuePrefix) === undefined) {
+    problems.push(
+      `REEL_QUEUE_PREFIX: Redis Cluster mode (${why}) needs a prefix with a {hash tag}, e.g. "{reel}", so every reel key lands on one slot (BullMQ flows and reel's scripts touch keys of several queues at once), got ${JSON.stringify(values.queuePrefix)}`,
+    );
+  }
+  const first = urls[0];
+  if (first && urls.some((one) => one.protocol !== first.protocol)) {
+    problems.push(
+      'REEL_REDIS_URL: the nodes of a Redis Cluster share one scheme: use redis:// or rediss:// for all',
+    );
+  }
+  if (first && urls.some((one) => one.username !== first.username || one.password !== first.password)) {
+    problems.push(
+      'REEL_REDIS_URL: the nodes of a Redis Cluster share one user and password: give the same in every URL',
+    );
+  }
+  if (urls.some((one) => one.pathname !== '' && one.pathname !== '/' && one.pathname !== '/0')) {
+    problems.push('REEL_REDIS_URL: Redis Cluster has only database 0: drop the /<db> from the node URLs');
+  }
+  return problems;
+}
+
 /** Environment strings become numbers here; a file may give the number itself. */
 function integer(min: number, max: number) {
   const expected = `expected an integer from ${min} to ${max}`;
@@ -49,9 +122,18 @@ function nonEmpty(expected: string) {
 const SETTINGS = {
   redisUrl: {
     env: 'REEL_REDIS_URL',
-    schema: url(['redis:', 'rediss:'], 'expected a redis:// or rediss:// URL'),
+    schema: redisUrls(),
     default: 'redis://127.0.0.1:6379',
-    doc: 'Redis that holds the job queues (BullMQ needs Redis 6.2 or newer).',
+    doc: 'Redis that holds the job queues (BullMQ needs Redis 6.2 or newer). A comma-separated list of node URLs makes it a Redis Cluster (the seed nodes; see workers/README.md).',
+  },
+  redisCluster: {
+    env: 'REEL_REDIS_CLUSTER',
+    schema: z.preprocess(
+      (value) => (value === 'true' ? true : value === 'false' ? false : value),
+      z.boolean({ error: 'expected true or false' }),
+    ),
+    default: false,
+    doc: 'Connect to `REEL_REDIS_URL` as a Redis Cluster even when it names one seed node (a list of URLs always does). Needs a `{hash tag}` in `REEL_QUEUE_PREFIX`.',
   },
   dataDir: {
     env: 'REEL_DATA_DIR',
@@ -164,7 +246,7 @@ const SETTINGS = {
     env: 'REEL_QUEUE_PREFIX',
     schema: nonEmpty('expected a Redis key prefix for the job queues'),
     default: '{reel}',
-    doc: 'Redis key prefix of the job queues; the braces make it a Redis Cluster hash tag, so every queue key lands on one slot.',
+    doc: "Redis key prefix of the job queues and reel's own keys; the braces make it a Redis Cluster hash tag, so every reel key lands on one slot (required in cluster mode).",
   },
   ingestConcurrency: {
     env: 'REEL_INGEST_CONCURRENCY',
@@ -359,6 +441,16 @@ export function loadConfig(env: Record<string, string | undefined>, cwd = proces
     }
   }
 
+  if (
+    typeof values.redisUrl === 'string' &&
+    typeof values.redisCluster === 'boolean' &&
+    typeof values.queuePrefix === 'string'
+  ) {
+    problems.push(
+      ...redisClusterProblems(values as { redisUrl: string; redisCluster: boolean; queuePrefix: string }),
+    );
+  }
+
   if (problems.length > 0) {
     throw new ReelError('CONFIG_INVALID', `Invalid configuration:\n  ${problems.join('\n  ')}`, {
       details: { problems },
@@ -369,6 +461,8 @@ export function loadConfig(env: Record<string, string | undefined>, cwd = proces
   const dataDir = path.resolve(cwd, settings.dataDir);
   return {
     ...settings,
+    // A list of nodes is a cluster: everyone downstream reads the mode from this one flag.
+    redisCluster: settings.redisCluster || redisNodeUrls(settings.redisUrl).length > 1,
     dataDir,
     configFile,
     paths: {

@@ -130,3 +130,55 @@ describe('loadConfig', () => {
     );
   });
 });
+
+describe('loadConfig: Redis Cluster', () => {
+  it('takes a comma-separated list of node URLs as a cluster, and REEL_REDIS_CLUSTER for one seed', () => {
+    const list = loadConfig({ REEL_REDIS_URL: ' redis://10.0.0.1:7000, redis://10.0.0.2:7000 ,' }, '/srv');
+    expect(list.redisUrl).toBe('redis://10.0.0.1:7000,redis://10.0.0.2:7000');
+    expect(list.redisCluster).toBe(true);
+    expect(list.queuePrefix).toBe('{reel}');
+    const seed = loadConfig({ REEL_REDIS_URL: 'redis://10.0.0.1:7000', REEL_REDIS_CLUSTER: 'true' }, '/srv');
+    expect(seed.redisCluster).toBe(true);
+    expect(loadConfig({}, '/srv').redisCluster).toBe(false);
+    expect(configError(() => loadConfig({ REEL_REDIS_CLUSTER: 'yes' }, '/srv')).message).toContain(
+      'REEL_REDIS_CLUSTER: expected true or false',
+    );
+    expect(
+      configError(() => loadConfig({ REEL_REDIS_URL: 'redis://a:1,http://b:2' }, '/srv')).message,
+    ).toContain(
+      'REEL_REDIS_URL: expected a comma-separated list of redis:// or rediss:// URLs (Redis Cluster nodes), got "redis://a:1,http://b:2"',
+    );
+  });
+
+  it('refuses a cluster whose queue prefix has no {hash tag}, and only then', () => {
+    const urls = 'redis://10.0.0.1:7000,redis://10.0.0.2:7000';
+    for (const prefix of ['reel', 'reel{}', '{}reel{x}', '{reel']) {
+      const message = configError(() =>
+        loadConfig({ REEL_REDIS_URL: urls, REEL_QUEUE_PREFIX: prefix }, '/srv'),
+      ).message;
+      expect(message).toContain(
+        'REEL_QUEUE_PREFIX: Redis Cluster mode (REEL_REDIS_URL lists 2 nodes) needs a prefix with a {hash tag}',
+      );
+      expect(message).toContain(`got ${JSON.stringify(prefix)}`);
+    }
+    expect(
+      configError(() => loadConfig({ REEL_REDIS_CLUSTER: 'true', REEL_QUEUE_PREFIX: 'reel' }, '/srv'))
+        .message,
+    ).toContain('Redis Cluster mode (REEL_REDIS_CLUSTER is true)');
+    for (const prefix of ['{reel}', 'app:{reel}', '{tenant-a}:reel']) {
+      expect(loadConfig({ REEL_REDIS_URL: urls, REEL_QUEUE_PREFIX: prefix }, '/srv').queuePrefix).toBe(
+        prefix,
+      );
+    }
+    // A single Redis does not care.
+    expect(loadConfig({ REEL_QUEUE_PREFIX: 'reel' }, '/srv').queuePrefix).toBe('reel');
+  });
+
+  it('refuses node URLs that disagree on scheme or credentials, or name a database', () => {
+    const message = (url: string) => configError(() => loadConfig({ REEL_REDIS_URL: url }, '/srv')).message;
+    expect(message('redis://a:1,rediss://b:2')).toContain('share one scheme');
+    expect(message('redis://:x@a:1,redis://:y@b:2')).toContain('share one user and password');
+    expect(message('redis://a:1/2,redis://b:2/2')).toContain('only database 0');
+    expect(loadConfig({ REEL_REDIS_URL: 'redis://:x@a:1/0,redis://:x@b:2' }, '/srv').redisCluster).toBe(true);
+  });
+});

@@ -52,7 +52,7 @@ import {
   writeVitB32Vision,
 } from '@reel/models';
 import * as ort from 'onnxruntime-node';
-import { createRedisConnection } from '../src/adapters/redis.ts';
+import { createRedisConnection, scanKeys } from '../src/adapters/redis.ts';
 import type { BatchStatus } from '../src/batch-progress.ts';
 import { STAGES } from '../src/jobs.ts';
 import { type Pipeline, startPipelineWorker } from '../src/pipeline.ts';
@@ -316,9 +316,7 @@ async function finished(pipeline: Pipeline, batchId: string, progress: boolean):
 async function deleteKeys(redisUrl: string, prefix: string): Promise<number> {
   const redis = createRedisConnection(redisUrl);
   try {
-    const keys: string[] = [];
-    for await (const batch of redis.scanStream({ match: `${prefix}:*`, count: 1000 }))
-      keys.push(...(batch as string[]));
+    const keys = await scanKeys(redis, `${prefix}:*`);
     for (let i = 0; i < keys.length; i += 500) await redis.del(...keys.slice(i, i + 500));
     return keys.length;
   } finally {

@@ -4,7 +4,7 @@
  * the API and finish-batch read it. Kept apart from BullMQ's own job data so that the batch's picture
  * survives retries, stalls and job cleanup.
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './adapters/redis.ts';
 import type { Stage } from './jobs.ts';
 
 export const VideoStatus = {
@@ -77,10 +77,10 @@ export interface BatchStatus extends BatchMeta {
 const KEEP_FINISHED_SECONDS = 30 * 24 * 3600;
 
 export class BatchProgress {
-  readonly #redis: Redis;
+  readonly #redis: RedisClient;
   readonly #prefix: string;
 
-  constructor(redis: Redis, prefix: string) {
+  constructor(redis: RedisClient, prefix: string) {
     this.#redis = redis;
     this.#prefix = prefix;
   }

@@ -1,9 +1,13 @@
 export {
+  type ClusterCheck,
+  type ClusterNodeInfo,
   checkRedis,
   compareVersions,
   createRedisConnection,
+  describeClusterNodes,
   MIN_REDIS_VERSION,
   type RedisCheck,
+  type RedisClient,
   redactUrl,
 } from './adapters/redis.ts';
 export { DownloadErrorCode } from './adapters/url-fetcher.ts';

@@ -17,12 +17,11 @@ import {
   resolveActiveModel,
 } from '@reel/models';
 import { FlowProducer, type Job, Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
 import { ClipEmbedders } from './adapters/clip-embedders.ts';
 import { FrameSpool } from './adapters/frame-spool.ts';
 import { IndexCatalog } from './adapters/index-catalog.ts';
 import { IngestSampler } from './adapters/ingest-sampler.ts';
-import { createRedisConnection } from './adapters/redis.ts';
+import { createRedisConnection, type RedisClient } from './adapters/redis.ts';
 import { UrlFetcher } from './adapters/url-fetcher.ts';
 import { VideoFiles } from './adapters/video-files.ts';
 import { BatchProgress, type BatchStatus } from './batch-progress.ts';
@@ -37,7 +36,8 @@ import { startWorkers, type WorkerRuntime } from './worker-runtime.ts';
 
 export interface Pipeline {
   config: ReelConfig;
-  redis: Redis;
+  /** One Redis, or a Redis Cluster client (`REEL_REDIS_CLUSTER`, or a list of nodes in `REEL_REDIS_URL`). */
+  redis: RedisClient;
   store: LanceIndexStore;
   progress: BatchProgress;
   service: BatchService;
@@ -76,7 +76,7 @@ async function readHead(config: ReelConfig): Promise<XPoolHead | undefined> {
 
 /** Opens everything a process needs to submit batches and read progress (no workers). */
 export async function openPipeline(config: ReelConfig, logger?: Logger): Promise<Pipeline> {
-  const redis = createRedisConnection(config.redisUrl);
+  const redis = createRedisConnection(config.redisUrl, { cluster: config.redisCluster });
   // ioredis reconnects by itself; connection errors are logged, never thrown at the process.
   const onError = (error: Error) =>
     logger?.warn({ err: error.message }, 'redis connection error (reconnecting)');

@@ -4,7 +4,7 @@
  * moves in one step when the backfill is done, so no search ever mixes models. Kept in Redis so every
  * API and worker process sees the same pointer.
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './adapters/redis.ts';
 import type { ModelRef } from './jobs.ts';
 
 export interface SearchModel extends ModelRef {
@@ -13,11 +13,11 @@ export interface SearchModel extends ModelRef {
 }
 
 export class SearchModelPointer {
-  readonly #redis: Redis;
+  readonly #redis: RedisClient;
   readonly #key: string;
   readonly #retiredKey: string;
 
-  constructor(redis: Redis, prefix: string) {
+  constructor(redis: RedisClient, prefix: string) {
     this.#redis = redis;
     this.#key = `${prefix}:reel:search-model`;
     this.#retiredKey = `${prefix}:reel:retired-models`;

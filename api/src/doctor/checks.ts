@@ -9,7 +9,7 @@ import path from 'node:path';
 import type { ReelConfig } from '@reel/infra';
 import { binaryVersion } from '@reel/ingest';
 import { checkOnnxRuntime, DEFAULT_MODEL_ID, inspectModelFolder, resolveActiveModel } from '@reel/models';
-import { checkRedis } from '@reel/workers';
+import { checkRedis, describeClusterNodes } from '@reel/workers';
 
 export interface CheckResult {
   name: string;
@@ -28,6 +28,10 @@ export const FIXES = {
   redis:
     'redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no   (or set REEL_REDIS_URL)',
   redisOld: 'upgrade Redis to 6.2 or newer (Debian 12: apt-get install -y redis-server)',
+  redisCluster:
+    'redis-cli -h <node> -p <port> cluster info   (bring back the failing node or promote its replica; see workers/README.md "Redis Cluster")',
+  redisClusterMode:
+    'export REEL_REDIS_CLUSTER=true   (or list every node in REEL_REDIS_URL, comma-separated)',
   onnxruntime: 'npm ci   (reinstall onnxruntime-node; .npmrc keeps onnxruntime-node-install=skip)',
 } as const;
 
@@ -50,10 +54,33 @@ export async function checkBinary(name: 'ffmpeg' | 'ffprobe', binary: string): P
     : { name, ok: false, detail: result.problem, fix: FIXES.ffmpeg };
 }
 
-export async function checkRedisServer(url: string): Promise<CheckResult> {
-  const result = await checkRedis(url);
-  if (result.ok) return { name: 'redis', ok: true, detail: `Redis ${result.version} at ${result.url}` };
-  const fix = result.problem.includes('too old') ? FIXES.redisOld : FIXES.redis;
+/**
+ * Redis answers and is new enough; for a Redis Cluster (`cluster`), also its state, its nodes and the
+ * master that serves reel's one slot (the queue prefix's hash tag).
+ */
+export async function checkRedisServer(
+  url: string,
+  mode: { cluster?: boolean; prefix?: string } = {},
+): Promise<CheckResult> {
+  const result = await checkRedis(url, 3_000, mode);
+  if (result.ok) {
+    const cluster = result.cluster;
+    if (!cluster) return { name: 'redis', ok: true, detail: `Redis ${result.version} at ${result.url}` };
+    const slot = cluster.prefixSlot;
+    const replicas = cluster.nodes.filter((n) => n.role === 'replica').length;
+    return {
+      name: 'redis',
+      ok: true,
+      detail: `Redis ${result.version} Cluster at ${result.url}: cluster_state:${cluster.state}, ${describeClusterNodes(cluster.nodes)}${slot ? `; reel's keys on slot ${slot.slot} at ${slot.node?.address}` : ''}${replicas === 0 ? ' (no replicas: a lost master stops the queues; see workers/README.md "Redis Cluster")' : ''}`,
+    };
+  }
+  const fix = result.problem.includes('too old')
+    ? FIXES.redisOld
+    : result.problem.includes('is a Redis Cluster node')
+      ? FIXES.redisClusterMode
+      : mode.cluster || url.includes(',')
+        ? FIXES.redisCluster
+        : FIXES.redis;
   return { name: 'redis', ok: false, detail: result.problem, fix };
 }
 
@@ -120,7 +147,7 @@ export async function runChecks(config: ReelConfig): Promise<CheckResult[]> {
   const [ffmpeg, ffprobe, redis, runtime] = await Promise.all([
     checkBinary('ffmpeg', config.ffmpegPath),
     checkBinary('ffprobe', config.ffprobePath),
-    checkRedisServer(config.redisUrl),
+    checkRedisServer(config.redisUrl, { cluster: config.redisCluster, prefix: config.queuePrefix }),
     checkRuntime(),
   ]);
   return [

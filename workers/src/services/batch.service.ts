@@ -12,7 +12,7 @@ import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { isReelError } from '@reel/infra';
 import type { FlowJobNode, FlowProducer, Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../adapters/redis.ts';
 import type { BatchKind, BatchProgress, BatchStatus, BatchVideo } from '../batch-progress.ts';
 import {
   type FinishBatchData,
@@ -92,7 +92,7 @@ if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) 
 return 0`;
 
 export class BatchService implements ContentClaims {
-  readonly #redis: Redis;
+  readonly #redis: RedisClient;
   readonly #prefix: string;
   readonly #flows: FlowProducer;
   readonly #progress: BatchProgress;
@@ -100,7 +100,7 @@ export class BatchService implements ContentClaims {
   readonly #queues: Partial<Record<QueueName, Queue>>;
 
   constructor(deps: {
-    redis: Redis;
+    redis: RedisClient;
     prefix: string;
     flows: FlowProducer;
     progress: BatchProgress;

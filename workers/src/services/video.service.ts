@@ -10,7 +10,7 @@
  * the delete (the same file uploaded again) is newer than the tombstone and runs normally.
  */
 import type { Job, Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../adapters/redis.ts';
 import type { VideoFiles } from '../adapters/video-files.ts';
 import type { BatchProgress } from '../batch-progress.ts';
 import { jobId, QueueName, type VideoJobData } from '../jobs.ts';
@@ -31,7 +31,7 @@ const TOMBSTONE_SECONDS = 30 * 24 * 3600;
 const VIDEO_ID = /^v_[0-9a-f]{24}$/;
 
 export class VideoService implements DeletedVideos {
-  readonly #redis: Redis;
+  readonly #redis: RedisClient;
   readonly #prefix: string;
   readonly #index: VideoIndex;
   readonly #files: VideoFiles;
@@ -41,7 +41,7 @@ export class VideoService implements DeletedVideos {
   readonly #searchFingerprint: () => Promise<string | undefined>;
 
   constructor(deps: {
-    redis: Redis;
+    redis: RedisClient;
     prefix: string;
     index: VideoIndex;
     files: VideoFiles;
