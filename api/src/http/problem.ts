@@ -74,6 +74,18 @@ export function sendProblem(reply: FastifyReply, status: number, code: string, d
     });
 }
 
+/**
+ * Redis failing in the middle of a request: a cluster that lost a master (CLUSTERDOWN, or ioredis
+ * giving up after its redirections), or a connection dropped mid-command. The connection's status can
+ * still read "ready" then, so requireRedis does not catch it: it is the same outage, so the same 503.
+ */
+export function isRedisOutage(error: Error): boolean {
+  return (
+    error.name === 'ClusterAllFailedError' ||
+    /^(CLUSTERDOWN|TRYAGAIN)\b|Too many Cluster redirections|^Connection is closed/.test(error.message)
+  );
+}
+
 export function registerProblemHandler(app: FastifyInstance): void {
   app.setNotFoundHandler((request, reply) =>
     sendProblem(reply, 404, 'ROUTE_NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`),
@@ -96,6 +108,15 @@ export function registerProblemHandler(app: FastifyInstance): void {
       const status = STATUS_OF_CODE[error.code] ?? (error.retryable ? 503 : 400);
       if (status >= 500) request.log.error({ err: error }, 'request failed');
       return sendProblem(reply, status, error.code, error.message);
+    }
+    if (isRedisOutage(error)) {
+      request.log.warn({ err: error }, 'Redis failed during the request');
+      return sendProblem(
+        reply,
+        503,
+        'REDIS_UNAVAILABLE',
+        `Redis failed during the request (${error.message.split('\n')[0]}): uploads, batches and reindexing wait for it; search still works`,
+      );
     }
     const status = fastifyError.statusCode;
     if (status === 429) return sendProblem(reply, 429, 'RATE_LIMITED', error.message);
