@@ -286,13 +286,24 @@ export function toArgv(spec: FfmpegCommandSpec): string[] {
   ];
 }
 
-/** One stretch of a generated video: a solid colour, or two colours side by side. */
+/** One stretch of a generated video: a solid colour, two colours side by side or one above the other, and an optional box in the middle. */
 export interface ColourSegment {
-  /** ffmpeg colour name or 0xRRGGBB. */
+  /** ffmpeg colour name or 0xRRGGBB: the whole frame, or its left (with `right`) or top (with `bottom`) half. */
   colour: string;
   /** When set, the right half has this colour (and the left half `colour`). */
   right?: string;
+  /** When set, the bottom half has this colour (and the top half `colour`); not together with `right`. */
+  bottom?: string;
+  /** When set, a box of half the width and half the height in the middle of the frame has this colour. */
+  centre?: string;
   seconds: number;
+}
+
+const SAFE_COLOUR = /^(0x[0-9a-fA-F]{6}|[a-zA-Z]+)$/;
+
+/** Even pixel counts, so every piece stays whole in yuv420p. */
+function even(value: number): number {
+  return Math.max(2, 2 * Math.floor(value / 2));
 }
 
 /**
@@ -305,29 +316,40 @@ export function colourVideoArgs(
   options: { width?: number; height?: number; fps?: number } = {},
 ): string[] {
   const { width = 320, height = 180, fps = 12 } = options;
-  const safe = /^(0x[0-9a-fA-F]{6}|[a-zA-Z]+)$/;
   const inputs: string[] = [];
   const graph: string[] = [];
   let n = 0;
   segments.forEach((segment, i) => {
-    for (const colour of [segment.colour, segment.right]) {
-      if (colour !== undefined && !safe.test(colour))
+    for (const colour of [segment.colour, segment.right, segment.bottom, segment.centre]) {
+      if (colour !== undefined && !SAFE_COLOUR.test(colour))
         throw new Error(`not a colour: ${JSON.stringify(colour)}`);
     }
-    const source = (colour: string, w: number) => [
-      '-f',
-      'lavfi',
-      '-i',
-      `color=c=${colour}:s=${w}x${height}:d=${segment.seconds}:r=${fps}`,
-    ];
-    if (segment.right === undefined) {
-      inputs.push(...source(segment.colour, width));
-      graph.push(`[${n}:v]null[s${i}]`);
-      n += 1;
-    } else {
-      inputs.push(...source(segment.colour, width / 2), ...source(segment.right, width / 2));
-      graph.push(`[${n}:v][${n + 1}:v]hstack[s${i}]`);
-      n += 2;
+    if (segment.right !== undefined && segment.bottom !== undefined)
+      throw new Error('a segment splits left/right (right) or top/bottom (bottom), not both');
+    if (!(Number.isFinite(segment.seconds) && segment.seconds > 0))
+      throw new Error(`segment seconds: expected a positive number, got ${segment.seconds}`);
+    const source = (colour: string, w: number, h: number) => {
+      inputs.push('-f', 'lavfi', '-i', `color=c=${colour}:s=${w}x${h}:d=${segment.seconds}:r=${fps}`);
+      return `[${n++}:v]`;
+    };
+    const base = segment.centre === undefined ? `[s${i}]` : `[b${i}]`;
+    if (segment.right !== undefined) {
+      const half = even(width / 2);
+      graph.push(
+        `${source(segment.colour, half, height)}${source(segment.right, width - half, height)}hstack${base}`,
+      );
+    } else if (segment.bottom !== undefined) {
+      const half = even(height / 2);
+      graph.push(
+        `${source(segment.colour, width, half)}${source(segment.bottom, width, height - half)}vstack${base}`,
+      );
+    } else graph.push(`${source(segment.colour, width, height)}null${base}`);
+    if (segment.centre !== undefined) {
+      const w = even(width / 2);
+      const h = even(height / 2);
+      graph.push(
+        `${base}${source(segment.centre, w, h)}overlay=x=${even((width - w) / 2)}:y=${even((height - h) / 2)}[s${i}]`,
+      );
     }
   });
   graph.push(

@@ -150,4 +150,41 @@ describe('colourVideoArgs', () => {
     expect(args).toContain('libx264');
     expect(colourVideoArgs('clip.webm', [{ colour: 'red', seconds: 1 }])).toContain('libvpx');
   });
+
+  it('stacks top and bottom halves and overlays a centre box, with every piece in even pixels', async () => {
+    const { colourVideoArgs } = await import('../src/ffmpeg-args.ts');
+    const args = colourVideoArgs(
+      '/tmp/x.mp4',
+      [
+        { colour: 'blue', bottom: 'yellow', seconds: 2 },
+        { colour: 'green', centre: 'pink', seconds: 1 },
+        { colour: 'red', right: 'blue', centre: 'black', seconds: 1 },
+      ],
+      { width: 320, height: 180, fps: 4 },
+    );
+    expect(args.filter((a) => a.startsWith('color='))).toEqual([
+      'color=c=blue:s=320x90:d=2:r=4',
+      'color=c=yellow:s=320x90:d=2:r=4',
+      'color=c=green:s=320x180:d=1:r=4',
+      'color=c=pink:s=160x90:d=1:r=4',
+      'color=c=red:s=160x180:d=1:r=4',
+      'color=c=blue:s=160x180:d=1:r=4',
+      'color=c=black:s=160x90:d=1:r=4',
+    ]);
+    expect(args[args.indexOf('-filter_complex') + 1]).toBe(
+      '[0:v][1:v]vstack[s0];[2:v]null[b1];[b1][3:v]overlay=x=80:y=44[s1];' +
+        '[4:v][5:v]hstack[b2];[b2][6:v]overlay=x=80:y=44[s2];' +
+        '[s0][s1][s2]concat=n=3:v=1:a=0,format=yuv420p[out]',
+    );
+    expect(() => colourVideoArgs('x.mp4', [{ colour: 'red', centre: 'x;[0:v]', seconds: 1 }])).toThrow(
+      'not a colour',
+    );
+    expect(() => colourVideoArgs('x.mp4', [{ colour: 'red', bottom: 'blue;', seconds: 1 }])).toThrow(
+      'not a colour',
+    );
+    expect(() =>
+      colourVideoArgs('x.mp4', [{ colour: 'red', right: 'blue', bottom: 'green', seconds: 1 }]),
+    ).toThrow('not both');
+    expect(() => colourVideoArgs('x.mp4', [{ colour: 'red', seconds: Number.NaN }])).toThrow('seconds');
+  });
 });

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 export const REEL_BIN = fileURLToPath(new URL('../../bin/reel.js', import.meta.url));
@@ -31,4 +31,61 @@ export function runCli(
     child.on('error', reject);
     child.on('close', (code) => resolve({ code, stdout, stderr }));
   });
+}
+
+/** A `reel` process left running, with its output so far and a way to wait for a line of it. */
+export interface SpawnedCli {
+  child: ChildProcess;
+  stdout(): string;
+  stderr(): string;
+  /** Resolves with the first match of `pattern` in stdout; rejects when the process ends first or on timeout. */
+  waitFor(pattern: RegExp, timeoutMs?: number): Promise<RegExpMatchArray>;
+  /** Resolves with the exit code (null when killed by a signal) once the process has ended. */
+  exited: Promise<number | null>;
+}
+
+/** Starts the real `reel` CLI as {@link runCli} does, without waiting for it to end (servers, signals). */
+export function spawnCli(args: string[], env: Record<string, string>, node = process.execPath): SpawnedCli {
+  const child = spawn(node, [REEL_BIN, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout?.on('data', (chunk) => {
+    stdout += chunk;
+  });
+  child.stderr?.on('data', (chunk) => {
+    stderr += chunk;
+  });
+  const exited = new Promise<number | null>((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code) => resolve(code));
+  });
+  return {
+    child,
+    stdout: () => stdout,
+    stderr: () => stderr,
+    exited,
+    waitFor(pattern, timeoutMs = 60_000) {
+      return new Promise((resolve, reject) => {
+        const deadline = Date.now() + timeoutMs;
+        let ended = false;
+        void exited.then(() => {
+          ended = true;
+        });
+        const poll = () => {
+          const match = pattern.exec(stdout);
+          if (match) return resolve(match);
+          if (ended)
+            return reject(
+              new Error(`reel ended before printing ${pattern}\nstdout:\n${stdout}\nstderr:\n${stderr}`),
+            );
+          if (Date.now() > deadline)
+            return reject(
+              new Error(`no ${pattern} within ${timeoutMs} ms\nstdout:\n${stdout}\nstderr:\n${stderr}`),
+            );
+          setTimeout(poll, 50);
+        };
+        poll();
+      });
+    },
+  };
 }

@@ -1,8 +1,8 @@
 import type { TableUpkeep } from '@reel/index';
 import type { BatchStatus, Pipeline, QueueName, RunningWorker } from '@reel/workers';
 import { expandPaths, openPipeline, startPipelineWorker } from '@reel/workers';
-import { SingleBar } from 'cli-progress';
 import { type Command, InvalidArgumentError } from 'commander';
+import { waitWithProgress } from '../batch-progress.ts';
 import { type CliContext, ExitCode, UsageError } from '../context.ts';
 import { formatTable, humanBytes, printJson } from '../output.ts';
 
@@ -75,34 +75,6 @@ function formatOutcomes(status: BatchStatus): string {
           : '',
     ]),
   );
-}
-
-/** Waits for a batch to end; with `showBar`, a progress bar named `label` on stderr meanwhile. */
-async function waitWithProgress(
-  pipeline: Pipeline,
-  batchId: string,
-  showBar: boolean,
-  label = 'ingest',
-): Promise<BatchStatus> {
-  const bar = new SingleBar({
-    format: `${label} |{bar}| {value}/{total} videos · {stage} · eta {etaText}`,
-    stream: process.stderr,
-    hideCursor: true,
-  });
-  let started = false;
-  const status = await pipeline.waitForBatch(batchId, (current) => {
-    if (!showBar) return;
-    const payload = {
-      stage: `ingest ${current.stages.ingest.running} · embed ${current.stages.embed.running} · index ${current.stages.index.running} running`,
-      etaText: current.etaSeconds === undefined ? '-' : `${current.etaSeconds}s`,
-    };
-    if (!started) {
-      bar.start(current.total, current.done, payload);
-      started = true;
-    } else bar.update(current.done, payload);
-  });
-  if (started) bar.stop();
-  return status;
 }
 
 function registerIngest(program: Command, context: () => CliContext): void {
