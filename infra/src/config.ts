@@ -115,6 +115,39 @@ function nonEmpty(expected: string) {
   return z.string({ error: expected }).trim().min(1, { error: expected });
 }
 
+/** `REEL_INDEX_URI`: a folder path, or an `s3://bucket/path` URL (LanceDB on S3-compatible storage). */
+function indexUri() {
+  const expected = 'expected a folder path or an s3://bucket/path URL';
+  return z
+    .string({ error: expected })
+    .trim()
+    .min(1, { error: expected })
+    .refine(
+      (value) => !value.includes('://') || /^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/.*)?$/.test(value),
+      { error: expected },
+    );
+}
+
+/** Settings of object storage that only make sense together (see workers/README.md, "Storage"). */
+function storageProblems(values: {
+  storage?: string;
+  s3Bucket?: string | undefined;
+  s3AccessKeyId?: string | undefined;
+  s3SecretAccessKey?: string | undefined;
+}): string[] {
+  const problems: string[] = [];
+  // (a bucket given but invalid is reported by its own schema: `s3Bucket` is then missing from values)
+  if (values.storage === 's3' && 's3Bucket' in values && values.s3Bucket === undefined)
+    problems.push(
+      'REEL_S3_BUCKET: REEL_STORAGE=s3 keeps videos and thumbnails in a bucket: name it (REEL_S3_BUCKET=my-bucket), got nothing',
+    );
+  if ((values.s3AccessKeyId === undefined) !== (values.s3SecretAccessKey === undefined))
+    problems.push(
+      `REEL_S3_ACCESS_KEY_ID and REEL_S3_SECRET_ACCESS_KEY go together: got only ${values.s3AccessKeyId === undefined ? 'the secret' : 'the key id'} (unset both to use the AWS SDK's credential chain)`,
+    );
+  return problems;
+}
+
 /**
  * Every setting: its key in the config file, its environment variable, its schema, its default and one
  * line for the README (kept here so the docs and the code cannot drift apart: see `configReference()`).
@@ -339,6 +372,74 @@ const SETTINGS = {
     default: undefined,
     doc: 'A learned X-Pool pooling head (`.safetensors`, reference parameter names). Unset: X-Pool search is off and attention pooling is the default.',
   },
+  storage: {
+    env: 'REEL_STORAGE',
+    schema: z.enum(['local', 's3'], { error: 'expected local or s3' }),
+    default: 'local',
+    doc: 'Where uploaded and downloaded videos and thumbnails are kept: `local` (the data folder) or `s3` (a bucket of S3-compatible storage, `REEL_S3_*`; see workers/README.md, "Storage").',
+  },
+  s3Endpoint: {
+    env: 'REEL_S3_ENDPOINT',
+    schema: url(['http:', 'https:'], 'expected an http:// or https:// URL').optional(),
+    default: undefined,
+    doc: "Endpoint of S3-compatible storage (MinIO, R2, Ceph…). Unset: AWS S3, the bucket's regional endpoint.",
+  },
+  s3Region: {
+    env: 'REEL_S3_REGION',
+    schema: nonEmpty('expected a region name, e.g. us-east-1').optional(),
+    default: undefined,
+    doc: "The bucket's region. Unset: the AWS SDK's (`AWS_REGION`, `~/.aws/config`), or `us-east-1` when `REEL_S3_ENDPOINT` is set.",
+  },
+  s3Bucket: {
+    env: 'REEL_S3_BUCKET',
+    schema: z
+      .string({ error: 'expected a bucket name' })
+      .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, {
+        error: 'expected a bucket name (3-63 lowercase letters, digits, dots and hyphens)',
+      })
+      .optional(),
+    default: undefined,
+    doc: 'Bucket that holds videos and thumbnails with `REEL_STORAGE=s3` (required then; it must exist).',
+  },
+  s3Prefix: {
+    env: 'REEL_S3_PREFIX',
+    schema: z
+      .string({ error: 'expected a key prefix, e.g. reel/' })
+      .transform((value) => {
+        const trimmed = value.trim().replace(/^\/+|\/+$/g, '');
+        return trimmed === '' ? '' : `${trimmed}/`;
+      })
+      .optional(),
+    default: undefined,
+    doc: 'Key prefix in the bucket (e.g. `reel/`): objects are `<prefix>videos/…` and `<prefix>thumbnails/…`. Unset: none.',
+  },
+  s3ForcePathStyle: {
+    env: 'REEL_S3_FORCE_PATH_STYLE',
+    schema: z.preprocess(
+      (value) => (value === 'true' ? true : value === 'false' ? false : value),
+      z.boolean({ error: 'expected true or false' }),
+    ),
+    default: false,
+    doc: 'Path-style requests (`endpoint/bucket/key`), which MinIO and most self-hosted servers need; `false`: virtual-hosted style (`bucket.endpoint/key`), as AWS prefers. Also used for LanceDB on `s3://`.',
+  },
+  s3AccessKeyId: {
+    env: 'REEL_S3_ACCESS_KEY_ID',
+    schema: nonEmpty('expected an access key id').optional(),
+    default: undefined,
+    doc: "Access key for the bucket (and LanceDB on `s3://`), with `REEL_S3_SECRET_ACCESS_KEY`. Unset: the AWS SDK's credential chain (`AWS_ACCESS_KEY_ID`, `AWS_PROFILE`, instance and pod roles).",
+  },
+  s3SecretAccessKey: {
+    env: 'REEL_S3_SECRET_ACCESS_KEY',
+    schema: nonEmpty('expected a secret access key').optional(),
+    default: undefined,
+    doc: 'Secret of `REEL_S3_ACCESS_KEY_ID`.',
+  },
+  indexUri: {
+    env: 'REEL_INDEX_URI',
+    schema: indexUri().optional(),
+    default: undefined,
+    doc: 'Where the LanceDB index lives: a folder, or `s3://bucket/path` (LanceDB on S3-compatible storage, with the endpoint, region, path style and credentials of `REEL_S3_*`). Unset: `<data dir>/lancedb`. Several writers on `s3://` need a store with conditional PUT (AWS S3, MinIO, R2).',
+  },
   hfEndpoint: {
     env: 'HF_ENDPOINT',
     schema: url(['http:', 'https:'], 'expected an http:// or https:// URL'),
@@ -362,6 +463,7 @@ export interface ReelConfig extends SettingValues {
   configFile: string | undefined;
   paths: {
     dataDir: string;
+    /** The LanceDB index: a folder, or an `s3://bucket/path` URL (`REEL_INDEX_URI`). */
     lancedb: string;
     videos: string;
     thumbnails: string;
@@ -451,6 +553,8 @@ export function loadConfig(env: Record<string, string | undefined>, cwd = proces
     );
   }
 
+  problems.push(...storageProblems(values as Parameters<typeof storageProblems>[0]));
+
   if (problems.length > 0) {
     throw new ReelError('CONFIG_INVALID', `Invalid configuration:\n  ${problems.join('\n  ')}`, {
       details: { problems },
@@ -467,7 +571,12 @@ export function loadConfig(env: Record<string, string | undefined>, cwd = proces
     configFile,
     paths: {
       dataDir,
-      lancedb: path.join(dataDir, 'lancedb'),
+      lancedb:
+        settings.indexUri === undefined
+          ? path.join(dataDir, 'lancedb')
+          : settings.indexUri.startsWith('s3://')
+            ? settings.indexUri
+            : path.resolve(cwd, settings.indexUri),
       videos: path.join(dataDir, 'videos'),
       thumbnails: path.join(dataDir, 'thumbnails'),
       models: path.join(dataDir, 'models'),

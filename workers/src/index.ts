@@ -10,6 +10,13 @@ export {
   type RedisClient,
   redactUrl,
 } from './adapters/redis.ts';
+export type {
+  ByteRange,
+  ObjectInfo,
+  ObjectStorage,
+  StoredObject,
+} from './adapters/storage/object-storage.ts';
+export { contentTypeOf, thumbnailKey, uploadKey } from './adapters/storage/storage-keys.ts';
 export { DownloadErrorCode } from './adapters/url-fetcher.ts';
 export { type BatchStatus, type BatchVideo, VideoStatus } from './batch-progress.ts';
 export { JobName, type ModelRef, QueueName, STAGES, type Stage } from './jobs.ts';

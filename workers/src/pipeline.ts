@@ -22,6 +22,8 @@ import { FrameSpool } from './adapters/frame-spool.ts';
 import { IndexCatalog } from './adapters/index-catalog.ts';
 import { IngestSampler } from './adapters/ingest-sampler.ts';
 import { createRedisConnection, type RedisClient } from './adapters/redis.ts';
+import type { ObjectStorage } from './adapters/storage/object-storage.ts';
+import { lanceConnection, openStorage } from './adapters/storage/open-storage.ts';
 import { UrlFetcher } from './adapters/url-fetcher.ts';
 import { VideoFiles } from './adapters/video-files.ts';
 import { BatchProgress, type BatchStatus } from './batch-progress.ts';
@@ -39,6 +41,8 @@ export interface Pipeline {
   /** One Redis, or a Redis Cluster client (`REEL_REDIS_CLUSTER`, or a list of nodes in `REEL_REDIS_URL`). */
   redis: RedisClient;
   store: LanceIndexStore;
+  /** Where videos and thumbnails are stored: the data folder, or a bucket (`REEL_STORAGE`). */
+  storage: ObjectStorage;
   progress: BatchProgress;
   service: BatchService;
   catalog: IndexCatalog;
@@ -81,7 +85,12 @@ export async function openPipeline(config: ReelConfig, logger?: Logger): Promise
   const onError = (error: Error) =>
     logger?.warn({ err: error.message }, 'redis connection error (reconnecting)');
   redis.on('error', onError);
-  const store = await LanceIndexStore.open({ dir: config.paths.lancedb });
+  const index = lanceConnection(config);
+  const store = await LanceIndexStore.open({
+    dir: index.uri,
+    ...(index.storageOptions ? { storageOptions: index.storageOptions } : {}),
+  });
+  const storage = openStorage(config);
   const head = await readHead(config);
   const catalog = new IndexCatalog(store, head ? { xpoolHead: head } : {});
   const progress = new BatchProgress(redis, config.queuePrefix);
@@ -104,6 +113,7 @@ export async function openPipeline(config: ReelConfig, logger?: Logger): Promise
       videos: config.paths.videos,
       thumbnails: config.paths.thumbnails,
       spool: spoolDir(config),
+      storage,
     }),
     claims: service,
     progress,
@@ -139,6 +149,7 @@ export async function openPipeline(config: ReelConfig, logger?: Logger): Promise
     config,
     redis,
     store,
+    storage,
     progress,
     service,
     catalog,
@@ -175,6 +186,7 @@ export async function openPipeline(config: ReelConfig, logger?: Logger): Promise
       await Promise.all(Object.values(queues).map((q) => q.close()));
       await flows.close();
       store.close();
+      storage.close();
       redis.disconnect();
     },
   };
@@ -215,7 +227,7 @@ export async function startPipelineWorker(
       meta.kind === 'backfill' && meta.target ? pipeline.reindex.backfillFinished(meta.target) : undefined,
     progress: pipeline.progress,
     spool: new FrameSpool(spoolDir(config)),
-    sampler: new IngestSampler(config, size),
+    sampler: new IngestSampler(config, size, pipeline.storage),
     embedders,
     catalog: pipeline.catalog,
     logger,
@@ -224,6 +236,7 @@ export async function startPipelineWorker(
       maxBytes: config.maxVideoBytes,
       timeoutMs: config.downloadTimeoutSeconds * 1000,
       allowPrivateHosts: config.downloadAllowPrivate,
+      storage: pipeline.storage,
     }),
     claims: pipeline.service,
     deleted: pipeline.videos,

@@ -98,8 +98,10 @@ export const DEFAULT_ANN_INDEX: AnnIndexConfig = { type: 'ivf_flat', nprobes: 20
 export const DEFAULT_ANN_THRESHOLD = 5_000;
 
 export interface LanceIndexStoreOptions {
-  /** The database folder (created when missing). */
+  /** The database folder (created when missing), or an object store's URI (`s3://bucket/path`). */
   dir: string;
+  /** Options of the object store (endpoint, region, credentials…: LanceDB's `storageOptions`). */
+  storageOptions?: Record<string, string>;
   /** Seconds between checks for other processes' commits; 0 (default) checks on every read. */
   readConsistencyInterval?: number;
   /** See {@link DEFAULT_ANN_THRESHOLD}. */
@@ -587,6 +589,7 @@ export class LanceIndexStore implements SearchStore {
     try {
       const db = await lancedb.connect(options.dir, {
         readConsistencyInterval: options.readConsistencyInterval ?? 0,
+        ...(options.storageOptions ? { storageOptions: options.storageOptions } : {}),
       });
       return new LanceIndexStore(db, options);
     } catch (error) {

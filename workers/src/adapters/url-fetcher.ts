@@ -1,27 +1,28 @@
 /**
- * Downloads videos submitted by http(s) URL into the videos folder with Node's fetch (undici), streamed
- * to a temporary file (never held in memory) that is renamed into place only when complete, and hashed on
- * the way through. Limits: `maxBytes` (checked against Content-Length before the body is read, then
- * while it streams), a total time limit, and a small cap on redirects.
+ * Downloads videos submitted by http(s) URL into storage (`videos/<video id>/download<ext>`: the videos
+ * folder, or the bucket) with Node's fetch (undici), streamed (never held in memory) and hashed on the way
+ * through; storage makes the object appear only when complete (a temporary file renamed into place, or a
+ * multipart upload completed at the end). Limits: `maxBytes` (checked against Content-Length before the
+ * body is read, then while it streams), a total time limit, and a small cap on redirects.
  *
  * Failures are classified for the retry policy: bad input (a 4xx answer, too large, too many redirects,
  * a redirect to another scheme, an empty body) is permanent; the network, 5xx answers, 408/429 and
  * timeouts are transient (ReelError `retryable`), so BullMQ retries them with backoff.
  */
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { lookup } from 'node:dns/promises';
-import { createWriteStream } from 'node:fs';
-import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import { BlockList, isIP } from 'node:net';
 import path from 'node:path';
-import { Readable, Transform } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import { addAbortSignal, Readable } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { isReelError, ReelError } from '@reel/infra';
 import type { UrlDownloader } from '../pipeline-deps.ts';
 import { VIDEO_EXTENSIONS } from '../submit-paths.ts';
-import { type ContentHash, hashFile } from '../video-identity.ts';
+import type { ContentHash } from '../video-identity.ts';
 import { checkVideoUrl } from '../video-url.ts';
+import { LocalStorage } from './storage/local-storage.ts';
+import type { ObjectStorage } from './storage/object-storage.ts';
+import { downloadKey, videoFolder } from './storage/storage-keys.ts';
 
 /** Error codes of downloads (besides TOO_LARGE and EMPTY_FILE, shared with uploads). */
 export const DownloadErrorCode = {
@@ -69,6 +70,8 @@ export function isInternalAddress(address: string): boolean {
 export interface UrlFetcherOptions {
   /** Folder downloads are stored in (`config.paths.videos`): `<videosDir>/<videoId>/download<ext>`. */
   videosDir: string;
+  /** Where downloads are stored (default: the `videosDir` folder): `videos/<videoId>/download<ext>`. */
+  storage?: ObjectStorage;
   /** Largest body accepted, in bytes (`config.maxVideoBytes`). */
   maxBytes: number;
   /** Total time limit of one download, headers to last byte, in ms. */
@@ -82,44 +85,51 @@ export interface UrlFetcherOptions {
 const TRANSIENT_STATUSES = new Set([408, 425, 429]);
 
 export class UrlFetcher implements UrlDownloader {
-  readonly #options: Required<UrlFetcherOptions>;
+  readonly #options: Required<Omit<UrlFetcherOptions, 'storage'>>;
+  readonly #storage: ObjectStorage;
 
   constructor(options: UrlFetcherOptions) {
-    this.#options = { maxRedirects: 5, allowPrivateHosts: false, ...options };
+    const { storage, ...rest } = options;
+    this.#options = { maxRedirects: 5, allowPrivateHosts: false, ...rest };
+    this.#storage =
+      storage ??
+      new LocalStorage({
+        videos: options.videosDir,
+        thumbnails: path.join(path.dirname(options.videosDir), 'thumbnails'),
+      });
   }
 
-  /** The folder that holds a URL video's download (removed with the video). */
-  folder(videoId: string): string {
-    return path.join(this.#options.videosDir, videoId);
-  }
-
-  destination(videoId: string, url: string): string {
+  /** The storage key of a URL video's download. */
+  #key(videoId: string, url: string): string {
     let ext = '';
     try {
       ext = path.extname(new URL(url).pathname).toLowerCase();
     } catch {}
-    return path.join(this.folder(videoId), `download${VIDEO_EXTENSIONS.has(ext) ? ext : ''}`);
+    return downloadKey(videoId, VIDEO_EXTENSIONS.has(ext) ? ext : '');
+  }
+
+  destination(videoId: string, url: string): string {
+    return this.#storage.ref(this.#key(videoId, url));
   }
 
   async fetch(videoId: string, url: string, signal: AbortSignal): Promise<{ file: string } & ContentHash> {
-    const file = this.destination(videoId, url);
-    // Only complete downloads carry the final name: one that exists is whole (a retried job reuses it).
-    const earlier = await stat(file).catch(() => undefined);
-    if (earlier?.isFile()) return { file, ...(await hashFile(file)) };
-    return { file, ...(await this.download(url, file, signal)) };
+    const key = this.#key(videoId, url);
+    const file = this.#storage.ref(key);
+    // Only complete downloads are stored: one that exists is whole (a retried job reuses it).
+    const earlier = await this.#storage.get(key);
+    if (earlier !== undefined) return { file, ...(await hashStream(earlier.stream)) };
+    return { file, ...(await this.download(url, key, signal)) };
   }
 
   async discard(videoId: string): Promise<void> {
-    await rm(this.folder(videoId), { recursive: true, force: true });
+    await this.#storage.deletePrefix(videoFolder(videoId));
   }
 
-  /** Streams `url` to `dest` through a temporary file; `dest` appears only when complete. */
-  async download(url: string, dest: string, signal: AbortSignal): Promise<ContentHash> {
+  /** Streams `url` into storage under `key`, which appears only when complete. */
+  async download(url: string, key: string, signal: AbortSignal): Promise<ContentHash> {
     const { maxBytes, timeoutMs } = this.#options;
     const timeout = AbortSignal.timeout(timeoutMs);
     const both = AbortSignal.any([signal, timeout]);
-    const part = `${dest}.${process.pid}-${randomUUID().slice(0, 8)}.part`;
-    await mkdir(path.dirname(dest), { recursive: true });
     try {
       const response = await this.#follow(url, both);
       const announced = Number(response.headers.get('content-length') ?? Number.NaN);
@@ -129,23 +139,24 @@ export class UrlFetcher implements UrlDownloader {
       }
       const hash = createHash('sha256');
       let size = 0;
-      const meter = new Transform({
-        transform(chunk: Buffer, _encoding, done) {
-          size += chunk.length;
-          if (size > maxBytes) return done(tooLarge(url, `more than ${maxBytes} bytes sent`, maxBytes));
-          hash.update(chunk);
-          done(null, chunk);
-        },
-      });
       const body = response.body
         ? Readable.fromWeb(response.body as WebReadableStream<Uint8Array>)
         : Readable.from([]);
-      await pipeline(body, meter, createWriteStream(part), { signal: both });
-      if (size === 0) throw new ReelError('EMPTY_FILE', `${url}: the server sent an empty body (0 bytes)`);
-      await rename(part, dest);
+      // Aborting destroys the response too, so a stalled server is not waited for.
+      addAbortSignal(both, body);
+      async function* metered(): AsyncGenerator<Uint8Array> {
+        for await (const chunk of body) {
+          size += (chunk as Uint8Array).length;
+          if (size > maxBytes) throw tooLarge(url, `more than ${maxBytes} bytes sent`, maxBytes);
+          hash.update(chunk as Uint8Array);
+          yield chunk as Uint8Array;
+        }
+        // Thrown before storage completes the object, so nothing empty is ever stored.
+        if (size === 0) throw new ReelError('EMPTY_FILE', `${url}: the server sent an empty body (0 bytes)`);
+      }
+      await this.#storage.put(key, addAbortSignal(both, Readable.from(metered())));
       return { sha256: hash.digest('hex'), sizeBytes: size };
     } catch (error) {
-      await rm(part, { force: true });
       throw classify(error, url, { timeout, job: signal, timeoutMs });
     }
   }
@@ -206,6 +217,17 @@ export class UrlFetcher implements UrlDownloader {
       return response;
     }
   }
+}
+
+/** sha256 and size of a stored object's bytes. */
+async function hashStream(stream: Readable): Promise<ContentHash> {
+  const hash = createHash('sha256');
+  let size = 0;
+  for await (const chunk of stream) {
+    size += (chunk as Buffer).length;
+    hash.update(chunk as Buffer);
+  }
+  return { sha256: hash.digest('hex'), sizeBytes: size };
 }
 
 function tooLarge(url: string, found: string, maxBytes: number): ReelError {

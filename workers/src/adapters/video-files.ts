@@ -1,23 +1,31 @@
 /**
- * The files a video leaves in the data folder, removed when it is deleted: its thumbnails
- * (`<thumbnails>/<videoId>/`), its spool (`<spool>/<videoId>/`), its own folder in the videos folder
- * (`<videos>/<videoId>/`, where URL downloads go) and its stored file, but only a file that lies inside
- * the videos folder: a server-side path someone submitted is theirs, never ours to delete.
+ * The files a video leaves behind, removed when it is deleted: its thumbnails (`thumbnails/<videoId>/` in
+ * storage), its spool (`<spool>/<videoId>/`, always on local disk), its own folder in the videos area
+ * (`videos/<videoId>/`, where URL downloads go) and its stored file, but only a file that storage holds
+ * (inside the videos folder, or in the bucket): a server-side path someone submitted is theirs, never
+ * ours to delete.
  */
-import { realpath, rm, rmdir } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import path from 'node:path';
+import { LocalStorage } from './storage/local-storage.ts';
+import type { ObjectStorage } from './storage/object-storage.ts';
+import { isVideoKey, thumbnailsFolder, videoFolder } from './storage/storage-keys.ts';
 
 export interface VideoFileDirs {
   videos: string;
   thumbnails: string;
   spool: string;
+  /** Where videos and thumbnails are stored (default: the `videos` and `thumbnails` folders). */
+  storage?: ObjectStorage;
 }
 
 export class VideoFiles {
-  readonly #dirs: VideoFileDirs;
+  readonly #spool: string;
+  readonly #storage: ObjectStorage;
 
   constructor(dirs: VideoFileDirs) {
-    this.#dirs = dirs;
+    this.#spool = dirs.spool;
+    this.#storage = dirs.storage ?? new LocalStorage({ videos: dirs.videos, thumbnails: dirs.thumbnails });
   }
 
   /**
@@ -25,33 +33,25 @@ export class VideoFiles {
    * pointing outside does not count; a symlinked file counts as the link itself), else undefined.
    */
   async storedPath(file: string): Promise<string | undefined> {
-    if (!path.isAbsolute(file)) return undefined;
-    const root = await realpath(this.#dirs.videos).catch(() => undefined);
-    const parent = await realpath(path.dirname(file)).catch(() => undefined);
-    if (root === undefined || parent === undefined) return undefined;
-    const real = path.join(parent, path.basename(file));
-    const relative = path.relative(root, real);
-    if (relative === '' || relative.startsWith('..') || path.isAbsolute(relative)) return undefined;
-    return real;
+    const key = await this.#storage.keyOf(file);
+    return key !== undefined && isVideoKey(key) ? this.#storage.localPath(key) : undefined;
   }
 
   /**
-   * Removes the video's thumbnails, spool and own folder, and each of `sources` that lies inside the
-   * videos folder (with its folder when that is left empty). Returns the stored files removed.
+   * Removes the video's thumbnails, spool and own folder, and each of `sources` that storage holds in
+   * its videos area (with its folder when that is left empty). Returns the references removed.
    */
   async remove(videoId: string, sources: readonly string[]): Promise<string[]> {
     const removed: string[] = [];
     for (const source of new Set(sources)) {
-      const stored = await this.storedPath(source);
-      if (stored === undefined) continue;
-      await rm(stored, { force: true });
-      removed.push(stored);
-      const parent = path.dirname(stored);
-      if (parent !== (await realpath(this.#dirs.videos))) await rmdir(parent).catch(() => {});
+      const key = await this.#storage.keyOf(source);
+      if (key === undefined || !isVideoKey(key)) continue;
+      await this.#storage.delete(key);
+      removed.push(this.#storage.ref(key));
     }
-    await rm(path.join(this.#dirs.videos, videoId), { recursive: true, force: true });
-    await rm(path.join(this.#dirs.thumbnails, videoId), { recursive: true, force: true });
-    await rm(path.join(this.#dirs.spool, videoId), { recursive: true, force: true });
+    await this.#storage.deletePrefix(videoFolder(videoId));
+    await this.#storage.deletePrefix(thumbnailsFolder(videoId));
+    await rm(path.join(this.#spool, videoId), { recursive: true, force: true });
     return removed;
   }
 }

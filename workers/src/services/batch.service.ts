@@ -24,12 +24,17 @@ import {
 } from '../jobs.ts';
 import type { ContentClaim, ContentClaims, VideoCatalog } from '../pipeline-deps.ts';
 import { BATCH_JOB_OPTIONS, STAGE_JOB_OPTIONS } from '../queue-options.ts';
-import { hashFile, videoIdFor } from '../video-identity.ts';
+import { type ContentHash, hashFile, videoIdFor } from '../video-identity.ts';
 import { checkVideoUrl, titleForUrl, videoIdForUrl } from '../video-url.ts';
 
 export interface SubmitFile {
   /** Where the file is now (absolute or relative to the working directory). */
   path: string;
+  /**
+   * The content's hash, when it was taken while the file was stored (an upload): the file is then not
+   * read again, and `path` is kept as it is (a storage reference, such as `s3://bucket/key`).
+   */
+  hash?: ContentHash;
   /** Name to show (upload name); default: the path. */
   name?: string;
   title?: string;
@@ -273,10 +278,10 @@ export class BatchService implements ContentClaims {
     const seen = new Map<string, string>();
     for (const file of input.files) {
       const name = file.name ?? file.path;
-      const absolute = path.resolve(file.path);
+      const absolute = file.hash ? file.path : path.resolve(file.path);
       let hash: { sha256: string; sizeBytes: number };
       try {
-        hash = await hashFile(absolute);
+        hash = file.hash ?? (await hashFile(absolute));
       } catch (error) {
         const code = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'FILE_NOT_FOUND' : 'UNREADABLE';
         videos.push({

@@ -1,7 +1,8 @@
 /**
  * Deleting a video: its rows in the index (the record and its vectors under every model), its
- * thumbnails, spool and download, its stored file (only inside the videos folder), and its claims in
- * Redis, so the same content can be submitted again.
+ * thumbnails, spool and download, its stored file (only one that storage holds: inside the videos folder,
+ * or in the bucket with `REEL_STORAGE=s3`; never a server-side path), and its claims in Redis, so the
+ * same content can be submitted again.
  *
  * A delete wins over jobs already under way. It first leaves a tombstone in Redis (the deletion time on
  * Redis's clock); every stage compares it with its job's `submittedAt` and, for a job submitted before the

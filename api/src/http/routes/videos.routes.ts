@@ -2,20 +2,24 @@
  * Videos: multipart upload of a batch (`POST /v1/videos`), listing, one video, its file (HTTP Range, so
  * a player can seek to a moment), a frame's thumbnail, and delete. Every lookup is by the caller's
  * tenant: another tenant's video is a 404, exactly like a video that does not exist.
+ *
+ * Uploads stream into storage (the data folder, or the bucket with `REEL_STORAGE=s3`), hashed on the
+ * way. Files on this machine's disk (the data folder, server-side paths) are served by @fastify/static;
+ * objects in a bucket are streamed from it, with the same Range rules (byte-range.ts).
  */
-import { randomUUID } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
-import { mkdir, rm, stat } from 'node:fs/promises';
+import { createHash, randomUUID } from 'node:crypto';
+import { stat } from 'node:fs/promises';
 import path from 'node:path';
-import { Transform } from 'node:stream';
-import { pipeline as pipe } from 'node:stream/promises';
+import { Readable } from 'node:stream';
 import fastifyStatic from '@fastify/static';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { VideoRecord } from '@reel/index';
-import type { SubmitFile } from '@reel/workers';
-import { VIDEO_EXTENSIONS } from '@reel/workers';
+import type { ObjectInfo, SubmitFile } from '@reel/workers';
+import { contentTypeOf, thumbnailKey, uploadKey, VIDEO_EXTENSIONS } from '@reel/workers';
+import type { FastifyReply } from 'fastify';
 import { Type } from 'typebox';
-import { HttpProblem } from '../problem.ts';
+import { parseRange } from '../byte-range.ts';
+import { HttpProblem, sendProblem } from '../problem.ts';
 import { requireRedis } from '../require-redis.ts';
 import {
   authErrors,
@@ -54,8 +58,19 @@ function storedExtension(name: string): string {
 /** Tags kept from a form or query field (as many as a JSON filter may carry). */
 const MAX_TAGS = 20;
 
+/**
+ * Headers of an object served from storage: its type from reel's key (never a type stored with the
+ * object, which another tool could have set), and its validators.
+ */
+function objectHeaders(reply: FastifyReply, info: ObjectInfo, contentType: string | undefined): void {
+  reply.header('content-type', contentType ?? 'application/octet-stream');
+  if (info.etag) reply.header('etag', info.etag);
+  if (info.lastModified) reply.header('last-modified', info.lastModified.toUTCString());
+}
+
 export const videoRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const { config, pipeline, search } = app.deps;
+  const storage = pipeline.storage;
   app.addSchema(VideoSchema);
   // reply.sendFile (Range, ETag, 416) for this plugin's routes only: bull-board registers its own.
   await app.register(fastifyStatic, { root: config.paths.thumbnails, serve: false });
@@ -95,8 +110,7 @@ export const videoRoutes: FastifyPluginAsyncTypebox = async (app) => {
           'expected a multipart/form-data body with one or more file parts',
         );
       const tenant = request.principal.tenant;
-      const dir = path.join(config.paths.videos, tenant);
-      await mkdir(dir, { recursive: true });
+      /** Keys stored by this request. */
       const stored: string[] = [];
       const files: SubmitFile[] = [];
       let title: string | undefined;
@@ -117,30 +131,40 @@ export const videoRoutes: FastifyPluginAsyncTypebox = async (app) => {
             continue;
           }
           const name = displayName(part.filename, files.length);
-          const target = path.join(dir, `${randomUUID()}${storedExtension(name)}`);
-          stored.push(target);
-          const counter = new Transform({
-            transform(chunk: Buffer, _encoding, callback) {
-              requestBytes += chunk.length;
+          const key = uploadKey(tenant, randomUUID(), storedExtension(name));
+          stored.push(key);
+          const hash = createHash('sha256');
+          let size = 0;
+          const file = part.file;
+          // Limits fail the stream before storage completes the object: nothing too large is stored.
+          const metered = async function* () {
+            for await (const chunk of file) {
+              requestBytes += (chunk as Buffer).length;
               if (requestBytes > config.apiMaxRequestBytes)
-                callback(
-                  new HttpProblem(
-                    413,
-                    'TOO_LARGE',
-                    `the files of this request exceed ${config.apiMaxRequestBytes} bytes in all (REEL_API_MAX_REQUEST_BYTES)`,
-                  ),
+                throw new HttpProblem(
+                  413,
+                  'TOO_LARGE',
+                  `the files of this request exceed ${config.apiMaxRequestBytes} bytes in all (REEL_API_MAX_REQUEST_BYTES)`,
                 );
-              else callback(null, chunk);
-            },
+              size += (chunk as Buffer).length;
+              hash.update(chunk as Buffer);
+              yield chunk as Buffer;
+            }
+            if (file.truncated)
+              throw new HttpProblem(
+                413,
+                'TOO_LARGE',
+                `${name}: larger than ${config.apiMaxUploadBytes} bytes (REEL_API_MAX_UPLOAD_BYTES)`,
+              );
+          };
+          await storage.put(key, Readable.from(metered()));
+          files.push({
+            path: storage.ref(key),
+            hash: { sha256: hash.digest('hex'), sizeBytes: size },
+            name,
+            ...(title ? { title } : {}),
+            tags,
           });
-          await pipe(part.file, counter, createWriteStream(target, { flags: 'wx' }));
-          if (part.file.truncated)
-            throw new HttpProblem(
-              413,
-              'TOO_LARGE',
-              `${name}: larger than ${config.apiMaxUploadBytes} bytes (REEL_API_MAX_UPLOAD_BYTES)`,
-            );
-          files.push({ path: target, name, ...(title ? { title } : {}), tags });
         }
         if (files.length === 0)
           throw new HttpProblem(
@@ -153,11 +177,11 @@ export const videoRoutes: FastifyPluginAsyncTypebox = async (app) => {
         const queued = new Set(
           result.videos.flatMap((v, i) => (v.status === 'queued' ? [files[i]!.path] : [])),
         );
-        await Promise.all(stored.filter((f) => !queued.has(f)).map((f) => rm(f, { force: true })));
+        await Promise.all(stored.filter((k) => !queued.has(storage.ref(k))).map((k) => storage.delete(k)));
         reply.code(202);
         return { ...result, statusUrl: `/v1/batches/${result.batchId}` };
       } catch (error) {
-        await Promise.all(stored.map((f) => rm(f, { force: true })));
+        await Promise.all(stored.map((k) => storage.delete(k).catch(() => {})));
         throw error;
       }
     },
@@ -259,6 +283,36 @@ export const videoRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (request, reply) => {
       const video = await videoOf(request.principal.tenant, request.params.id);
       const file = video.source;
+      const key = file ? await storage.keyOf(file) : undefined;
+      if (key !== undefined && storage.localPath(key) === undefined) {
+        // In a bucket: streamed from it, Range served as @fastify/send does for local files.
+        const info = await storage.stat(key);
+        if (!info)
+          throw new HttpProblem(404, 'VIDEO_FILE_MISSING', `video ${video.id}: its file is no longer stored`);
+        const range = parseRange(request.headers.range, info.size);
+        reply.header('accept-ranges', 'bytes');
+        if (range === 'unsatisfiable') {
+          reply.header('content-range', `bytes */${info.size}`);
+          return sendProblem(
+            reply,
+            416,
+            'RANGE_NOT_SATISFIABLE',
+            `${request.headers.range}: outside the video's ${info.size} bytes`,
+          );
+        }
+        const object = await storage.get(key, range ? { range } : {});
+        if (!object)
+          throw new HttpProblem(404, 'VIDEO_FILE_MISSING', `video ${video.id}: its file is no longer stored`);
+        objectHeaders(reply, object, contentTypeOf(key));
+        if (object.range) {
+          reply.code(206);
+          reply.header('content-range', `bytes ${object.range.start}-${object.range.end}/${object.size}`);
+          reply.header('content-length', object.range.end - object.range.start + 1);
+        } else {
+          reply.header('content-length', object.size);
+        }
+        return reply.send(object.stream);
+      }
       const info = file ? await stat(file).catch(() => null) : null;
       if (!file || !info?.isFile())
         throw new HttpProblem(404, 'VIDEO_FILE_MISSING', `video ${video.id}: its file is no longer stored`);
@@ -297,7 +351,20 @@ export const videoRoutes: FastifyPluginAsyncTypebox = async (app) => {
             ? `video ${id} has ${embeddings.thumbnails.length} frames; no frame ${n}`
             : `video ${id} has no frames yet`,
         );
-      return reply.sendFile(thumbnail, config.paths.thumbnails, { cacheControl: true, maxAge: 3600_000 });
+      const key = thumbnailKey(thumbnail);
+      if (storage.localPath(key) !== undefined)
+        return reply.sendFile(thumbnail, config.paths.thumbnails, { cacheControl: true, maxAge: 3600_000 });
+      const object = await storage.get(key);
+      if (!object)
+        throw new HttpProblem(
+          404,
+          'THUMBNAIL_NOT_FOUND',
+          `video ${id}: frame ${n}'s thumbnail is no longer stored`,
+        );
+      objectHeaders(reply, object, 'image/webp');
+      reply.header('cache-control', 'public, max-age=3600');
+      reply.header('content-length', object.size);
+      return reply.send(object.stream);
     },
   );
 };
