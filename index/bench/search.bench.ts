@@ -11,7 +11,7 @@
  * the build measurements) and reused by later runs; delete the folder to rebuild.
  *
  * 1M videos: building takes tens of minutes and ~12 GB of disk, so it only happens when BUILD_1M is
- * set to true below; a built 1M corpus (.reel/bench-index/1000000 with a complete manifest) is measured
+ * set (`BENCH_BUILD_1M=1`); a built 1M corpus (.reel/bench-index/1000000 with a complete manifest) is measured
  * on every run whether or not BUILD_1M is set. Measuring it holds ~9 GB of rescoring data in memory.
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -39,8 +39,8 @@ import { buildVideoEmbeddings } from '../src/video-embeddings.ts';
 import { videoKey } from '../src/video-record.ts';
 import { AtomProjector, DIM, FRAMES, SyntheticCorpus, syntheticHead } from './synthetic-corpus.ts';
 
-/** Set to true to build the 1M corpus (once; tens of minutes, ~12 GB under .reel/bench-index). */
-const BUILD_1M = false;
+/** `BENCH_BUILD_1M=1 npm run bench -- index-search` builds the 1M corpus (once; tens of minutes, ~12 GB under .reel/bench-index). */
+const BUILD_1M = process.env.BENCH_BUILD_1M === '1';
 const SCALES = [10_000, 100_000];
 const MILLION = 1_000_000;
 const FINGERPRINT = 'sha256:bench-synthetic-clip-vit-b32';
@@ -689,7 +689,7 @@ export async function runSearchBench(
   for (const videos of [...(options.scales ?? SCALES), MILLION]) {
     const corpus = await ensureCorpus(videos, options.build1M ?? BUILD_1M);
     if (corpus === null) {
-      console.log('  1M corpus not built (set BUILD_1M in index/bench/search.bench.ts to build it once)');
+      console.log('  1M corpus not built (BENCH_BUILD_1M=1 npm run bench -- index-search builds it once)');
       continue;
     }
     reports.push(...(await measure(videos, corpus.dir, corpus.manifest, corpus.rebuilt)));
