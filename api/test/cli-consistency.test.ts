@@ -12,7 +12,7 @@ import { DEFAULT_MODEL_ID, writeSyntheticClip } from '@reel/models';
 import type { Command } from 'commander';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { buildProgram, main } from '../src/cli/main.ts';
-import { runCli } from './helpers/run-cli.ts';
+import { runCli, runCliInProcess } from './helpers/run-cli.ts';
 
 /** Commands whose answer is data: each has --json (tokenize's output is JSON lines already; it accepts it). */
 const DATA_COMMANDS = [
@@ -66,28 +66,6 @@ function helpOf(command: Command): string {
 let dataDir: string;
 let root: string;
 
-/** main() in this process with stdout and stderr captured (main's own program, the real config path). */
-async function run(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const out = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
-    stdout += String(chunk);
-    return true;
-  });
-  const err = vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
-    stderr += String(chunk);
-    return true;
-  });
-  try {
-    const code = await main(['node', 'reel', ...args]);
-    return { code, stdout, stderr };
-  } finally {
-    out.mockRestore();
-    err.mockRestore();
-    process.exitCode = undefined;
-  }
-}
-
 function env(extra: Record<string, string> = {}): Record<string, string> {
   return {
     PATH: process.env.PATH ?? '/usr/bin:/bin',
@@ -138,7 +116,7 @@ describe('every command (walked from buildProgram)', () => {
 
 describe('reel and its groups alone list their commands (exit 0)', () => {
   it('reel lists every top-level command', async () => {
-    const listed = await run([]);
+    const listed = await runCliInProcess([]);
     expect(listed.code).toBe(0);
     expect(listed.stderr).toBe('');
     for (const command of program.commands)
@@ -148,7 +126,7 @@ describe('reel and its groups alone list their commands (exit 0)', () => {
   it.each(groups.map((g) => [g.name, g.command] as const))(
     'reel %s lists its subcommands on stdout',
     async (name, command) => {
-      const listed = await run(name.split(' '));
+      const listed = await runCliInProcess(name.split(' '));
       expect(listed.code).toBe(0);
       expect(listed.stderr).toBe('');
       for (const sub of command.commands) expect(listed.stdout).toMatch(new RegExp(`\\n  ${sub.name()}\\b`));
@@ -157,7 +135,7 @@ describe('reel and its groups alone list their commands (exit 0)', () => {
   );
 
   it('reel search --help prints the help and exits 0', async () => {
-    const help = await run(['search', '--help']);
+    const help = await runCliInProcess(['search', '--help']);
     expect(help.code).toBe(0);
     expect(help.stdout).toContain('$ npx reel search "a red square on the left" -k 5');
   });
@@ -165,7 +143,7 @@ describe('reel and its groups alone list their commands (exit 0)', () => {
 
 describe('bad usage exits 2 (in process, through main)', () => {
   it.each(all.map((c) => c.name))('reel %s --no-such-option', async (name) => {
-    const result = await run([...name.split(' '), '--no-such-option']);
+    const result = await runCliInProcess([...name.split(' '), '--no-such-option']);
     expect(result.code).toBe(2);
     expect(result.stdout).toBe('');
     // Commander checks mandatory options (frames --out, keys create --tenant) before unknown ones.
@@ -185,7 +163,7 @@ describe('bad usage exits 2 (in process, through main)', () => {
     [['frames', 'clip.mp4', '--out', 'x', '--count', '2', '--scenes'], 'choose one of --count, --fps'],
     [['keys', 'revoke', 'no-such-key', '--json'], 'reel: no API key with id no-such-key'],
   ])('reel %j', async (args, message) => {
-    const result = await run(args);
+    const result = await runCliInProcess(args);
     expect(result.code).toBe(2);
     expect(result.stderr).toContain(message);
     expect(result.stdout).toBe('');
@@ -198,18 +176,20 @@ describe('--json where the output is data', () => {
   });
 
   it('keys create, revoke and list', async () => {
-    const created = await run(['keys', 'create', '--tenant', 'acme', '--json']);
+    const created = await runCliInProcess(['keys', 'create', '--tenant', 'acme', '--json']);
     expect(created.code).toBe(0);
     const { id } = JSON.parse(created.stdout) as { id: string };
-    const revoked = await run(['keys', 'revoke', id, '--json']);
+    const revoked = await runCliInProcess(['keys', 'revoke', id, '--json']);
     expect(revoked.code).toBe(0);
     expect(JSON.parse(revoked.stdout)).toEqual({ id, revoked: true });
-    const listed = JSON.parse((await run(['keys', 'list', '--json'])).stdout) as { revokedAt?: string }[];
+    const listed = JSON.parse((await runCliInProcess(['keys', 'list', '--json'])).stdout) as {
+      revokedAt?: string;
+    }[];
     expect(listed).toEqual([expect.objectContaining({ id, tenant: 'acme', revokedAt: expect.any(String) })]);
   });
 
   it('models use', async () => {
-    const used = await run(['models', 'use', DEFAULT_MODEL_ID, '--json']);
+    const used = await runCliInProcess(['models', 'use', DEFAULT_MODEL_ID, '--json']);
     expect(used.code).toBe(0);
     expect(JSON.parse(used.stdout)).toMatchObject({
       id: DEFAULT_MODEL_ID,
@@ -221,8 +201,8 @@ describe('--json where the output is data', () => {
   });
 
   it('tokenize: JSON lines with or without --json', async () => {
-    const plain = await run(['tokenize', 'red', 'a blue sky']);
-    const json = await run(['tokenize', '--json', 'red', 'a blue sky']);
+    const plain = await runCliInProcess(['tokenize', 'red', 'a blue sky']);
+    const json = await runCliInProcess(['tokenize', '--json', 'red', 'a blue sky']);
     expect(plain.code).toBe(0);
     expect(json).toEqual(plain);
     const lines = plain.stdout
@@ -248,7 +228,17 @@ describe('--json where the output is data', () => {
       video,
     ]);
     const out = path.join(root, 'frames');
-    const result = await run(['frames', video, '--count', '3', '--size', '32', '--out', out, '--json']);
+    const result = await runCliInProcess([
+      'frames',
+      video,
+      '--count',
+      '3',
+      '--size',
+      '32',
+      '--out',
+      out,
+      '--json',
+    ]);
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
     const printed = JSON.parse(result.stdout) as { out: string; seconds: number; frames: unknown[] };

@@ -14,7 +14,7 @@ import {
 import { DEFAULT_MODEL_ID, writeSyntheticClip } from '@reel/models';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { main } from '../src/cli/main.ts';
-import { runCli } from './helpers/run-cli.ts';
+import { runCli, runCliInProcess } from './helpers/run-cli.ts';
 
 const Nt = 20;
 const Nv = 20;
@@ -132,27 +132,6 @@ function env(dataDir = path.join(root, 'data')): Record<string, string> {
     REEL_DATA_DIR: dataDir,
     REEL_LOG_LEVEL: 'warn',
   };
-}
-
-/** Runs the CLI's main() in this process, capturing what it writes. */
-async function runInProcess(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const out = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
-    stdout += String(chunk);
-    return true;
-  });
-  const err = vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
-    stderr += String(chunk);
-    return true;
-  });
-  try {
-    const code = await main(['node', 'reel', ...args]);
-    return { code, stdout, stderr };
-  } finally {
-    out.mockRestore();
-    err.mockRestore();
-  }
 }
 
 async function evalJson(args: string[], environment = env()): Promise<EvalOutput> {
@@ -313,7 +292,7 @@ describe('reel eval --features (real CLI)', () => {
         }),
     );
     for (const [args, message] of cases.filter((_, i) => !spawned.has(i))) {
-      const run = await runInProcess(['eval', ...args]);
+      const run = await runCliInProcess(['eval', ...args]);
       expect({ args, code: run.code }).toEqual({ args, code: 2 });
       expect(run.stderr).toMatch(message);
       expect(run.stdout).toBe('');

@@ -8,28 +8,18 @@ import { readFileSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ApiFixture, colourVideo, startApi, until } from './helpers/api-server.ts';
+import {
+  type ApiFixture,
+  colourVideo,
+  uploadForm as form,
+  json,
+  startApi,
+  until,
+  waitForBatch,
+} from './helpers/api-server.ts';
 
 let api: ApiFixture;
-
-function form(files: { file: string; name?: string }[], fields: Record<string, string> = {}): FormData {
-  const body = new FormData();
-  for (const [k, v] of Object.entries(fields)) body.append(k, v);
-  for (const f of files)
-    body.append('file', new Blob([readFileSync(f.file)]), f.name ?? path.basename(f.file));
-  return body;
-}
-
-async function json(response: Response): Promise<Record<string, any>> {
-  return (await response.json()) as Record<string, any>;
-}
-
-async function waitBatch(id: string): Promise<Record<string, any>> {
-  return until(`batch ${id}`, async () => {
-    const status = await json(await fetch(`${api.url}/v1/batches/${id}`));
-    return status.finishedAt ? status : undefined;
-  });
-}
+const waitBatch = (id: string) => waitForBatch(api.url, id);
 
 beforeAll(async () => {
   api = await startApi();

@@ -7,10 +7,9 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { createLogger } from '@reel/infra';
+import { createLogger, freePort } from '@reel/infra';
 import { startPipelineWorker } from '@reel/workers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isLoopback, startServer } from '../src/http/server.ts';
@@ -18,14 +17,6 @@ import { KeyStore } from '../src/keys/key-store.ts';
 import { type ApiFixture, colourVideo, configFor, startApi, until } from './helpers/api-server.ts';
 
 let api: ApiFixture;
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as { port: number }).port;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 /** A redis-server of the test's own, so the test can stop it; AOF on, as production runs it. */
 function startRedis(port: number, dir: string) {

@@ -19,33 +19,23 @@ import path from 'node:path';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type S3Fixture, startS3 } from '../../workers/test/helpers/s3-server.ts';
-import { type ApiFixture, colourVideo, startApi, until } from './helpers/api-server.ts';
+import {
+  type ApiFixture,
+  colourVideo,
+  uploadForm as form,
+  json,
+  startApi,
+  until,
+  waitForBatch,
+} from './helpers/api-server.ts';
 
 const PREFIX = 'media/';
 
 let s3: S3Fixture;
 let api: ApiFixture;
+const waitBatch = (id: string) => waitForBatch(api.url, id);
 let http: Server;
 const started = performance.now();
-
-function form(files: { file: string; name?: string }[], fields: Record<string, string> = {}): FormData {
-  const body = new FormData();
-  for (const [k, v] of Object.entries(fields)) body.append(k, v);
-  for (const f of files)
-    body.append('file', new Blob([readFileSync(f.file)]), f.name ?? path.basename(f.file));
-  return body;
-}
-
-async function json(response: Response): Promise<Record<string, any>> {
-  return (await response.json()) as Record<string, any>;
-}
-
-async function waitBatch(id: string): Promise<Record<string, any>> {
-  return until(`batch ${id}`, async () => {
-    const status = await json(await fetch(`${api.url}/v1/batches/${id}`));
-    return status.finishedAt ? status : undefined;
-  });
-}
 
 async function objectBytes(key: string): Promise<Buffer> {
   const answer = await s3.client.send(new GetObjectCommand({ Bucket: s3.bucket, Key: key }));

@@ -1,4 +1,5 @@
 export { type Benchmark, type BenchReport, type BenchRow, withRatios } from './bench.ts';
 export { configReference, type LogLevel, loadConfig, type ReelConfig } from './config.ts';
 export { isReelError, ReelError } from './errors.ts';
+export { freePort } from './free-port.ts';
 export { createLogger, type Logger } from './logger.ts';

@@ -6,11 +6,10 @@
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { SearchService } from '@reel/index';
-import { createLogger, isReelError, type ReelConfig } from '@reel/infra';
+import { createLogger, freePort, isReelError, type ReelConfig } from '@reel/infra';
 import { ClipModel, createInferencePool } from '@reel/models';
 import { Cluster } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -19,14 +18,6 @@ import { openPipeline, type Pipeline, type RunningWorker, startPipelineWorker } 
 import { colourVideo, type RealSetup, realSetup, until } from './helpers/real-pipeline.ts';
 
 const NODE_TIMEOUT_MS = 1500;
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 interface ClusterNode {
   port: number;

@@ -1,20 +1,11 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { createLogger, loadConfig } from '@reel/infra';
+import { createLogger, freePort, loadConfig } from '@reel/infra';
 import { describe, expect, it } from 'vitest';
 import { openPipeline, startPipelineWorker } from '../src/pipeline.ts';
 import { colourVideo, realSetup, until } from './helpers/real-pipeline.ts';
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 /** A redis-server of the test's own, with AOF on so a restart keeps the queues (as production must). */
 function startRedis(port: number, dir: string) {

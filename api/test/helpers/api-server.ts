@@ -4,7 +4,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, mkdtempSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createLogger, loadConfig, type ReelConfig } from '@reel/infra';
@@ -92,4 +92,31 @@ export async function until<T>(
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+}
+
+/** A multipart body of `file` parts (and fields before them), as a browser's form sends. */
+export function uploadForm(
+  files: { file: string; name?: string }[],
+  fields: Record<string, string> = {},
+): FormData {
+  const body = new FormData();
+  for (const [k, v] of Object.entries(fields)) body.append(k, v);
+  for (const f of files)
+    body.append('file', new Blob([readFileSync(f.file)]), f.name ?? path.basename(f.file));
+  return body;
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: tests read loosely shaped JSON answers
+export async function json(response: Response): Promise<Record<string, any>> {
+  // biome-ignore lint/suspicious/noExplicitAny: as above
+  return (await response.json()) as Record<string, any>;
+}
+
+/** Polls `GET /v1/batches/:id` until the batch has finished; returns its status. */
+// biome-ignore lint/suspicious/noExplicitAny: as above
+export async function waitForBatch(baseUrl: string, id: string): Promise<Record<string, any>> {
+  return until(`batch ${id}`, async () => {
+    const status = await json(await fetch(`${baseUrl}/v1/batches/${id}`));
+    return status.finishedAt ? status : undefined;
+  });
 }

@@ -1,5 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { vi } from 'vitest';
+import { main } from '../../src/cli/main.ts';
 
 export const REEL_BIN = fileURLToPath(new URL('../../bin/reel.js', import.meta.url));
 
@@ -88,4 +90,31 @@ export function spawnCli(args: string[], env: Record<string, string>, node = pro
       });
     },
   };
+}
+
+/**
+ * Runs the CLI's `main()` in this process with stdout and stderr captured: for checks of usage and
+ * output that need no child process (faster, and a test can spy on what commands call).
+ */
+export async function runCliInProcess(
+  args: string[],
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  let stdout = '';
+  let stderr = '';
+  const out = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
+    stdout += String(chunk);
+    return true;
+  });
+  const err = vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
+    stderr += String(chunk);
+    return true;
+  });
+  try {
+    const code = await main(['node', 'reel', ...args]);
+    return { code, stdout, stderr };
+  } finally {
+    out.mockRestore();
+    err.mockRestore();
+    process.exitCode = undefined;
+  }
 }
