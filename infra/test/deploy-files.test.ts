@@ -2,17 +2,28 @@
  * The deployment files, checked as far as a machine without a Docker engine or a Kubernetes cluster can:
  * infra/docker/Dockerfile (stages, instructions, every file it copies exists and passes .dockerignore,
  * its health check run against a real HTTP server), infra/compose.yaml (the Compose Specification's
- * JSON schema, then services, replicas, health checks, volumes, dependencies) and infra/k8s/ (every
- * object validated against the Kubernetes and KEDA OpenAPI schemas, then probes, replicas, drain
- * periods, the shared volume and the queue names the autoscaler reads). Every REEL_* variable the files
- * set must be a setting of src/config.ts. What this cannot check (a real build, `docker compose config`,
- * a cluster's admission) is listed in infra/README.md.
+ * JSON schema and Debian's docker-compose 1.29 `config`, then services, replicas, health checks,
+ * volumes, dependencies, the S3 settings and the bucket job's script) and infra/k8s/ (every object
+ * validated against the Kubernetes and KEDA OpenAPI schemas, then probes, replicas, drain periods, the
+ * shared volume, the S3 settings and the queue names the autoscaler reads). Every REEL_* variable the
+ * files set must be a setting of src/config.ts, and the settings each file gives reel must pass
+ * loadConfig. What this cannot check (a real build, Compose v2, an engine, a cluster's admission) is
+ * listed in infra/README.md.
  */
-import { spawn } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import {
+  chmodSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer } from 'node:http';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import { ScaledObject } from '@kubernetes-models/keda/keda.sh/v1alpha1/ScaledObject';
 import { Ajv2019 } from 'ajv/dist/2019.js';
@@ -21,12 +32,13 @@ import { StatefulSet } from 'kubernetes-models/apps/v1/StatefulSet';
 import { Job } from 'kubernetes-models/batch/v1/Job';
 import { ConfigMap } from 'kubernetes-models/v1/ConfigMap';
 import { PersistentVolumeClaim } from 'kubernetes-models/v1/PersistentVolumeClaim';
+import { Secret } from 'kubernetes-models/v1/Secret';
 import { Service } from 'kubernetes-models/v1/Service';
 import { describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
 // The queue names live in workers; the autoscaler's list names must follow them.
 import { QueueName, STAGES } from '../../workers/src/jobs.ts';
-import { configReference } from '../src/config.ts';
+import { configReference, loadConfig } from '../src/config.ts';
 import {
   copies,
   envOf,
@@ -207,6 +219,50 @@ const compose: Doc = parse(composeText, { merge: true });
 const services: Record<string, Doc> = compose.services;
 /** The services that run the reel image (they have the build section). */
 const reelServices = Object.entries(services).filter(([, s]) => s.build !== undefined);
+/** The settings every reel service shares (`x-reel-env`), as written: `${VAR:-default}` not yet expanded. */
+const reelEnv: Record<string, string> = compose['x-reel-env'];
+
+/**
+ * Runs the bucket job's script with `/bin/sh`, a fake `mc` that logs its arguments (`alias set` succeeds
+ * from attempt `aliasSucceedsAt` on, `mb` only after it) and a `sleep` that returns at once.
+ */
+function runBucketScript(
+  script: string,
+  aliasSucceedsAt: number,
+): { code: number | null; calls: string[][] } {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'reel-bucket-job-'));
+  try {
+    writeFileSync(
+      path.join(dir, 'mc'),
+      [
+        '#!/bin/sh',
+        `printf '%s\\037' "$@" >> "${dir}/calls"; echo >> "${dir}/calls"`,
+        `if [ "$1" = alias ]; then echo x >> "${dir}/tries"; [ "$(wc -l < "${dir}/tries")" -ge ${aliasSucceedsAt} ]; exit; fi`,
+        `[ -f "${dir}/tries" ] && [ "$(wc -l < "${dir}/tries")" -ge ${aliasSucceedsAt} ]`,
+      ].join('\n'),
+    );
+    writeFileSync(path.join(dir, 'sleep'), '#!/bin/sh\nexit 0\n');
+    chmodSync(path.join(dir, 'mc'), 0o755);
+    chmodSync(path.join(dir, 'sleep'), 0o755);
+    const result = spawnSync('/bin/sh', ['-c', script], {
+      env: { PATH: `${dir}:${process.env.PATH}`, ...CREDENTIALS },
+      encoding: 'utf8',
+      timeout: 10_000,
+    });
+    const calls = existsSync(path.join(dir, 'calls'))
+      ? readFileSync(path.join(dir, 'calls'), 'utf8')
+          .split('\n')
+          .filter(Boolean)
+          .map((line) => line.split('\x1f').slice(0, -1))
+      : [];
+    return { code: result.status, calls };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Credentials with a space, quotes and a `$`, to see that they reach MinIO, mc and reel unchanged. */
+const CREDENTIALS = { MINIO_ROOT_USER: 'reel admin', MINIO_ROOT_PASSWORD: `pa$word "with" 'quotes'` };
 
 describe('infra/compose.yaml', () => {
   it('is valid against the Compose Specification schema', () => {
@@ -236,8 +292,8 @@ describe('infra/compose.yaml', () => {
     expect(valid).toBe(true);
   });
 
-  it('runs Redis, the init job, the API, the workers and a load balancer (no MinIO until S3 storage)', () => {
-    expect(Object.keys(services).sort()).toEqual(['api', 'init', 'lb', 'redis', 'worker']);
+  it('runs Redis, MinIO and its bucket job, the init job, the API, the workers and a load balancer', () => {
+    expect(Object.keys(services).sort()).toEqual(['api', 'bucket', 'init', 'lb', 'minio', 'redis', 'worker']);
     expect(services.api.deploy.replicas).toBe(2);
     expect(services.worker.deploy.replicas).toBe(3);
     expect(services.init.command).toEqual(['models', 'synth']);
@@ -272,29 +328,83 @@ describe('infra/compose.yaml', () => {
     expect(redis.healthcheck.test).toEqual(['CMD', 'redis-cli', 'ping']);
   });
 
-  it('shares one named volume at REEL_DATA_DIR among every reel service', () => {
-    expect(Object.keys(compose.volumes).sort()).toEqual(['redis-data', 'reel-data']);
+  it('runs MinIO from a pinned image on its own volume, checked with `mc ready local`, not published', () => {
+    const minio = services.minio;
+    // Docker Hub's minio/minio is gone; quay.io keeps MinIO's own images, frozen at their last release.
+    expect(minio.image).toMatch(/^quay\.io\/minio\/minio:RELEASE\.\d{4}-\d\d-\d\dT\d\d-\d\d-\d\dZ$/);
+    expect(minio.command.slice(0, 2)).toEqual(['server', '/data']);
+    expect(minio.volumes).toEqual(['minio-data:/data']);
+    expect(minio.healthcheck.test).toEqual(['CMD', 'mc', 'ready', 'local']);
+    expect(minio.ports).toBeUndefined();
+    // reel reaches it by its service name, on the S3 port `server` listens on by default.
+    expect(new URL(reelEnv.REEL_S3_ENDPOINT!).host).toBe('minio:9000');
+  });
+
+  it("gives every reel service the bucket, path-style requests, MinIO's credentials and the index on s3://", () => {
+    for (const [name, service] of reelServices) {
+      const env = service.environment;
+      expect(env.REEL_STORAGE, name).toBe('s3');
+      expect(env.REEL_S3_ENDPOINT, name).toBe('http://minio:9000');
+      expect(env.REEL_S3_FORCE_PATH_STYLE, name).toBe('true');
+      expect(env.REEL_S3_BUCKET, name).toMatch(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/);
+      expect(env.REEL_INDEX_URI, name).toBe(`s3://${env.REEL_S3_BUCKET}/lancedb`);
+      // The same compose variables, with the same development defaults, as MinIO's root user.
+      expect(env.REEL_S3_ACCESS_KEY_ID, name).toBe(services.minio.environment.MINIO_ROOT_USER);
+      expect(env.REEL_S3_SECRET_ACCESS_KEY, name).toBe(services.minio.environment.MINIO_ROOT_PASSWORD);
+    }
+    expect(services.minio.environment).toEqual({
+      MINIO_ROOT_USER: expect.stringMatching(/^\$\{MINIO_ROOT_USER:-[^}]{3,}\}$/),
+      // MinIO refuses a root password shorter than 8 characters.
+      MINIO_ROOT_PASSWORD: expect.stringMatching(/^\$\{MINIO_ROOT_PASSWORD:-[^}]{8,}\}$/),
+    });
+    expect(services.bucket.environment).toEqual(services.minio.environment);
+  });
+
+  it('creates the bucket once MinIO is healthy, retrying the login a few times, failing if it never works', () => {
+    const bucket = services.bucket;
+    expect(bucket.image).toMatch(/^quay\.io\/minio\/mc:RELEASE\.\d{4}-\d\d-\d\dT\d\d-\d\d-\d\dZ$/);
+    expect(bucket.depends_on).toEqual({ minio: { condition: 'service_healthy' } });
+    expect(bucket.entrypoint).toEqual(['/bin/sh', '-c']);
+    expect(bucket.command).toHaveLength(1);
+    // Compose turns `$$` into `$`, which the container's shell expands.
+    const script = (bucket.command[0] as string).replaceAll('$$', '$');
+    const login = ['alias', 'set', 'minio', reelEnv.REEL_S3_ENDPOINT, ...Object.values(CREDENTIALS)];
+    const create = ['mb', '--ignore-existing', `minio/${reelEnv.REEL_S3_BUCKET}`];
+
+    const late = runBucketScript(script, 3);
+    expect(late.calls).toEqual([login, login, login, create]);
+    expect(late.code).toBe(0);
+    const never = runBucketScript(script, 99);
+    expect(never.calls.filter((c) => c[0] === 'alias').length).toBeGreaterThanOrEqual(3);
+    expect(never.code).not.toBe(0);
+  });
+
+  it('keeps MinIO and Redis on their own volumes and shares one at REEL_DATA_DIR among every reel service', () => {
+    expect(Object.keys(compose.volumes).sort()).toEqual(['minio-data', 'redis-data', 'reel-data']);
     for (const [name, service] of reelServices) {
       expect(service.environment.REEL_DATA_DIR, name).toBe('/data');
       expect(service.volumes, name).toEqual(['reel-data:/data']);
     }
   });
 
-  it('starts the API and workers after the model is written and Redis answers', () => {
+  it('starts the API and workers once Redis and MinIO answer, the bucket exists and the model is written', () => {
     for (const name of ['api', 'worker']) {
       expect(services[name].depends_on, name).toEqual({
-        init: { condition: 'service_completed_successfully' },
         redis: { condition: 'service_healthy' },
+        minio: { condition: 'service_healthy' },
+        bucket: { condition: 'service_completed_successfully' },
+        init: { condition: 'service_completed_successfully' },
       });
     }
     expect(services.lb.depends_on).toEqual({ api: { condition: 'service_healthy' } });
     expect(services.init.depends_on).toBeUndefined();
   });
 
-  it('restarts long-running services, not the init job', () => {
-    for (const name of ['redis', 'api', 'worker', 'lb'])
+  it('restarts long-running services, not the one-shot jobs', () => {
+    for (const name of ['redis', 'minio', 'api', 'worker', 'lb'])
       expect(services[name].restart, name).toBe('unless-stopped');
     expect(services.init.restart).toBe('no');
+    expect(services.bucket.restart).toBe('no');
     for (const [name, service] of reelServices) expect(service.init, `${name}: init process`).toBe(true);
   });
 
@@ -314,8 +424,8 @@ describe('infra/compose.yaml', () => {
   it('puts nginx in front of the API port and publishes only the load balancer', () => {
     const port = String(services.api.environment.REEL_API_PORT);
     expect(services.api.expose).toEqual([port]);
-    expect(services.api.ports).toBeUndefined();
-    expect(services.worker.ports).toBeUndefined();
+    for (const name of Object.keys(services).filter((n) => n !== 'lb'))
+      expect(services[name].ports, name).toBeUndefined();
     const [mount] = services.lb.volumes;
     const [source, target, mode] = mount.split(':');
     expect([target, mode]).toEqual(['/etc/nginx/conf.d/default.conf', 'ro']);
@@ -344,11 +454,92 @@ describe('infra/compose.yaml', () => {
   });
 });
 
+/**
+ * Runs Debian's docker-compose 1.29 (Python; `config` needs no engine) on a compose file's text, read
+ * from stdin with infra/ as the project directory, in an environment of PATH, HOME and `env` only.
+ */
+function dockerCompose(text: string, args: string[], env: Record<string, string> = {}) {
+  const result = spawnSync('docker-compose', ['-f', '-', '-p', 'reel', ...args], {
+    cwd: INFRA,
+    input: text,
+    encoding: 'utf8',
+    timeout: 60_000,
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
+  });
+  if ((result.error as NodeJS.ErrnoException | undefined)?.code === 'ENOENT')
+    throw new Error(
+      "no docker-compose on PATH: install Debian's (apt-get install -y --no-install-recommends docker-compose), as .ci/run does",
+    );
+  if (result.error) throw result.error;
+  return result;
+}
+
+/** compose.yaml as docker-compose 1.29 takes it: without the top-level `name` (it predates it; -p names). */
+function composeForV1(text = composeText): string {
+  const withoutName = text.replace(/^name: reel\n/m, '');
+  expect(withoutName, 'the top-level name').not.toBe(text);
+  return withoutName;
+}
+
+describe('infra/compose.yaml through docker-compose 1.29 (`config`, no engine)', () => {
+  it('passes `docker-compose config -q`', () => {
+    const result = dockerCompose(composeForV1(), ['config', '-q']);
+    expect(result.stderr).toBe('');
+    expect(result.status).toBe(0);
+  });
+
+  it('refuses a file with a mistake a schema cannot see (a volume used but not declared)', () => {
+    const broken = composeForV1().replace(/^ {2}minio-data:\n/m, '');
+    expect(broken).not.toBe(composeForV1());
+    const result = dockerCompose(broken, ['config', '-q']);
+    expect(result.status).not.toBe(0);
+    expect(result.stderr).toContain('minio-data');
+  });
+
+  it('gives reel settings that loadConfig accepts: the development defaults, or the credentials you set', () => {
+    for (const credentials of [undefined, CREDENTIALS]) {
+      const result = dockerCompose(composeForV1(), ['config'], credentials);
+      expect(result.status, result.stderr).toBe(0);
+      const resolved: Doc = parse(result.stdout);
+      // The environment a container gets: `config` writes its output as a compose file, `$` as `$$`.
+      const environment = (service: string): Record<string, string> =>
+        Object.fromEntries(
+          Object.entries(resolved.services[service].environment).map(([k, v]) => [
+            k,
+            String(v).replaceAll('$$', '$'),
+          ]),
+        );
+      const minio = environment('minio');
+      if (credentials) expect(minio).toEqual(credentials);
+      expect(environment('bucket')).toEqual(minio);
+      // Compose substitutes nothing in the bucket script: its variables are left to the container's shell
+      // (which the fake-mc test above runs), never taken from the host's environment.
+      const script = (command: string[]) => command.map((c) => c.replaceAll('$$', '$'));
+      expect(script(resolved.services.bucket.command)).toEqual(script(services.bucket.command));
+      expect(script(resolved.services.bucket.command)[0]).toContain('"$MINIO_ROOT_PASSWORD"');
+      for (const name of ['init', 'api', 'worker']) {
+        const env = environment(name);
+        expect(env.REEL_S3_ACCESS_KEY_ID, name).toBe(minio.MINIO_ROOT_USER);
+        expect(env.REEL_S3_SECRET_ACCESS_KEY, name).toBe(minio.MINIO_ROOT_PASSWORD);
+        const config = loadConfig(env, '/app');
+        expect(config.storage, name).toBe('s3');
+        expect(config.paths.lancedb, name).toBe(`s3://${config.s3Bucket}/lancedb`);
+        expect(config.paths.dataDir, name).toBe('/data');
+      }
+      // Both one-shot jobs finish before the API and workers start; two APIs, three workers.
+      expect(resolved.services.api.depends_on.bucket.condition).toBe('service_completed_successfully');
+      expect(resolved.services.api.deploy.replicas).toBe(2);
+      expect(resolved.services.worker.deploy.replicas).toBe(3);
+    }
+  });
+});
+
 // --- Kubernetes ----------------------------------------------------------------------------------------
 
 const K8S = path.join(INFRA, 'k8s');
 const kustomization: Doc = parse(readFileSync(path.join(K8S, 'kustomization.yaml'), 'utf8'));
-const OPTIONAL = ['worker-scaledobject.yaml'];
+/** Applied on their own: the S3 keys (so `apply -k` never resets them) and KEDA's autoscaler. */
+const OPTIONAL = ['s3-secret.yaml', 'worker-scaledobject.yaml'];
 const manifests = readdirSync(K8S).filter((f) => f.endsWith('.yaml') && f !== 'kustomization.yaml');
 const objects: { file: string; doc: Doc }[] = manifests.flatMap((file) =>
   parseAllDocuments(readFileSync(path.join(K8S, file), 'utf8')).map((d) => {
@@ -367,6 +558,7 @@ const MODELS: Record<string, new (data: Doc) => { validate(): void }> = {
   'v1/ConfigMap': ConfigMap,
   'v1/Service': Service,
   'v1/PersistentVolumeClaim': PersistentVolumeClaim,
+  'v1/Secret': Secret,
   'apps/v1/Deployment': Deployment,
   'apps/v1/StatefulSet': StatefulSet,
   'batch/v1/Job': Job,
@@ -374,6 +566,7 @@ const MODELS: Record<string, new (data: Doc) => { validate(): void }> = {
 };
 
 const config = find('ConfigMap', 'reel-config').data as Record<string, string>;
+const s3Secret = find('Secret', 'reel-s3').stringData as Record<string, string>;
 const api = find('Deployment', 'reel-api');
 const worker = find('Deployment', 'reel-worker');
 const podsOfReel = objects
@@ -381,7 +574,7 @@ const podsOfReel = objects
   .filter((d) => d.spec?.template?.spec?.containers?.some((c: Doc) => c.image === 'reel'));
 
 describe('infra/k8s', () => {
-  it('lists every manifest in kustomization.yaml, except the optional KEDA one', () => {
+  it('lists every manifest in kustomization.yaml, except the S3 keys and the KEDA autoscaler', () => {
     expect([...kustomization.resources].sort()).toEqual(
       manifests.filter((f) => !OPTIONAL.includes(f)).sort(),
     );
@@ -391,7 +584,7 @@ describe('infra/k8s', () => {
   });
 
   it('holds only objects valid against the Kubernetes and KEDA schemas', () => {
-    expect(objects.length).toBeGreaterThanOrEqual(9);
+    expect(objects.length).toBeGreaterThanOrEqual(11);
     for (const { file, doc } of objects) {
       const Model = MODELS[`${doc.apiVersion}/${doc.kind}`];
       expect(Model, `${file}: ${doc.apiVersion} ${doc.kind}`).toBeDefined();
@@ -399,9 +592,25 @@ describe('infra/k8s', () => {
     }
   });
 
-  it('configures reel with REEL_* settings only', () => {
+  it('configures reel with REEL_* settings only, the S3 keys in a Secret', () => {
     for (const key of Object.keys(config)) expect(SETTINGS, key).toContain(key);
     expect(config.REEL_API_HOST).toBe('0.0.0.0');
+    expect(Object.keys(s3Secret).sort()).toEqual(['REEL_S3_ACCESS_KEY_ID', 'REEL_S3_SECRET_ACCESS_KEY']);
+    for (const key of Object.keys(config)) expect(key, 'no credentials in the ConfigMap').not.toMatch(/KEY/);
+  });
+
+  it('keeps videos, thumbnails and the index in the bucket, with settings loadConfig accepts', () => {
+    expect(config.REEL_STORAGE).toBe('s3');
+    expect(config.REEL_INDEX_URI).toBe(`s3://${config.REEL_S3_BUCKET}/lancedb`);
+    const reel = loadConfig({ ...config, ...s3Secret }, '/app');
+    expect(reel.storage).toBe('s3');
+    expect(reel.s3ForcePathStyle).toBe(true);
+    expect(reel.s3Endpoint).toMatch(/^https?:\/\//);
+    expect(reel.s3AccessKeyId).toBe(s3Secret.REEL_S3_ACCESS_KEY_ID);
+    expect(reel.paths.lancedb).toBe(config.REEL_INDEX_URI);
+    expect(reel.paths.dataDir).toBe('/data');
+    // The model Job needs neither the bucket nor the keys: the ConfigMap alone must be valid too.
+    expect(() => loadConfig(config, '/app')).not.toThrow();
   });
 
   it('runs the API ×2, probed on /readyz and /healthz, taken out of the Service before it stops', () => {
@@ -431,7 +640,7 @@ describe('infra/k8s', () => {
     expect(job.spec.template.spec.containers[0].args).toEqual(['models', 'synth']);
   });
 
-  it('mounts one ReadWriteMany volume at REEL_DATA_DIR in every reel pod, as the image user', () => {
+  it('mounts one ReadWriteMany volume at REEL_DATA_DIR in every reel pod (models, keys, spool), as the image user', () => {
     expect(find('PersistentVolumeClaim', 'reel-data').spec.accessModes).toEqual(['ReadWriteMany']);
     expect(podsOfReel.length).toBe(3);
     for (const doc of podsOfReel) {
@@ -442,8 +651,13 @@ describe('infra/k8s', () => {
         fsGroup: imageUid,
       });
       const volume = pod.volumes.find((v: Doc) => v.persistentVolumeClaim?.claimName === 'reel-data');
+      // The API and the workers read the S3 keys; the model Job never touches the bucket.
+      const envFrom = [
+        { configMapRef: { name: 'reel-config' } },
+        ...(doc.kind === 'Job' ? [] : [{ secretRef: { name: 'reel-s3' } }]),
+      ];
       for (const container of pod.containers) {
-        expect(container.envFrom, doc.metadata.name).toEqual([{ configMapRef: { name: 'reel-config' } }]);
+        expect(container.envFrom, doc.metadata.name).toEqual(envFrom);
         expect(container.volumeMounts, doc.metadata.name).toContainEqual({
           name: volume.name,
           mountPath: config.REEL_DATA_DIR,
