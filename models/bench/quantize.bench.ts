@@ -12,9 +12,8 @@
  *    processes on the shared cores weighs on each alike. Goal: int8 ≥ 3× fp32.
  * 3. text-query latency (a 5-word query, 7 tokens, dynamic padding), fp32 against int8.
  *
- * Not measured here: end-to-end ingest videos/min with each precision. workers/bench/ingest.bench.ts
- * measures it for the model folder it is given; run it once with its ViT-B/32 folder and once with the
- * `-int8-image` copy `reel models quantize` makes of that folder (models/README.md has the figures).
+ * Not measured here: end-to-end ingest videos/min with each precision, which workers/bench/ingest.bench.ts
+ * (`npm run bench -- pipeline-ingest`) measures for fp32 and int8 in one run.
  */
 import { existsSync, linkSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
