@@ -5,8 +5,6 @@ export {
   embeddingsTableName,
   LanceIndexStore,
   type LanceIndexStoreOptions,
-  type TableUpkeep,
-  type VideoPage,
 } from './adapters/lancedb-store.ts';
 export { IndexErrorCode } from './errors.ts';
 export { type Caption, parseCaptionsCsv } from './eval/captions-csv.ts';
@@ -45,6 +43,7 @@ export {
   halfToFloat32,
   toInt8Frames,
 } from './frame-codec.ts';
+export type { IndexStore, TableUpkeep, VideoPage } from './index-store.ts';
 export { meanPool, scoreMean } from './pooling/mean-pooling.ts';
 export {
   FLOAT_DTYPES,

@@ -5,7 +5,7 @@
  */
 
 import path from 'node:path';
-import { LanceIndexStore, loadXPoolHead, type XPoolHead } from '@reel/index';
+import { type IndexStore, LanceIndexStore, loadXPoolHead, type XPoolHead } from '@reel/index';
 import { createLogger, type Logger, type ReelConfig, ReelError } from '@reel/infra';
 import {
   ClipModel,
@@ -40,7 +40,7 @@ export interface Pipeline {
   config: ReelConfig;
   /** One Redis, or a Redis Cluster client (`REEL_REDIS_CLUSTER`, or a list of nodes in `REEL_REDIS_URL`). */
   redis: RedisClient;
-  store: LanceIndexStore;
+  store: IndexStore;
   /** Where videos and thumbnails are stored: the data folder, or a bucket (`REEL_STORAGE`). */
   storage: ObjectStorage;
   progress: BatchProgress;

@@ -48,13 +48,13 @@ import {
   frameDataFromBytes,
   toInt8Frames,
 } from '../frame-codec.ts';
+import type { IndexStore, TableUpkeep, VideoPage } from '../index-store.ts';
 import { decodeCursor, encodeCursor, hashQuery } from '../search/cursor.ts';
 import { filtersToSql, type ListFilters, normalizeFilters, sqlString } from '../search/filter-sql.ts';
 import type { RescoreEntry } from '../search/rescore-cache.ts';
 import type {
   CandidateRequest,
   ResultDetails,
-  SearchStore,
   StageOneCandidate,
 } from '../search/search-store.ts';
 import { xpoolCompactLength } from '../search/xpool-compact.ts';
@@ -114,23 +114,6 @@ export interface LanceIndexStoreOptions {
    * a single-tenant table skip the tenant prefilter, which passes every row yet costs a full row mask.
    */
   tenantStatsTtlMs?: number;
-}
-
-/** What `optimize()` did to one table. */
-export interface TableUpkeep {
-  table: string;
-  rows: number;
-  fragmentsRemoved: number;
-  fragmentsAdded: number;
-  versionsPruned: number;
-  bytesPruned: number;
-  indexesCreated: string[];
-}
-
-/** Everything `listVideos` returns. */
-export interface VideoPage {
-  videos: VideoRecord[];
-  nextCursor: string | null;
 }
 
 /** See {@link LanceIndexStoreOptions.tenantStatsTtlMs}. */
@@ -563,7 +546,7 @@ const VIDEO_COLUMNS = [
 ] as const;
 
 /** LanceDB-backed index store (see the file header). Open with {@link LanceIndexStore.open}. */
-export class LanceIndexStore implements SearchStore {
+export class LanceIndexStore implements IndexStore {
   readonly dir: string;
   readonly annThreshold: number;
   readonly ann: AnnIndexConfig;

@@ -2,7 +2,7 @@
  * The pipeline's catalog over @reel/index's LanceDB store: video records, and embeddings turned into
  * what ranking needs (compact frames, mean vector, Gram matrix, X-Pool terms when a head is set).
  */
-import { buildVideoEmbeddings, type LanceIndexStore, type VideoRecord, type XPoolHead } from '@reel/index';
+import { buildVideoEmbeddings, type IndexStore, type VideoRecord, type XPoolHead } from '@reel/index';
 import type { CatalogEmbeddings, CatalogVideo, VideoCatalog } from '../pipeline-deps.ts';
 import type { KnownVideo, ReindexIndex } from '../services/reindex.service.ts';
 import type { VideoIndex } from '../services/video.service.ts';
@@ -26,7 +26,7 @@ function toRecord(video: CatalogVideo, previous: VideoRecord | null): VideoRecor
 }
 
 export class IndexCatalog implements VideoCatalog, ReindexIndex, VideoIndex {
-  readonly #store: LanceIndexStore;
+  readonly #store: IndexStore;
   /**
    * Writes from this process go one at a time: LanceDB's native table handle refuses two concurrent
    * writes from one connection ("cannot be borrowed mutably"); other processes are LanceDB's business.
@@ -40,7 +40,7 @@ export class IndexCatalog implements VideoCatalog, ReindexIndex, VideoIndex {
   }
   readonly #head: XPoolHead | undefined;
 
-  constructor(store: LanceIndexStore, options: { xpoolHead?: XPoolHead } = {}) {
+  constructor(store: IndexStore, options: { xpoolHead?: XPoolHead } = {}) {
     this.#store = store;
     this.#head = options.xpoolHead;
   }

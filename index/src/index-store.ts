@@ -1,0 +1,56 @@
+/**
+ * Everything the rest of reel needs of the index: what search reads (`SearchStore`) plus the catalog of
+ * videos, the embedding writes and the upkeep that the workers, the API and the CLI use.
+ * `LanceIndexStore` (adapters/lancedb-store.ts) implements it on LanceDB; an adapter for a distributed
+ * vector engine (docs/SCALING.md, "Past one index node") is one new file implementing this interface.
+ */
+import type { ListFilters } from './search/filter-sql.ts';
+import type { RescoreEntry } from './search/rescore-cache.ts';
+import type { SearchStore } from './search/search-store.ts';
+import type { VideoEmbeddings, VideoRecord, VideoStatus } from './video-record.ts';
+
+/** What `optimize()` did to one table. */
+export interface TableUpkeep {
+  table: string;
+  rows: number;
+  fragmentsRemoved: number;
+  fragmentsAdded: number;
+  versionsPruned: number;
+  bytesPruned: number;
+  indexesCreated: string[];
+}
+
+/** Everything `listVideos` returns. */
+export interface VideoPage {
+  videos: VideoRecord[];
+  nextCursor: string | null;
+}
+
+export interface IndexStore extends SearchStore {
+  // The catalog: one record per (tenant, video), whatever the model.
+  upsertVideo(record: VideoRecord): Promise<void>;
+  upsertVideos(records: readonly VideoRecord[]): Promise<void>;
+  getVideo(tenant: string, id: string): Promise<VideoRecord | null>;
+  listVideos(
+    tenant: string,
+    options?: { filters?: ListFilters; limit?: number; cursor?: string },
+  ): Promise<VideoPage>;
+  countByStatus(tenant?: string): Promise<Record<VideoStatus, number>>;
+  videosWithStatus(statuses: readonly VideoStatus[]): Promise<VideoRecord[]>;
+  /** Removes the video's record and its embeddings under every model; false when there was none. */
+  deleteVideo(tenant: string, id: string): Promise<boolean>;
+
+  // Embeddings, per model fingerprint: idempotent upserts by (tenant, video id).
+  fingerprints(): Promise<string[]>;
+  upsertEmbeddings(embeddings: VideoEmbeddings | readonly VideoEmbeddings[]): Promise<void>;
+  getEmbeddings(tenant: string, id: string, fingerprint: string): Promise<VideoEmbeddings | null>;
+  countEmbeddings(fingerprint: string, tenant?: string): Promise<number>;
+  /** Streams every video's rescoring data (to warm a cache); returns the rows read. */
+  scanRescoreEntries(fingerprint: string, onEntries: (entries: RescoreEntry[]) => void): Promise<number>;
+  /** Drops a model's embeddings (after a model switch); false when there were none. */
+  dropModel(fingerprint: string): Promise<boolean>;
+
+  // Upkeep.
+  optimize(options?: { pruneOlderThanMs?: number }): Promise<TableUpkeep[]>;
+  close(): void;
+}
