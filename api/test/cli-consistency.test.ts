@@ -11,7 +11,7 @@ import path from 'node:path';
 import { DEFAULT_MODEL_ID, writeSyntheticClip } from '@reel/models';
 import type { Command } from 'commander';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { buildProgram, main } from '../src/cli/main.ts';
+import { buildProgram } from '../src/cli/main.ts';
 import { runCli, runCliInProcess } from './helpers/run-cli.ts';
 
 /** Commands whose answer is data: each has --json (tokenize's output is JSON lines already; it accepts it). */

@@ -12,8 +12,7 @@ import {
   xpoolHeadTensorShapes,
 } from '@reel/index';
 import { DEFAULT_MODEL_ID, writeSyntheticClip } from '@reel/models';
-import { beforeAll, describe, expect, it, vi } from 'vitest';
-import { main } from '../src/cli/main.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { runCli, runCliInProcess } from './helpers/run-cli.ts';
 
 const Nt = 20;

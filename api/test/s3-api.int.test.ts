@@ -25,7 +25,6 @@ import {
   uploadForm as form,
   json,
   startApi,
-  until,
   waitForBatch,
 } from './helpers/api-server.ts';
 

@@ -52,11 +52,7 @@ import type { IndexStore, TableUpkeep, VideoPage } from '../index-store.ts';
 import { decodeCursor, encodeCursor, hashQuery } from '../search/cursor.ts';
 import { filtersToSql, type ListFilters, normalizeFilters, sqlString } from '../search/filter-sql.ts';
 import type { RescoreEntry } from '../search/rescore-cache.ts';
-import type {
-  CandidateRequest,
-  ResultDetails,
-  StageOneCandidate,
-} from '../search/search-store.ts';
+import type { CandidateRequest, ResultDetails, StageOneCandidate } from '../search/search-store.ts';
 import { xpoolCompactLength } from '../search/xpool-compact.ts';
 import {
   parseVideoKey,
