@@ -4,7 +4,6 @@
  * every route), the keyless mode only on loopback, allowed roots for server-side paths, rate and size
  * limits, and search that keeps answering while Redis is down.
  */
-import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -12,51 +11,13 @@ import path from 'node:path';
 import { createLogger, freePort } from '@reel/infra';
 import { startPipelineWorker } from '@reel/workers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { redisUp, startOwnRedis as startRedis } from '../../workers/test/helpers/own-redis.ts';
 import { isLoopback, startServer } from '../src/http/server.ts';
 import { KeyStore } from '../src/keys/key-store.ts';
 import { type ApiFixture, colourVideo, configFor, startApi, until } from './helpers/api-server.ts';
 
 let api: ApiFixture;
 
-/** A redis-server of the test's own, so the test can stop it; AOF on, as production runs it. */
-function startRedis(port: number, dir: string) {
-  return spawn(
-    'redis-server',
-    [
-      '--port',
-      String(port),
-      '--bind',
-      '127.0.0.1',
-      '--save',
-      '',
-      '--appendonly',
-      'yes',
-      '--appendfsync',
-      'always',
-      '--dir',
-      dir,
-    ],
-    { stdio: 'ignore' },
-  );
-}
-
-async function redisUp(port: number): Promise<void> {
-  await until(
-    `redis on ${port}`,
-    async () => {
-      try {
-        return execFileSync('redis-cli', ['-p', String(port), 'ping'])
-          .toString()
-          .trim() === 'PONG'
-          ? true
-          : undefined;
-      } catch {
-        return undefined;
-      }
-    },
-    10_000,
-  );
-}
 let keys: KeyStore;
 let acme: string; // search + ingest, tenant acme
 let globex: string; // search + ingest + admin, tenant globex

@@ -1,23 +1,14 @@
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { colourVideoArgs } from '@reel/ingest';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { colourVideo } from './helpers/api-server.ts';
 import { REEL_BIN, runCli } from './helpers/run-cli.ts';
 
 let env: Record<string, string>;
 let videos: string;
-
-function colour(name: string, c: string) {
-  const args = colourVideoArgs(path.join(videos, name), [{ colour: c, seconds: 2 }], {
-    width: 96,
-    height: 72,
-    fps: 8,
-  });
-  execFileSync('ffmpeg', args, { stdio: ['ignore', 'ignore', 'pipe'] });
-}
 
 beforeAll(async () => {
   const root = mkdtempSync(path.join(tmpdir(), 'reel-cli-pipeline-'));
@@ -30,8 +21,8 @@ beforeAll(async () => {
     REEL_QUEUE_PREFIX: `{cli-${randomUUID().slice(0, 8)}}`,
     REEL_LOG_LEVEL: 'error',
   };
-  colour('red.mp4', 'red');
-  colour('blue.mp4', 'blue');
+  colourVideo(videos, 'red.mp4', 'red');
+  colourVideo(videos, 'blue.mp4', 'blue');
   writeFileSync(path.join(videos, 'broken.mp4'), 'not a video');
   const synth = await runCli(['models', 'synth'], env);
   expect(synth.code).toBe(0);
@@ -75,7 +66,7 @@ describe('reel ingest, status, search (real CLI, local worker)', () => {
   });
 
   it('reel ingest --no-wait returns at once; reel reindex sweeps and runs upkeep on demand', async () => {
-    colour('green.mp4', 'green');
+    colourVideo(videos, 'green.mp4', 'green');
     const submitted = await runCli(['ingest', path.join(videos, 'green.mp4'), '--no-wait', '--json'], env);
     expect(submitted.code).toBe(0);
     const { batchId, videos: queued } = JSON.parse(submitted.stdout) as {

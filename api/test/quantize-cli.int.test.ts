@@ -3,22 +3,13 @@ import { randomUUID } from 'node:crypto';
 import { mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { colourVideoArgs } from '@reel/ingest';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { colourVideo } from './helpers/api-server.ts';
 import { runCli } from './helpers/run-cli.ts';
 
 const ID = 'reel-synthetic-clip';
 let env: Record<string, string>;
 let videos: string;
-
-function colour(name: string, c: string) {
-  const args = colourVideoArgs(path.join(videos, name), [{ colour: c, seconds: 2 }], {
-    width: 96,
-    height: 72,
-    fps: 8,
-  });
-  execFileSync('ffmpeg', args, { stdio: ['ignore', 'ignore', 'pipe'] });
-}
 
 beforeAll(async () => {
   const root = mkdtempSync(path.join(tmpdir(), 'reel-cli-quantize-'));
@@ -31,8 +22,8 @@ beforeAll(async () => {
     REEL_QUEUE_PREFIX: `{cli-${randomUUID().slice(0, 8)}}`,
     REEL_LOG_LEVEL: 'error',
   };
-  colour('red.mp4', 'red');
-  colour('blue.mp4', 'blue');
+  colourVideo(videos, 'red.mp4', 'red');
+  colourVideo(videos, 'blue.mp4', 'blue');
   expect((await runCli(['models', 'synth'], env)).code).toBe(0);
 });
 

@@ -1,54 +1,12 @@
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createLogger, freePort, loadConfig } from '@reel/infra';
 import { describe, expect, it } from 'vitest';
 import { openPipeline, startPipelineWorker } from '../src/pipeline.ts';
+import { redisUp, startOwnRedis as startRedis } from './helpers/own-redis.ts';
 import { colourVideo, realSetup, until } from './helpers/real-pipeline.ts';
-
-/** A redis-server of the test's own, with AOF on so a restart keeps the queues (as production must). */
-function startRedis(port: number, dir: string) {
-  const child = spawn(
-    'redis-server',
-    [
-      '--port',
-      String(port),
-      '--bind',
-      '127.0.0.1',
-      '--save',
-      '',
-      '--appendonly',
-      'yes',
-      '--appendfsync',
-      'always',
-      '--dir',
-      dir,
-    ],
-    {
-      stdio: 'ignore',
-    },
-  );
-  return child;
-}
-
-async function redisUp(port: number): Promise<void> {
-  await until(
-    `redis on ${port}`,
-    async () => {
-      try {
-        return execFileSync('redis-cli', ['-p', String(port), 'ping'])
-          .toString()
-          .trim() === 'PONG'
-          ? true
-          : undefined;
-      } catch {
-        return undefined;
-      }
-    },
-    10_000,
-  );
-}
 
 describe('Redis restarts during a batch (own redis-server with AOF)', () => {
   it('workers reconnect by themselves and the batch completes', async () => {

@@ -11,7 +11,15 @@ import { createLogger, loadConfig, type ReelConfig } from '@reel/infra';
 import { type ColourSegment, colourVideoArgs } from '@reel/ingest';
 import { writeSyntheticClip } from '@reel/models';
 import { type RunningWorker, startPipelineWorker } from '@reel/workers';
+import { colourVideo, until as untilFor } from '../../../workers/test/helpers/real-pipeline.ts';
 import { type RunningServer, startServer } from '../../src/http/server.ts';
+
+export { colourVideo };
+
+/** As the workers' `until`, with 90 s by default: API tests wait through HTTP and a worker. */
+export function until<T>(what: string, poll: () => Promise<T | undefined>, timeoutMs = 90_000): Promise<T> {
+  return untilFor(what, poll, timeoutMs);
+}
 
 export interface ApiFixture {
   root: string;
@@ -62,15 +70,6 @@ export async function startApi(
   };
 }
 
-/** A solid-colour video at 96×72, 8 fps, rendered by ingest's ffmpeg arguments. */
-export function colourVideo(dir: string, name: string, colour: string, seconds = 2): string {
-  const file = path.join(dir, name);
-  execFileSync('ffmpeg', colourVideoArgs(file, [{ colour, seconds }], { width: 96, height: 72, fps: 8 }), {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  return file;
-}
-
 /** A video of coloured segments at 160×90, 12 fps (H.264 in MP4 unless the name ends in .webm). */
 export function renderColourVideo(dir: string, name: string, segments: ColourSegment[]): string {
   const file = path.join(dir, name);
@@ -78,20 +77,6 @@ export function renderColourVideo(dir: string, name: string, segments: ColourSeg
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   return file;
-}
-
-export async function until<T>(
-  what: string,
-  poll: () => Promise<T | undefined>,
-  timeoutMs = 90_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const value = await poll();
-    if (value !== undefined) return value;
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
 }
 
 /** A multipart body of `file` parts (and fields before them), as a browser's form sends. */
