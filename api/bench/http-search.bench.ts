@@ -33,6 +33,7 @@ import {
   SYNTHETIC_COLOURS,
   writeSyntheticClip,
 } from '@reel/models';
+import { prng } from '../../index/bench/synthetic-corpus.ts';
 import { startServer } from '../src/http/server.ts';
 import { LOCAL_TENANT } from '../src/keys/key-store.ts';
 import type { LoadOptions, LoadResult } from './http-load-client.ts';
@@ -75,18 +76,6 @@ interface Manifest {
   builtAt: string;
   buildSeconds: number;
   complete: boolean;
-}
-
-/** xorshift32 → uniform [0, 1). */
-function prng(seed: number): () => number {
-  let x = seed >>> 0 || 0x9e3779b9;
-  return () => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x / 4294967296;
-  };
 }
 
 function gaussian(next: () => number): number {

@@ -32,7 +32,7 @@ const POOL = 4096;
 const TERMS_PER_FRAME = 8;
 
 /** xorshift32 → uniform [0, 1). */
-function prng(seed: number): () => number {
+export function prng(seed: number): () => number {
   let x = seed >>> 0 || 0x9e3779b9;
   return () => {
     x ^= x << 13;

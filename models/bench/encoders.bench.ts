@@ -20,6 +20,7 @@ import { ClipImageEncoder, ClipTextEncoder } from '../src/clip/encoders.ts';
 import { createInferencePool } from '../src/inference/inference-pool.ts';
 import { cpuSessionOptions } from '../src/inference/session-options.ts';
 import { writeClipTextEncoder, writeVitB32Vision } from '../src/synthetic/vit-b32.ts';
+import { median, pixels } from './bench-inputs.ts';
 
 const DIR = path.resolve(import.meta.dirname, '../../.reel/bench-models');
 const BATCH = 8;
@@ -32,17 +33,6 @@ async function models(): Promise<{ vision: string; text: string }> {
   if (!existsSync(vision)) await writeVitB32Vision(vision);
   if (!existsSync(text)) await writeClipTextEncoder(text);
   return { vision, text };
-}
-
-function pixels(n: number): Float32Array {
-  const data = new Float32Array(n * 3 * 224 * 224);
-  for (let i = 0; i < data.length; i++) data[i] = Math.sin(i * 0.37) * 1.5;
-  return data;
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)]!;
 }
 
 /** Runs `fn` `rounds` times after one warm-up; returns the median seconds per round. */

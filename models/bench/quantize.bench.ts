@@ -28,6 +28,7 @@ import { quantizeGraph } from '../src/quantize/quantize-graph.ts';
 import { quantizeModel } from '../src/quantize/quantize-model.ts';
 import { syntheticClipFiles, writeSyntheticClip } from '../src/synthetic/synthetic-clip.ts';
 import { writeClipTextEncoder, writeVitB32Vision } from '../src/synthetic/vit-b32.ts';
+import { median, pixels } from './bench-inputs.ts';
 
 const { ModelProto } = onnxProto.onnx;
 const DIR = path.resolve(import.meta.dirname, '../../.reel/bench-models');
@@ -51,17 +52,6 @@ async function sourceFolder(): Promise<string> {
     if (!file.startsWith('onnx/')) writeFileSync(path.join(SOURCE, file), bytes);
   }
   return SOURCE;
-}
-
-function pixels(n: number): Float32Array {
-  const data = new Float32Array(n * 3 * 224 * 224);
-  for (let i = 0; i < data.length; i++) data[i] = Math.sin(i * 0.37) * 1.5;
-  return data;
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)]!;
 }
 
 /** One warm-up each, then `rounds` rounds running every function once in turn; median seconds each. */
