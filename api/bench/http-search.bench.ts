@@ -24,7 +24,14 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import os from 'node:os';
 import path from 'node:path';
 import { buildVideoEmbeddings, LanceIndexStore, type VideoRecord, VideoStatus } from '@reel/index';
-import { type Benchmark, type BenchReport, createLogger, loadConfig, ReelError } from '@reel/infra';
+import {
+  type Benchmark,
+  type BenchReport,
+  childResult,
+  createLogger,
+  loadConfig,
+  ReelError,
+} from '@reel/infra';
 import {
   ClipModel,
   createInferencePool,
@@ -301,18 +308,7 @@ async function overHttp(url: string, seconds: number): Promise<Sample> {
   const child = spawn(process.execPath, [clientScript, JSON.stringify(options)], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk: Buffer) => {
-    stdout += chunk.toString();
-  });
-  child.stderr.on('data', (chunk: Buffer) => {
-    stderr += chunk.toString();
-  });
-  const code = await new Promise<number | null>((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', resolve);
-  });
+  const { code, stdout, stderr } = await childResult(child);
   const cpu = process.cpuUsage(cpuBefore);
   if (code !== 0)
     throw new ReelError(

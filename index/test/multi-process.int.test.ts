@@ -6,6 +6,7 @@ import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { type ChildResult, childResult } from '@reel/infra';
 import { afterAll, describe, expect, it } from 'vitest';
 import { LanceIndexStore } from '../src/adapters/lancedb-store.ts';
 import { SearchService } from '../src/search/search-service.ts';
@@ -24,20 +25,8 @@ afterAll(async () => {
   for (const dir of dirs) await rm(dir, { recursive: true, force: true });
 });
 
-function runWriter(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [fixture, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk) => {
-      stdout += chunk;
-    });
-    child.stderr.on('data', (chunk) => {
-      stderr += chunk;
-    });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+function runWriter(args: string[]): Promise<ChildResult> {
+  return childResult(spawn(process.execPath, [fixture, ...args], { stdio: ['ignore', 'pipe', 'pipe'] }));
 }
 
 async function allKeys(store: LanceIndexStore, tenant: string): Promise<string[]> {

@@ -16,6 +16,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { childResult } from '../src/child-output.ts';
 import { copies, envOf, execForm, healthcheck, lastOf, parseDockerfile, runs } from './helpers/dockerfile.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
@@ -29,12 +30,6 @@ const work = mkdtempSync(path.join(os.tmpdir(), 'reel-image-tree-'));
 const app = path.join(work, 'app');
 const dataDir = path.join(work, 'data');
 const prefix = `{reel-image-${randomUUID()}}`;
-
-interface Result {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
 
 /** Copies one COPY instruction's sources from the repository into `dir`, as the builder would. */
 function copyInto(dir: string, sources: string[], dest: string): void {
@@ -66,21 +61,6 @@ function imageEnv(stageEnv: Record<string, string>, extra: Record<string, string
   };
 }
 
-function finish(child: ChildProcess): Promise<Result> {
-  let stdout = '';
-  let stderr = '';
-  child.stdout?.on('data', (chunk) => {
-    stdout += chunk;
-  });
-  child.stderr?.on('data', (chunk) => {
-    stderr += chunk;
-  });
-  return new Promise((resolve, reject) => {
-    child.once('error', reject);
-    child.once('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
 /** `docker run image ARGS`: the ENTRYPOINT with ARGS (or the CMD), in /app, with the runtime ENV. */
 function reel(args: string[] = execForm(lastOf(runtime, 'CMD')!.args)): ChildProcess {
   const [command, ...entry] = execForm(lastOf(runtime, 'ENTRYPOINT')!.args);
@@ -93,7 +73,7 @@ beforeAll(async () => {
   expect(lastOf(deps, 'WORKDIR')?.args).toBe('/app');
   for (const copy of copies(deps)) copyInto(app, copy.sources, copy.dest);
   for (const command of runs(deps)) {
-    const result = await finish(
+    const result = await childResult(
       spawn('sh', ['-c', command], {
         cwd: app,
         env: {
@@ -130,7 +110,7 @@ afterAll(async () => {
       redis.disconnect();
     })();`;
   if (existsSync(path.join(app, 'node_modules/ioredis'))) {
-    const cleanup = await finish(
+    const cleanup = await childResult(
       spawn(process.execPath, ['-e', script, prefix], { cwd: app, env: imageEnv({}) }),
     );
     expect(cleanup.code, cleanup.stderr).toBe(0);
@@ -157,31 +137,31 @@ describe('the image tree, without Docker', () => {
 
   it("writes the demo model (the compose init service's command), twice without harm", async () => {
     const command = compose.services.init.command;
-    const first = await finish(reel(command));
+    const first = await childResult(reel(command));
     expect(first.code, first.stderr).toBe(0);
     expect(first.stdout).toMatch(/^wrote reel-synthetic-clip/);
-    const again = await finish(reel(command));
+    const again = await childResult(reel(command));
     expect(again.code, again.stderr).toBe(0);
     expect(again.stdout).toMatch(/^already present: reel-synthetic-clip/);
   });
 
   it('passes reel doctor: ffmpeg, Redis, the data folder, the model and onnxruntime', async () => {
-    const doctor = await finish(reel(['doctor', '--json']));
+    const doctor = await childResult(reel(['doctor', '--json']));
     expect(doctor.code, doctor.stdout + doctor.stderr).toBe(0);
   });
 
   it('refuses to serve on the image address without an API key, then serves with one', async () => {
-    const refused = await finish(reel());
+    const refused = await childResult(reel());
     expect(refused.code).toBe(1);
     expect(refused.stderr).toContain('API_KEYS_REQUIRED');
 
-    const key = await finish(reel(['keys', 'create', '--tenant', 'acme', '--scopes', 'search,ingest']));
+    const key = await childResult(reel(['keys', 'create', '--tenant', 'acme', '--scopes', 'search,ingest']));
     expect(key.code, key.stderr).toBe(0);
 
     const worker = reel(compose.services.worker.command);
-    const workerDone = finish(worker);
+    const workerDone = childResult(worker);
     const server = reel();
-    const serverDone = finish(server);
+    const serverDone = childResult(server);
     let stderr = '';
     const port = await new Promise<number>((resolve, reject) => {
       server.stderr!.on('data', (chunk) => {
@@ -195,7 +175,7 @@ describe('the image tree, without Docker', () => {
       // The image's HEALTHCHECK, run as the container would (it reads REEL_API_PORT).
       const [command, ...args] = healthcheck(runtime).command;
       expect(command).toBe('node');
-      const check = await finish(
+      const check = await childResult(
         spawn(process.execPath, args, { env: imageEnv(envOf(runtime), { REEL_API_PORT: String(port) }) }),
       );
       expect(check.code).toBe(0);

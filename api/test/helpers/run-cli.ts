@@ -1,15 +1,12 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { type ChildResult, childResult, collectOutput } from '@reel/infra';
 import { vi } from 'vitest';
 import { main } from '../../src/cli/main.ts';
 
 export const REEL_BIN = fileURLToPath(new URL('../../bin/reel.js', import.meta.url));
 
-export interface CliRun {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
+export type CliRun = ChildResult;
 
 /**
  * Runs the real `reel` CLI in a child process with exactly the environment given (plus nothing from the
@@ -20,19 +17,7 @@ export function runCli(
   env: Record<string, string>,
   node = process.execPath,
 ): Promise<CliRun> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(node, [REEL_BIN, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk) => {
-      stdout += chunk;
-    });
-    child.stderr.on('data', (chunk) => {
-      stderr += chunk;
-    });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+  return childResult(spawn(node, [REEL_BIN, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] }));
 }
 
 /** A `reel` process left running, with its output so far and a way to wait for a line of it. */
@@ -49,22 +34,11 @@ export interface SpawnedCli {
 /** Starts the real `reel` CLI as {@link runCli} does, without waiting for it to end (servers, signals). */
 export function spawnCli(args: string[], env: Record<string, string>, node = process.execPath): SpawnedCli {
   const child = spawn(node, [REEL_BIN, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout?.on('data', (chunk) => {
-    stdout += chunk;
-  });
-  child.stderr?.on('data', (chunk) => {
-    stderr += chunk;
-  });
-  const exited = new Promise<number | null>((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', (code) => resolve(code));
-  });
+  const { stdout, stderr, exited } = collectOutput(child);
   return {
     child,
-    stdout: () => stdout,
-    stderr: () => stderr,
+    stdout,
+    stderr,
     exited,
     waitFor(pattern, timeoutMs = 60_000) {
       return new Promise((resolve, reject) => {
@@ -74,15 +48,15 @@ export function spawnCli(args: string[], env: Record<string, string>, node = pro
           ended = true;
         });
         const poll = () => {
-          const match = pattern.exec(stdout);
+          const match = pattern.exec(stdout());
           if (match) return resolve(match);
           if (ended)
             return reject(
-              new Error(`reel ended before printing ${pattern}\nstdout:\n${stdout}\nstderr:\n${stderr}`),
+              new Error(`reel ended before printing ${pattern}\nstdout:\n${stdout()}\nstderr:\n${stderr()}`),
             );
           if (Date.now() > deadline)
             return reject(
-              new Error(`no ${pattern} within ${timeoutMs} ms\nstdout:\n${stdout}\nstderr:\n${stderr}`),
+              new Error(`no ${pattern} within ${timeoutMs} ms\nstdout:\n${stdout()}\nstderr:\n${stderr()}`),
             );
           setTimeout(poll, 50);
         };
