@@ -72,6 +72,24 @@ describe('session options', () => {
     expect(cpuSessionOptions({ intraOpNumThreads: 3 }).intraOpNumThreads).toBe(3);
     expect(() => cpuSessionOptions({ intraOpNumThreads: 0 })).toThrow(/intraOpNumThreads/);
   });
+
+  test('spinning is onnxruntime’s unless asked, and a pool that turns it off still runs', async () => {
+    expect(cpuSessionOptions().extra).toBeUndefined();
+    expect(cpuSessionOptions({ allowSpinning: false }).extra).toEqual({
+      session: { intra_op: { allow_spinning: '0' } },
+    });
+    const quiet = createInferencePool({ size: 1, allowSpinning: false });
+    try {
+      expect(quiet.sessionOptions.extra?.session.intra_op.allow_spinning).toBe('0');
+      const handle = await quiet.load(visionFile);
+      const data = pixels(2);
+      const out = await quiet.run(handle, { pixel_values: { type: 'float32', data, dims: [2, 3, 4, 4] } });
+      const expected = visionReference(data, 2, vision.weights, 8);
+      for (let j = 0; j < 8; j++) expect(out.image_embeds!.data[8 + j]).toBeCloseTo(expected[1]![j]!, 5);
+    } finally {
+      await quiet.close();
+    }
+  });
 });
 
 describe('inference pool', () => {
@@ -187,8 +205,11 @@ describe('two workers', () => {
     try {
       const handle = await pool.load(slowFile);
       await Promise.all([pool.run(handle, slowFeeds(16)), pool.run(handle, slowFeeds(16))]);
-      const [a, b] = await Promise.all([pool.run(handle, slowFeeds(512)), pool.run(handle, slowFeeds(512))]);
-      expect(a.y!.dims).toEqual([512, SLOW_WIDTH]);
+      const [a, b] = await Promise.all([
+        pool.run(handle, slowFeeds(2048)),
+        pool.run(handle, slowFeeds(2048)),
+      ]);
+      expect(a.y!.dims).toEqual([2048, SLOW_WIDTH]);
       expect(b.y!.data).toEqual(a.y!.data);
       const stats = pool.stats();
       expect(stats.map((s) => s.runs)).toEqual([2, 2]);
@@ -272,8 +293,11 @@ parentPort.on('message', (m) => {
     // terminate() inside onnxruntime's run() would abort this whole process (SIGABRT): close() must not.
     const pool = createInferencePool({ size: 1 });
     const handle = await pool.load(slowFile);
-    const running = rejection(pool.run(handle, slowFeeds(512)));
-    await sleep(10);
+    const running = rejection(pool.run(handle, slowFeeds(2048)));
+    // Close as soon as the run is posted, not after a sleep: a fast machine finished a 10 ms-old run
+    // before close() came (CI, stop 14). A reply can only arrive between turns of this event loop, so
+    // close() in the same turn as the inFlight check always finds the call unanswered.
+    while (pool.stats()[0]!.inFlight === 0) await new Promise((resolve) => setImmediate(resolve));
     const closing = pool.close();
     const error = await running;
     expect(isReelError(error, 'INFERENCE_POOL_CLOSED')).toBe(true);

@@ -207,7 +207,8 @@ export async function startPipelineWorker(
   options: { queues?: QueueName[]; recovery?: Partial<RecoveryOptions> } = {},
 ): Promise<RunningWorker> {
   const pipeline = await openPipeline(config, logger);
-  const pool = createInferencePool({ size: 1 });
+  // The encoder shares the cores with ffmpeg, sharp and LanceDB: its idle threads must not spin.
+  const pool = createInferencePool({ size: 1, allowSpinning: false });
   const embedders = new ClipEmbedders(pool);
   // Frames are sampled at the active model's input size; a model with another size (during a model
   // change) resizes them in its preprocessor.

@@ -30,6 +30,8 @@ export interface InferencePoolOptions {
   size?: number;
   /** Intra-op threads per session. Default max(1, floor(cores / size)). */
   threadsPerSession?: number;
+  /** See {@link CpuSessionTuning.allowSpinning}. Default: onnxruntime's (spinning). */
+  allowSpinning?: boolean;
   /**
    * Worker entry to start instead of `inference-worker.ts`; it must speak the same protocol. For tests
    * that wrap the real worker to inject crashes.
@@ -185,6 +187,7 @@ export function createInferencePool(options: InferencePoolOptions = {}): Inferen
     ...(options.threadsPerSession === undefined
       ? {}
       : { intraOpNumThreads: positiveInt('threadsPerSession', options.threadsPerSession) }),
+    ...(options.allowSpinning === undefined ? {} : { allowSpinning: options.allowSpinning }),
   });
   const entry = options.workerUrl ?? workerEntry();
   const models = new Map<string, string>();

@@ -18,6 +18,8 @@ export interface CpuSessionOptions {
   intraOpNumThreads: number;
   /** Threads running independent operators at once; only used by `parallel` execution. */
   interOpNumThreads: number;
+  /** Session config entries (onnxruntime flattens the keys with dots: `session.intra_op.allow_spinning`). */
+  extra?: { session: { intra_op: { allow_spinning: '0' | '1' } } };
 }
 
 /** Inputs to {@link cpuSessionOptions}. */
@@ -28,6 +30,12 @@ export interface CpuSessionTuning {
   intraOpNumThreads?: number;
   /** CPU cores to share. Default `os.availableParallelism()`. */
   cores?: number;
+  /**
+   * Whether idle intra-op threads spin waiting for the next operator (onnxruntime's default, fastest on
+   * cores of its own). Off where the cores are shared with other work (the pipeline's ffmpeg, sharp and
+   * LanceDB): spinning threads then burn CPU those need. Default: onnxruntime's (on).
+   */
+  allowSpinning?: boolean;
 }
 
 function positiveInt(name: string, value: number): number {
@@ -59,5 +67,8 @@ export function cpuSessionOptions(tuning: CpuSessionTuning = {}): CpuSessionOpti
     executionMode: 'sequential',
     intraOpNumThreads: intra,
     interOpNumThreads: 1,
+    ...(tuning.allowSpinning === undefined
+      ? {}
+      : { extra: { session: { intra_op: { allow_spinning: tuning.allowSpinning ? '1' : '0' } } } }),
   };
 }
