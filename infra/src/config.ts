@@ -345,6 +345,12 @@ const SETTINGS = {
     default: 12,
     doc: 'Frames sampled per video (uniform sampling, as in X-Pool).',
   },
+  ffmpegThreads: {
+    env: 'REEL_FFMPEG_THREADS',
+    schema: integer(0, 64),
+    default: 0,
+    doc: "Decoder threads of each ffmpeg a worker runs; 0 (default) shares the cores among the REEL_INGEST_CONCURRENCY decodes (at least 1 each): frame threads beyond a decode's share of the cores cost CPU the image encoder needs.",
+  },
   ffmpegTimeoutSeconds: {
     env: 'REEL_FFMPEG_TIMEOUT_SECONDS',
     schema: integer(1, 24 * 3600),

@@ -59,6 +59,11 @@ export interface SampleVideoOptions extends ProbeOptions {
   keyframesOnly?: boolean;
   /** A probe already made for this file (skips probing again). */
   info?: VideoInfo;
+  /**
+   * Decoder threads of a single-pass decode; default {@link singlePassThreads} of the machine's cores
+   * (fastest for one video alone). A pipeline decoding several videos beside an encoder passes its share.
+   */
+  decoderThreads?: number;
   /** Force a decoding plan (benchmarks, tests); default: `keyframes` when keyframesOnly, else the cheaper. */
   plan?: DecodePlan;
 }
@@ -100,6 +105,9 @@ function checkOptions(file: string, options: SampleVideoOptions): void {
   const size = options.size ?? DEFAULT_FRAME_SIZE;
   if (!Number.isInteger(size) || size < 8 || size > 4096)
     invalid(file, `size must be 8..4096 pixels, got ${size}`);
+  const threads = options.decoderThreads;
+  if (threads !== undefined && (!Number.isInteger(threads) || threads < 1 || threads > 64))
+    invalid(file, `decoderThreads must be an integer from 1 to 64, got ${threads}`);
   const s = options.strategy;
   if (s.kind === 'uniform' && (!Number.isInteger(s.count) || s.count < 1 || s.count > 10_000)) {
     invalid(file, `count must be an integer from 1 to 10000, got ${s.count}`);
@@ -234,7 +242,7 @@ async function decodeTargets(
     outcomes.push(await run(spec, size, info, options, keep));
     for (const f of new Set(best)) if (f) frames.push(f);
   } else {
-    const threads = singlePassThreads(availableParallelism());
+    const threads = options.decoderThreads ?? singlePassThreads(availableParallelism());
     const spec = singlePassCommand(info.file, info.streamIndex, targets, filters, threads);
     outcomes.push(await run(spec, size, info, options, keep));
   }

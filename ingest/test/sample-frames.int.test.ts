@@ -353,6 +353,20 @@ describe('sampleVideo: strategies and decoding plans', () => {
     expect((await sample('h264.mp4', { kind: 'uniform', count: 4 })).plan).toBe('single-pass');
   });
 
+  it('gives the same frames with one decoder thread as with the default frame threads', async () => {
+    const strategy = { kind: 'uniform', count: 4 } as const;
+    const threaded = await sample('minute.mp4', strategy, { plan: 'single-pass' });
+    const one = await sample('minute.mp4', strategy, { plan: 'single-pass', decoderThreads: 1 });
+    expect(one.frames.map((f) => f.timestamp)).toEqual(threaded.frames.map((f) => f.timestamp));
+    one.frames.forEach((f, i) => {
+      expect(Buffer.from(f.data).equals(Buffer.from(threaded.frames[i]!.data))).toBe(true);
+    });
+    await expect(sample('h264.mp4', strategy, { decoderThreads: 0 })).rejects.toMatchObject({
+      code: IngestErrorCode.INGEST_OPTIONS_INVALID,
+      message: expect.stringContaining('decoderThreads must be an integer from 1 to 64, got 0'),
+    });
+  });
+
   it('takes the nearest keyframes in keyframes-only mode', async () => {
     const result = await sample('h264.mp4', { kind: 'uniform', count: 3 }, { keyframesOnly: true });
     expect(result.plan).toBe('keyframes');
