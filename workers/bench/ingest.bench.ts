@@ -52,7 +52,7 @@ import { CLIP_IMAGE_MEAN, CLIP_IMAGE_STD, cpuSessionOptions, readCalibration } f
 import * as ort from 'onnxruntime-node';
 import { createRedisConnection, scanKeys } from '../src/adapters/redis.ts';
 import type { BatchStatus } from '../src/batch-progress.ts';
-import { STAGES } from '../src/jobs.ts';
+import { QueueName, STAGES } from '../src/jobs.ts';
 import { type Pipeline, type RunningWorker, startPipelineWorker } from '../src/pipeline.ts';
 import { benchInt8Copies, benchModel } from './bench-model.ts';
 import { benchVideos } from './bench-videos.ts';
@@ -235,15 +235,21 @@ async function bareEncoder(visionModel: string, frames: number): Promise<Encoder
   };
 }
 
-async function finished(pipeline: Pipeline, batchId: string, progress: boolean): Promise<BatchStatus> {
+/** Polls the batch until `reached` holds (by default: the batch finished), or fails after the timeout. */
+async function finished(
+  pipeline: Pipeline,
+  batchId: string,
+  progress: boolean,
+  reached: (status: BatchStatus) => boolean = (status) => status.finishedAt !== undefined,
+): Promise<BatchStatus> {
   const deadline = Date.now() + BATCH_TIMEOUT_MS;
   let lastReport = Date.now();
   for (;;) {
     const status = await pipeline.service.status(batchId);
-    if (status?.finishedAt !== undefined) return status;
+    if (status !== undefined && reached(status)) return status;
     if (Date.now() > deadline) {
       throw new Error(
-        `batch ${batchId} did not finish within ${BATCH_TIMEOUT_MS / 1000} s (${status?.done ?? 0}/${status?.total ?? '?'} done)`,
+        `batch ${batchId} did not get there within ${BATCH_TIMEOUT_MS / 1000} s (${status?.done ?? 0}/${status?.total ?? '?'} done)`,
       );
     }
     if (progress && Date.now() - lastReport > 30_000) {
@@ -342,6 +348,16 @@ interface PassResult {
   concurrency: { ingest: number; embed: number; index: number };
   /** The worker's own log line naming the model folder and the precision of each encoder. */
   activeModel: string;
+  /**
+   * `full`: one worker runs every stage. `split`: an ingest-only worker samples the whole batch first
+   * (timed as `ingestOnlySeconds`), then an embed + index worker is started and timed from its start to
+   * the batch's end (`wallSeconds`, model load included): the encoder's share when decoding happens on
+   * other machines (`reel worker --queues ingest`).
+   */
+  mode: 'full' | 'split';
+  ingestOnlySeconds?: number;
+  /** Split mode: starting the embed + index worker (counted in `wallSeconds`), s. */
+  embedWorkerStartSeconds?: number;
 }
 
 /** The worker's start-up line (pipeline.ts), as pino writes it. */
@@ -361,7 +377,9 @@ async function pipelinePass(options: {
   files: readonly string[];
   videos: string;
   warmupFile: string;
+  mode?: 'full' | 'split';
 }): Promise<PassResult> {
+  const mode = options.mode ?? 'full';
   const { precision } = options;
   const dataRoot = mkdtempSync(path.join(os.tmpdir(), 'reel-bench-ingest-'));
   let config: ReelConfig | undefined;
@@ -428,15 +446,38 @@ async function pipelinePass(options: {
     }
     const warmupSeconds = (performance.now() - warmStart) / 1000;
 
-    const before = snapshot();
-    const startEpoch = Date.now();
-    const submitted = await pipeline.service.submit({
+    let before = snapshot();
+    let startEpoch = Date.now();
+    let ingestOnlySeconds: number | undefined;
+    let embedWorkerStartSeconds: number | undefined;
+    if (mode === 'split') {
+      await worker.close(60_000);
+      worker = await startPipelineWorker(config, logger, { queues: [QueueName.batch, QueueName.ingest] });
+    }
+    const submitted = await (mode === 'split' ? worker.pipeline : pipeline).service.submit({
       tenant: 'bench',
       model,
       files: options.files.map((file) => ({ path: file })),
     });
     const submitSeconds = (Date.now() - startEpoch) / 1000;
-    const status = await finished(pipeline, submitted.batchId, true);
+    if (mode === 'split') {
+      // every video sampled, none embedded (no worker takes embed jobs yet); then the embed + index worker
+      await finished(
+        worker.pipeline,
+        submitted.batchId,
+        true,
+        (status) => status.stages.ingest.done >= options.files.length,
+      );
+      ingestOnlySeconds = (Date.now() - startEpoch) / 1000;
+      await worker.close(60_000);
+      before = snapshot();
+      startEpoch = Date.now();
+      worker = await startPipelineWorker(config, logger, {
+        queues: [QueueName.batch, QueueName.embed, QueueName.index],
+      });
+      embedWorkerStartSeconds = (Date.now() - startEpoch) / 1000;
+    }
+    const status = await finished(worker.pipeline, submitted.batchId, true);
     const cpu = cpuBetween(before, snapshot());
     if (status.counts.indexed !== options.files.length) {
       const failed = status.videos
@@ -462,6 +503,9 @@ async function pipelinePass(options: {
         index: config.indexConcurrency,
       },
       activeModel: active.msg,
+      mode,
+      ...(ingestOnlySeconds === undefined ? {} : { ingestOnlySeconds }),
+      ...(embedWorkerStartSeconds === undefined ? {} : { embedWorkerStartSeconds }),
     };
   } finally {
     await worker?.close(60_000);
@@ -489,7 +533,7 @@ interface Measured {
 }
 
 function measure(precision: Precision, bareHalves: EncoderRun[], all: readonly PassResult[]): Measured {
-  const passes = all.filter((pass) => pass.precision === precision);
+  const passes = all.filter((pass) => pass.precision === precision && pass.mode === 'full');
   const bare = bareHalves.reduce(addRuns);
   const wallSeconds = passes.reduce((total, pass) => total + pass.wallSeconds, 0);
   const cores = os.availableParallelism();
@@ -612,12 +656,32 @@ const benchmark: Benchmark = {
     await bare('int8', firstHalf, 'first');
     const perPass = VIDEO_COUNT / 2;
     const passes: PassResult[] = [];
+    let split: PassResult | undefined;
     for (const [precision, half] of [
       ['fp32', 0],
       ['int8', 0],
       ['int8', 1],
       ['fp32', 1],
     ] as const) {
+      if (precision === 'int8' && half === 1) {
+        // the middle of the palindrome: fp32 with the decoding done first, on all the videos
+        console.log(
+          '  pipeline fp32, decoding first (ingest-only worker, then embed + index): all videos...',
+        );
+        split = await pipelinePass({
+          precision: 'fp32',
+          modelDir,
+          int8Dirs: int8.dirs,
+          files: videos.files,
+          videos: `1-${VIDEO_COUNT}`,
+          warmupFile: warmup.files[0]!,
+          mode: 'split',
+        });
+        windows.push(`split fp32 ${coresOf(split.cpu.foreignSeconds, split.cpu.wallSeconds)}`);
+        console.log(
+          `  pipeline fp32 split: sampled in ${f1(split.ingestOnlySeconds!)} s, embedded + indexed in ${f1(split.wallSeconds)} s`,
+        );
+      }
       const range = `${half * perPass + 1}-${(half + 1) * perPass}`;
       console.log(`  pipeline ${precision}: videos ${range}...`);
       const pass = await pipelinePass({
@@ -635,7 +699,10 @@ const benchmark: Benchmark = {
     await bare('int8', frames - firstHalf, 'second');
     await bare('fp32', frames - firstHalf, 'second');
 
+    if (split === undefined) throw new Error('the split pass did not run');
     const fp32 = measure('fp32', bareHalves.fp32, passes);
+    const splitPerMinute = (VIDEO_COUNT / split.wallSeconds) * 60;
+    const splitCpu = split.cpu.processSeconds + split.cpu.childrenSeconds;
     const q8 = measure('int8', bareHalves.int8, passes);
     const speedup = q8.perMinute / fp32.perMinute;
     const bareSpeedup = q8.ceilingPerMinute / fp32.ceilingPerMinute;
@@ -681,6 +748,16 @@ const benchmark: Benchmark = {
             unit: 'videos/min',
           },
           {
+            case: 'reel embed + index stages fp32, frames sampled beforehand (worker start → finished)',
+            value: splitPerMinute,
+            unit: 'videos/min',
+          },
+          {
+            case: 'reel ingest stage alone (ffmpeg sampling, thumbnails), all cores',
+            value: (VIDEO_COUNT / split.ingestOnlySeconds!) * 60,
+            unit: 'videos/min',
+          },
+          {
             case: 'reel pipeline fp32, enqueued (files hashed) → batch finished',
             value: (VIDEO_COUNT / fp32.fromEnqueueSeconds) * 60,
             unit: 'videos/min',
@@ -701,6 +778,7 @@ const benchmark: Benchmark = {
           pipelineNote(fp32),
           pipelineNote(q8),
           ceilingNote(fp32, true),
+          `decoding elsewhere (split pass, fp32, all ${VIDEO_COUNT} videos): an ingest-only worker sampled them in ${f1(split.ingestOnlySeconds!)} s; then an embed + index worker (${f1(split.embedWorkerStartSeconds!)} s to start, counted) embedded and indexed them in ${f1(split.wallSeconds)} s = ${f1(splitPerMinute)} videos/min, ${(splitPerMinute / fp32.ceilingPerMinute).toFixed(3)} of the fp32 ceiling (goal ≥ ${GOAL} for the whole pipeline); CPU ${f1(splitCpu)} s against the bare encoder's ${f1(fp32.bare.cpuSeconds)} (onnxruntime ${f1(split.cpu.groups.encoder)}, LanceDB ${f1(split.cpu.groups.lancedb)}, main thread ${f1(split.cpu.groups.main)}). What the embed stage reaches when \`reel worker --queues ingest\` runs on other cores or machines`,
           ceilingNote(q8, false),
           `${cpuNote(fp32)}; ${cpuNote(q8)} (what the ratio would be if both kept the cores equally busy: on a shared machine the pipeline's many threads win a larger share of the cores than the encoder's two)`,
           `concurrency ingest ${concurrency.ingest}, embed ${concurrency.embed}, index ${concurrency.index}; per pass, worker start ${passes.map((p) => f1(p.workerStartSeconds)).join(' / ')} s and a 2 s warm-up video ${passes.map((p) => f1(p.warmupSeconds)).join(' / ')} s before the timed batch (model load, first LanceDB table), not counted`,
