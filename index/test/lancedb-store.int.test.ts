@@ -3,7 +3,7 @@
  * upserts, propagation of filter fields, deletion, listing, counts, upkeep and the first-stage search.
  */
 
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { isReelError } from '@reel/infra';
@@ -370,6 +370,29 @@ describe('tenant prefilter', () => {
       expect(await tenantsOf('other', 3)).toEqual(['other', 'other', 'other']);
     } finally {
       solo.close();
+      await rm(local, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('tables another process is creating', () => {
+  it('reads a table listed without a committed version as absent, and the first write creates it', async () => {
+    const local = await mkdtemp(path.join(os.tmpdir(), 'reel-index-creating-'));
+    // what a reader sees while another process's createEmptyTable is half done: the folder, no _versions
+    await mkdir(path.join(local, `${embeddingsTableName('sha256:creating')}.lance`), { recursive: true });
+    await mkdir(path.join(local, 'videos.lance'), { recursive: true });
+    const store = await LanceIndexStore.open({ dir: local });
+    try {
+      expect(await store.countEmbeddings('sha256:creating')).toBe(0);
+      const rec = makeRecord('c', 'c1');
+      await store.upsertVideos([rec]);
+      await store.upsertEmbeddings([
+        makeEmbeddings('c', 'c1', 'sha256:creating', sceneFrames(r, F, D).frames, F, D),
+      ]);
+      expect(await store.countEmbeddings('sha256:creating')).toBe(1);
+      expect((await store.getVideo('c', 'c1'))?.id).toBe('c1');
+    } finally {
+      store.close();
       await rm(local, { recursive: true, force: true });
     }
   });

@@ -596,6 +596,8 @@ export class LanceIndexStore implements IndexStore {
       this.#tables.set(name, table);
       return table;
     } catch (error) {
+      // Listed but without a committed version: another process is creating it right now.
+      if (String((error as Error)?.message ?? error).includes('was not found')) return null;
       throw storeFailed(`open table ${name}`, error);
     }
   }
@@ -614,7 +616,7 @@ export class LanceIndexStore implements IndexStore {
         // another process created it between our check and our create
         const opened = await this.#openTable(name).catch(() => null);
         if (opened !== null) return opened;
-        if (attempt >= 3) throw storeFailed(`create table ${name}`, error);
+        if (attempt >= 8) throw storeFailed(`create table ${name}`, error);
         await SLEEP(20 + Math.random() * 50);
       }
     }
