@@ -44,13 +44,15 @@ const BUILD_1M = process.env.BENCH_BUILD_1M === '1';
 const SCALES = [10_000, 100_000];
 const MILLION = 1_000_000;
 const FINGERPRINT = 'sha256:bench-synthetic-clip-vit-b32';
-const MANIFEST_VERSION = 4;
+const MANIFEST_VERSION = 5;
 const BATCH = 5000;
 const QUERIES = 100;
 const K_PRIMES = [250, 500, 1000, 2000];
 const NPROBES = [10, 20, 40];
+/** HNSW search widths swept, as multiples of K′. */
+const EF_FACTORS = [3, 5, 8];
 /** The configuration the defaults ship with (see DESIGN.md); reported as the headline rows. */
-const CHOSEN = { kPrime: 1000, nprobes: 20 };
+const CHOSEN = { kPrime: 500, nprobes: 20, efFactor: 5 };
 
 const root = path.resolve(import.meta.dirname, '..', '..');
 const cacheRoot = path.join(root, '.reel', 'bench-index');
@@ -62,6 +64,9 @@ interface AnnComparison {
   stage1P95: number;
   recallAt1000: number;
 }
+
+/** The first stage's query settings a sweep varies. */
+type Knob = { nprobes: number; efFactor: number };
 
 interface Manifest {
   version: number;
@@ -184,7 +189,7 @@ async function buildCorpus(videos: number, dir: string): Promise<Manifest> {
       // the first-stage index types on the same vectors (the default, IVF_FLAT, is built last and kept)
       const hnswSeconds = await store.rebuildVectorIndex(FINGERPRINT, { type: 'ivf_hnsw_sq' });
       annComparison.push({
-        type: 'IVF_HNSW_SQ (ef 1.5·K′)',
+        type: 'IVF_HNSW_SQ (ef 5·K′)',
         buildSeconds: hnswSeconds,
         ...(await stageOneQuality(dbDir, corpus, { type: 'ivf_hnsw_sq' })),
       });
@@ -195,14 +200,21 @@ async function buildCorpus(videos: number, dir: string): Promise<Manifest> {
         ...(await stageOneQuality(dbDir, corpus, { type: 'ivf_pq', nprobes: 20 })),
       });
     }
+    // the default (`auto`): IVF_FLAT at 10k and 100k, IVF_HNSW_SQ at 1M
     build.annSeconds = await store.rebuildVectorIndex(FINGERPRINT, DEFAULT_ANN_INDEX);
     if (videos === 100_000)
       for (const nprobes of NPROBES)
         annComparison.push({
           type: `IVF_FLAT (√N partitions, nprobes ${nprobes})`,
           buildSeconds: build.annSeconds,
-          ...(await stageOneQuality(dbDir, corpus, { ...DEFAULT_ANN_INDEX, nprobes })),
+          ...(await stageOneQuality(dbDir, corpus, { ...DEFAULT_ANN_INDEX, type: 'ivf_flat', nprobes })),
         });
+    if (videos === MILLION)
+      annComparison.push({
+        type: 'IVF_HNSW_SQ (the default at this size; rows / 250 000 partitions, ef 5·K′)',
+        buildSeconds: build.annSeconds,
+        ...(await stageOneQuality(dbDir, corpus, DEFAULT_ANN_INDEX)),
+      });
     await store.optimize({ pruneOlderThanMs: 0 });
   }
   build.totalSeconds = (performance.now() - started) / 1000;
@@ -330,7 +342,7 @@ async function measure(
   const corpus = new SyntheticCorpus(videos);
   const head = syntheticHead();
   const embedder = new BenchEmbedder();
-  const exhaustiveQueries = videos >= MILLION ? 10 : videos >= 100_000 ? 30 : 50;
+  const exhaustiveQueries = videos >= MILLION ? 20 : videos >= 100_000 ? 30 : 50;
   const queries = queriesFor(corpus, QUERIES);
   for (const q of queries) embedder.vectors.set(q.text, q.vector);
   const rare = new Set<string>();
@@ -339,13 +351,14 @@ async function measure(
   const rssBefore = process.memoryUsage().rss;
   const cache = new RescoreCache({ dim: DIM, capacity: videos, maxFrames: FRAMES, withXPool: true });
   const stores: LanceIndexStore[] = [];
-  const open = async (nprobes: number) => {
-    const store = await LanceIndexStore.open({ dir: dbDir, ann: { ...DEFAULT_ANN_INDEX, nprobes } });
+  const open = async (knob: Knob) => {
+    const store = await LanceIndexStore.open({ dir: dbDir, ann: { ...DEFAULT_ANN_INDEX, ...knob } });
     stores.push(store);
     return store;
   };
   try {
-    const base = await open(CHOSEN.nprobes);
+    const chosen: Knob = { nprobes: CHOSEN.nprobes, efFactor: CHOSEN.efFactor };
+    const base = await open(chosen);
     const service = (store: LanceIndexStore, candidates: number) =>
       new SearchService({
         store,
@@ -382,7 +395,7 @@ async function measure(
 
     // ---- two-stage sweep ----
     interface Cell {
-      nprobes: number;
+      knob: string;
       kPrime: number;
       pooling: 'xpool' | 'attention';
       p50: number;
@@ -392,9 +405,18 @@ async function measure(
       agreement: number;
     }
     const cells: Cell[] = [];
-    const nprobesList = indexType === 'none (flat)' ? [CHOSEN.nprobes] : NPROBES;
-    for (const nprobes of nprobesList) {
-      const store = nprobes === CHOSEN.nprobes ? base : await open(nprobes);
+    // the first stage's query knob: IVF partitions probed, or the HNSW search width
+    const knobs: Knob[] =
+      indexType === 'none (flat)'
+        ? [chosen]
+        : indexType === 'IvfHnswSq'
+          ? EF_FACTORS.map((efFactor) => ({ nprobes: CHOSEN.nprobes, efFactor }))
+          : NPROBES.map((nprobes) => ({ nprobes, efFactor: CHOSEN.efFactor }));
+    const knobLabel = (knob: Knob) =>
+      indexType === 'IvfHnswSq' ? `ef ${knob.efFactor}·K′` : `nprobes ${String(knob.nprobes).padStart(2)}`;
+    for (const knob of knobs) {
+      const same = knob.nprobes === chosen.nprobes && knob.efFactor === chosen.efFactor;
+      const store = same ? base : await open(knob);
       for (const kPrime of K_PRIMES) {
         const s = service(store, kPrime);
         for (const pooling of ['xpool', 'attention'] as const) {
@@ -415,7 +437,7 @@ async function measure(
               );
           }
           cells.push({
-            nprobes,
+            knob: knobLabel(knob),
             kPrime,
             pooling,
             p50: percentile(latency, 0.5),
@@ -427,8 +449,8 @@ async function measure(
         }
       }
     }
-    const cell = (pooling: 'xpool' | 'attention', kPrime = CHOSEN.kPrime, nprobes = CHOSEN.nprobes) =>
-      cells.find((c) => c.pooling === pooling && c.kPrime === kPrime && c.nprobes === nprobes)!;
+    const cell = (pooling: 'xpool' | 'attention', kPrime = CHOSEN.kPrime) =>
+      cells.find((c) => c.pooling === pooling && c.kPrime === kPrime && c.knob === knobLabel(chosen))!;
 
     // ---- filtered (10% of videos carry the tag) ----
     const filtered = service(base, CHOSEN.kPrime);
@@ -530,10 +552,10 @@ async function measure(
       },
     ];
     const notes = [
-      `${videos} videos × ${FRAMES} frames × ${DIM} dims, one tenant; first stage ${indexType}${indexType === 'none (flat)' ? ` (below the ${DEFAULT_ANN_THRESHOLD}-row ANN threshold)` : `, nprobes ${CHOSEN.nprobes}`}; ${QUERIES} queries for latency (after text encoding: stage 1 + stage 2 + page details), ${exhaustiveQueries} for agreement; rescore cache warm unless stated.`,
+      `${videos} videos × ${FRAMES} frames × ${DIM} dims, one tenant; first stage ${indexType}${indexType === 'none (flat)' ? ` (below the ${DEFAULT_ANN_THRESHOLD}-row ANN threshold)` : `, ${knobLabel(chosen).replace(/ +/g, ' ')}`}; ${QUERIES} queries for latency (after text encoding: stage 1 + stage 2 + page details), ${exhaustiveQueries} for agreement; rescore cache warm unless stated.`,
       ...cells.map(
         (c) =>
-          `sweep ${c.pooling.padEnd(9)} nprobes ${String(c.nprobes).padStart(2)} K′ ${String(c.kPrime).padStart(4)}: p50 ${c.p50.toFixed(1)} ms, p95 ${c.p95.toFixed(1)} ms (stage 1 ${c.stage1P50.toFixed(1)}, stage 2 ${c.stage2P50.toFixed(1)}), top-10 agreement ${c.agreement.toFixed(3)}`,
+          `sweep ${c.pooling.padEnd(9)} ${c.knob} K′ ${String(c.kPrime).padStart(4)}: p50 ${c.p50.toFixed(1)} ms, p95 ${c.p95.toFixed(1)} ms (stage 1 ${c.stage1P50.toFixed(1)}, stage 2 ${c.stage2P50.toFixed(1)}), top-10 agreement ${c.agreement.toFixed(3)}`,
       ),
       `Build${rebuilt ? '' : ` (cached, built ${manifest.builtAt})`}: ${manifest.build.totalSeconds.toFixed(0)} s total = embeddings ${manifest.build.embedSeconds.toFixed(0)} s + X-Pool terms ${manifest.build.xpoolSeconds.toFixed(0)} s (exact fast path for this corpus) + upserts ${manifest.build.upsertSeconds.toFixed(0)} s + upkeep ${manifest.build.optimizeSeconds.toFixed(0)} s + ANN index ${manifest.build.annSeconds.toFixed(0)} s.`,
       `X-Pool terms: the general builder takes ${manifest.xpool.realMsPerVideo.toFixed(1)} ms/video (${per100k((manifest.xpool.realMsPerVideo * videos) / 1000).toFixed(0)} s per 100k on one core, at index time); the corpus used an exact shortcut (${manifest.xpool.fastMsPerVideo.toFixed(2)} ms/video, max relative difference ${manifest.xpool.maxRelativeDiff.toExponential(1)}).`,

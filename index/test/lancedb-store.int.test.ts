@@ -6,6 +6,7 @@
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import * as lancedb from '@lancedb/lancedb';
 import { isReelError } from '@reel/infra';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { embeddingsTableName, LanceIndexStore } from '../src/adapters/lancedb-store.ts';
@@ -429,7 +430,9 @@ describe('upkeep', () => {
         records.slice(100).map((rec) => makeEmbeddings('u', rec.id, FP, sceneFrames(r, F, D).frames, F, D)),
       );
       const second = await small.optimize({ pruneOlderThanMs: 0 });
-      expect(second.find((t) => t.table === embeddingsTableName(FP))?.indexesCreated).toEqual(['mean']);
+      expect(second.find((t) => t.table === embeddingsTableName(FP))?.indexesCreated).toEqual([
+        'mean_ivf_pq_320',
+      ]);
       expect(await small.vectorIndex(FP)).toBe('IvfPq');
       expect(second.find((t) => t.table === 'videos')?.versionsPruned).toBeGreaterThan(0);
       const { candidates } = await small.candidates(FP, new Float32Array(D).fill(1), {
@@ -441,6 +444,57 @@ describe('upkeep', () => {
       expect(await small.countEmbeddings(FP)).toBe(320);
     } finally {
       small.close();
+      await rm(local, { recursive: true, force: true });
+    }
+  });
+
+  it('retrains the ANN index once the table has doubled, and replaces an index whose name does not say its size', async () => {
+    const local = await mkdtemp(path.join(os.tmpdir(), 'reel-index-regrow-'));
+    const store = await LanceIndexStore.open({ dir: local, annThreshold: 100, ann: { type: 'auto' } });
+    const FP = 'sha256:regrow';
+    const table = embeddingsTableName(FP);
+    const add = async (from: number, to: number) => {
+      const records = Array.from({ length: to - from }, (_, i) => makeRecord('g', `g${from + i}`));
+      await store.upsertVideos(records);
+      await store.upsertEmbeddings(
+        records.map((rec) => makeEmbeddings('g', rec.id, FP, sceneFrames(r, F, D).frames, F, D)),
+      );
+    };
+    const created = async () =>
+      (await store.optimize({ pruneOlderThanMs: 0 }))
+        .find((t) => t.table === table)!
+        .indexesCreated.filter((name) => name.startsWith('mean'));
+    try {
+      await add(0, 120);
+      expect(await created()).toEqual(['mean_ivf_flat_120']);
+      await add(120, 200); // 200 rows < 2 × 120: the new rows are folded into the index, no retraining
+      expect(await created()).toEqual([]);
+      await add(200, 260); // 260 ≥ 2 × 120
+      expect(await created()).toEqual(['mean_ivf_flat_260 (replaces mean_ivf_flat_120)']);
+      expect(await store.vectorIndex(FP)).toBe('IvfFlat');
+      // an index of another type than the store's settings ask for (here built by hand) is replaced
+      await store.rebuildVectorIndex(FP, { type: 'ivf_pq', numPartitions: 2, numSubVectors: 4 });
+      expect(await store.vectorIndex(FP)).toBe('IvfPq');
+      expect(await created()).toEqual(['mean_ivf_flat_260 (replaces mean_ivf_pq_260)']);
+      expect(await created()).toEqual([]);
+      // an index built before names recorded the training size (LanceDB's default name)
+      const db = await lancedb.connect(local);
+      const raw = await db.openTable(table);
+      for (const index of await raw.listIndices())
+        if (index.columns.includes('mean')) await raw.dropIndex(index.name);
+      await raw.createIndex('mean', {
+        config: lancedb.Index.ivfFlat({ numPartitions: 2, distanceType: 'cosine' }),
+      });
+      raw.close();
+      expect(await created()).toEqual(['mean_ivf_flat_260 (replaces mean_idx)']);
+      const { candidates } = await store.candidates(FP, new Float32Array(D).fill(1), {
+        tenant: 'g',
+        filters: {},
+        limit: 30,
+      });
+      expect(candidates).toHaveLength(30);
+    } finally {
+      store.close();
       await rm(local, { recursive: true, force: true });
     }
   });

@@ -10,7 +10,9 @@
  *   the normalised frames and the X-Pool terms, plus copies of the video's tenant, tags, creation time and
  *   duration so the vector search can prefilter on them. One table per model keeps each ANN index trained
  *   on one model's vectors, lets models of different D coexist, and makes "only the active model's
- *   vectors are searched" structural.
+ *   vectors are searched" structural. The ANN index on `mean` is named after its type and the rows it
+ *   was trained on (`mean_ivf_flat_5000`); upkeep retrains it as the table doubles (see
+ *   {@link ANN_REBUILD_GROWTH}).
  *
  * Concurrency: every row has a `key` column carrying the Arrow field metadata
  * `lance-schema:unenforced-primary-key = "true"`, so concurrent `mergeInsert`s of the same new keys
@@ -65,28 +67,47 @@ import {
 
 /** The first-stage ANN index and its query parameters. */
 export interface AnnIndexConfig {
-  /** IVF_PQ, IVF_HNSW_SQ or IVF_FLAT (see DESIGN.md for the benchmark behind the default). */
-  type: 'ivf_pq' | 'ivf_hnsw_sq' | 'ivf_flat';
-  /** IVF partitions; default √rows rounded, at least 1 (IVF_PQ), or rows / 100 000 + 1 (HNSW). */
+  /**
+   * IVF_FLAT, IVF_HNSW_SQ or IVF_PQ, or `auto` (the default): IVF_FLAT below {@link HNSW_FROM_ROWS} rows,
+   * IVF_HNSW_SQ from there (see DESIGN.md for the benchmarks behind the choice).
+   */
+  type: 'auto' | 'ivf_pq' | 'ivf_hnsw_sq' | 'ivf_flat';
+  /** IVF partitions; default √rows rounded, at least 1 (IVF_FLAT, IVF_PQ), or rows / 250 000 rounded, at least 1 (HNSW). */
   numPartitions?: number;
   /** IVF_PQ sub-vectors; default D / 8 (one byte per 8 dims). */
   numSubVectors?: number;
   /** IVF partitions probed per query; default 20. */
   nprobes?: number;
-  /** HNSW search width; default 1.5 × the candidates asked for. */
-  ef?: number;
+  /** HNSW search width as a multiple of the candidates asked for; default 5. */
+  efFactor?: number;
   /** Re-rank refineFactor × limit PQ candidates by exact distance; default none (stage 2 is exact). */
   refineFactor?: number;
 }
 
+/** The concrete index types (what `auto` resolves to for a row count). */
+export type AnnIndexType = Exclude<AnnIndexConfig['type'], 'auto'>;
+
 /**
- * The default ANN settings: IVF_FLAT (exact distances inside √N partitions, 20 probed). On the search
- * benchmark's CLIP-like vectors at 100k it returned K′ = 1000 candidates in ≈ 7 ms with top-10 agreement
- * ≥ 0.995 after rescoring and built in 12 s; IVF_PQ (64 sub-vectors) took ≈ 25 ms, built in 96-136 s and
- * its PQ distances lost true neighbours (agreement 0.90); IVF_HNSW_SQ matched the agreement at ≈ 10 ms
- * but took 118 s to build. See DESIGN.md.
+ * The default ANN settings: `auto`, 20 partitions probed, HNSW search width 5·K′. IVF_FLAT (exact
+ * distances inside √N partitions) on the search benchmark's CLIP-like vectors at 100k returned K′ = 1000
+ * candidates in ≈ 7-17 ms with top-10 agreement 1.000 after rescoring and built in 12 s, but at 1M its
+ * recall fell (agreement 0.80 with 20 of 1000 partitions probed, p95 97 ms). IVF_HNSW_SQ at 1M, K′ = 500:
+ * search width 5·K′ gave X-Pool p95 34 ms with agreement 0.995 (1.5·K′: 26 ms, 0.975); built in 8 min.
+ * IVF_PQ (64 sub-vectors) lost true neighbours to PQ error (agreement 0.90 at 100k). See DESIGN.md.
  */
-export const DEFAULT_ANN_INDEX: AnnIndexConfig = { type: 'ivf_flat', nprobes: 20 };
+export const DEFAULT_ANN_INDEX = { type: 'auto', nprobes: 20, efFactor: 5 } as const satisfies AnnIndexConfig;
+/** Rows from which `auto` builds IVF_HNSW_SQ instead of IVF_FLAT. */
+export const HNSW_FROM_ROWS = 250_000;
+/** Rows per IVF partition of an HNSW index by default (each partition holds its own graph). */
+const HNSW_ROWS_PER_PARTITION = 250_000;
+/**
+ * Upkeep rebuilds a model's ANN index once the table has grown to this many times the rows the index
+ * was trained on (or when `auto` now means another type): LanceDB folds new rows into the existing
+ * partitions without retraining them, so an index trained at 5 000 rows would probe ever larger
+ * partitions (and IVF_FLAT's √N partition count falls behind). Doubling keeps the total build work
+ * linear in the final size.
+ */
+export const ANN_REBUILD_GROWTH = 2;
 /**
  * Rows of a model's table from which `optimize()` builds the ANN index; below it the first stage is an
  * exact flat scan (≈ 15-20 ms at 10k rows here, so the index pays off early; IVF_FLAT builds in ~1 s).
@@ -1138,8 +1159,10 @@ export class LanceIndexStore implements IndexStore {
       if (where !== undefined) query = query.where(where);
       if (request.exact === true) query = query.bypassVectorIndex();
       else {
-        query = query.nprobes(this.ann.nprobes ?? 20);
-        if (this.ann.type === 'ivf_hnsw_sq') query = query.ef(this.ann.ef ?? Math.ceil(1.5 * request.limit));
+        // ef only matters to an HNSW index; IVF_FLAT and IVF_PQ ignore it, so it is always set
+        query = query
+          .nprobes(this.ann.nprobes ?? DEFAULT_ANN_INDEX.nprobes)
+          .ef(Math.ceil((this.ann.efFactor ?? DEFAULT_ANN_INDEX.efFactor) * request.limit));
         if (this.ann.refineFactor !== undefined) query = query.refineFactor(this.ann.refineFactor);
       }
       return query.toArrow();
@@ -1364,7 +1387,8 @@ export class LanceIndexStore implements IndexStore {
   async #ensureIndexes(table: lancedb.Table): Promise<string[]> {
     const rows = await table.countRows();
     if (rows === 0) return [];
-    const existing = new Set((await table.listIndices()).flatMap((i) => i.columns));
+    const indices = await table.listIndices();
+    const existing = new Set(indices.flatMap((i) => i.columns));
     const created: string[] = [];
     const scalar: [string, lancedb.Index][] =
       tableName(table) === VIDEOS_TABLE
@@ -1389,15 +1413,35 @@ export class LanceIndexStore implements IndexStore {
       );
       created.push(column);
     }
-    if (tableName(table).startsWith(EMB_PREFIX) && !existing.has('mean') && rows >= this.annThreshold) {
-      await this.#retryWrite(`vector index on ${tableName(table)}`, () =>
-        table.createIndex('mean', {
-          config: annIndexFor(this.ann, rows, this.#embInfo.get(tableName(table))?.dim),
-        }),
-      );
-      created.push('mean');
+    if (tableName(table).startsWith(EMB_PREFIX) && rows >= this.annThreshold) {
+      const vector = indices.find((i) => i.columns.includes('mean'));
+      if (vector === undefined || annIndexDue(this.ann, vector.name, rows)) {
+        const name = await this.#buildVectorIndex(table, this.ann, rows);
+        created.push(vector === undefined ? name : `${name} (replaces ${vector.name})`);
+      }
     }
     return created;
+  }
+
+  /**
+   * Trains a new vector index on `mean` under a name recording its type and rows, then drops the one it
+   * replaces: searches keep using the old index while the new one builds (minutes at 1M rows).
+   */
+  async #buildVectorIndex(table: lancedb.Table, config: AnnIndexConfig, rows: number): Promise<string> {
+    const name = annIndexName(annIndexType(config, rows), rows);
+    const old = (await table.listIndices()).filter((i) => i.columns.includes('mean') && i.name !== name);
+    await this.#retryWrite(`vector index on ${tableName(table)}`, () =>
+      table.createIndex('mean', {
+        config: annIndexFor(config, rows, this.#embInfo.get(tableName(table))?.dim),
+        name,
+        replace: true,
+      }),
+    );
+    for (const index of old)
+      await this.#retryWrite(`drop index ${index.name} of ${tableName(table)}`, () =>
+        table.dropIndex(index.name),
+      );
+    return name;
   }
 
   /**
@@ -1409,10 +1453,7 @@ export class LanceIndexStore implements IndexStore {
     if (table === null) return 0;
     const rows = await table.countRows();
     const started = performance.now();
-    const index = annIndexFor({ ...this.ann, ...config }, rows, this.#embInfo.get(tableName(table))?.dim);
-    await this.#retryWrite(`vector index on ${tableName(table)}`, () =>
-      table.createIndex('mean', { config: index, replace: true }),
-    );
+    await this.#buildVectorIndex(table, { ...this.ann, ...config }, rows);
     return (performance.now() - started) / 1000;
   }
 
@@ -1436,7 +1477,6 @@ export class LanceIndexStore implements IndexStore {
     return out;
   }
 
-  /** Whether a model's table has its ANN index, and its type. */
   /**
    * Every video of every tenant with one of these statuses (for reindexing: sweeps and backfills scan
    * across tenants). Reads in pages so memory stays bounded by the page, not the table.
@@ -1477,6 +1517,7 @@ export class LanceIndexStore implements IndexStore {
     return true;
   }
 
+  /** The type of a model's ANN index (LanceDB's name for it, e.g. `IvfFlat`), or null without one. */
   async vectorIndex(fingerprint: string): Promise<string | null> {
     const table = await this.#embeddings(fingerprint);
     if (table === null) return null;
@@ -1485,15 +1526,46 @@ export class LanceIndexStore implements IndexStore {
   }
 }
 
+/** What `auto` (or an explicit type) means for a table of `rows` rows. */
+export function annIndexType(config: AnnIndexConfig, rows: number): AnnIndexType {
+  if (config.type !== 'auto') return config.type;
+  return rows >= HNSW_FROM_ROWS ? 'ivf_hnsw_sq' : 'ivf_flat';
+}
+
+const ANN_NAME = /^mean_(ivf_flat|ivf_hnsw_sq|ivf_pq)_(\d+)$/;
+
+/** The vector index's name records its type and the rows it was trained on: `mean_ivf_flat_5000`. */
+export function annIndexName(type: AnnIndexType, rows: number): string {
+  return `mean_${type}_${rows}`;
+}
+
+/** The type and training rows of a vector index named by {@link annIndexName}; null for other names. */
+export function parseAnnIndexName(name: string): { type: AnnIndexType; rows: number } | null {
+  const match = ANN_NAME.exec(name);
+  return match === null ? null : { type: match[1] as AnnIndexType, rows: Number(match[2]) };
+}
+
+/**
+ * Whether upkeep should rebuild a vector index named `name` for a table now holding `rows` rows: it
+ * was trained on half as many rows or fewer ({@link ANN_REBUILD_GROWTH}), `auto` now means another
+ * type, or the name does not say (an index built before names recorded it).
+ */
+export function annIndexDue(config: AnnIndexConfig, name: string, rows: number): boolean {
+  const built = parseAnnIndexName(name);
+  if (built === null) return true;
+  return rows >= ANN_REBUILD_GROWTH * built.rows || annIndexType(config, rows) !== built.type;
+}
+
 /** ANN settings → a LanceDB index definition (defaults sized by the row count). */
 function annIndexFor(config: AnnIndexConfig, rows: number, dim: number | undefined): lancedb.Index {
   const d = dim ?? 512;
-  if (config.type === 'ivf_hnsw_sq')
+  const type = annIndexType(config, rows);
+  if (type === 'ivf_hnsw_sq')
     return lancedb.Index.hnswSq({
       distanceType: 'cosine',
-      numPartitions: config.numPartitions ?? Math.floor(rows / 100_000) + 1,
+      numPartitions: config.numPartitions ?? Math.max(1, Math.round(rows / HNSW_ROWS_PER_PARTITION)),
     });
-  if (config.type === 'ivf_flat')
+  if (type === 'ivf_flat')
     return lancedb.Index.ivfFlat({
       distanceType: 'cosine',
       numPartitions: config.numPartitions ?? Math.max(1, Math.round(Math.sqrt(rows))),
