@@ -85,6 +85,7 @@ describe('the pipeline for real: ffmpeg, the synthetic model, LanceDB, Redis', (
         1,
       ),
     );
+    const started = performance.now();
     const first = spawnWorker(setup.env);
     const submitted = await pipeline.service.submit({
       tenant: 'kill',
@@ -96,11 +97,17 @@ describe('the pipeline for real: ffmpeg, the synthetic model, LanceDB, Redis', (
       const s = await pipeline.service.status(submitted.batchId);
       return s && s.counts.indexed >= 5 ? s : undefined;
     });
+    const killedAt = performance.now();
     first.kill('SIGKILL');
     await new Promise((resolve) => first.once('exit', resolve));
     const second = spawnWorker(setup.env);
     try {
-      const status = await finished(submitted.batchId, 120_000);
+      const status = await finished(submitted.batchId, 150_000);
+      // Where the time went, for a slow CI machine: the second worker's start, the 4 s lock expiry and
+      // the remaining videos all come after the kill.
+      console.info(
+        `SIGKILL test: ${((killedAt - started) / 1000).toFixed(1)} s to 5 indexed, ${((performance.now() - killedAt) / 1000).toFixed(1)} s from the kill to all 40`,
+      );
       expect(status.counts).toMatchObject({ indexed: 40, failed: 0 });
       expect(await pipeline.store.countEmbeddings(model.fingerprint, 'kill')).toBe(40);
       const page = await pipeline.store.listVideos('kill', { limit: 100 });
@@ -110,5 +117,7 @@ describe('the pipeline for real: ffmpeg, the synthetic model, LanceDB, Redis', (
       second.kill('SIGTERM');
       await new Promise((resolve) => second.once('exit', resolve));
     }
-  });
+    // Two worker start-ups and 40 videos on a CI machine running other suites beside this one took
+    // over a minute once: this is a test of losing nothing, not of speed.
+  }, 200_000);
 });
