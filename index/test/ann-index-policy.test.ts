@@ -7,6 +7,7 @@ import {
   annIndexDue,
   annIndexName,
   annIndexType,
+  filteredSearchWidth,
   HNSW_FROM_ROWS,
   parseAnnIndexName,
 } from '../src/adapters/lancedb-store.ts';
@@ -34,5 +35,16 @@ describe('ANN index policy', () => {
     expect(annIndexDue(auto, 'mean_ivf_hnsw_sq_300000', 500_000)).toBe(false);
     expect(annIndexDue({ type: 'ivf_pq' }, 'mean_ivf_flat_300', 310)).toBe(true); // configured type changed
     expect(annIndexDue(auto, 'mean_idx', 6_000)).toBe(true);
+  });
+
+  it('scales the HNSW width of a filtered search by the share of rows passing, never below K′', () => {
+    expect(filteredSearchWidth(500, 5, 1)).toBe(2500);
+    expect(filteredSearchWidth(500, 5, 0.5003)).toBe(1251);
+    expect(filteredSearchWidth(500, 5, 0.1)).toBe(500);
+    expect(filteredSearchWidth(500, 5, 0)).toBe(500);
+    expect(filteredSearchWidth(20, 5, 0.25)).toBe(25);
+    // a share outside [0, 1] (counts taken at different moments) or not a number is clamped
+    expect(filteredSearchWidth(500, 5, 1.2)).toBe(2500);
+    expect(filteredSearchWidth(500, 5, Number.NaN)).toBe(2500);
   });
 });

@@ -238,6 +238,15 @@ describe('first-stage search, filters and deletion', () => {
     );
   });
 
+  it('keeps the full HNSW search width for filters where the index is not HNSW (auto below 250k rows)', async () => {
+    const { searchWidth } = await store.candidates(FP, query, {
+      tenant: 's1',
+      filters: normalizeFilters({ tags: ['beach'] }),
+      limit: 10,
+    });
+    expect(searchWidth).toBe(50);
+  });
+
   const ids = async (tenant: string, filters: Parameters<typeof normalizeFilters>[0] = {}) =>
     (await store.candidates(FP, query, { tenant, filters: normalizeFilters(filters), limit: 100 })).candidates
       .map((c) => JSON.parse(c.key)[1] as string)
@@ -394,6 +403,49 @@ describe('tables another process is creating', () => {
       expect((await store.getVideo('c', 'c1'))?.id).toBe('c1');
     } finally {
       store.close();
+      await rm(local, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('filtered searches on an HNSW index', () => {
+  it('narrow the search width to the share of rows the filter passes, and still find the exact nearest', async () => {
+    const local = await mkdtemp(path.join(os.tmpdir(), 'reel-index-hnsw-filter-'));
+    const hnsw = await LanceIndexStore.open({
+      dir: local,
+      annThreshold: 100,
+      ann: { type: 'ivf_hnsw_sq', numPartitions: 1, efFactor: 5 },
+    });
+    const FP = 'sha256:hnsw-filter';
+    try {
+      // 400 videos of two tenants; a quarter of tenant h's carry the tag "blue"
+      const records = Array.from({ length: 400 }, (_, i) =>
+        makeRecord(i % 4 === 3 ? 'other' : 'h', `v${i}`, { tags: i % 4 === 0 ? ['blue'] : [] }),
+      );
+      await hnsw.upsertVideos(records);
+      await hnsw.upsertEmbeddings(
+        records.map((rec) => makeEmbeddings(rec.tenant, rec.id, FP, sceneFrames(r, F, D).frames, F, D)),
+      );
+      await hnsw.optimize();
+      expect(await hnsw.vectorIndex(FP)).toBe('IvfHnswSq');
+      const query = new Float32Array(D).map(() => r.normal());
+      const ask = (filters: Parameters<typeof normalizeFilters>[0], exact = false) =>
+        hnsw.candidates(FP, query, { tenant: 'h', filters: normalizeFilters(filters), limit: 20, exact });
+      // tenant h: 300 of 400 rows, so the width is 5 · 20 · 0.75; with the tag 100 of 400 → 25
+      expect((await ask({})).searchWidth).toBe(75);
+      const tagged = await ask({ tags: ['blue'] });
+      expect(tagged.searchWidth).toBe(25);
+      expect(tagged.candidates).toHaveLength(20);
+      const exact = await ask({ tags: ['blue'] }, true);
+      expect(exact.searchWidth).toBeUndefined();
+      const truth = new Set(exact.candidates.slice(0, 10).map((c) => c.key));
+      const found = tagged.candidates.slice(0, 10).filter((c) => truth.has(c.key)).length;
+      expect(found).toBeGreaterThanOrEqual(9);
+      for (const c of tagged.candidates) expect(Number(c.key.match(/v(\d+)/)![1]) % 4).toBe(0);
+      // a filter passing fewer rows than the width's floor still asks for the K′ it must return
+      expect((await ask({ tags: ['none-has-this'] })).searchWidth).toBe(20);
+    } finally {
+      hnsw.close();
       await rm(local, { recursive: true, force: true });
     }
   });

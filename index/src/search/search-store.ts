@@ -49,7 +49,12 @@ export interface SearchStore {
     fingerprint: string,
     vector: Float32Array,
     request: CandidateRequest,
-  ): Promise<{ snapshot: number; candidates: StageOneCandidate[] }>;
+  ): Promise<{
+    snapshot: number;
+    candidates: StageOneCandidate[];
+    /** The HNSW search width the query used (an IVF index ignores it); absent for exact searches. */
+    searchWidth?: number;
+  }>;
   /**
    * Rescoring data of the given rows as they are now (a row rewritten since stage 1 comes back with its
    * new revision); rows that no longer exist are left out.
