@@ -9,12 +9,16 @@ import path from 'node:path';
 import * as lancedb from '@lancedb/lancedb';
 import { isReelError } from '@reel/infra';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { embeddingsTableName, LanceIndexStore } from '../src/adapters/lancedb-store.ts';
+import {
+  embeddingsTableName,
+  LanceIndexStore,
+  type LanceIndexStoreOptions,
+} from '../src/adapters/lancedb-store.ts';
 import { FrameCodec } from '../src/frame-codec.ts';
 import { normalizeFilters } from '../src/search/filter-sql.ts';
 import { buildXPoolCompactCache } from '../src/search/xpool-compact.ts';
 import { buildVideoEmbeddings } from '../src/video-embeddings.ts';
-import { VideoStatus, videoKey } from '../src/video-record.ts';
+import { type VideoRecord, VideoStatus, videoKey } from '../src/video-record.ts';
 import { makeEmbeddings, makeRecord, rng, sceneFrames, uniformTimes } from './helpers/index-fixtures.ts';
 import { randomHead } from './helpers/pooling-fixtures.ts';
 
@@ -36,6 +40,35 @@ afterAll(async () => {
   store.close();
   await rm(dir, { recursive: true, force: true });
 });
+
+/** Runs `body` on a store of its own in a fresh folder, closed and removed afterwards. */
+async function withStore(
+  prefix: string,
+  options: Omit<LanceIndexStoreOptions, 'dir'>,
+  body: (store: LanceIndexStore, dir: string) => Promise<void>,
+): Promise<void> {
+  const local = await mkdtemp(path.join(os.tmpdir(), prefix));
+  const own = await LanceIndexStore.open({ ...options, dir: local });
+  try {
+    await body(own, local);
+  } finally {
+    own.close();
+    await rm(local, { recursive: true, force: true });
+  }
+}
+
+/** Writes the records, then random scene embeddings (or `frames(record)`) for each under model `fp`. */
+async function putVideos(
+  target: LanceIndexStore,
+  fp: string,
+  records: VideoRecord[],
+  frames: (record: VideoRecord) => Float32Array = () => sceneFrames(r, F, D).frames,
+): Promise<void> {
+  await target.upsertVideos(records);
+  await target.upsertEmbeddings(
+    records.map((rec) => makeEmbeddings(rec.tenant, rec.id, fp, frames(rec), F, D)),
+  );
+}
 
 async function codeOf(promise: Promise<unknown>): Promise<string | undefined> {
   try {
@@ -316,14 +349,12 @@ describe('first-stage search, filters and deletion', () => {
 
 describe('concurrent searches on one store', () => {
   it('answer 32 first-stage searches at once (LanceDB table handles shared across searches)', async () => {
-    const local = await mkdtemp(path.join(os.tmpdir(), 'reel-index-concurrent-'));
-    const shared = await LanceIndexStore.open({ dir: local });
-    try {
+    await withStore('reel-index-concurrent-', {}, async (shared) => {
       const FP = 'sha256:concurrent';
-      const records = Array.from({ length: 20 }, (_, i) => makeRecord('t', `c${i}`));
-      await shared.upsertVideos(records);
-      await shared.upsertEmbeddings(
-        records.map((rec) => makeEmbeddings('t', rec.id, FP, sceneFrames(r, F, D).frames, F, D)),
+      await putVideos(
+        shared,
+        FP,
+        Array.from({ length: 20 }, (_, i) => makeRecord('t', `c${i}`)),
       );
       const query = new Float32Array(D).fill(1);
       const results = await Promise.all(
@@ -332,31 +363,26 @@ describe('concurrent searches on one store', () => {
         ),
       );
       for (const result of results) expect(result.candidates).toHaveLength(5);
-    } finally {
-      shared.close();
-      await rm(local, { recursive: true, force: true });
-    }
+    });
   });
 });
 
 describe('tenant prefilter', () => {
   it('is skipped for a single-tenant table, and tenants never mix while statistics are stale', async () => {
-    const local = await mkdtemp(path.join(os.tmpdir(), 'reel-index-tenants-'));
-    const solo = await LanceIndexStore.open({ dir: local, tenantStatsTtlMs: 0 });
-    try {
+    await withStore('reel-index-tenants-', { tenantStatsTtlMs: 0 }, async (solo) => {
       const FP = 'sha256:tenants';
       const query = new Float32Array(D).fill(1);
-      const put = async (tenant: string, count: number, near: boolean) => {
-        const records = Array.from({ length: count }, (_, i) => makeRecord(tenant, `${tenant}${i}`));
-        await solo.upsertVideos(records);
-        await solo.upsertEmbeddings(
-          records.map((rec) => {
+      const put = (tenant: string, count: number, near: boolean) =>
+        putVideos(
+          solo,
+          FP,
+          Array.from({ length: count }, (_, i) => makeRecord(tenant, `${tenant}${i}`)),
+          () => {
             const frames = sceneFrames(r, F, D).frames;
             if (near) for (let i = 0; i < frames.length; i++) frames[i] = 1 + 0.01 * r.normal();
-            return makeEmbeddings(tenant, rec.id, FP, frames, F, D);
-          }),
+            return frames;
+          },
         );
-      };
       const tenantsOf = async (tenant: string, limit: number) =>
         (await solo.candidates(FP, query, { tenant, filters: {}, limit })).candidates.map(
           (c) => JSON.parse(c.key)[0] as string,
@@ -378,10 +404,7 @@ describe('tenant prefilter', () => {
       );
       expect(await tenantsOf('solo', 5)).toEqual(['solo', 'solo', 'solo', 'solo', 'solo']); // prefiltered again
       expect(await tenantsOf('other', 3)).toEqual(['other', 'other', 'other']);
-    } finally {
-      solo.close();
-      await rm(local, { recursive: true, force: true });
-    }
+    });
   });
 });
 
@@ -410,22 +433,17 @@ describe('tables another process is creating', () => {
 
 describe('filtered searches on an HNSW index', () => {
   it('narrow the search width to the share of rows the filter passes, and still find the exact nearest', async () => {
-    const local = await mkdtemp(path.join(os.tmpdir(), 'reel-index-hnsw-filter-'));
-    const hnsw = await LanceIndexStore.open({
-      dir: local,
+    const FP = 'sha256:hnsw-filter';
+    const options = {
       annThreshold: 100,
       ann: { type: 'ivf_hnsw_sq', numPartitions: 1, efFactor: 5 },
-    });
-    const FP = 'sha256:hnsw-filter';
-    try {
+    } as const;
+    await withStore('reel-index-hnsw-filter-', options, async (hnsw) => {
       // 400 videos of two tenants; a quarter of tenant h's carry the tag "blue"
       const records = Array.from({ length: 400 }, (_, i) =>
         makeRecord(i % 4 === 3 ? 'other' : 'h', `v${i}`, { tags: i % 4 === 0 ? ['blue'] : [] }),
       );
-      await hnsw.upsertVideos(records);
-      await hnsw.upsertEmbeddings(
-        records.map((rec) => makeEmbeddings(rec.tenant, rec.id, FP, sceneFrames(r, F, D).frames, F, D)),
-      );
+      await putVideos(hnsw, FP, records);
       await hnsw.optimize();
       expect(await hnsw.vectorIndex(FP)).toBe('IvfHnswSq');
       const query = new Float32Array(D).map(() => r.normal());
@@ -444,30 +462,20 @@ describe('filtered searches on an HNSW index', () => {
       for (const c of tagged.candidates) expect(Number(c.key.match(/v(\d+)/)![1]) % 4).toBe(0);
       // a filter passing fewer rows than the width's floor still asks for the K′ it must return
       expect((await ask({ tags: ['none-has-this'] })).searchWidth).toBe(20);
-    } finally {
-      hnsw.close();
-      await rm(local, { recursive: true, force: true });
-    }
+    });
   });
 });
 
 describe('upkeep', () => {
   it('optimize() builds scalar indexes, and the ANN index once a model passes the threshold', async () => {
-    const local = await mkdtemp(path.join(os.tmpdir(), 'reel-index-upkeep-'));
-    const small = await LanceIndexStore.open({
-      dir: local,
+    const options = {
       annThreshold: 300,
       ann: { type: 'ivf_pq', numPartitions: 2, numSubVectors: 4 },
-    });
-    try {
+    } as const;
+    await withStore('reel-index-upkeep-', options, async (small) => {
       const FP = 'sha256:upkeep';
       const records = Array.from({ length: 320 }, (_, i) => makeRecord('u', `u${i}`));
-      await small.upsertVideos(records.slice(0, 100));
-      await small.upsertEmbeddings(
-        records
-          .slice(0, 100)
-          .map((rec) => makeEmbeddings('u', rec.id, FP, sceneFrames(r, F, D).frames, F, D)),
-      );
+      await putVideos(small, FP, records.slice(0, 100));
       const first = await small.optimize();
       expect(first.find((t) => t.table === embeddingsTableName(FP))?.indexesCreated).toEqual([
         'key',
@@ -477,10 +485,7 @@ describe('upkeep', () => {
         'tags',
       ]);
       expect(await small.vectorIndex(FP)).toBeNull(); // 100 rows < 300: flat search
-      await small.upsertVideos(records.slice(100));
-      await small.upsertEmbeddings(
-        records.slice(100).map((rec) => makeEmbeddings('u', rec.id, FP, sceneFrames(r, F, D).frames, F, D)),
-      );
+      await putVideos(small, FP, records.slice(100));
       const second = await small.optimize({ pruneOlderThanMs: 0 });
       expect(second.find((t) => t.table === embeddingsTableName(FP))?.indexesCreated).toEqual([
         'mean_ivf_pq_320',
@@ -494,60 +499,55 @@ describe('upkeep', () => {
       });
       expect(candidates).toHaveLength(50);
       expect(await small.countEmbeddings(FP)).toBe(320);
-    } finally {
-      small.close();
-      await rm(local, { recursive: true, force: true });
-    }
+    });
   });
 
   it('retrains the ANN index once the table has doubled, and replaces an index whose name does not say its size', async () => {
-    const local = await mkdtemp(path.join(os.tmpdir(), 'reel-index-regrow-'));
-    const store = await LanceIndexStore.open({ dir: local, annThreshold: 100, ann: { type: 'auto' } });
     const FP = 'sha256:regrow';
     const table = embeddingsTableName(FP);
-    const add = async (from: number, to: number) => {
-      const records = Array.from({ length: to - from }, (_, i) => makeRecord('g', `g${from + i}`));
-      await store.upsertVideos(records);
-      await store.upsertEmbeddings(
-        records.map((rec) => makeEmbeddings('g', rec.id, FP, sceneFrames(r, F, D).frames, F, D)),
-      );
-    };
-    const created = async () =>
-      (await store.optimize({ pruneOlderThanMs: 0 }))
-        .find((t) => t.table === table)!
-        .indexesCreated.filter((name) => name.startsWith('mean'));
-    try {
-      await add(0, 120);
-      expect(await created()).toEqual(['mean_ivf_flat_120']);
-      await add(120, 200); // 200 rows < 2 × 120: the new rows are folded into the index, no retraining
-      expect(await created()).toEqual([]);
-      await add(200, 260); // 260 ≥ 2 × 120
-      expect(await created()).toEqual(['mean_ivf_flat_260 (replaces mean_ivf_flat_120)']);
-      expect(await store.vectorIndex(FP)).toBe('IvfFlat');
-      // an index of another type than the store's settings ask for (here built by hand) is replaced
-      await store.rebuildVectorIndex(FP, { type: 'ivf_pq', numPartitions: 2, numSubVectors: 4 });
-      expect(await store.vectorIndex(FP)).toBe('IvfPq');
-      expect(await created()).toEqual(['mean_ivf_flat_260 (replaces mean_ivf_pq_260)']);
-      expect(await created()).toEqual([]);
-      // an index built before names recorded the training size (LanceDB's default name)
-      const db = await lancedb.connect(local);
-      const raw = await db.openTable(table);
-      for (const index of await raw.listIndices())
-        if (index.columns.includes('mean')) await raw.dropIndex(index.name);
-      await raw.createIndex('mean', {
-        config: lancedb.Index.ivfFlat({ numPartitions: 2, distanceType: 'cosine' }),
-      });
-      raw.close();
-      expect(await created()).toEqual(['mean_ivf_flat_260 (replaces mean_idx)']);
-      const { candidates } = await store.candidates(FP, new Float32Array(D).fill(1), {
-        tenant: 'g',
-        filters: {},
-        limit: 30,
-      });
-      expect(candidates).toHaveLength(30);
-    } finally {
-      store.close();
-      await rm(local, { recursive: true, force: true });
-    }
+    await withStore(
+      'reel-index-regrow-',
+      { annThreshold: 100, ann: { type: 'auto' } },
+      async (store, local) => {
+        const add = (from: number, to: number) =>
+          putVideos(
+            store,
+            FP,
+            Array.from({ length: to - from }, (_, i) => makeRecord('g', `g${from + i}`)),
+          );
+        const created = async () =>
+          (await store.optimize({ pruneOlderThanMs: 0 }))
+            .find((t) => t.table === table)!
+            .indexesCreated.filter((name) => name.startsWith('mean'));
+        await add(0, 120);
+        expect(await created()).toEqual(['mean_ivf_flat_120']);
+        await add(120, 200); // 200 rows < 2 × 120: the new rows are folded into the index, no retraining
+        expect(await created()).toEqual([]);
+        await add(200, 260); // 260 ≥ 2 × 120
+        expect(await created()).toEqual(['mean_ivf_flat_260 (replaces mean_ivf_flat_120)']);
+        expect(await store.vectorIndex(FP)).toBe('IvfFlat');
+        // an index of another type than the store's settings ask for (here built by hand) is replaced
+        await store.rebuildVectorIndex(FP, { type: 'ivf_pq', numPartitions: 2, numSubVectors: 4 });
+        expect(await store.vectorIndex(FP)).toBe('IvfPq');
+        expect(await created()).toEqual(['mean_ivf_flat_260 (replaces mean_ivf_pq_260)']);
+        expect(await created()).toEqual([]);
+        // an index built before names recorded the training size (LanceDB's default name)
+        const db = await lancedb.connect(local);
+        const raw = await db.openTable(table);
+        for (const index of await raw.listIndices())
+          if (index.columns.includes('mean')) await raw.dropIndex(index.name);
+        await raw.createIndex('mean', {
+          config: lancedb.Index.ivfFlat({ numPartitions: 2, distanceType: 'cosine' }),
+        });
+        raw.close();
+        expect(await created()).toEqual(['mean_ivf_flat_260 (replaces mean_idx)']);
+        const { candidates } = await store.candidates(FP, new Float32Array(D).fill(1), {
+          tenant: 'g',
+          filters: {},
+          limit: 30,
+        });
+        expect(candidates).toHaveLength(30);
+      },
+    );
   });
 });
