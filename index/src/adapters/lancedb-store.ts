@@ -53,6 +53,7 @@ import {
 import type { IndexStore, TableUpkeep, VideoPage } from '../index-store.ts';
 import { decodeCursor, encodeCursor, hashQuery } from '../search/cursor.ts';
 import { filtersToSql, type ListFilters, normalizeFilters, sqlString } from '../search/filter-sql.ts';
+import { LruCache } from '../search/query-cache.ts';
 import type { RescoreEntry } from '../search/rescore-cache.ts';
 import type { CandidateRequest, ResultDetails, StageOneCandidate } from '../search/search-store.ts';
 import { xpoolCompactLength } from '../search/xpool-compact.ts';
@@ -108,6 +109,8 @@ export const HNSW_ROWS_PER_PARTITION = 250_000;
  * linear in the final size.
  */
 export const ANN_REBUILD_GROWTH = 2;
+/** Filtered-row counts kept per (table, version, filter) for {@link filteredSearchWidth}. */
+const FILTER_SHARE_ENTRIES = 256;
 /**
  * Rows of a model's table from which `optimize()` builds the ANN index; below it the first stage is an
  * exact flat scan (≈ 15-20 ms at 10k rows here, so the index pays off early; IVF_FLAT builds in ~1 s).
@@ -574,8 +577,8 @@ export class LanceIndexStore implements IndexStore {
   readonly #embInfo = new Map<string, { fingerprint: string; dim: number }>();
   readonly #pinned = new Map<string, lancedb.Table>();
   readonly #tenantStats = new Map<string, TenantStats>();
-  /** `table\0version\0filter` → rows passing (the filter '' = every row); oldest entries dropped first. */
-  readonly #filterCounts = new Map<string, number>();
+  /** `table\0version\0filter` → rows passing (the filter '' = every row). */
+  readonly #filterCounts = new LruCache<string, number>(FILTER_SHARE_ENTRIES);
 
   private constructor(db: lancedb.Connection, options: LanceIndexStoreOptions) {
     this.#db = db;
@@ -1205,8 +1208,6 @@ export class LanceIndexStore implements IndexStore {
       if (known !== undefined) return known;
       const rows = filter === '' ? await table.countRows() : await table.countRows(filter);
       this.#filterCounts.set(key, rows);
-      while (this.#filterCounts.size > FILTER_SHARE_ENTRIES)
-        this.#filterCounts.delete(this.#filterCounts.keys().next().value as string);
       return rows;
     };
     try {
@@ -1577,9 +1578,6 @@ export function filteredSearchWidth(limit: number, efFactor: number, share: numb
   const passing = Number.isFinite(share) ? Math.min(1, Math.max(0, share)) : 1;
   return Math.max(limit, Math.ceil(efFactor * limit * passing));
 }
-
-/** Filtered-row counts kept per (table, version, filter) for {@link filteredSearchWidth}. */
-const FILTER_SHARE_ENTRIES = 256;
 
 const ANN_NAME = /^mean_(ivf_flat|ivf_hnsw_sq|ivf_pq)_(\d+)$/;
 
