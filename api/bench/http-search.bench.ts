@@ -30,6 +30,7 @@ import {
   childResult,
   createLogger,
   loadConfig,
+  percentile,
   ReelError,
 } from '@reel/infra';
 import {
@@ -87,11 +88,6 @@ interface Manifest {
 
 function gaussian(next: () => number): number {
   return Math.sqrt(-2 * Math.log(1 - next())) * Math.cos(2 * Math.PI * next());
-}
-
-function percentile(values: readonly number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? Number.NaN;
 }
 
 const load = () =>

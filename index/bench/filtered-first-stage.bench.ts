@@ -19,7 +19,7 @@ import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import * as lancedb from '@lancedb/lancedb';
-import type { Benchmark, BenchReport, BenchRow } from '@reel/infra';
+import { type Benchmark, type BenchReport, type BenchRow, percentile } from '@reel/infra';
 import * as arrow from 'apache-arrow';
 import {
   DEFAULT_ANN_INDEX,
@@ -134,11 +134,6 @@ async function openOrBuild(): Promise<lancedb.Table> {
   console.log(`  HNSW built in ${((performance.now() - hnswStarted) / 1000).toFixed(0)} s`);
   writeFileSync(complete, new Date().toISOString());
   return table;
-}
-
-function percentile(values: number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!;
 }
 
 const bench: Benchmark = {

@@ -17,7 +17,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { Benchmark, BenchReport, BenchRow } from '@reel/infra';
+import { type Benchmark, type BenchReport, type BenchRow, percentile } from '@reel/infra';
 import {
   type AnnIndexConfig,
   DEFAULT_ANN_INDEX,
@@ -98,11 +98,6 @@ class BenchEmbedder implements TextEmbedder {
 }
 
 const load = () => `load ${os.loadavg()[0]!.toFixed(2)} on ${os.availableParallelism()} cores`;
-
-function percentile(values: number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? Number.NaN;
-}
 
 function dirBytes(dir: string): number {
   let total = 0;

@@ -34,3 +34,9 @@ export function withRatios(report: BenchReport): BenchReport {
   if (!base) return report;
   return { ...report, rows: report.rows.map((row) => ({ ...row, ratio: row.value / base.value })) };
 }
+
+/** The nearest-rank percentile (p in [0, 1]) of `values`; NaN when there are none. */
+export function percentile(values: readonly number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? Number.NaN;
+}

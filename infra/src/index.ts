@@ -1,4 +1,4 @@
-export { type Benchmark, type BenchReport, type BenchRow, withRatios } from './bench.ts';
+export { type Benchmark, type BenchReport, type BenchRow, percentile, withRatios } from './bench.ts';
 export { type ChildOutput, type ChildResult, childResult, collectOutput } from './child-output.ts';
 export { configReference, type LogLevel, loadConfig, type ReelConfig } from './config.ts';
 export { isReelError, ReelError } from './errors.ts';
