@@ -12,6 +12,11 @@ export const IngestErrorCode = {
   EMPTY_FILE: 'EMPTY_FILE',
   /** Not a video at all: text, random bytes, a still image, a folder, a device or pipe. */
   NOT_A_VIDEO: 'NOT_A_VIDEO',
+  /**
+   * A container reel does not read: playlists (HLS, DASH), concat lists, image sequences and any other
+   * format that opens further files, or a format outside the closed list in `containers.ts`.
+   */
+  UNSUPPORTED_CONTAINER: 'UNSUPPORTED_CONTAINER',
   /** A media file with no usable video stream: audio only, or audio plus cover art. */
   NO_VIDEO_STREAM: 'NO_VIDEO_STREAM',
   /** Looks like a video but cannot be read: corrupt or truncated beyond use, no frame decodes, no decoder, no permission. */
@@ -39,6 +44,7 @@ export const INPUT_ERROR_CODES: ReadonlySet<string> = new Set<IngestErrorCode>([
   IngestErrorCode.FILE_NOT_FOUND,
   IngestErrorCode.EMPTY_FILE,
   IngestErrorCode.NOT_A_VIDEO,
+  IngestErrorCode.UNSUPPORTED_CONTAINER,
   IngestErrorCode.NO_VIDEO_STREAM,
   IngestErrorCode.UNREADABLE,
   IngestErrorCode.TOO_LONG,

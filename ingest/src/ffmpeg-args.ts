@@ -9,6 +9,7 @@
  * `-copyts -start_at_zero` so that every timestamp is seconds from the container's start.
  */
 import path from 'node:path';
+import { DECODE_FORMAT_WHITELIST, PROBE_FORMAT_WHITELIST } from './containers.ts';
 
 /** One `-i` input with the options that precede it. */
 export interface FfmpegInput {
@@ -42,7 +43,10 @@ export function fileSource(file: string): string {
   return `file:${path.resolve(file)}`;
 }
 
-const INPUT_SAFETY = ['-protocol_whitelist', 'file'];
+/** Before every ffprobe input: the file protocol only, and the probe's closed list of demuxers. */
+const PROBE_SAFETY = ['-protocol_whitelist', 'file', '-format_whitelist', PROBE_FORMAT_WHITELIST];
+/** Before every ffmpeg input: the file protocol only, and video demuxers only. */
+const INPUT_SAFETY = ['-protocol_whitelist', 'file', '-format_whitelist', DECODE_FORMAT_WHITELIST];
 
 /**
  * ffprobe: container and streams, plus the packets (timestamps, key flags) of the first
@@ -54,7 +58,7 @@ export function probeArgs(file: string, scanSeconds = PROBE_SCAN_SECONDS): strin
     // Warnings too: "detected only with low score" is how a non-video named .mp4 shows itself.
     '-v',
     'warning',
-    ...INPUT_SAFETY,
+    ...PROBE_SAFETY,
     '-print_format',
     'json=compact=1',
     '-show_format',

@@ -6,6 +6,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { runFrameCommand } from './adapters/ffmpeg.ts';
+import { isVideoDemuxer, refusedDemuxer, unsupportedContainerCause } from './containers.ts';
 import { IngestErrorCode, ingestError } from './errors.ts';
 import {
   type FfmpegCommandSpec,
@@ -263,6 +264,15 @@ const DAMAGED_INPUT =
 function nothingDecoded(info: VideoInfo, outcome: RunOutcome): Error {
   const last = outcome.stderrTail[outcome.stderrTail.length - 1];
   const details = { stderr: outcome.stderrTail };
+  const refused = refusedDemuxer(outcome.stderrTail.join('\n'));
+  if (refused !== undefined)
+    // The file changed since it was probed, or was never probed: the frame command's whitelist held.
+    return ingestError(
+      IngestErrorCode.UNSUPPORTED_CONTAINER,
+      info.file,
+      unsupportedContainerCause(refused),
+      details,
+    );
   if (outcome.ok || outcome.stderrTail.some((line) => DAMAGED_INPUT.test(line))) {
     const damage = outcome.stderrTail.find((line) => DAMAGED_INPUT.test(line)) ?? last;
     return ingestError(
@@ -365,6 +375,12 @@ export async function sampleVideo(file: string, options: SampleVideoOptions): Pr
   checkOptions(file, options);
   const size = options.size ?? DEFAULT_FRAME_SIZE;
   let info = options.info ?? (await probeVideo(file, options));
+  if (!isVideoDemuxer(info.container))
+    throw ingestError(
+      IngestErrorCode.UNSUPPORTED_CONTAINER,
+      file,
+      unsupportedContainerCause(info.container.split(',')[0] ?? info.container),
+    );
   if (options.strategy.kind === 'scenes') return sampleScenes(info, options.strategy, size, options);
 
   const warnings: string[] = [];

@@ -3,6 +3,7 @@
  * (`-print_format json -show_format -show_streams` plus the packets of the first seconds) into it. This is
  * where a probe is judged: still images, text and cover-art-only files are refused here with a coded error.
  */
+import { isVideoDemuxer, refusedDemuxer, unsupportedContainerCause } from './containers.ts';
 import { IngestErrorCode, ingestError } from './errors.ts';
 
 /** The part of ffprobe's JSON we read. Numbers come as strings for most fields. */
@@ -181,7 +182,7 @@ function median(values: number[]): number | undefined {
 
 /**
  * Turns ffprobe's JSON into a {@link VideoInfo}, or throws the {@link IngestErrorCode} that says why the
- * file is not a usable video (NOT_A_VIDEO, NO_VIDEO_STREAM, UNREADABLE). Limits are checked by the caller.
+ * file is not a usable video (NOT_A_VIDEO, NO_VIDEO_STREAM, UNSUPPORTED_CONTAINER, UNREADABLE). Limits are checked by the caller.
  *
  * @param probe ffprobe output; `packets` may hold the packets of the first seconds of every stream
  * @param file the path, for messages
@@ -220,6 +221,14 @@ export function toVideoInfo(probe: FfprobeOutput, file: string, sizeBytes: numbe
       IngestErrorCode.NO_VIDEO_STREAM,
       file,
       video.length > 0 ? 'the only picture is cover art: no video stream' : 'audio only: no video stream',
+    );
+  }
+  if (!isVideoDemuxer(container)) {
+    // The probe admits a few single-file kinds (audio, images) to explain them; no other is decoded.
+    throw ingestError(
+      IngestErrorCode.UNSUPPORTED_CONTAINER,
+      file,
+      unsupportedContainerCause(container.split(',')[0] ?? container),
     );
   }
   const stream = moving.find((s) => s.disposition?.default === 1) ?? moving[0]!;
@@ -342,6 +351,11 @@ export function classifyProbeFailure(stderr: string): { code: IngestErrorCode; c
   }
   if (lines.some((l) => /No such file or directory/i.test(l))) {
     return { code: IngestErrorCode.FILE_NOT_FOUND, cause: 'file not found' };
+  }
+  const refused = refusedDemuxer(stderr);
+  if (refused !== undefined) {
+    // Recognised as a format outside the closed list (a playlist, a concat list...): never opened.
+    return { code: IngestErrorCode.UNSUPPORTED_CONTAINER, cause: unsupportedContainerCause(refused) };
   }
   const guess = lines.find((l) => /detected only with low score/.test(l));
   if (guess) {

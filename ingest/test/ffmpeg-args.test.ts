@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { DECODE_FORMAT_WHITELIST, PROBE_FORMAT_WHITELIST } from '../src/containers.ts';
 import {
   fileSource,
   frameFilters,
@@ -14,6 +15,7 @@ import {
 import { parseFfmpegLogLine } from '../src/ffmpeg-log.ts';
 
 const frame = { size: 224, deinterlace: false };
+const SAFETY = ['-protocol_whitelist', 'file', '-format_whitelist', DECODE_FORMAT_WHITELIST];
 
 describe('ffmpeg arguments', () => {
   it('reads files through file: with an absolute path, whatever the name', () => {
@@ -27,6 +29,28 @@ describe('ffmpeg arguments', () => {
     expect(args.slice(-1)).toEqual(['file:/v/a.mp4']);
     expect(args).toEqual(expect.arrayContaining(['-show_streams', '-show_format', '%+30', 'json=compact=1']));
     expect(args.join(' ')).toContain('-protocol_whitelist file');
+    expect(args.join(' ')).toContain(`-format_whitelist ${PROBE_FORMAT_WHITELIST}`);
+  });
+
+  it('names a closed list of demuxers before every input: no playlist, concat list or image sequence', () => {
+    const commands = [
+      seekCommand('/v/a.mp4', 0, [1, 2], frame),
+      singlePassCommand('/v/a.mp4', 0, [1], frame),
+      keyframesCommand('/v/a.mp4', 0, [1], undefined, frame),
+      scenesCommand('/v/a.mp4', 0, { threshold: 0.3, minGap: 1, keyframesOnly: false }, frame),
+    ];
+    for (const spec of commands)
+      for (const input of spec.inputs) {
+        const at = input.options.indexOf('-format_whitelist');
+        expect(input.options[at + 1]).toBe(DECODE_FORMAT_WHITELIST);
+      }
+    for (const list of [DECODE_FORMAT_WHITELIST, PROBE_FORMAT_WHITELIST]) {
+      const names = list.split(',');
+      for (const opener of ['hls', 'dash', 'concat', 'image2', 'imf', 'webm_dash_manifest', 'sdp', 'lavfi'])
+        expect(names).not.toContain(opener);
+    }
+    expect(DECODE_FORMAT_WHITELIST.split(',')).toEqual(expect.arrayContaining(['mov', 'matroska', 'mpegts']));
+    expect(DECODE_FORMAT_WHITELIST.split(',')).not.toContain('mp3');
   });
 
   it('resizes the shortest edge (pixel aspect included), centre-crops and outputs rgb24', () => {
@@ -52,20 +76,13 @@ describe('ffmpeg arguments', () => {
   it('seeks once per target, one labelled chain each, concatenated in order', () => {
     const spec = seekCommand('/v/a.mp4', 2, [1.5, 7], frame);
     expect(spec.inputs).toEqual([
-      { options: ['-protocol_whitelist', 'file', '-ss', '1.500000'], source: 'file:/v/a.mp4' },
-      { options: ['-protocol_whitelist', 'file', '-ss', '7.000000'], source: 'file:/v/a.mp4' },
+      { options: [...SAFETY, '-ss', '1.500000'], source: 'file:/v/a.mp4' },
+      { options: [...SAFETY, '-ss', '7.000000'], source: 'file:/v/a.mp4' },
     ]);
     expect(spec.filterComplex).toMatch(/^\[0:2\]trim=end_frame=1,scale=.*showinfo@s0\[v0\];\[1:2\]trim/);
     expect(spec.filterComplex).toMatch(/\[v0\]\[v1\]concat=n=2:v=1:a=0\[out\]$/);
     const argv = toArgv(spec);
-    expect(argv.slice(0, 6)).toEqual([
-      '-protocol_whitelist',
-      'file',
-      '-ss',
-      '1.500000',
-      '-i',
-      'file:/v/a.mp4',
-    ]);
+    expect(argv.slice(0, 8)).toEqual([...SAFETY, '-ss', '1.500000', '-i', 'file:/v/a.mp4']);
     expect(argv.slice(-1)).toEqual(['pipe:1']);
     expect(argv).toEqual(expect.arrayContaining(['-fps_mode', 'passthrough', '-copyts', '-start_at_zero']));
     expect(argv).not.toContain('-vsync');
