@@ -181,7 +181,7 @@ describe('--json where the output is data', () => {
     const { id } = JSON.parse(created.stdout) as { id: string };
     const revoked = await runCliInProcess(['keys', 'revoke', id, '--json']);
     expect(revoked.code).toBe(0);
-    expect(JSON.parse(revoked.stdout)).toEqual({ id, revoked: true });
+    expect(JSON.parse(revoked.stdout)).toEqual({ id, revoked: true, activeLeft: 0 });
     const listed = JSON.parse((await runCliInProcess(['keys', 'list', '--json'])).stdout) as {
       revokedAt?: string;
     }[];

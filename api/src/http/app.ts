@@ -10,6 +10,7 @@ import fastifySwaggerUi from '@fastify/swagger-ui';
 import type { Logger, ReelConfig } from '@reel/infra';
 import type { Pipeline } from '@reel/workers';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
+import type { AccessPolicy } from '../keys/access-policy.ts';
 import type { KeyStore } from '../keys/key-store.ts';
 import type { LiveSearch } from '../services/live-search.ts';
 import { authPlugin } from './plugins/auth.ts';
@@ -29,6 +30,8 @@ export interface ApiDeps {
   pipeline: Pipeline;
   search: LiveSearch;
   keys: KeyStore;
+  /** Who may call: keys, or the keyless local mode of a loopback server that never had one. */
+  access: AccessPolicy;
 }
 
 export type ReelApp = FastifyInstance;
@@ -79,7 +82,7 @@ export async function buildApp(deps: ApiDeps): Promise<ReelApp> {
       headerPairs: 200,
     },
   });
-  await app.register(authPlugin, { keys: deps.keys });
+  await app.register(authPlugin, { access: deps.access });
   await app.register(fastifyRateLimit, {
     max: deps.config.apiRateLimit,
     timeWindow: 60_000,

@@ -1,11 +1,13 @@
 /**
  * Starts the HTTP API with the real dependencies from config. Refuses to listen on a non-loopback
- * address while no API key exists (the keyless local mode would otherwise serve anyone on the network).
+ * address while no API key is active (see keys/access-policy.ts: the keyless local mode would otherwise
+ * serve anyone on the network).
  */
 import { mkdir } from 'node:fs/promises';
 import { isIP } from 'node:net';
-import { type Logger, type ReelConfig, ReelError } from '@reel/infra';
+import type { Logger, ReelConfig } from '@reel/infra';
 import { openPipeline } from '@reel/workers';
+import { AccessPolicy } from '../keys/access-policy.ts';
 import { KeyStore } from '../keys/key-store.ts';
 import { LiveSearch, type LiveSearchOptions } from '../services/live-search.ts';
 import { type ApiDeps, buildApp, type ReelApp } from './app.ts';
@@ -31,16 +33,12 @@ export async function startServer(
   options: { search?: LiveSearchOptions } = {},
 ): Promise<RunningServer> {
   const keys = new KeyStore(config.paths.apiKeys);
-  if ((await keys.active()).length === 0 && !isLoopback(config.apiHost))
-    throw new ReelError(
-      'API_KEYS_REQUIRED',
-      `refusing to listen on ${config.apiHost} without API keys: anyone who can reach it could read and change every video. Create a key first (npx reel keys create --tenant T --scopes search,ingest,admin), or listen on 127.0.0.1`,
-    );
+  const access = await AccessPolicy.forServer(keys, isLoopback(config.apiHost), config.apiHost);
   await mkdir(config.paths.thumbnails, { recursive: true });
   await mkdir(config.paths.videos, { recursive: true });
   const pipeline = await openPipeline(config, logger);
   const search = new LiveSearch(pipeline, logger, options.search);
-  const deps: ApiDeps = { config, logger, pipeline, search, keys };
+  const deps: ApiDeps = { config, logger, pipeline, search, keys, access };
   let app: ReelApp;
   try {
     app = await buildApp(deps);

@@ -24,7 +24,7 @@ export interface ApiKeyEntry {
   revokedAt: string | null;
 }
 
-/** Who is calling: the key's tenant and scopes (the local tenant with every scope when no keys exist). */
+/** Who is calling: the key's tenant and scopes (the local tenant with every scope in keyless mode). */
 export interface Principal {
   tenant: string;
   scopes: readonly Scope[];
@@ -99,8 +99,9 @@ export class KeyStore {
     return this.#entries.filter((e) => e.revokedAt === null);
   }
 
-  async list(): Promise<ApiKeyEntry[]> {
-    await this.refresh(true);
+  /** Every entry, revoked ones included (re-read now, or with `cached` at most once per `recheckMs`). */
+  async list(options: { cached?: boolean } = {}): Promise<ApiKeyEntry[]> {
+    await this.refresh(options.cached !== true);
     return [...this.#entries];
   }
 
@@ -135,16 +136,19 @@ export class KeyStore {
     return { key: `reel_${id}_${secret}`, entry };
   }
 
-  /** Revokes a key by id; false when there is no such key. */
-  async revoke(id: string): Promise<boolean> {
+  /**
+   * Revokes a key by id; undefined when there is no such key, else how many keys stay active (with
+   * none, servers refuse every request: they never fall back to keyless access).
+   */
+  async revoke(id: string): Promise<{ activeLeft: number } | undefined> {
     await this.refresh(true);
     const entry = this.#entries.find((e) => e.id === id);
-    if (!entry) return false;
+    if (!entry) return undefined;
     if (entry.revokedAt === null)
       await this.#write(
         this.#entries.map((e) => (e.id === id ? { ...e, revokedAt: new Date().toISOString() } : e)),
       );
-    return true;
+    return { activeLeft: this.#entries.filter((e) => e.revokedAt === null).length };
   }
 
   /** The principal for a presented key, or null when it is unknown, malformed or revoked. */

@@ -340,8 +340,8 @@ export function registerDemo(program: Command, context: () => CliContext): void 
         closers.push({ name: 'worker', close: () => worker.close(10_000) });
         let key: string | undefined;
         const keys = new KeyStore(config.paths.apiKeys);
-        if ((await keys.active()).length > 0) {
-          // The API asks for keys once one exists: the demo's own searches use a key it revokes at the end.
+        if (!server.deps.access.keyless) {
+          // The API asks for keys once one was ever created: the demo's own searches use a key it revokes at the end.
           const created = await keys.create({
             tenant: LOCAL_TENANT,
             scopes: ['search'],

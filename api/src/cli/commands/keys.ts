@@ -83,15 +83,20 @@ export function registerKeys(program: Command, context: () => CliContext): void 
     .command('revoke')
     .description('revoke a key by id; requests with it fail from then on')
     .argument('<id>', 'the key id (from keys list)')
-    .option('--json', 'print {"id", "revoked": true} as JSON')
+    .option('--json', 'print {"id", "revoked": true, "activeLeft": N} as JSON')
     .addHelpText(
       'after',
       '\nAn id that is not in the store is bad usage (exit status 2).\n\nExample:\n  $ npx reel keys revoke 3f9a2c71d0e4',
     )
     .action(async (id: string, options: { json?: boolean }) => {
-      if (!(await store().revoke(id)))
-        throw new UsageError(`no API key with id ${id} (see: npx reel keys list)`);
-      if (options.json) printJson({ id, revoked: true });
-      else process.stdout.write(`revoked ${id}\n`);
+      const revoked = await store().revoke(id);
+      if (!revoked) throw new UsageError(`no API key with id ${id} (see: npx reel keys list)`);
+      if (options.json) printJson({ id, revoked: true, activeLeft: revoked.activeLeft });
+      else
+        process.stdout.write(
+          revoked.activeLeft > 0
+            ? `revoked ${id} (${revoked.activeLeft} key${revoked.activeLeft === 1 ? '' : 's'} still active)\n`
+            : `revoked ${id}: it was the last active key, so the API now refuses every request (401) until a key is created (npx reel keys create --tenant T); it never falls back to keyless access\n`,
+        );
     });
 }

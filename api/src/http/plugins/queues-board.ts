@@ -10,7 +10,7 @@ import { HttpProblem, sendProblem } from '../problem.ts';
 import { authorize } from './auth.ts';
 
 export async function queuesBoardPlugin(app: FastifyInstance, options: { prefix?: string }): Promise<void> {
-  const { pipeline, keys } = app.deps;
+  const { pipeline, access } = app.deps;
   const board = new FastifyAdapter();
   createBullBoard({
     queues: Object.values(pipeline.queues).map((queue) => new BullMQAdapter(queue, { readOnlyMode: false })),
@@ -21,7 +21,7 @@ export async function queuesBoardPlugin(app: FastifyInstance, options: { prefix?
   // bull-board sets its own error handler, so a refusal is answered here rather than thrown.
   app.addHook('onRequest', async (request, reply) => {
     try {
-      await authorize(keys, request, 'admin');
+      await authorize(access, request, 'admin');
     } catch (error) {
       if (!(error instanceof HttpProblem)) throw error;
       return sendProblem(reply, error.status, error.code, error.message);
