@@ -188,6 +188,28 @@ describe('--json where the output is data', () => {
     expect(listed).toEqual([expect.objectContaining({ id, tenant: 'acme', revokedAt: expect.any(String) })]);
   });
 
+  it('keys create --operator makes a key of no tenant; exactly one of --tenant and --operator', async () => {
+    const operator = await runCliInProcess(['keys', 'create', '--operator', '--name', 'ops', '--json']);
+    expect(operator.code).toBe(0);
+    expect(JSON.parse(operator.stdout)).toMatchObject({
+      role: 'operator',
+      tenant: '*',
+      scopes: [],
+      name: 'ops',
+    });
+    for (const args of [
+      ['keys', 'create'],
+      ['keys', 'create', '--operator', '--tenant', 'acme'],
+    ]) {
+      const bad = await runCliInProcess(args);
+      expect(bad.code, args.join(' ')).toBe(2);
+      expect(bad.stderr).toContain('give exactly one of --tenant T (a tenant key) or --operator');
+    }
+    const named = await runCliInProcess(['keys', 'create', '--tenant', 'v_0123456789abcdef01234567']);
+    expect(named.code).toBe(2);
+    expect(named.stderr).toContain('not shaped like a video id');
+  });
+
   it('models use', async () => {
     const used = await runCliInProcess(['models', 'use', DEFAULT_MODEL_ID, '--json']);
     expect(used.code).toBe(0);

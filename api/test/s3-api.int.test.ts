@@ -200,9 +200,10 @@ describe('REEL_STORAGE=s3 and the index on s3://', () => {
     expect(batch.counts).toMatchObject({ indexed: 1 });
     urlId = accepted.videos[0].videoId;
     const record = await api.server.deps.pipeline.store.getVideo('default', urlId);
-    expect(record?.source).toBe(`s3://${s3.bucket}/${PREFIX}videos/${urlId}/download.mp4`);
+    // The record keeps the URL; the download is in the tenant's folder, at a key the video id gives.
+    expect(record?.source).toBe(url);
     expect(
-      (await objectBytes(`${PREFIX}videos/${urlId}/download.mp4`)).equals(
+      (await objectBytes(`${PREFIX}videos/default/${urlId}/download.mp4`)).equals(
         readFileSync(path.join(api.videos, 'green.mp4')),
       ),
     ).toBe(true);
@@ -236,8 +237,9 @@ describe('REEL_STORAGE=s3 and the index on s3://', () => {
     expect((await fetch(`${api.url}/v1/videos/${redId}`)).status).toBe(404);
     expect((await fetch(`${api.url}/v1/videos/${redId}/stream`)).status).toBe(404);
 
+    expect(await s3.keys(`${PREFIX}videos/default/${urlId}/`)).toHaveLength(1);
     expect((await fetch(`${api.url}/v1/videos/${urlId}`, { method: 'DELETE' })).status).toBe(204);
-    expect(await s3.keys(`${PREFIX}videos/${urlId}/`)).toEqual([]);
+    expect(await s3.keys(`${PREFIX}videos/default/${urlId}/`)).toEqual([]);
     expect(await s3.keys(`${PREFIX}thumbnails/${urlId}/`)).toEqual([]);
 
     const left = await json(await fetch(`${api.url}/v1/search?q=red&k=10`));

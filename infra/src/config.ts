@@ -25,6 +25,14 @@ function url(protocols: string[], expected: string) {
   }, expected);
 }
 
+/** "true" / "false" (from the environment) or a JSON boolean (from the config file). */
+function trueFalse() {
+  return z.preprocess(
+    (value) => (value === 'true' ? true : value === 'false' ? false : value),
+    z.boolean({ error: 'expected true or false' }),
+  );
+}
+
 /** The node URLs in a comma-separated `REEL_REDIS_URL` (one for a single Redis). */
 function redisNodeUrls(value: string): string[] {
   return value
@@ -224,6 +232,24 @@ const SETTINGS = {
     schema: integer(1, 1_000_000),
     default: 600,
     doc: 'Requests per minute one API key (or, without keys, one client address) may make; more get 429.',
+  },
+  apiRequestTimeoutSeconds: {
+    env: 'REEL_API_REQUEST_TIMEOUT_SECONDS',
+    schema: integer(1, 7 * 24 * 3600),
+    default: 3600,
+    doc: 'Longest one request may take to arrive, body included: an upload still sending after this is cut (408).',
+  },
+  apiIdleTimeoutSeconds: {
+    env: 'REEL_API_IDLE_TIMEOUT_SECONDS',
+    schema: integer(1, 3600),
+    default: 60,
+    doc: 'Longest a connection may stay silent: a client that stops sending mid-request (a stalled upload) is disconnected and what it sent is discarded.',
+  },
+  queuesBoardWritable: {
+    env: 'REEL_QUEUES_BOARD_WRITABLE',
+    schema: trueFalse(),
+    default: false,
+    doc: 'Whether the queues board at `/admin/queues` (operator keys only) may retry, promote, clean or remove jobs; off, it only shows them. Jobs it adds are refused by workers either way (a job only names a video it must find in the catalogue).',
   },
   apiMaxQueryChars: {
     env: 'REEL_API_MAX_QUERY_CHARS',

@@ -10,6 +10,7 @@ export {
   type RedisClient,
   redactUrl,
 } from './adapters/redis.ts';
+export { kindOf, NOT_A_REGULAR_FILE, openRegularFile } from './adapters/regular-file.ts';
 export type {
   ByteRange,
   ObjectInfo,
@@ -18,13 +19,18 @@ export type {
 } from './adapters/storage/object-storage.ts';
 export { contentTypeOf, thumbnailKey, uploadKey } from './adapters/storage/storage-keys.ts';
 export { DownloadErrorCode } from './adapters/url-fetcher.ts';
+export { type ResolvedSource, resolveSource, SOURCE_NOT_ALLOWED } from './adapters/video-source.ts';
+export { BATCH_ID_PATTERN, batchKey, clientBatchId } from './batch-id.ts';
 export { type BatchStatus, type BatchVideo, VideoStatus } from './batch-progress.ts';
 export { JobName, type ModelRef, QueueName, STAGES, type Stage } from './jobs.ts';
+export { checkModelDir } from './model-dirs.ts';
 export { openPipeline, type Pipeline, type RunningWorker, startPipelineWorker } from './pipeline.ts';
 export type {
   SubmitBatchInput,
   SubmitBatchResult,
   SubmitFile,
+  SubmitPath,
+  SubmitPathsInput,
   SubmittedVideo,
   SubmitUrl,
   SubmitUrlsInput,

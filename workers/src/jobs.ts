@@ -40,27 +40,22 @@ export interface ModelRef {
   fingerprint: string;
 }
 
-/** What every per-video job carries. */
+/**
+ * What every per-video job carries: which video, of which tenant, in which batch, with which model. A
+ * job names a video and nothing else about it: its file, title, tags and hash are read from its record
+ * in the catalog (written when it was submitted), so a payload written by someone else cannot point a
+ * worker at a file, a URL or another tenant's video (a job naming a video nobody submitted fails with
+ * VIDEO_NOT_SUBMITTED and writes nothing).
+ */
 export interface VideoJobData {
   batchId: string;
   videoId: string;
   tenant: string;
-  /** Absolute path of the stored video file; for a URL video (`url` set), the URL until it is downloaded. */
-  file: string;
-  /**
-   * Set when the video comes from an http(s) URL: the ingest stage downloads it first (to the path the
-   * pipeline's downloader gives for the video id), then hashes it; `sha256` and `sizeBytes` are empty
-   * until then and travel on in the spool.
-   */
-  url?: string;
   /** When the video was submitted (Redis server clock, µs): a delete after this wins over the job. */
   submittedAt?: number;
-  /** The name the user gave the file (upload name or path), for messages and titles. */
+  /** The name the user gave the file (upload name, path or URL), shown in messages; display text only. */
   name: string;
-  title: string;
-  tags: string[];
-  sha256: string;
-  sizeBytes: number;
+  /** The model to embed with; its folder must lie in the models folder (or be REEL_MODEL). */
   model: ModelRef;
 }
 
@@ -81,8 +76,10 @@ export interface StageSkip {
 }
 
 export type ReindexJobData =
-  | { kind: 'backfill'; model: ModelRef; tenant?: string }
-  | { kind: 'sweep'; stuckAfterMinutes?: number }
+  /** Always to the active model (the worker reads it from config; `model` is informative). */
+  | { kind: 'backfill'; model: ModelRef }
+  /** Every tenant's videos, or only `tenant`'s (a tenant admin's sweep through the API). */
+  | { kind: 'sweep'; tenant?: string; stuckAfterMinutes?: number }
   | { kind: 'upkeep' };
 
 /**

@@ -16,12 +16,29 @@ export interface Frame {
   data: Uint8Array;
 }
 
+/** Where a video comes from, as its catalog record says, and whose video it is. */
+export interface VideoSourceRef {
+  tenant: string;
+  videoId: string;
+  /** The record's source: a reference to stored content (upload, download) or a server-side path. */
+  source: string;
+  /** What messages call the video (its upload name or requested path), never the stored path. */
+  name: string;
+}
+
 export interface VideoSampler {
-  /** Probes, validates and samples `file`; throws ingest's typed errors for bad input. */
+  /**
+   * Opens the video's source where it is (checked at the point of use: stored content must lie in the
+   * tenant's area of storage; a server-side path must still be the regular file it was, opened without
+   * following a symlink), probes, validates and samples it; throws ingest's typed errors for bad input.
+   * With `hash`, also hashes the very file it decoded (a server-side path whose content was not known
+   * at submit).
+   */
   sample(
-    file: string,
+    video: VideoSourceRef,
     signal: AbortSignal,
-  ): Promise<{ durationSeconds: number; frames: Frame[]; warnings: string[] }>;
+    options?: { hash?: boolean },
+  ): Promise<{ durationSeconds: number; frames: Frame[]; warnings: string[]; hash?: ContentHash }>;
   /** Writes one small thumbnail per frame; returns their paths relative to the thumbnails folder. */
   writeThumbnails(videoId: string, frames: Frame[]): Promise<string[]>;
 }
@@ -46,7 +63,12 @@ export interface CatalogVideo {
   tenant: string;
   title: string;
   tags: string[];
+  /**
+   * Where the video is read from, as the service recorded it at submit: stored content (an upload's or
+   * download's storage reference), a server-side path, or an http(s) URL until it is downloaded.
+   */
   source: string;
+  /** The content's sha256; '' until known (a URL before its download, a server-side path before ingest). */
   sha256: string;
   sizeBytes: number;
   status: VideoState;
@@ -71,25 +93,34 @@ export interface CatalogEmbeddings {
 export interface VideoCatalog {
   /** Creates or updates a video's record (idempotent per video id). */
   saveVideo(video: CatalogVideo): Promise<void>;
+  /** Creates or updates several records in one write (a batch's records at submit). */
+  saveVideos(videos: readonly CatalogVideo[]): Promise<void>;
   /** Writes a video's frame embeddings and everything ranking needs from them (idempotent per video and fingerprint). */
   saveEmbeddings(embeddings: CatalogEmbeddings): Promise<void>;
   getVideo(tenant: string, videoId: string): Promise<CatalogVideo | undefined>;
+  /** Removes a record that turned out to be a duplicate (and any vectors); false when there was none. */
+  deleteVideo(tenant: string, videoId: string): Promise<boolean>;
   /** Fingerprints that have vectors for this video. */
   fingerprintsOf(tenant: string, videoId: string): Promise<string[]>;
 }
 
 /** Downloads videos submitted by URL (see adapters/url-fetcher.ts). */
 export interface UrlDownloader {
-  /** Where a URL video is stored once downloaded: a path inside the videos folder, fixed per video id. */
-  destination(videoId: string, url: string): string;
+  /** Where a URL video is stored once downloaded: in its tenant's area, fixed per video id. */
+  destination(tenant: string, videoId: string, url: string): string;
   /**
    * Streams `url` to the video's destination (complete or not at all) and returns it with its hash; a
    * complete earlier download (a retried job) is reused. Throws ReelError: TOO_LARGE, EMPTY_FILE,
-   * DOWNLOAD_FAILED (permanent); DOWNLOAD_UNAVAILABLE, DOWNLOAD_TIMEOUT (retryable).
+   * DOWNLOAD_FAILED, DOWNLOAD_FORBIDDEN (permanent); DOWNLOAD_UNAVAILABLE, DOWNLOAD_TIMEOUT (retryable).
    */
-  fetch(videoId: string, url: string, signal: AbortSignal): Promise<{ file: string } & ContentHash>;
+  fetch(
+    tenant: string,
+    videoId: string,
+    url: string,
+    signal: AbortSignal,
+  ): Promise<{ file: string } & ContentHash>;
   /** Removes a video's download (a duplicate, a failure or a delete). */
-  discard(videoId: string): Promise<void>;
+  discard(tenant: string, videoId: string): Promise<void>;
 }
 
 /** Who owns a piece of content in a tenant, once a URL video's content is known. */

@@ -28,6 +28,7 @@ import { UrlFetcher } from './adapters/url-fetcher.ts';
 import { VideoFiles } from './adapters/video-files.ts';
 import { BatchProgress, type BatchStatus } from './batch-progress.ts';
 import { JobName, type ModelRef, QueueName, type ReindexJobData } from './jobs.ts';
+import { checkModelDir } from './model-dirs.ts';
 import type { PipelineDeps } from './pipeline-deps.ts';
 import type { RecoveryOptions } from './queue-options.ts';
 import { SearchModelPointer } from './search-model.ts';
@@ -209,7 +210,7 @@ export async function startPipelineWorker(
   const pipeline = await openPipeline(config, logger);
   // The encoder shares the cores with ffmpeg, sharp and LanceDB: its idle threads must not spin.
   const pool = createInferencePool({ size: 1, allowSpinning: false });
-  const embedders = new ClipEmbedders(pool);
+  const embedders = new ClipEmbedders(pool, { checkDir: (dir) => checkModelDir(config, dir) });
   // Frames are sampled at the active model's input size; a model with another size (during a model
   // change) resizes them in its preprocessor.
   const active = resolveActiveModel(config.model, config.paths.models, {
@@ -223,6 +224,13 @@ export async function startPipelineWorker(
   const model = await ClipModel.load(active.dir, { pool });
   const size = model.preprocessor.width;
   await model.close();
+  const downloader = new UrlFetcher({
+    videosDir: config.paths.videos,
+    maxBytes: config.maxVideoBytes,
+    timeoutMs: config.downloadTimeoutSeconds * 1000,
+    allowPrivateHosts: config.downloadAllowPrivate,
+    storage: pipeline.storage,
+  });
   const deps: PipelineDeps = {
     onBatchFinished: async (meta) =>
       meta.kind === 'backfill' && meta.target ? pipeline.reindex.backfillFinished(meta.target) : undefined,
@@ -232,13 +240,7 @@ export async function startPipelineWorker(
     embedders,
     catalog: pipeline.catalog,
     logger,
-    downloader: new UrlFetcher({
-      videosDir: config.paths.videos,
-      maxBytes: config.maxVideoBytes,
-      timeoutMs: config.downloadTimeoutSeconds * 1000,
-      allowPrivateHosts: config.downloadAllowPrivate,
-      storage: pipeline.storage,
-    }),
+    downloader,
     claims: pipeline.service,
     deleted: pipeline.videos,
   };
@@ -292,8 +294,11 @@ export async function startPipelineWorker(
  */
 export async function runReindexJob(pipeline: Pipeline, job: Job<ReindexJobData>): Promise<unknown> {
   const data = job.data;
-  if (data.kind === 'backfill') return pipeline.reindex.backfill(data.model);
+  // Always to the active model: the payload's model is not trusted with a folder to load.
+  if (data.kind === 'backfill') return pipeline.reindex.backfill(await pipeline.activeModel());
   if (data.kind === 'upkeep') return pipeline.reindex.upkeep();
+  // A tenant's sweep re-runs that tenant's videos only; model changes are the operator's.
+  if (data.tenant !== undefined) return { sweep: await pipeline.reindex.sweep({ tenant: data.tenant }) };
   const active = await pipeline.activeModel();
   const search = await pipeline.searchModel();
   const backfill =

@@ -3,19 +3,44 @@
  * (under any name, in one batch or in two) is one video.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { type FileHandle, realpath } from 'node:fs/promises';
+import { openRegularFile } from './adapters/regular-file.ts';
 
 export interface ContentHash {
   sha256: string;
   sizeBytes: number;
 }
 
-/** Streams the file through sha256 (never loads it whole). */
-export async function hashFile(file: string): Promise<ContentHash> {
-  const { size } = await stat(file);
+/**
+ * Streams the file through sha256 (never loads it whole). Only a regular file is read (symlinks
+ * resolved first): a FIFO or device throws NOT_A_REGULAR_FILE at once instead of blocking the reader.
+ * Messages call the file `name` (default: the path).
+ */
+export async function hashFile(
+  file: string,
+  options: { name?: string; signal?: AbortSignal } = {},
+): Promise<ContentHash> {
+  const real = await realpath(file).catch(() => file);
+  const { handle } = await openRegularFile(real, options.name ?? file);
+  try {
+    return await hashHandle(handle, options.signal);
+  } finally {
+    await handle.close();
+  }
+}
+
+/** sha256 and bytes read of an open file, from its start. */
+export async function hashHandle(handle: FileHandle, signal?: AbortSignal): Promise<ContentHash> {
   const hash = createHash('sha256');
-  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
+  let size = 0;
+  for await (const chunk of handle.createReadStream({
+    start: 0,
+    autoClose: false,
+    ...(signal ? { signal } : {}),
+  })) {
+    hash.update(chunk as Buffer);
+    size += (chunk as Buffer).length;
+  }
   return { sha256: hash.digest('hex'), sizeBytes: size };
 }
 

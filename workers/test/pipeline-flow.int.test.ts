@@ -131,6 +131,7 @@ describe('a batch through the real BullMQ flow (real Redis, fake media)', () => 
     expect(first.existing).toBe(false);
     expect(again.existing).toBe(true);
     expect(again.videos.map((v) => v.videoId)).toEqual(first.videos.map((v) => v.videoId));
-    expect((await waitForBatch(batchId)).counts.indexed).toBe(1);
+    expect(first.batchId).toBe(`acme.${batchId}`); // kept in the tenant’s namespace of batch ids
+    expect((await waitForBatch(first.batchId)).counts.indexed).toBe(1);
   });
 });

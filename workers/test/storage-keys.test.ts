@@ -5,7 +5,10 @@ import {
   checkKey,
   contentTypeOf,
   downloadKey,
+  downloadKeyFor,
   isVideoKey,
+  legacyVideoFolder,
+  ownsStoredVideo,
   thumbnailKey,
   thumbnailsFolder,
   uploadKey,
@@ -15,8 +18,13 @@ import {
 describe('storage keys', () => {
   it('lays objects out as the data folder always has', () => {
     expect(uploadKey('acme', '123e4567', '.mp4')).toBe('videos/acme/123e4567.mp4');
-    expect(downloadKey('v_0123', '')).toBe('videos/v_0123/download');
-    expect(videoFolder('v_0123')).toBe('videos/v_0123/');
+    expect(downloadKey('acme', 'v_0123', '')).toBe('videos/acme/v_0123/download');
+    expect(downloadKeyFor('acme', 'v_0123', 'https://x.org/a/clip.MP4?s=1')).toBe(
+      'videos/acme/v_0123/download.mp4',
+    );
+    expect(downloadKeyFor('acme', 'v_0123', 'https://x.org/a/clip.exe')).toBe('videos/acme/v_0123/download');
+    expect(videoFolder('acme', 'v_0123')).toBe('videos/acme/v_0123/');
+    expect(legacyVideoFolder('v_0123')).toBe('videos/v_0123/');
     expect(thumbnailsFolder('v_0123')).toBe('thumbnails/v_0123/');
     expect(thumbnailKey('v_0123/thumb-0000.webp')).toBe('thumbnails/v_0123/thumb-0000.webp');
   });
@@ -39,7 +47,17 @@ describe('storage keys', () => {
       );
     expect(() => uploadKey('../other', 'u', '.mp4')).toThrow(/STORAGE_BAD_KEY|expected/);
     expect(() => thumbnailKey('../../videos/t/a.mp4')).toThrow(/expected/);
-    expect(() => videoFolder('a/b/..')).toThrow(/expected/);
+    expect(() => videoFolder('t', 'a/b/..')).toThrow(/expected/);
+  });
+
+  it('lets a tenant’s video read only its tenant’s stored content (or its own legacy folder)', () => {
+    expect(ownsStoredVideo('videos/acme/u.mp4', 'acme', 'v_1')).toBe(true);
+    expect(ownsStoredVideo('videos/acme/v_1/download.mp4', 'acme', 'v_1')).toBe(true);
+    expect(ownsStoredVideo('videos/v_1/download.mp4', 'acme', 'v_1')).toBe(true);
+    expect(ownsStoredVideo('videos/globex/u.mp4', 'acme', 'v_1')).toBe(false);
+    expect(ownsStoredVideo('videos/v_2/download.mp4', 'acme', 'v_1')).toBe(false);
+    expect(ownsStoredVideo('thumbnails/v_1/thumb-0000.webp', 'acme', 'v_1')).toBe(false);
+    expect(ownsStoredVideo('videos/acme', 'acme', 'v_1')).toBe(false);
   });
 
   it('tells stored videos from thumbnails, and types by extension', () => {

@@ -10,6 +10,7 @@ import { SearchService } from '@reel/index';
 import { createLogger } from '@reel/infra';
 import { ClipModel, createInferencePool } from '@reel/models';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { clientBatchId } from '../src/batch-id.ts';
 import type { BatchStatus } from '../src/batch-progress.ts';
 import { openPipeline, type Pipeline, type RunningWorker, startPipelineWorker } from '../src/pipeline.ts';
 import { hashFile } from '../src/video-identity.ts';
@@ -185,7 +186,7 @@ describe('batches of http(s) URLs, downloaded by the workers', () => {
     // (red.mp4 was submitted twice: the second entry, a duplicate at submit, never ran)
     const redEntries = status.videos.filter((v) => v.name === `${base}/clips/red.mp4`);
     expect(redEntries.filter((v) => v.stages === undefined)).toEqual([
-      expect.objectContaining({ status: 'duplicate', duplicateOf: submitted.batchId }),
+      expect.objectContaining({ status: 'duplicate', duplicateOf: clientBatchId(submitted.batchId) }),
     ]);
     const reds = [redEntries.find((v) => v.stages !== undefined)!, byName('/mirror/red-copy.mp4')];
     const redIndexed = reds.find((v) => v.status === 'indexed')!;
@@ -194,11 +195,16 @@ describe('batches of http(s) URLs, downloaded by the workers', () => {
     expect(redTwin).toMatchObject({ existingVideoId: redIndexed.videoId });
     expect(await pipeline.store.getVideo('web', redTwin.videoId)).toBeNull();
 
-    // The good ones: indexed from their download (inside the videos folder), with its hash and size.
+    // The good ones: indexed from their download (in the tenant's folder, at a key derived from the
+    // video id), with its hash; the record keeps the URL as its source.
     const record = (await pipeline.store.getVideo('web', redIndexed.videoId))!;
-    expect(record).toMatchObject({ status: 'indexed', sha256: (await hashFile(red)).sha256 });
-    expect(record.source!.startsWith(`${setup.config.paths.videos}${path.sep}`)).toBe(true);
-    expect(readFileSync(record.source!)).toEqual(readFileSync(red));
+    expect(record).toMatchObject({
+      status: 'indexed',
+      sha256: (await hashFile(red)).sha256,
+      source: redIndexed.name, // whichever of the two URLs claimed the content first
+    });
+    const download = path.join(setup.config.paths.videos, 'web', redIndexed.videoId, 'download.mp4');
+    expect(readFileSync(download)).toEqual(readFileSync(red));
     const green = byName('/hop');
     expect(green.status).toBe('indexed');
     expect(await pipeline.store.getVideo('web', green.videoId)).toMatchObject({
@@ -215,10 +221,11 @@ describe('batches of http(s) URLs, downloaded by the workers', () => {
     // (green's URL, /hop, has no extension: its download has none either)
     expect(stored).toEqual(
       [
-        redIndexed.videoId,
-        path.join(redIndexed.videoId, 'download.mp4'),
-        green.videoId,
-        path.join(green.videoId, 'download'),
+        'web',
+        path.join('web', redIndexed.videoId),
+        path.join('web', redIndexed.videoId, 'download.mp4'),
+        path.join('web', green.videoId),
+        path.join('web', green.videoId, 'download'),
       ].sort(),
     );
 

@@ -36,7 +36,7 @@ describe('downloads never reach internal addresses unless allowed', () => {
       'http://[::1]:9/v.mp4',
     ])
       await expect(
-        fetcher.fetch('v_000000000000000000000001', url, new AbortController().signal),
+        fetcher.fetch('t', 'v_000000000000000000000001', url, new AbortController().signal),
       ).rejects.toMatchObject({
         code: 'DOWNLOAD_FORBIDDEN',
         message: expect.stringMatching(/internal address .*REEL_DOWNLOAD_ALLOW_PRIVATE=true/),

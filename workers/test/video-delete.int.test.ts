@@ -35,9 +35,9 @@ async function finished(batchId: string): Promise<BatchStatus> {
   });
 }
 
-/** Copies a file into the data folder's videos folder, as an upload would be stored. */
+/** Copies a file into tenant t's folder of the videos area, as an upload would be stored. */
 function upload(file: string, name: string): string {
-  const dir = path.join(setup.config.paths.videos, 'uploads');
+  const dir = path.join(setup.config.paths.videos, 't');
   mkdirSync(dir, { recursive: true });
   const stored = path.join(dir, name);
   copyFileSync(file, stored);
@@ -186,14 +186,20 @@ describe('deleting a video', () => {
       batchId: 'race',
       videoId: videoIdFor('r', hash.sha256),
       tenant: 'r',
-      file,
       name: 'race.mp4',
-      title: 'race',
-      tags: [],
-      ...hash,
       model,
       submittedAt: 1,
     };
+    // What a submit writes: the record the stages read the source from.
+    await pipeline.catalog.saveVideo({
+      videoId: data.videoId,
+      tenant: 'r',
+      title: 'race',
+      tags: [],
+      source: file,
+      ...hash,
+      status: 'queued',
+    });
     let deletedDuringWrite: boolean | undefined;
     const deps: PipelineDeps = {
       progress: pipeline.progress,
@@ -203,6 +209,8 @@ describe('deleting a video', () => {
       // The delete comes between the stage's two writes: after the vectors, before the "indexed" record.
       catalog: {
         saveVideo: (video) => pipeline.catalog.saveVideo(video),
+        saveVideos: (videos) => pipeline.catalog.saveVideos(videos),
+        deleteVideo: (tenant, videoId) => pipeline.catalog.deleteVideo(tenant, videoId),
         saveEmbeddings: async (embeddings) => {
           await pipeline.catalog.saveEmbeddings(embeddings);
           deletedDuringWrite = await pipeline.videos.delete('r', data.videoId);

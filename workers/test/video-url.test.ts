@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -11,12 +11,25 @@ describe('video URLs', () => {
     expect(checkVideoUrl('HTTP://Example.com/a.mp4')).toMatchObject({ ok: true });
     expect(checkVideoUrl('file:///etc/passwd')).toEqual({
       ok: false,
+      shown: 'file:///etc/passwd',
       problem: 'file:///etc/passwd: expected an http:// or https:// URL, got the file scheme',
     });
     expect(checkVideoUrl('/videos/a.mp4')).toEqual({
       ok: false,
+      shown: '/videos/a.mp4',
       problem: '"/videos/a.mp4" is not a URL (expected http:// or https://...)',
     });
+  });
+
+  it('refuses a URL with credentials and never echoes them', () => {
+    for (const url of ['https://alice:s3cret@example.com/a.mp4', 'http://alice@example.com/a.mp4']) {
+      const checked = checkVideoUrl(url);
+      expect(checked.ok).toBe(false);
+      if (checked.ok) continue;
+      expect(checked.shown).toBe(`${url.startsWith('https') ? 'https' : 'http'}://***@example.com/a.mp4`);
+      expect(checked.problem).toContain('URLs with a user name or password are refused');
+      expect(`${checked.shown} ${checked.problem}`).not.toMatch(/alice|s3cret/);
+    }
   });
 
   it('gives one id per URL and tenant in the usual format, and a title from the path', () => {
@@ -31,23 +44,32 @@ describe('video URLs', () => {
   });
 });
 
-describe('VideoFiles.storedPath', () => {
-  it('is set only for files inside the videos folder, symlinked folders resolved', async () => {
+describe('VideoFiles.remove', () => {
+  it('removes only what storage holds for that tenant’s video, symlinked folders resolved', async () => {
     const root = mkdtempSync(path.join(tmpdir(), 'reel-video-files-'));
     const videos = path.join(root, 'videos');
     const outside = path.join(root, 'footage');
-    mkdirSync(path.join(videos, 'uploads'), { recursive: true });
-    mkdirSync(outside);
-    writeFileSync(path.join(outside, 'mine.mp4'), 'x');
-    symlinkSync(outside, path.join(videos, 'linked'));
+    for (const dir of [path.join(videos, 'acme'), path.join(videos, 'globex'), outside])
+      mkdirSync(dir, { recursive: true });
+    for (const file of [
+      path.join(videos, 'acme', 'a.mp4'),
+      path.join(videos, 'globex', 'b.mp4'),
+      path.join(outside, 'mine.mp4'),
+    ])
+      writeFileSync(file, 'x');
+    symlinkSync(outside, path.join(videos, 'acme', 'linked'));
     const files = new VideoFiles({ videos, thumbnails: path.join(root, 't'), spool: path.join(root, 's') });
-    expect(await files.storedPath(path.join(videos, 'uploads', 'a.mp4'))).toBe(
-      path.join(videos, 'uploads', 'a.mp4'),
-    );
-    expect(await files.storedPath(path.join(outside, 'mine.mp4'))).toBeUndefined();
-    expect(await files.storedPath(path.join(videos, 'linked', 'mine.mp4'))).toBeUndefined();
-    expect(await files.storedPath(path.join(videos, '..', 'footage', 'mine.mp4'))).toBeUndefined();
-    expect(await files.storedPath(videos)).toBeUndefined();
-    expect(await files.storedPath('https://example.com/a.mp4')).toBeUndefined();
+    const removed = await files.remove('acme', 'v_000000000000000000000001', [
+      path.join(videos, 'acme', 'a.mp4'),
+      path.join(videos, 'globex', 'b.mp4'),
+      path.join(outside, 'mine.mp4'),
+      path.join(videos, 'acme', 'linked', 'mine.mp4'),
+      path.join(videos, 'acme', '..', '..', 'footage', 'mine.mp4'),
+      videos,
+      'https://example.com/a.mp4',
+    ]);
+    expect(removed).toEqual([path.join(videos, 'acme', 'a.mp4')]);
+    expect(existsSync(path.join(videos, 'globex', 'b.mp4'))).toBe(true);
+    expect(existsSync(path.join(outside, 'mine.mp4'))).toBe(true);
   });
 });

@@ -20,6 +20,7 @@ import { ProblemSchema, registerProblemHandler } from './problem.ts';
 import { adminRoutes } from './routes/admin.routes.ts';
 import { batchRoutes } from './routes/batches.routes.ts';
 import { healthRoutes } from './routes/health.routes.ts';
+import { keyRoutes } from './routes/keys.routes.ts';
 import { searchRoutes } from './routes/search.routes.ts';
 import { videoRoutes } from './routes/videos.routes.ts';
 import { webPageRoutes } from './routes/web-page.routes.ts';
@@ -66,9 +67,21 @@ export async function buildApp(deps: ApiDeps): Promise<ReelApp> {
         version: '0.1.0',
       },
       components: {
-        securitySchemes: { apiKey: { type: 'http', scheme: 'bearer', description: 'reel_<id>_<secret>' } },
+        securitySchemes: {
+          apiKey: {
+            type: 'http',
+            scheme: 'bearer',
+            description:
+              "A tenant's key, reel_<id>_<secret>: acts on that tenant's videos only, with the scopes it was given (search, ingest, admin)",
+          },
+          operatorKey: {
+            type: 'http',
+            scheme: 'bearer',
+            description:
+              "An operator key (npx reel keys create --operator): what spans tenants (metrics, the queues board, queue-wide reindexing, any tenant's keys), never a tenant's videos",
+          },
+        },
       },
-      security: [{ apiKey: [] }],
     },
   });
   await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
@@ -86,10 +99,12 @@ export async function buildApp(deps: ApiDeps): Promise<ReelApp> {
   await app.register(fastifyRateLimit, {
     max: deps.config.apiRateLimit,
     timeWindow: 60_000,
-    // After auth, so the limit is per key (per address in keyless local mode).
+    // After auth, so the limit is per key (per address for public routes and in keyless local mode).
+    // Every route counts, /readyz and /metrics included; only liveness, which does no work and must
+    // never fail a probe, is left out.
     hook: 'preHandler',
     keyGenerator: (request) => request.principal?.keyId ?? request.ip,
-    allowList: (request) => request.routeOptions.config?.scope === undefined,
+    allowList: (request) => request.routeOptions.url === '/healthz',
   });
   await app.register(metricsPlugin);
   await app.register(healthRoutes);
@@ -97,6 +112,7 @@ export async function buildApp(deps: ApiDeps): Promise<ReelApp> {
   await app.register(videoRoutes, { prefix: '/v1' });
   await app.register(batchRoutes, { prefix: '/v1' });
   await app.register(adminRoutes, { prefix: '/v1' });
+  await app.register(keyRoutes, { prefix: '/v1' });
   await app.register(queuesBoardPlugin, { prefix: '/admin/queues' });
   await app.register(webPageRoutes);
   return app;

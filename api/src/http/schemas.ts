@@ -3,6 +3,7 @@
  * handlers and documents the OpenAPI spec), and the conversions from index records to API shapes.
  */
 import type { VideoFilters, VideoRecord } from '@reel/index';
+import { clientBatchId, type SubmitBatchResult } from '@reel/workers';
 import { type Static, Type } from 'typebox';
 
 export const problemRef = Type.Ref('Problem');
@@ -112,3 +113,14 @@ export const BatchAcceptedSchema = Type.Object({
   existing: Type.Boolean({ description: 'True when this batch id was submitted before' }),
   videos: Type.Array(SubmittedVideoSchema),
 });
+
+/** A submit's answer as a tenant sees it: its batch by the id it knows (see @reel/workers batch-id). */
+export function toAccepted(result: SubmitBatchResult) {
+  const batchId = clientBatchId(result.batchId);
+  return {
+    batchId,
+    statusUrl: `/v1/batches/${batchId}`,
+    existing: result.existing,
+    videos: result.videos,
+  };
+}

@@ -10,7 +10,7 @@ import { HttpProblem } from '../http/problem.ts';
 import { type KeyStore, LOCAL_TENANT, type Principal, SCOPES } from './key-store.ts';
 
 /** The keyless local mode's caller. */
-const LOCAL: Principal = { tenant: LOCAL_TENANT, scopes: SCOPES, keyId: null };
+const LOCAL: Principal = { tenant: LOCAL_TENANT, scopes: SCOPES, operator: true, keyId: null };
 
 export class AccessPolicy {
   readonly keys: KeyStore;
@@ -40,11 +40,14 @@ export class AccessPolicy {
     return this.#keyless;
   }
 
-  /** The caller of a request with this Authorization header, or 401. */
-  async principal(header: string | undefined): Promise<Principal> {
+  /**
+   * The caller of a request with this Authorization header, or 401. With `fresh`, the keys file is
+   * re-read now (a revocation seen at once) rather than at most once a second.
+   */
+  async principal(header: string | undefined, options: { fresh?: boolean } = {}): Promise<Principal> {
     if (this.#keyless) {
       // The first key ever created ends the keyless mode; nothing brings it back in this process.
-      if ((await this.keys.list({ cached: true })).length === 0) return LOCAL;
+      if ((await this.keys.list({ cached: options.fresh !== true })).length === 0) return LOCAL;
       this.#keyless = false;
     }
     if (!header)
@@ -56,7 +59,7 @@ export class AccessPolicy {
     const [scheme, token] = header.split(' ');
     if (scheme?.toLowerCase() !== 'bearer' || !token)
       throw new HttpProblem(401, 'UNAUTHORIZED', 'expected "Authorization: Bearer <key>"');
-    const principal = await this.keys.authenticate(token.trim());
+    const principal = await this.keys.authenticate(token.trim(), options);
     if (!principal)
       throw new HttpProblem(
         401,

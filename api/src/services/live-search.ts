@@ -7,7 +7,7 @@
 import { loadXPoolHead, SearchService, type XPoolHead } from '@reel/index';
 import type { Logger } from '@reel/infra';
 import { ClipModel, createInferencePool, type InferencePool } from '@reel/models';
-import type { ModelRef, Pipeline } from '@reel/workers';
+import { checkModelDir, type ModelRef, type Pipeline } from '@reel/workers';
 import { withTimeout } from './with-timeout.ts';
 
 interface Loaded {
@@ -47,7 +47,9 @@ export class LiveSearch {
   async #wantedModel(): Promise<ModelRef> {
     try {
       const pointer = await withTimeout(this.#pipeline.pointer.get(), this.#redisTimeoutMs, 'redis');
-      if (pointer) return { dir: pointer.dir, fingerprint: pointer.fingerprint };
+      // The pointer lives in Redis: its folder must be one this configuration may load.
+      if (pointer)
+        return { dir: checkModelDir(this.#pipeline.config, pointer.dir), fingerprint: pointer.fingerprint };
       return await withTimeout(this.#pipeline.searchModel(), this.#redisTimeoutMs, 'redis');
     } catch (error) {
       if (this.#current) return this.#current.model;

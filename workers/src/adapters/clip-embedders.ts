@@ -14,13 +14,20 @@ export class ClipEmbedders implements EmbedderProvider {
   readonly #pool: InferencePool;
   readonly #batchSize: number;
   readonly #loaded = new Map<string, Promise<{ model: ClipModel; embedder: FrameEmbedder }>>();
+  readonly #checkDir: (dir: string) => void;
 
-  constructor(pool: InferencePool, options: { batchSize?: number } = {}) {
+  /**
+   * @param options.checkDir throws for a folder this process may not load (see model-dirs.ts): a job's
+   *   payload names the folder, and is not to be trusted with paths.
+   */
+  constructor(pool: InferencePool, options: { batchSize?: number; checkDir?: (dir: string) => void } = {}) {
     this.#pool = pool;
     this.#batchSize = options.batchSize ?? 8;
+    this.#checkDir = options.checkDir ?? (() => {});
   }
 
   async get(ref: ModelRef): Promise<FrameEmbedder> {
+    this.#checkDir(ref.dir);
     let entry = this.#loaded.get(ref.dir);
     if (!entry) {
       entry = this.#load(ref.dir);

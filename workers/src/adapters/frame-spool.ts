@@ -17,8 +17,6 @@ export interface SpooledFrames {
   thumbnails: string[];
   durationSeconds: number;
   warnings: string[];
-  /** For a URL video: the downloaded file and its hash (known only once the ingest stage fetched it). */
-  source?: { file: string; sha256: string; sizeBytes: number };
   /** rgb24, `timestamps.length` frames of width × height × 3 bytes. */
   data: Uint8Array;
 }

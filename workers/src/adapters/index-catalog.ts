@@ -50,6 +50,14 @@ export class IndexCatalog implements VideoCatalog, ReindexIndex, VideoIndex {
     await this.#serialized(() => this.#store.upsertVideo(toRecord(video, previous)));
   }
 
+  async saveVideos(videos: readonly CatalogVideo[]): Promise<void> {
+    if (videos.length === 0) return;
+    const records = await Promise.all(
+      videos.map(async (video) => toRecord(video, await this.#store.getVideo(video.tenant, video.videoId))),
+    );
+    await this.#serialized(() => this.#store.upsertVideos(records));
+  }
+
   async saveEmbeddings(embeddings: CatalogEmbeddings): Promise<void> {
     const frameCount = embeddings.timestamps.length;
     const built = buildVideoEmbeddings({
@@ -78,6 +86,7 @@ export class IndexCatalog implements VideoCatalog, ReindexIndex, VideoIndex {
       sha256: record.sha256,
       sizeBytes: 0,
       status: record.status,
+      ...(record.fingerprint ? { fingerprint: record.fingerprint } : {}),
       ...(record.durationSeconds === null ? {} : { durationSeconds: record.durationSeconds }),
       ...(record.error ? { error: record.error } : {}),
     };

@@ -2,21 +2,36 @@
  * The pipeline's sampler over @reel/ingest: X-Pool's uniform sampling at the model's input size, with
  * the limits, binaries and timeout from config, and a WebP thumbnail per frame in storage.
  *
- * ffmpeg reads files: a video in a bucket is first copied to `<tmp>/sources/` (after its size is checked
- * against `maxVideoBytes`) and the copy removed once sampled; a video in the data folder, or a server-side
- * path, is read where it is. Thumbnails go straight into the thumbnails folder, or are written to
- * `<tmp>/thumbnails/` and put in the bucket.
+ * It is the one place that opens a video's source, and checks it at the point of use: stored content
+ * must lie in the video's tenant's area of storage (or the video's own folder), a server-side path must
+ * still be its own real path, and either is opened here as a regular file (see regular-file.ts). ffmpeg
+ * then reads that very descriptor, as `/proc/<pid>/fd/<n>`, so a file swapped in after the check is
+ * never read (without /proc, as on macOS, it reads the path just checked). A video in a bucket is first
+ * copied to `<tmp>/sources/` (after its size is checked against `maxVideoBytes`) and the copy removed
+ * once sampled. Thumbnails go straight into the thumbnails folder, or are written to `<tmp>/thumbnails/`
+ * and put in the bucket.
  */
 import { randomUUID } from 'node:crypto';
-import { readFile, rm } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { type FileHandle, readFile, rm } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { isReelError, type ReelConfig, ReelError } from '@reel/infra';
 import { sampleVideo, writeThumbnails } from '@reel/ingest';
-import type { Frame, VideoSampler } from '../pipeline-deps.ts';
+import type { Frame, VideoSampler, VideoSourceRef } from '../pipeline-deps.ts';
+import { hashHandle } from '../video-identity.ts';
+import { type OpenedFile, openRegularFile } from './regular-file.ts';
 import type { LocalCopy, ObjectStorage } from './storage/object-storage.ts';
 import { openStorage } from './storage/open-storage.ts';
 import { thumbnailKey } from './storage/storage-keys.ts';
+import { resolveSource } from './video-source.ts';
+
+const PROC_FD = existsSync(`/proc/${process.pid}/fd`);
+
+/** The path another process opens to read the same open file as `handle`, where /proc offers one. */
+export function descriptorPath(handle: FileHandle): string | undefined {
+  return PROC_FD ? `/proc/${process.pid}/fd/${handle.fd}` : undefined;
+}
 
 /**
  * ffmpeg decoder threads for the pipeline: REEL_FFMPEG_THREADS, or the cores shared among the worker's
@@ -44,11 +59,17 @@ export class IngestSampler implements VideoSampler {
     this.#storage = storage ?? openStorage(config);
   }
 
-  async sample(file: string, signal: AbortSignal) {
+  async sample(video: VideoSourceRef, signal: AbortSignal, options: { hash?: boolean } = {}) {
     const config = this.#config;
-    const source = await this.#localFile(file, signal);
+    const local = await this.#localFile(video, signal);
+    let opened: OpenedFile | undefined;
+    // What ffmpeg reads: the descriptor opened here, or (without /proc) the path just checked.
+    let input = local.path;
     try {
-      const result = await sampleVideo(source.path, {
+      opened = await openRegularFile(local.path, video.name);
+      input = descriptorPath(opened.handle) ?? local.path;
+      const hash = options.hash ? await hashHandle(opened.handle, signal) : undefined;
+      const result = await sampleVideo(input, {
         strategy: { kind: 'uniform', count: config.framesPerVideo },
         size: this.#size,
         limits: {
@@ -62,40 +83,63 @@ export class IngestSampler implements VideoSampler {
         signal,
       });
       const durationSeconds = result.info.duration ?? result.frames.at(-1)?.timestamp ?? 0;
-      return { durationSeconds, frames: result.frames, warnings: result.warnings };
+      return {
+        durationSeconds,
+        frames: result.frames,
+        warnings: result.warnings,
+        ...(hash ? { hash } : {}),
+      };
     } catch (error) {
-      // Messages name the stored video, not its temporary copy.
-      if (source.path !== file && isReelError(error) && error.message.includes(source.path))
-        throw new ReelError(error.code, error.message.replaceAll(source.path, file), {
-          retryable: error.retryable,
-          ...(error.details ? { details: error.details } : {}),
-          cause: error,
-        });
+      // Messages name the video as its user knows it, not the copy, descriptor or path read.
+      if (isReelError(error)) {
+        const message = [input, local.path, video.source].reduce(
+          (text, shown) => (shown ? text.replaceAll(shown, video.name) : text),
+          error.message,
+        );
+        if (message !== error.message)
+          throw new ReelError(error.code, message, {
+            retryable: error.retryable,
+            ...(error.details ? { details: error.details } : {}),
+            cause: error,
+          });
+      }
       throw error;
     } finally {
-      await source.release();
+      await opened?.handle.close();
+      await local.release();
     }
   }
 
-  /** `file` itself when it is on this machine's disk, else a copy of the stored object. */
-  async #localFile(file: string, signal: AbortSignal): Promise<LocalCopy> {
-    const key = await this.#storage.keyOf(file);
-    if (key === undefined || this.#storage.localPath(key) !== undefined)
-      return { path: file, release: async () => {} };
+  /**
+   * A local file with the video's bytes, from its checked source (see video-source.ts): the stored
+   * object itself (in the data folder) or a copy (from a bucket), or a server-side path.
+   */
+  async #localFile(video: VideoSourceRef, signal: AbortSignal): Promise<LocalCopy> {
+    const source = await resolveSource(this.#storage, video);
+    if (source.kind === 'path') return { path: source.path, release: async () => {} };
+    const { key } = source;
+    const inPlace = this.#storage.localPath(key);
+    if (inPlace !== undefined) return { path: inPlace, release: async () => {} };
     const info = await this.#storage.stat(key);
     if (info === undefined)
-      throw new ReelError('FILE_NOT_FOUND', `${file}: no such object in storage (deleted, or never stored)`);
+      throw new ReelError(
+        'FILE_NOT_FOUND',
+        `${video.name}: no such object in storage (deleted, or never stored)`,
+      );
     if (info.size > this.#config.maxVideoBytes)
       throw new ReelError(
         'TOO_LARGE',
-        `${file}: ${info.size} bytes, more than the ${this.#config.maxVideoBytes}-byte limit (REEL_MAX_VIDEO_BYTES)`,
+        `${video.name}: ${info.size} bytes, more than the ${this.#config.maxVideoBytes}-byte limit (REEL_MAX_VIDEO_BYTES)`,
       );
     const copy = await this.#storage.localCopy(key, {
       dir: path.join(this.#config.paths.tmp, 'sources'),
       signal,
     });
     if (copy === undefined)
-      throw new ReelError('FILE_NOT_FOUND', `${file}: no such object in storage (deleted, or never stored)`);
+      throw new ReelError(
+        'FILE_NOT_FOUND',
+        `${video.name}: no such object in storage (deleted, or never stored)`,
+      );
     return copy;
   }
 

@@ -1,5 +1,5 @@
 /**
- * Downloads videos submitted by http(s) URL into storage (`videos/<video id>/download<ext>`: the videos
+ * Downloads videos submitted by http(s) URL into storage (`videos/<tenant>/<video id>/download<ext>`: the videos
  * folder, or the bucket) with Node's fetch (undici), streamed (never held in memory) and hashed on the way
  * through; storage makes the object appear only when complete (a temporary file renamed into place, or a
  * multipart upload completed at the end). Limits: `maxBytes` (checked against Content-Length before the
@@ -17,12 +17,11 @@ import { addAbortSignal, Readable } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { isReelError, ReelError } from '@reel/infra';
 import type { UrlDownloader } from '../pipeline-deps.ts';
-import { VIDEO_EXTENSIONS } from '../submit-paths.ts';
 import type { ContentHash } from '../video-identity.ts';
 import { checkVideoUrl } from '../video-url.ts';
 import { LocalStorage } from './storage/local-storage.ts';
 import type { ObjectStorage } from './storage/object-storage.ts';
-import { downloadKey, videoFolder } from './storage/storage-keys.ts';
+import { downloadKeyFor, legacyVideoFolder, videoFolder } from './storage/storage-keys.ts';
 
 /** Error codes of downloads (besides TOO_LARGE and EMPTY_FILE, shared with uploads). */
 export const DownloadErrorCode = {
@@ -68,9 +67,9 @@ export function isInternalAddress(address: string): boolean {
 }
 
 export interface UrlFetcherOptions {
-  /** Folder downloads are stored in (`config.paths.videos`): `<videosDir>/<videoId>/download<ext>`. */
+  /** Folder downloads are stored in (`config.paths.videos`): `<videosDir>/<tenant>/<videoId>/download<ext>`. */
   videosDir: string;
-  /** Where downloads are stored (default: the `videosDir` folder): `videos/<videoId>/download<ext>`. */
+  /** Where downloads are stored (default: the `videosDir` folder): `videos/<tenant>/<videoId>/download<ext>`. */
   storage?: ObjectStorage;
   /** Largest body accepted, in bytes (`config.maxVideoBytes`). */
   maxBytes: number;
@@ -99,21 +98,17 @@ export class UrlFetcher implements UrlDownloader {
       });
   }
 
-  /** The storage key of a URL video's download. */
-  #key(videoId: string, url: string): string {
-    let ext = '';
-    try {
-      ext = path.extname(new URL(url).pathname).toLowerCase();
-    } catch {}
-    return downloadKey(videoId, VIDEO_EXTENSIONS.has(ext) ? ext : '');
+  destination(tenant: string, videoId: string, url: string): string {
+    return this.#storage.ref(downloadKeyFor(tenant, videoId, url));
   }
 
-  destination(videoId: string, url: string): string {
-    return this.#storage.ref(this.#key(videoId, url));
-  }
-
-  async fetch(videoId: string, url: string, signal: AbortSignal): Promise<{ file: string } & ContentHash> {
-    const key = this.#key(videoId, url);
+  async fetch(
+    tenant: string,
+    videoId: string,
+    url: string,
+    signal: AbortSignal,
+  ): Promise<{ file: string } & ContentHash> {
+    const key = downloadKeyFor(tenant, videoId, url);
     const file = this.#storage.ref(key);
     // Only complete downloads are stored: one that exists is whole (a retried job reuses it).
     const earlier = await this.#storage.get(key);
@@ -121,8 +116,9 @@ export class UrlFetcher implements UrlDownloader {
     return { file, ...(await this.download(url, key, signal)) };
   }
 
-  async discard(videoId: string): Promise<void> {
-    await this.#storage.deletePrefix(videoFolder(videoId));
+  async discard(tenant: string, videoId: string): Promise<void> {
+    await this.#storage.deletePrefix(videoFolder(tenant, videoId));
+    await this.#storage.deletePrefix(legacyVideoFolder(videoId));
   }
 
   /** Streams `url` into storage under `key`, which appears only when complete. */

@@ -1,15 +1,16 @@
 /**
  * The files a video leaves behind, removed when it is deleted: its thumbnails (`thumbnails/<videoId>/` in
- * storage), its spool (`<spool>/<videoId>/`, always on local disk), its own folder in the videos area
- * (`videos/<videoId>/`, where URL downloads go) and its stored file, but only a file that storage holds
- * (inside the videos folder, or in the bucket): a server-side path someone submitted is theirs, never
- * ours to delete.
+ * storage), its spool (`<spool>/<videoId>/`, always on local disk), its own folder in its tenant's part
+ * of the videos area (`videos/<tenant>/<videoId>/`, where URL downloads go, and the legacy
+ * `videos/<videoId>/`) and its stored file, but only a file that storage holds for that tenant (inside
+ * the tenant's folder of the videos area, or in the bucket): a server-side path someone submitted is
+ * theirs, never ours to delete.
  */
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { LocalStorage } from './storage/local-storage.ts';
 import type { ObjectStorage } from './storage/object-storage.ts';
-import { isVideoKey, thumbnailsFolder, videoFolder } from './storage/storage-keys.ts';
+import { legacyVideoFolder, ownsStoredVideo, thumbnailsFolder, videoFolder } from './storage/storage-keys.ts';
 
 export interface VideoFileDirs {
   videos: string;
@@ -29,27 +30,19 @@ export class VideoFiles {
   }
 
   /**
-   * The file's path when it lies inside the videos folder (symlinked folders resolved, so a link inside
-   * pointing outside does not count; a symlinked file counts as the link itself), else undefined.
+   * Removes the video's thumbnails, spool and own folders, and each of `sources` that storage holds for
+   * this tenant's video (with its folder when that is left empty). Returns the references removed.
    */
-  async storedPath(file: string): Promise<string | undefined> {
-    const key = await this.#storage.keyOf(file);
-    return key !== undefined && isVideoKey(key) ? this.#storage.localPath(key) : undefined;
-  }
-
-  /**
-   * Removes the video's thumbnails, spool and own folder, and each of `sources` that storage holds in
-   * its videos area (with its folder when that is left empty). Returns the references removed.
-   */
-  async remove(videoId: string, sources: readonly string[]): Promise<string[]> {
+  async remove(tenant: string, videoId: string, sources: readonly string[]): Promise<string[]> {
     const removed: string[] = [];
     for (const source of new Set(sources)) {
       const key = await this.#storage.keyOf(source);
-      if (key === undefined || !isVideoKey(key)) continue;
+      if (key === undefined || !ownsStoredVideo(key, tenant, videoId)) continue;
       await this.#storage.delete(key);
       removed.push(this.#storage.ref(key));
     }
-    await this.#storage.deletePrefix(videoFolder(videoId));
+    await this.#storage.deletePrefix(videoFolder(tenant, videoId));
+    await this.#storage.deletePrefix(legacyVideoFolder(videoId));
     await this.#storage.deletePrefix(thumbnailsFolder(videoId));
     await rm(path.join(this.#spool, videoId), { recursive: true, force: true });
     return removed;

@@ -3,32 +3,28 @@
  * Each stage can redo the one before it when that stage's output is gone from the spool (cleaned up,
  * or written on another machine), so a retried job never depends on a file that might be missing.
  *
- * A URL video is downloaded and hashed by its ingest stage; when the tenant already has that content,
- * the video ends as a duplicate there and the later stages skip it. A video deleted after its job was
- * submitted is skipped by every stage, and whatever a stage wrote meanwhile is purged (the index stage
- * checks again after its writes), so a job that was running during the delete never brings it back.
+ * A job only names a video (tenant, id, batch, model): everything else is read from the video's record
+ * in the catalog, which the service wrote when the video was submitted. A job naming a video with no
+ * record fails with VIDEO_NOT_SUBMITTED and writes nothing, so a payload someone else wrote cannot make
+ * a worker read a file of its choice or write into another tenant's catalogue.
+ *
+ * A video whose content was not known at submit (a URL, a server-side path) is hashed by its ingest
+ * stage, from the file it decodes; when the tenant already has that content, the video ends as a
+ * duplicate there (its provisional record removed) and the later stages skip it. A video deleted after
+ * its job was submitted is skipped by every stage, and whatever a stage wrote meanwhile is purged (the
+ * index stage checks again after its writes), so a job that was running during the delete never brings
+ * it back.
  */
 import { ReelError } from '@reel/infra';
 import type { SpooledEmbeddings, SpooledFrames } from '../adapters/frame-spool.ts';
+import { clientBatchId } from '../batch-id.ts';
 import type { StageSkip, VideoJobData, VideoOutcome } from '../jobs.ts';
 import type { CatalogVideo, ContentClaim, Frame, PipelineDeps } from '../pipeline-deps.ts';
-import { videoIdFor } from '../video-identity.ts';
+import { type ContentHash, videoIdFor } from '../video-identity.ts';
+import { isVideoUrl } from '../video-url.ts';
 
-type VideoSource = NonNullable<SpooledFrames['source']>;
-
-function catalogRecord(data: VideoJobData, patch: Partial<CatalogVideo>, source?: VideoSource): CatalogVideo {
-  return {
-    videoId: data.videoId,
-    tenant: data.tenant,
-    title: data.title,
-    tags: data.tags,
-    source: source?.file ?? data.file,
-    sha256: source?.sha256 ?? data.sha256,
-    sizeBytes: source?.sizeBytes ?? data.sizeBytes,
-    status: 'processing',
-    ...patch,
-  };
-}
+/** Error code of a job that names a video nobody submitted. */
+export const VIDEO_NOT_SUBMITTED = 'VIDEO_NOT_SUBMITTED';
 
 function framesOf(spooled: SpooledFrames): Frame[] {
   const size = spooled.width * spooled.height * 3;
@@ -43,6 +39,20 @@ function framesOf(spooled: SpooledFrames): Frame[] {
 export function isSkip(value: object): value is StageSkip {
   const status = (value as { status?: unknown }).status;
   return status === 'duplicate' || status === 'deleted';
+}
+
+/**
+ * The video's record: what the job's stage works on. A video deleted meanwhile is skipped; with no
+ * record and no delete, the job names a video nobody submitted (VIDEO_NOT_SUBMITTED).
+ */
+async function recordOf(data: VideoJobData, deps: PipelineDeps): Promise<CatalogVideo | StageSkip> {
+  const record = await deps.catalog.getVideo(data.tenant, data.videoId);
+  if (record) return record;
+  if (await wasDeleted(data, deps)) return dropDeleted(data, deps);
+  throw new ReelError(
+    VIDEO_NOT_SUBMITTED,
+    `${data.videoId}: no such video in tenant ${JSON.stringify(data.tenant)}'s catalogue; the job names a video nobody submitted`,
+  );
 }
 
 /** Purges what jobs wrote for a deleted video and records, on its batch, why it stopped. */
@@ -60,63 +70,84 @@ async function wasDeleted(data: VideoJobData, deps: PipelineDeps): Promise<boole
   return (await deps.deleted?.wasDeleted(data)) ?? false;
 }
 
-/** Why a stage should not run: the video was deleted, or (a URL video) found to be a duplicate. */
+/** Why a stage should not run: the video was deleted, or its ingest found it to be a duplicate. */
 async function skipReason(data: VideoJobData, deps: PipelineDeps): Promise<StageSkip | undefined> {
   if (await wasDeleted(data, deps)) return dropDeleted(data, deps);
-  if (data.url && (await deps.progress.video(data.batchId, data.videoId))?.status === 'duplicate')
+  if ((await deps.progress.video(data.batchId, data.videoId))?.status === 'duplicate')
     return { videoId: data.videoId, status: 'duplicate' };
   return undefined;
 }
 
 /**
- * Downloads a URL video and settles whose content it is: a video the tenant already has (indexed, or
- * claimed by another upload or URL) makes this one a duplicate, and its download is discarded.
+ * Settles whose content a video whose content was just learnt is: a video the tenant already has
+ * (indexed, or claimed by another upload, URL or path) makes this one a duplicate: its provisional
+ * record and its download are removed. Returns undefined when this video holds the content.
  */
-async function fetchUrlVideo(
+async function settleContent(
   data: VideoJobData,
-  url: string,
+  hash: ContentHash,
   deps: PipelineDeps,
-  signal: AbortSignal,
-): Promise<VideoSource | StageSkip> {
-  if (!deps.downloader || !deps.claims)
-    throw new ReelError('INTERNAL', `${data.name}: this worker was started without a URL downloader`, {
+): Promise<StageSkip | undefined> {
+  if (!deps.claims)
+    throw new ReelError('INTERNAL', `${data.name}: this worker was started without content claims`, {
       retryable: true,
     });
-  let fetched: VideoSource;
-  try {
-    fetched = await deps.downloader.fetch(data.videoId, url, signal);
-  } catch (error) {
-    // A delete during the download removes its folder: that is why it failed, not the server.
-    if (await wasDeleted(data, deps)) return dropDeleted(data, deps);
-    throw error;
-  }
-  if (await wasDeleted(data, deps)) return dropDeleted(data, deps);
-  const contentId = videoIdFor(data.tenant, fetched.sha256);
+  const contentId = videoIdFor(data.tenant, hash.sha256);
   const indexed = await deps.catalog.getVideo(data.tenant, contentId);
   const claim: ContentClaim =
     indexed?.status === 'indexed'
       ? { claimed: false, videoId: contentId }
       : await deps.claims.claimContent({
           tenant: data.tenant,
-          sha256: fetched.sha256,
+          sha256: hash.sha256,
           videoId: data.videoId,
           batchId: data.batchId,
         });
-  if (!claim.claimed) {
-    // The URL holds no content of its own: free it, so submitting it again downloads it again.
-    await deps.downloader.discard(data.videoId);
-    await deps.claims.releaseClaim(data.videoId, { ifBatch: data.batchId });
-    const where = claim.batchId ? ` (batch ${claim.batchId})` : '';
-    await deps.progress.update(data.batchId, data.videoId, {
-      status: 'duplicate',
-      message: `${url}: same content as video ${claim.videoId}${where}`,
-      existingVideoId: claim.videoId,
-      ...(claim.batchId ? { duplicateOf: claim.batchId } : {}),
+  if (claim.claimed) return undefined;
+  // The video holds no content of its own: free it, so submitting it again reads it again.
+  await deps.downloader?.discard(data.tenant, data.videoId);
+  await deps.claims.releaseClaim(data.videoId, { ifBatch: data.batchId });
+  await deps.catalog.deleteVideo(data.tenant, data.videoId);
+  const where = claim.batchId ? ` (batch ${clientBatchId(claim.batchId)})` : '';
+  await deps.progress.update(data.batchId, data.videoId, {
+    status: 'duplicate',
+    message: `${data.name}: same content as video ${claim.videoId}${where}`,
+    existingVideoId: claim.videoId,
+    ...(claim.batchId ? { duplicateOf: clientBatchId(claim.batchId) } : {}),
+  });
+  deps.logger.info(
+    { videoId: data.videoId, name: data.name, existing: claim.videoId },
+    'video is a duplicate',
+  );
+  return { videoId: data.videoId, status: 'duplicate' };
+}
+
+/**
+ * True for a video whose id is not its content's (a URL or a server-side path submitted through the
+ * API): its id was given before its content was known.
+ */
+function isProvisional(record: CatalogVideo): boolean {
+  return record.sha256 === '' || videoIdFor(record.tenant, record.sha256) !== record.videoId;
+}
+
+/** Downloads a URL video into its tenant's storage; returns the record's new source and hash. */
+async function download(
+  data: VideoJobData,
+  url: string,
+  deps: PipelineDeps,
+  signal: AbortSignal,
+): Promise<({ file: string } & ContentHash) | StageSkip> {
+  if (!deps.downloader)
+    throw new ReelError('INTERNAL', `${data.name}: this worker was started without a URL downloader`, {
+      retryable: true,
     });
-    deps.logger.info({ videoId: data.videoId, url, existing: claim.videoId }, 'URL video is a duplicate');
-    return { videoId: data.videoId, status: 'duplicate' };
+  try {
+    return await deps.downloader.fetch(data.tenant, data.videoId, url, signal);
+  } catch (error) {
+    // A delete during the download removes its folder: that is why it failed, not the server.
+    if (await wasDeleted(data, deps)) return dropDeleted(data, deps);
+    throw error;
   }
-  return fetched;
 }
 
 /** Download (URL videos), probe, validate, sample, thumbnails; leaves the frames in the spool. */
@@ -127,14 +158,37 @@ export async function ingestVideo(
 ): Promise<SpooledFrames | StageSkip> {
   const skip = await skipReason(data, deps);
   if (skip) return skip;
-  let source: VideoSource | undefined;
-  if (data.url) {
-    const fetched = await fetchUrlVideo(data, data.url, deps, signal);
+  const found = await recordOf(data, deps);
+  if (isSkip(found)) return found;
+  let record = found;
+  // A URL video keeps its URL as its source; its bytes are in its tenant's storage, at a key derived
+  // from its id, once downloaded.
+  let readFrom = record.source;
+  if (isVideoUrl(record.source)) {
+    const fetched = await download(data, record.source, deps, signal);
     if (isSkip(fetched)) return fetched;
-    source = fetched;
+    if (await wasDeleted(data, deps)) return dropDeleted(data, deps);
+    const duplicate = await settleContent(data, fetched, deps);
+    if (duplicate) return duplicate;
+    record = { ...record, sha256: fetched.sha256, sizeBytes: fetched.sizeBytes };
+    readFrom = fetched.file;
   }
-  await deps.catalog.saveVideo(catalogRecord(data, { status: 'processing' }, source));
-  const sampled = await deps.sampler.sample(source?.file ?? data.file, signal);
+  const unknownContent = record.sha256 === '';
+  // A video already indexed (re-run for a new model) stays indexed: searchable and playable meanwhile.
+  const working = record.status === 'indexed' ? 'indexed' : 'processing';
+  await deps.catalog.saveVideo({ ...record, status: working });
+  const sampled = await deps.sampler.sample(
+    { tenant: data.tenant, videoId: data.videoId, source: readFrom, name: data.name },
+    signal,
+    { hash: unknownContent },
+  );
+  if (unknownContent) {
+    if (!sampled.hash) throw new ReelError('INTERNAL', `${data.name}: the sampler returned no hash`);
+    const duplicate = await settleContent(data, sampled.hash, deps);
+    if (duplicate) return duplicate;
+    record = { ...record, sha256: sampled.hash.sha256, sizeBytes: sampled.hash.sizeBytes };
+    await deps.catalog.saveVideo({ ...record, status: working });
+  }
   const first = sampled.frames[0];
   if (!first) throw new ReelError('DECODE_FAILED', `${data.name}: no frame could be sampled`);
   const thumbnails = await deps.sampler.writeThumbnails(data.videoId, sampled.frames);
@@ -147,7 +201,6 @@ export async function ingestVideo(
     thumbnails,
     durationSeconds: sampled.durationSeconds,
     warnings: sampled.warnings,
-    ...(source ? { source } : {}),
     data: data24,
   };
   await deps.spool.writeFrames(data.videoId, spooled);
@@ -172,6 +225,8 @@ export async function embedFrames(
 ): Promise<SpooledEmbeddings | StageSkip> {
   const skip = await skipReason(data, deps);
   if (skip) return skip;
+  const record = await recordOf(data, deps);
+  if (isSkip(record)) return record;
   const spooled = await framesFor(data, deps, signal);
   if (isSkip(spooled)) return spooled;
   const embedder = await deps.embedders.get(data.model);
@@ -191,6 +246,8 @@ export async function indexVideo(
 ): Promise<VideoOutcome> {
   const skip = await skipReason(data, deps);
   if (skip) return skip;
+  const before = await recordOf(data, deps);
+  if (isSkip(before)) return before;
   const spooled = await framesFor(data, deps, signal);
   if (isSkip(spooled)) return spooled;
   const embeddings =
@@ -207,17 +264,15 @@ export async function indexVideo(
     thumbnails: spooled.thumbnails,
     durationSeconds: spooled.durationSeconds,
   });
-  await deps.catalog.saveVideo(
-    catalogRecord(
-      data,
-      {
-        status: 'indexed',
-        durationSeconds: spooled.durationSeconds,
-        fingerprint: embeddings.fingerprint,
-      },
-      spooled.source,
-    ),
-  );
+  // Read again: the ingest stage (possibly this one, just now) recorded the source and hash.
+  const record = await recordOf(data, deps);
+  if (isSkip(record)) return record;
+  await deps.catalog.saveVideo({
+    ...record,
+    status: 'indexed',
+    durationSeconds: spooled.durationSeconds,
+    fingerprint: embeddings.fingerprint,
+  });
   // A delete that landed while this stage wrote: its rows may have been written after the delete
   // removed them. The delete set its tombstone first, so this check sees it and undoes the writes.
   if (await wasDeleted(data, deps)) return dropDeleted(data, deps);
@@ -236,22 +291,26 @@ export async function recordFailure(
   deps: PipelineDeps,
   failure: { code: string; message: string },
 ): Promise<void> {
+  // A job naming a video nobody submitted: there is no record to fail, and nothing is written.
+  if (failure.code === VIDEO_NOT_SUBMITTED) return;
   // A deleted video leaves no record behind, failed or not (its file may be gone because of the delete).
   if (await wasDeleted(data, deps)) {
     await dropDeleted(data, deps);
     return;
   }
+  const record = await deps.catalog.getVideo(data.tenant, data.videoId);
+  if (!record) return;
   // Messages name the file as the user gave it (upload name, requested path), not where it is stored.
   const shown =
-    data.name !== data.file && data.file.length > 0
-      ? { ...failure, message: failure.message.replaceAll(data.file, data.name) }
+    record.source.length > 0 && record.source !== data.name
+      ? { ...failure, message: failure.message.replaceAll(record.source, data.name) }
       : failure;
   await deps.progress.update(data.batchId, data.videoId, { status: 'failed', ...shown });
-  await deps.catalog.saveVideo(catalogRecord(data, { status: 'failed', error: shown }));
+  await deps.catalog.saveVideo({ ...record, status: 'failed', error: shown });
   await deps.spool.remove(data.videoId);
-  if (data.url) {
-    // A URL may work later (a server back up, a file put in place): let it be submitted again.
-    await deps.downloader?.discard(data.videoId);
+  if (isProvisional(record)) {
+    // A URL or path may work later (a server back up, a file put in place): let it be submitted again.
+    await deps.downloader?.discard(data.tenant, data.videoId);
     await deps.claims?.releaseClaim(data.videoId, { ifBatch: data.batchId });
   }
 }

@@ -1,18 +1,25 @@
 /**
  * Submitting a batch: hash every file (a video is its content, per tenant), drop duplicates (in the
- * batch, in flight elsewhere, or already indexed), record the batch's progress, and add one BullMQ flow
- * for the rest. Claims in Redis (SET NX per video) make two concurrent submits of the same file agree on
- * which one does the work.
+ * batch, in flight elsewhere, or already indexed), write each queued video's record to the catalog
+ * (where it comes from, its title and tags: what workers read, since a job only names its video), record
+ * the batch's progress, and add one BullMQ flow for the rest. Claims in Redis (SET NX per video) make two
+ * concurrent submits of the same file agree on which one does the work.
  *
- * A batch of URLs cannot be hashed at submit time: each URL video gets a provisional id from its URL and
- * is claimed by it; its ingest stage downloads it and then claims its content (`claimContent`), which
- * makes it a duplicate when the tenant already has the same bytes under another id.
+ * URLs and server-side paths submitted through the API are not read at submit time (a request never
+ * waits on a download or on hashing a large file): each such video gets a provisional id from its URL or
+ * real path and is claimed by it; its ingest stage downloads or opens it, hashes it and then claims its
+ * content (`claimContent`), which makes it a duplicate when the tenant already has the same bytes under
+ * another id.
+ *
+ * Batch ids are the tenant's own (see batch-id.ts): a batch is kept under `<tenant>.<id>`, which is the
+ * `batchId` results carry; the API shows the part after the tenant.
  */
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { isReelError } from '@reel/infra';
 import type { FlowJobNode, FlowProducer, Queue } from 'bullmq';
 import type { RedisClient } from '../adapters/redis.ts';
+import { batchKey, clientBatchId } from '../batch-id.ts';
 import type { BatchKind, BatchProgress, BatchStatus, BatchVideo } from '../batch-progress.ts';
 import {
   type FinishBatchData,
@@ -22,10 +29,10 @@ import {
   QueueName,
   type VideoJobData,
 } from '../jobs.ts';
-import type { ContentClaim, ContentClaims, VideoCatalog } from '../pipeline-deps.ts';
+import type { CatalogVideo, ContentClaim, ContentClaims, VideoCatalog } from '../pipeline-deps.ts';
 import { BATCH_JOB_OPTIONS, STAGE_JOB_OPTIONS } from '../queue-options.ts';
 import { type ContentHash, hashFile, videoIdFor } from '../video-identity.ts';
-import { checkVideoUrl, titleForUrl, videoIdForUrl } from '../video-url.ts';
+import { checkVideoUrl, titleForUrl, videoIdForPath, videoIdForUrl } from '../video-url.ts';
 
 export interface SubmitFile {
   /** Where the file is now (absolute or relative to the working directory). */
@@ -65,6 +72,23 @@ export interface SubmitUrlsInput {
   batchId?: string;
 }
 
+export interface SubmitPath {
+  /** The file's real path (symlinks resolved), checked by the caller (an allowed root). */
+  path: string;
+  /** Name to show (the path as requested). */
+  name: string;
+  title?: string;
+  tags?: string[];
+}
+
+export interface SubmitPathsInput {
+  tenant: string;
+  files: SubmitPath[];
+  model: ModelRef;
+  /** A client-chosen id makes the submit idempotent: submitting it again returns the first batch. */
+  batchId?: string;
+}
+
 export interface SubmittedVideo {
   name: string;
   videoId?: string;
@@ -75,6 +99,7 @@ export interface SubmittedVideo {
 }
 
 export interface SubmitBatchResult {
+  /** The batch's key: `<tenant>.<id>` for a tenant's batch (the API shows `<id>`), see batch-id.ts. */
   batchId: string;
   /** True when `batchId` was already submitted: nothing new was enqueued. */
   existing: boolean;
@@ -175,7 +200,8 @@ export class BatchService implements ContentClaims {
 
   /**
    * A duplicate entry when `videoId` is already in this batch, indexed with the model, or claimed by
-   * another batch; otherwise claims it for this batch and returns undefined (the video is to be queued).
+   * another batch; otherwise claims it for this batch and returns the video's record, if it has one
+   * (the video is to be queued).
    */
   async #settle(
     input: { tenant: string; model: ModelRef },
@@ -183,15 +209,17 @@ export class BatchService implements ContentClaims {
     seen: Map<string, string>,
     name: string,
     videoId: string,
-  ): Promise<SubmittedVideo | undefined> {
+  ): Promise<{ duplicate: SubmittedVideo } | { existing: CatalogVideo | undefined }> {
     const twin = seen.get(videoId);
     if (twin !== undefined)
       return {
-        name,
-        videoId,
-        status: 'duplicate',
-        duplicateOf: batchId,
-        message: `${name}: same content as ${twin}`,
+        duplicate: {
+          name,
+          videoId,
+          status: 'duplicate',
+          duplicateOf: clientBatchId(batchId),
+          message: `${name}: same content as ${twin}`,
+        },
       };
     seen.set(videoId, name);
     const existing = await this.#catalog.getVideo(input.tenant, videoId);
@@ -199,20 +227,33 @@ export class BatchService implements ContentClaims {
       existing?.status === 'indexed' &&
       (await this.#catalog.fingerprintsOf(input.tenant, videoId)).includes(input.model.fingerprint)
     )
-      return { name, videoId, status: 'duplicate', message: `${name}: already indexed as ${videoId}` };
+      return {
+        duplicate: { name, videoId, status: 'duplicate', message: `${name}: already indexed as ${videoId}` },
+      };
     const claimed = await this.#redis.set(this.#claimKey(videoId), batchId, 'NX');
     if (claimed !== 'OK') {
       const [owner, holder] = await this.#redis.mget(this.#claimKey(videoId), this.#holderKey(videoId));
       if (owner !== batchId)
         return {
-          name,
-          videoId,
-          status: 'duplicate',
-          ...(owner ? { duplicateOf: owner } : {}),
-          message: `${name}: already submitted in batch ${owner}${holder ? ` as video ${holder}` : ''}`,
+          duplicate: {
+            name,
+            videoId,
+            status: 'duplicate',
+            ...(owner ? { duplicateOf: clientBatchId(owner) } : {}),
+            message: `${name}: already submitted in batch ${owner ? clientBatchId(owner) : '(unknown)'}${holder ? ` as video ${holder}` : ''}`,
+          },
         };
     }
-    return undefined;
+    return { existing };
+  }
+
+  /**
+   * The record a queued video gets at submit: a new one (status queued), or, for a video already
+   * indexed (re-queued for a model it lacks), the same record with the new source, so searches keep it.
+   */
+  #recordFor(existing: CatalogVideo | undefined, fresh: Omit<CatalogVideo, 'status'>): CatalogVideo {
+    if (existing?.status === 'indexed') return { ...existing, source: fresh.source };
+    return { ...fresh, status: 'queued' };
   }
 
   /** The result of a batch id submitted before (nothing is enqueued again), or undefined. */
@@ -228,67 +269,104 @@ export class BatchService implements ContentClaims {
    * twice is one video; content the tenant already has is found once downloaded (status `duplicate`).
    */
   async submitUrls(input: SubmitUrlsInput): Promise<SubmitBatchResult> {
-    const batchId = input.batchId ?? randomUUID();
+    const batchId = batchKey(input.tenant, input.batchId ?? randomUUID());
     const earlier = input.batchId ? await this.#submitted(batchId) : undefined;
     if (earlier) return earlier;
     const videos: SubmittedVideo[] = [];
-    const jobs: VideoJobData[] = [];
+    const queued: Queued[] = [];
     const seen = new Map<string, string>();
     for (const video of input.videos) {
-      const name = video.url;
       const checked = checkVideoUrl(video.url);
       if (!checked.ok) {
-        videos.push({ name, status: 'failed', code: 'BAD_URL', message: checked.problem });
+        videos.push({ name: checked.shown, status: 'failed', code: 'BAD_URL', message: checked.problem });
         continue;
       }
       const url = checked.url;
+      const name = url.href;
       const videoId = videoIdForUrl(input.tenant, url);
-      const duplicate = await this.#settle(input, batchId, seen, name, videoId);
-      if (duplicate) {
-        videos.push(duplicate);
+      const settled = await this.#settle(input, batchId, seen, name, videoId);
+      if ('duplicate' in settled) {
+        videos.push(settled.duplicate);
         continue;
       }
       videos.push({ name, videoId, status: 'queued' });
-      jobs.push({
-        batchId,
-        videoId,
-        tenant: input.tenant,
-        file: url.href,
-        url: url.href,
+      queued.push({
         name,
-        title: video.title ?? titleForUrl(url),
-        tags: video.tags ?? [],
-        sha256: '',
-        sizeBytes: 0,
-        model: input.model,
+        record: this.#recordFor(settled.existing, {
+          videoId,
+          tenant: input.tenant,
+          title: video.title ?? titleForUrl(url),
+          tags: video.tags ?? [],
+          source: url.href,
+          sha256: '',
+          sizeBytes: 0,
+        }),
       });
     }
     // A URL that failed before (its claim was freed) left failed jobs under the same ids.
-    await this.#clearFinishedJobs(jobs);
-    await this.#enqueue({ id: batchId, tenant: input.tenant, kind: 'upload' }, videos, jobs);
+    await this.#clearFinishedJobs(queued, input.model);
+    await this.#enqueueSubmitted({ id: batchId, tenant: input.tenant }, videos, queued, input.model);
+    return { batchId, existing: false, videos };
+  }
+
+  /**
+   * Submits server-side paths (already checked by the caller) without reading them: each file's
+   * content is hashed by its ingest stage, from the very file it decodes.
+   */
+  async submitPaths(input: SubmitPathsInput): Promise<SubmitBatchResult> {
+    const batchId = batchKey(input.tenant, input.batchId ?? randomUUID());
+    const earlier = input.batchId ? await this.#submitted(batchId) : undefined;
+    if (earlier) return earlier;
+    const videos: SubmittedVideo[] = [];
+    const queued: Queued[] = [];
+    const seen = new Map<string, string>();
+    for (const file of input.files) {
+      const videoId = videoIdForPath(input.tenant, file.path);
+      const settled = await this.#settle(input, batchId, seen, file.name, videoId);
+      if ('duplicate' in settled) {
+        videos.push(settled.duplicate);
+        continue;
+      }
+      videos.push({ name: file.name, videoId, status: 'queued' });
+      queued.push({
+        name: file.name,
+        record: this.#recordFor(settled.existing, {
+          videoId,
+          tenant: input.tenant,
+          title: file.title ?? path.parse(file.name).name,
+          tags: file.tags ?? [],
+          source: file.path,
+          sha256: '',
+          sizeBytes: 0,
+        }),
+      });
+    }
+    await this.#clearFinishedJobs(queued, input.model);
+    await this.#enqueueSubmitted({ id: batchId, tenant: input.tenant }, videos, queued, input.model);
     return { batchId, existing: false, videos };
   }
 
   async submit(input: SubmitBatchInput): Promise<SubmitBatchResult> {
-    const batchId = input.batchId ?? randomUUID();
+    const batchId = batchKey(input.tenant, input.batchId ?? randomUUID());
     const earlier = input.batchId ? await this.#submitted(batchId) : undefined;
     if (earlier) return earlier;
     const videos: SubmittedVideo[] = [];
-    const jobs: VideoJobData[] = [];
+    const queued: Queued[] = [];
     const seen = new Map<string, string>();
     for (const file of input.files) {
       const name = file.name ?? file.path;
       const absolute = file.hash ? file.path : path.resolve(file.path);
       let hash: { sha256: string; sizeBytes: number };
       try {
-        hash = file.hash ?? (await hashFile(absolute));
+        hash = file.hash ?? (await hashFile(absolute, { name }));
       } catch (error) {
-        const code = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'FILE_NOT_FOUND' : 'UNREADABLE';
+        // hashFile's errors name the file already (FILE_NOT_FOUND, NOT_A_REGULAR_FILE, UNREADABLE).
+        const coded = isReelError(error);
         videos.push({
           name,
           status: 'failed',
-          code,
-          message: `${name}: ${isReelError(error) ? error.message : (error as Error).message}`,
+          code: coded ? error.code : 'UNREADABLE',
+          message: coded ? error.message : `${name}: ${(error as Error).message}`,
         });
         continue;
       }
@@ -302,28 +380,51 @@ export class BatchService implements ContentClaims {
         continue;
       }
       const videoId = videoIdFor(input.tenant, hash.sha256);
-      const duplicate = await this.#settle(input, batchId, seen, name, videoId);
-      if (duplicate) {
-        videos.push(duplicate);
+      const settled = await this.#settle(input, batchId, seen, name, videoId);
+      if ('duplicate' in settled) {
+        videos.push(settled.duplicate);
         continue;
       }
       videos.push({ name, videoId, status: 'queued' });
-      jobs.push({
-        batchId,
-        videoId,
-        tenant: input.tenant,
-        file: absolute,
+      queued.push({
         name,
-        title: file.title ?? path.parse(name).name,
-        tags: file.tags ?? [],
-        sha256: hash.sha256,
-        sizeBytes: hash.sizeBytes,
-        model: input.model,
+        record: this.#recordFor(settled.existing, {
+          videoId,
+          tenant: input.tenant,
+          title: file.title ?? path.parse(name).name,
+          tags: file.tags ?? [],
+          source: absolute,
+          sha256: hash.sha256,
+          sizeBytes: hash.sizeBytes,
+        }),
       });
     }
-
-    await this.#enqueue({ id: batchId, tenant: input.tenant, kind: 'upload' }, videos, jobs);
+    await this.#enqueueSubmitted({ id: batchId, tenant: input.tenant }, videos, queued, input.model);
     return { batchId, existing: false, videos };
+  }
+
+  /**
+   * Writes the queued videos' records, then the batch's progress and flow. Records come first: a
+   * submit that fails after them leaves queued videos without a job, which the sweep finds and runs.
+   */
+  async #enqueueSubmitted(
+    meta: { id: string; tenant: string },
+    videos: SubmittedVideo[],
+    queued: Queued[],
+    model: ModelRef,
+  ): Promise<void> {
+    await this.#catalog.saveVideos(queued.map((q) => q.record));
+    await this.#enqueue(
+      { ...meta, kind: 'upload' },
+      videos,
+      queued.map((q) => ({
+        batchId: meta.id,
+        videoId: q.record.videoId,
+        tenant: meta.tenant,
+        name: q.name,
+        model,
+      })),
+    );
   }
 
   /**
@@ -331,19 +432,25 @@ export class BatchService implements ContentClaims {
    * without hashing or claims: their identity is settled. Idempotent per batch id.
    */
   async enqueueKnown(
-    batch: { id: string; kind: BatchKind; target?: ModelRef },
+    batch: { id: string; kind: BatchKind; target?: ModelRef; tenant?: string },
     jobs: VideoJobData[],
   ): Promise<SubmitBatchResult> {
     const earlier = await this.#submitted(batch.id);
     if (earlier) return earlier;
-    await this.#clearFinishedJobs(jobs);
+    if (batch.target) await this.#clearFinishedJobs(jobs, batch.target);
+    else for (const job of jobs) await this.#clearFinishedJobs([job], job.model);
     const videos: SubmittedVideo[] = jobs.map((job) => ({
       name: job.name,
       videoId: job.videoId,
       status: 'queued',
     }));
     await this.#enqueue(
-      { id: batch.id, tenant: '*', kind: batch.kind, ...(batch.target ? { target: batch.target } : {}) },
+      {
+        id: batch.id,
+        tenant: batch.tenant ?? '*',
+        kind: batch.kind,
+        ...(batch.target ? { target: batch.target } : {}),
+      },
       videos,
       jobs,
     );
@@ -354,13 +461,17 @@ export class BatchService implements ContentClaims {
    * A finished or failed job keeps its id for a while; BullMQ ignores a new job with the same id, so a
    * re-run's jobs would never run. Removes such leftovers (live jobs are left alone).
    */
-  async #clearFinishedJobs(jobs: VideoJobData[]): Promise<void> {
-    for (const job of jobs) {
-      const fp = job.model.fingerprint;
+  async #clearFinishedJobs(
+    videos: readonly ({ videoId: string } | { record: { videoId: string } })[],
+    model: ModelRef,
+  ): Promise<void> {
+    const fp = model.fingerprint;
+    for (const video of videos) {
+      const videoId = 'record' in video ? video.record.videoId : video.videoId;
       for (const [queue, id] of [
-        [QueueName.ingest, jobId.ingest(job.videoId)],
-        [QueueName.embed, jobId.embed(job.videoId, fp)],
-        [QueueName.index, jobId.index(job.videoId, fp)],
+        [QueueName.ingest, jobId.ingest(videoId)],
+        [QueueName.embed, jobId.embed(videoId, fp)],
+        [QueueName.index, jobId.index(videoId, fp)],
       ] as const) {
         const old = await this.#queues[queue]?.getJob(id);
         if (old && ((await old.isFailed()) || (await old.isCompleted())))
@@ -402,6 +513,12 @@ export class BatchService implements ContentClaims {
   async status(batchId: string): Promise<BatchStatus | undefined> {
     return this.#progress.get(batchId);
   }
+}
+
+/** A video to queue at submit: its name as the user gave it, and the record it gets. */
+interface Queued {
+  name: string;
+  record: CatalogVideo;
 }
 
 function videoFlow(data: VideoJobData): FlowJobNode {

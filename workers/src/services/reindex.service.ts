@@ -13,6 +13,7 @@
  */
 import type { Logger } from '@reel/infra';
 import type { Queue } from 'bullmq';
+import { batchKey } from '../batch-id.ts';
 import { jobId, type ModelRef, type QueueName, type VideoJobData } from '../jobs.ts';
 import type { SearchModelPointer } from '../search-model.ts';
 import type { BatchService, SubmitBatchResult } from './batch.service.ts';
@@ -82,20 +83,9 @@ export class ReindexService {
   }
 
   #job(video: KnownVideo, batchId: string, model: ModelRef): VideoJobData {
-    return {
-      batchId,
-      videoId: video.id,
-      tenant: video.tenant,
-      file: video.source,
-      // A URL video that failed before its download keeps the URL as its source: download it again.
-      ...(/^https?:\/\//i.test(video.source) ? { url: video.source } : {}),
-      name: video.source || video.id,
-      title: video.title,
-      tags: video.tags,
-      sha256: video.sha256,
-      sizeBytes: 0,
-      model,
-    };
+    // The video's record says where it comes from: the job only names it. Messages call it by title,
+    // never by where it is stored.
+    return { batchId, videoId: video.id, tenant: video.tenant, name: video.title || video.id, model };
   }
 
   /**
@@ -145,12 +135,18 @@ export class ReindexService {
     this.#logger.info({ from: from.fingerprint, to: to.fingerprint }, 'searches switched to the new model');
   }
 
-  /** Re-enqueues transient failures, indexed videos missing search vectors, and videos stuck without a job. */
-  async sweep(): Promise<ReindexOutcome> {
+  /**
+   * Re-enqueues transient failures, indexed videos missing search vectors, and videos stuck without a
+   * job: every tenant's, or with `tenant` only that tenant's (a tenant admin's sweep), as a batch of
+   * that tenant's.
+   */
+  async sweep(options: { tenant?: string } = {}): Promise<ReindexOutcome> {
     const model = await this.#pointer.get();
     if (!model) return { kind: 'sweep', videos: 0 };
     const rerun: KnownVideo[] = [];
-    for (const video of await this.#index.videos(['failed', 'processing', 'queued', 'indexed'])) {
+    const candidates = await this.#index.videos(['failed', 'processing', 'queued', 'indexed']);
+    for (const video of candidates) {
+      if (options.tenant !== undefined && video.tenant !== options.tenant) continue;
       if (video.status === 'failed') {
         if (video.error && TRANSIENT_CODES.has(video.error.code)) rerun.push(video);
       } else if (video.status === 'indexed') {
@@ -160,9 +156,10 @@ export class ReindexService {
       }
     }
     if (rerun.length === 0) return { kind: 'sweep', videos: 0 };
-    const batchId = `sweep-${Date.now()}`;
+    const id = `sweep-${Date.now()}`;
+    const batchId = options.tenant === undefined ? id : batchKey(options.tenant, id);
     await this.#batches.enqueueKnown(
-      { id: batchId, kind: 'sweep' },
+      { id: batchId, kind: 'sweep', ...(options.tenant !== undefined ? { tenant: options.tenant } : {}) },
       rerun.map((v) => this.#job(v, batchId, model)),
     );
     this.#logger.info({ batchId, videos: rerun.length }, 'sweep re-enqueued videos');

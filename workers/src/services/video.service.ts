@@ -94,10 +94,8 @@ export class VideoService implements DeletedVideos {
     }
 
     await this.#index.deleteVideo(tenant, videoId);
-    await this.#files.remove(videoId, [
-      ...(record?.source ? [record.source] : []),
-      ...jobs.map((job) => job.data.file),
-    ]);
+    // Only the record's source: a job's payload names no file (see jobs.ts).
+    await this.#files.remove(tenant, videoId, record?.source ? [record.source] : []);
     await this.#claims.releaseClaim(videoId);
     return true;
   }
@@ -110,7 +108,7 @@ export class VideoService implements DeletedVideos {
   async purge(data: VideoJobData): Promise<void> {
     const record = await this.#index.getVideo(data.tenant, data.videoId);
     await this.#index.deleteVideo(data.tenant, data.videoId);
-    await this.#files.remove(data.videoId, [...(record?.source ? [record.source] : []), data.file]);
+    await this.#files.remove(data.tenant, data.videoId, record?.source ? [record.source] : []);
     // Only the claims this job's batch holds: a submit after the delete may hold them by now.
     await this.#claims.releaseClaim(data.videoId, { ifBatch: data.batchId });
   }

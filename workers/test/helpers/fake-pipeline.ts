@@ -17,6 +17,7 @@ import type {
   PipelineDeps,
   VideoCatalog,
   VideoSampler,
+  VideoSourceRef,
 } from '../../src/pipeline-deps.ts';
 
 export const FAKE_FINGERPRINT = `sha256:${'ab'.repeat(32)}`;
@@ -27,6 +28,12 @@ export class FakeCatalog implements VideoCatalog {
   embeddingWrites = 0;
   async saveVideo(video: CatalogVideo) {
     this.videos.set(video.videoId, { ...video });
+  }
+  async saveVideos(videos: readonly CatalogVideo[]) {
+    for (const video of videos) this.videos.set(video.videoId, { ...video });
+  }
+  async deleteVideo(_tenant: string, videoId: string) {
+    return this.videos.delete(videoId);
   }
   async saveEmbeddings(embeddings: CatalogEmbeddings) {
     this.embeddingWrites++;
@@ -44,7 +51,8 @@ export class FakeCatalog implements VideoCatalog {
 export class FakeSampler implements VideoSampler {
   calls: string[] = [];
   readonly #failedOnce = new Set<string>();
-  async sample(file: string) {
+  async sample(video: VideoSourceRef) {
+    const file = video.source;
     this.calls.push(path.basename(file));
     if (file.includes('bad'))
       throw new ReelError('NOT_A_VIDEO', `${path.basename(file)}: not a video (text)`);

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { KeyStore, parseScopes, SCOPES, type Scope } from '../../keys/key-store.ts';
+import { KeyStore, parseScopes, roleOf, SCOPES, type Scope } from '../../keys/key-store.ts';
 import { type CliContext, UsageError } from '../context.ts';
 import { formatTable, printJson } from '../output.ts';
 
@@ -14,7 +14,9 @@ function scopes(value: string): Scope[] {
 export function registerKeys(program: Command, context: () => CliContext): void {
   const keys = program
     .command('keys')
-    .description('API keys: create (shown once), list, revoke. Stored hashed in <data dir>/api-keys.json')
+    .description(
+      'API keys: create (shown once; tenant keys, or --operator), list, revoke. Stored hashed in <data dir>/api-keys.json',
+    )
     .addHelpText(
       'after',
       '\nExample:\n  $ npx reel keys create --tenant acme --scopes search,ingest && npx reel keys list',
@@ -23,35 +25,60 @@ export function registerKeys(program: Command, context: () => CliContext): void 
 
   keys
     .command('create')
-    .description('create an API key for a tenant; the key is printed once and never stored')
-    .requiredOption('--tenant <id>', 'the tenant whose videos the key reads and writes')
-    .option('--scopes <list>', `comma-separated: ${SCOPES.join(', ')}`, scopes, ['search'] as Scope[])
+    .description(
+      'create an API key for a tenant, or (--operator) a key for what spans tenants; the key is printed once and never stored',
+    )
+    .option('--tenant <id>', 'the tenant whose videos the key reads and writes')
+    .option(
+      '--operator',
+      "an operator key: the queues board, metrics, queue-wide reindexing and every tenant's keys; no tenant's videos",
+    )
+    .option('--scopes <list>', `comma-separated: ${SCOPES.join(', ')} (tenant keys)`, scopes)
     .option('--name <text>', 'a note to recognise the key by')
     .option('--json', 'print the key and its entry as JSON')
     .addHelpText(
       'after',
-      '\nExample:\n  $ npx reel keys create --tenant acme --scopes search,ingest --name "web app"',
+      '\nExample:\n  $ npx reel keys create --tenant acme --scopes search,ingest --name "web app"\n  $ npx reel keys create --operator --name prometheus',
     )
-    .action(async (options: { tenant: string; scopes: Scope[]; name?: string; json?: boolean }) => {
-      let created: Awaited<ReturnType<KeyStore['create']>>;
-      try {
-        created = await store().create({
-          tenant: options.tenant,
-          scopes: options.scopes,
-          ...(options.name ? { name: options.name } : {}),
-        });
-      } catch (error) {
-        if ((error as { code?: string }).code === 'KEY_INVALID')
-          throw new UsageError((error as Error).message);
-        throw error;
-      }
-      const { hash: _hash, ...entry } = created.entry;
-      if (options.json) printJson({ key: created.key, ...entry });
-      else
-        process.stdout.write(
-          `${created.key}\n\nkey ${entry.id} for tenant ${entry.tenant} (${entry.scopes.join(', ')}). It is shown only now: store it safely.\nUse it as: Authorization: Bearer ${created.key}\n`,
-        );
-    });
+    .action(
+      async (options: {
+        tenant?: string;
+        operator?: boolean;
+        scopes?: Scope[];
+        name?: string;
+        json?: boolean;
+      }) => {
+        if ((options.tenant === undefined) === (options.operator !== true))
+          throw new UsageError(
+            'give exactly one of --tenant T (a tenant key) or --operator (an operator key)',
+          );
+        if (options.operator && options.scopes)
+          throw new UsageError('--scopes is for tenant keys: an operator key has its role instead');
+        let created: Awaited<ReturnType<KeyStore['create']>>;
+        try {
+          created = options.operator
+            ? await store().createOperator(options.name ? { name: options.name } : {})
+            : await store().create({
+                tenant: options.tenant!,
+                scopes: options.scopes ?? ['search'],
+                ...(options.name ? { name: options.name } : {}),
+              });
+        } catch (error) {
+          if ((error as { code?: string }).code === 'KEY_INVALID')
+            throw new UsageError((error as Error).message);
+          throw error;
+        }
+        const { hash: _hash, ...entry } = created.entry;
+        const what = options.operator
+          ? "operator key (what spans tenants: the queues board, metrics, queue-wide reindexing, every tenant's keys; no tenant's videos)"
+          : `key for tenant ${entry.tenant} (${entry.scopes.join(', ')})`;
+        if (options.json) printJson({ key: created.key, ...entry });
+        else
+          process.stdout.write(
+            `${created.key}\n\n${entry.id}: ${what}. It is shown only now: store it safely.\nUse it as: Authorization: Bearer ${created.key}\n`,
+          );
+      },
+    );
 
   keys
     .command('list')
@@ -66,9 +93,10 @@ export function registerKeys(program: Command, context: () => CliContext): void 
       else
         process.stdout.write(
           `${formatTable(
-            ['id', 'tenant', 'scopes', 'name', 'created', 'revoked'],
+            ['id', 'role', 'tenant', 'scopes', 'name', 'created', 'revoked'],
             entries.map((e) => [
               e.id,
+              roleOf(e),
               e.tenant,
               e.scopes.join(','),
               e.name ?? '',

@@ -1,6 +1,6 @@
 /**
- * Prometheus metrics at `GET /metrics` (prom-client): request latency per route, search stage timings,
- * queue depths and indexed videos. Queue depths and video counts are read when scraped, each with a
+ * Prometheus metrics at `GET /metrics` (prom-client), behind an operator key (they count every tenant's
+ * videos and jobs): request latency per route, search stage timings, queue depths and indexed videos. Queue depths and video counts are read when scraped, each with a
  * short timeout, so a scrape during a Redis outage still answers (without the queue figures).
  */
 import type { SearchResponse } from '@reel/index';
@@ -101,7 +101,11 @@ export const metricsPlugin = fp(
     });
     app.get(
       '/metrics',
-      { schema: { summary: 'Prometheus metrics', tags: ['operations'], hide: false } },
+      {
+        // Counts across tenants: an operator key's, as the queues board is.
+        config: { operator: 'required' },
+        schema: { summary: 'Prometheus metrics (every tenant: operator key)', tags: ['operations'] },
+      },
       async (_request, reply) => {
         reply.type(registry.contentType);
         return registry.metrics();

@@ -1,11 +1,15 @@
 /**
  * Reindexing on demand (`POST /v1/reindex`: queued for the workers, which also run it on schedule) and
- * the models (`GET /v1/models`: installed ones, the active one, the one searches read). Admin scope.
+ * the models (`GET /v1/models`: installed ones, the active one, the one searches read).
+ *
+ * A tenant admin's reindex is a sweep of its own tenant's videos (re-run failed, missing or stuck ones);
+ * a model backfill and upkeep act on every tenant and need an operator key, as a queue-wide sweep does.
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { listInstalledModels, resolveActiveModel } from '@reel/models';
 import { JobName } from '@reel/workers';
 import { Type } from 'typebox';
+import { HttpProblem } from '../problem.ts';
 import { requireRedis } from '../require-redis.ts';
 import { authErrors, problemRef } from '../schemas.ts';
 
@@ -15,18 +19,20 @@ export const adminRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     '/reindex',
     {
-      config: { scope: 'admin' },
+      config: { scope: 'admin', operator: 'allowed' },
       preHandler: requireRedis,
       schema: {
         summary:
-          'Queue reindexing now: model backfill and switch, sweep, upkeep (all three when none is set)',
+          "Queue reindexing now: a tenant admin's key sweeps its own tenant; an operator key may also start the model backfill and upkeep (all three when none is set)",
         tags: ['admin'],
         body: Type.Optional(
           Type.Object(
             {
-              model: Type.Optional(Type.Boolean()),
-              sweep: Type.Optional(Type.Boolean()),
-              upkeep: Type.Optional(Type.Boolean()),
+              model: Type.Optional(Type.Boolean({ description: 'Model backfill and switch (operator key)' })),
+              sweep: Type.Optional(Type.Boolean({ description: 'Re-run failed, missing or stuck videos' })),
+              upkeep: Type.Optional(
+                Type.Boolean({ description: 'Compaction and index upkeep (operator key)' }),
+              ),
             },
             { additionalProperties: false },
           ),
@@ -44,20 +50,29 @@ export const adminRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request, reply) => {
       const body = request.body ?? {};
+      const operator = request.principal.operator;
       const all = !body.model && !body.sweep && !body.upkeep;
+      if (!operator && (body.model || body.upkeep))
+        throw new HttpProblem(
+          403,
+          'OPERATOR_REQUIRED',
+          'a model backfill and upkeep act on every tenant: they need an operator key (a tenant admin may sweep its own videos: {"sweep": true})',
+        );
       const active = await pipeline.activeModel();
       const searching = await pipeline.searchModel();
       const jobs: { kind: string; jobId: string }[] = [];
       const queue = pipeline.queues.reindex;
-      if (all || body.model) {
+      if (operator && (all || body.model)) {
         const job = await queue.add(JobName.backfill, { kind: 'backfill', model: active });
         jobs.push({ kind: 'backfill', jobId: job.id ?? '' });
       }
       if (all || body.sweep) {
-        const job = await queue.add(JobName.sweep, { kind: 'sweep' });
+        // A tenant's key sweeps its own tenant; the keyless local tenant is the operator and sweeps all.
+        const tenant = operator ? undefined : request.principal.tenant;
+        const job = await queue.add(JobName.sweep, { kind: 'sweep', ...(tenant ? { tenant } : {}) });
         jobs.push({ kind: 'sweep', jobId: job.id ?? '' });
       }
-      if (all || body.upkeep) {
+      if (operator && (all || body.upkeep)) {
         const job = await queue.add(JobName.upkeep, { kind: 'upkeep' });
         jobs.push({ kind: 'upkeep', jobId: job.id ?? '' });
       }
@@ -69,7 +84,7 @@ export const adminRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/models',
     {
-      config: { scope: 'admin' },
+      config: { scope: 'admin', operator: 'allowed' },
       schema: {
         summary: 'Installed models, the active one and the one searches read',
         tags: ['admin'],

@@ -4,11 +4,12 @@
  * per-video outcomes. A batch of another tenant is a 404.
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { BATCH_ID_PATTERN, batchKey } from '@reel/workers';
 import { Type } from 'typebox';
 import { AllowedPaths } from '../allowed-paths.ts';
 import { HttpProblem } from '../problem.ts';
 import { requireRedis } from '../require-redis.ts';
-import { authErrors, BatchAcceptedSchema, problemRef } from '../schemas.ts';
+import { authErrors, BatchAcceptedSchema, problemRef, toAccepted } from '../schemas.ts';
 
 const Tags = Type.Array(Type.String({ minLength: 1, maxLength: 100 }), { maxItems: 20 });
 
@@ -89,21 +90,15 @@ export const batchRoutes: FastifyPluginAsyncTypebox = async (app) => {
           'VALIDATION_FAILED',
           'body.videos: one batch holds either paths or URLs, not both',
         );
-      if (batchId) {
-        const existing = await pipeline.progress.get(batchId);
-        if (existing && existing.tenant !== tenant)
-          throw new HttpProblem(404, 'BATCH_NOT_FOUND', `no batch ${batchId}`);
-      }
       const model = await pipeline.searchModel();
       let result: Awaited<ReturnType<typeof pipeline.service.submit>>;
       if (kinds.has('path')) {
         const files = [];
         for (const v of videos) {
-          const real = await allowed.resolve([v.path!]);
-          for (const file of real)
+          for (const file of await allowed.resolve(v.path!, config.apiMaxFiles))
             files.push({
-              path: file,
-              name: v.path!,
+              path: file.real,
+              name: file.name,
               ...(v.title ? { title: v.title } : {}),
               tags: v.tags ?? [],
             });
@@ -114,7 +109,13 @@ export const batchRoutes: FastifyPluginAsyncTypebox = async (app) => {
             'TOO_MANY_FILES',
             `the paths expand to ${files.length} videos; at most ${config.apiMaxFiles} per batch (REEL_API_MAX_FILES)`,
           );
-        result = await pipeline.service.submit({ tenant, files, model, ...(batchId ? { batchId } : {}) });
+        // Not read here: each file is opened and hashed by the worker that indexes it.
+        result = await pipeline.service.submitPaths({
+          tenant,
+          files,
+          model,
+          ...(batchId ? { batchId } : {}),
+        });
       } else {
         result = await pipeline.service.submitUrls({
           tenant,
@@ -128,7 +129,7 @@ export const batchRoutes: FastifyPluginAsyncTypebox = async (app) => {
         });
       }
       reply.code(202);
-      return { ...result, statusUrl: `/v1/batches/${result.batchId}` };
+      return toAccepted(result);
     },
   );
 
@@ -145,11 +146,15 @@ export const batchRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request) => {
-      const status = await pipeline.progress.get(request.params.id);
+      const { id } = request.params;
+      // Batch ids are the tenant's own: the same id of another tenant is another batch.
+      const status = BATCH_ID_PATTERN.test(id)
+        ? await pipeline.progress.get(batchKey(request.principal.tenant, id))
+        : undefined;
       if (!status || status.tenant !== request.principal.tenant)
-        throw new HttpProblem(404, 'BATCH_NOT_FOUND', `no batch ${request.params.id}`);
+        throw new HttpProblem(404, 'BATCH_NOT_FOUND', `no batch ${id}`);
       return {
-        id: status.id,
+        id,
         kind: status.kind ?? 'upload',
         createdAt: new Date(status.createdAt).toISOString(),
         finishedAt: status.finishedAt === undefined ? null : new Date(status.finishedAt).toISOString(),

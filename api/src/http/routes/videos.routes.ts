@@ -4,21 +4,30 @@
  * tenant: another tenant's video is a 404, exactly like a video that does not exist.
  *
  * Uploads stream into storage (the data folder, or the bucket with `REEL_STORAGE=s3`), hashed on the
- * way. Files on this machine's disk (the data folder, server-side paths) are served by @fastify/static;
- * objects in a bucket are streamed from it, with the same Range rules (byte-range.ts).
+ * way. A video is streamed only once indexed, and only from what its record may point to (its tenant's
+ * stored content, or a server-side path opened as a regular file), with Range (byte-range.ts).
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import fastifyStatic from '@fastify/static';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { VideoRecord } from '@reel/index';
-import type { ObjectInfo, SubmitFile } from '@reel/workers';
-import { contentTypeOf, thumbnailKey, uploadKey, VIDEO_EXTENSIONS } from '@reel/workers';
+import { isReelError } from '@reel/infra';
+import type { ByteRange, ObjectInfo, ResolvedSource, SubmitFile } from '@reel/workers';
+import {
+  contentTypeOf,
+  openRegularFile,
+  resolveSource,
+  SOURCE_NOT_ALLOWED,
+  thumbnailKey,
+  uploadKey,
+  VIDEO_EXTENSIONS,
+} from '@reel/workers';
 import type { FastifyReply } from 'fastify';
 import { Type } from 'typebox';
 import { parseRange } from '../byte-range.ts';
+import { reauthorize } from '../plugins/auth.ts';
 import { HttpProblem, sendProblem } from '../problem.ts';
 import { requireRedis } from '../require-redis.ts';
 import {
@@ -27,6 +36,7 @@ import {
   FiltersSchema,
   problemRef,
   splitTags,
+  toAccepted,
   toVideoBody,
   toVideoFilters,
   VideoId,
@@ -66,6 +76,19 @@ function objectHeaders(reply: FastifyReply, info: ObjectInfo, contentType: strin
   reply.header('content-type', contentType ?? 'application/octet-stream');
   if (info.etag) reply.header('etag', info.etag);
   if (info.lastModified) reply.header('last-modified', info.lastModified.toUTCString());
+}
+
+/** A video file the stream route serves, with Range. */
+interface StreamableFile {
+  size: number;
+  /** From reel's key or the file's extension, never a type stored with the object. */
+  contentType: string | undefined;
+  etag: string | undefined;
+  lastModified: Date | undefined;
+  /** The bytes, or the range asked for; undefined when the file vanished meanwhile. */
+  read(range: ByteRange | undefined): Promise<Readable | undefined>;
+  /** Releases the file when nothing was read. */
+  close(): Promise<void>;
 }
 
 export const videoRoutes: FastifyPluginAsyncTypebox = async (app) => {
@@ -172,6 +195,8 @@ export const videoRoutes: FastifyPluginAsyncTypebox = async (app) => {
             'NO_FILES',
             'the request carries no file parts (send the videos as "file" parts)',
           );
+        // The upload may have streamed for minutes: a key revoked meanwhile commits nothing.
+        await reauthorize(app.deps.access, request);
         const result = await pipeline.service.submit({ tenant, files, model: await pipeline.searchModel() });
         // Files that will not be indexed (duplicates, failures) are not kept.
         const queued = new Set(
@@ -179,7 +204,7 @@ export const videoRoutes: FastifyPluginAsyncTypebox = async (app) => {
         );
         await Promise.all(stored.filter((k) => !queued.has(storage.ref(k))).map((k) => storage.delete(k)));
         reply.code(202);
-        return { ...result, statusUrl: `/v1/batches/${result.batchId}` };
+        return toAccepted(result);
       } catch (error) {
         await Promise.all(stored.map((k) => storage.delete(k).catch(() => {})));
         throw error;
@@ -273,55 +298,107 @@ export const videoRoutes: FastifyPluginAsyncTypebox = async (app) => {
     {
       config: { scope: 'search' },
       schema: {
-        summary: 'The video file (supports HTTP Range requests)',
+        summary: 'The video file of an indexed video (supports HTTP Range requests)',
         tags: ['videos'],
         params: idParams,
         produces: ['video/*'],
-        response: { 200: Type.Any(), 206: Type.Any(), ...authErrors, 404: problemRef, 416: problemRef },
+        response: {
+          200: Type.Any(),
+          206: Type.Any(),
+          ...authErrors,
+          404: problemRef,
+          409: problemRef,
+          416: problemRef,
+        },
       },
     },
     async (request, reply) => {
       const video = await videoOf(request.principal.tenant, request.params.id);
-      const file = video.source;
-      const key = file ? await storage.keyOf(file) : undefined;
-      if (key !== undefined && storage.localPath(key) === undefined) {
-        // In a bucket: streamed from it, Range served as @fastify/send does for local files.
-        const info = await storage.stat(key);
-        if (!info)
-          throw new HttpProblem(404, 'VIDEO_FILE_MISSING', `video ${video.id}: its file is no longer stored`);
-        const range = parseRange(request.headers.range, info.size);
-        reply.header('accept-ranges', 'bytes');
-        if (range === 'unsatisfiable') {
-          reply.header('content-range', `bytes */${info.size}`);
-          return sendProblem(
-            reply,
-            416,
-            'RANGE_NOT_SATISFIABLE',
-            `${request.headers.range}: outside the video's ${info.size} bytes`,
-          );
-        }
-        const object = await storage.get(key, range ? { range } : {});
-        if (!object)
-          throw new HttpProblem(404, 'VIDEO_FILE_MISSING', `video ${video.id}: its file is no longer stored`);
-        objectHeaders(reply, object, contentTypeOf(key));
-        if (object.range) {
-          reply.code(206);
-          reply.header('content-range', `bytes ${object.range.start}-${object.range.end}/${object.size}`);
-          reply.header('content-length', object.range.end - object.range.start + 1);
-        } else {
-          reply.header('content-length', object.size);
-        }
-        return reply.send(object.stream);
+      if (video.status !== 'indexed')
+        throw new HttpProblem(
+          409,
+          'VIDEO_NOT_INDEXED',
+          `video ${video.id} is ${video.status}: only indexed videos are streamed`,
+        );
+      const missing = () =>
+        new HttpProblem(404, 'VIDEO_FILE_MISSING', `video ${video.id}: its file is no longer stored`);
+      // Only what the record may point to (see @reel/workers video-source.ts), opened as a regular file.
+      let source: ResolvedSource;
+      try {
+        source = await resolveSource(storage, {
+          tenant: video.tenant,
+          videoId: video.id,
+          source: video.source ?? '',
+          name: video.title,
+        });
+      } catch (error) {
+        if (!isReelError(error)) throw error;
+        if (error.code === SOURCE_NOT_ALLOWED)
+          request.log.warn({ videoId: video.id, err: error.message }, 'refused to stream a video source');
+        throw missing();
       }
-      const info = file ? await stat(file).catch(() => null) : null;
-      if (!file || !info?.isFile())
-        throw new HttpProblem(404, 'VIDEO_FILE_MISSING', `video ${video.id}: its file is no longer stored`);
-      return reply.sendFile(path.basename(file), path.dirname(file), {
-        acceptRanges: true,
-        cacheControl: false,
-      });
+      const file = source.kind === 'stored' ? await storedFile(source.key) : await serverFile(source.path);
+      if (!file) throw missing();
+      const range = parseRange(request.headers.range, file.size);
+      reply.header('accept-ranges', 'bytes');
+      if (range === 'unsatisfiable') {
+        await file.close();
+        reply.header('content-range', `bytes */${file.size}`);
+        return sendProblem(
+          reply,
+          416,
+          'RANGE_NOT_SATISFIABLE',
+          `${request.headers.range}: outside the video's ${file.size} bytes`,
+        );
+      }
+      const body = await file.read(range);
+      if (!body) throw missing();
+      reply.header('content-type', file.contentType ?? 'application/octet-stream');
+      if (file.etag) reply.header('etag', file.etag);
+      if (file.lastModified) reply.header('last-modified', file.lastModified.toUTCString());
+      if (range) {
+        reply.code(206);
+        reply.header('content-range', `bytes ${range.start}-${range.end}/${file.size}`);
+        reply.header('content-length', range.end - range.start + 1);
+      } else {
+        reply.header('content-length', file.size);
+      }
+      return reply.send(body);
     },
   );
+
+  /** A stored object (the data folder or a bucket), typed by reel's key. */
+  async function storedFile(key: string): Promise<StreamableFile | undefined> {
+    const info = await storage.stat(key);
+    if (!info) return undefined;
+    return {
+      size: info.size,
+      contentType: contentTypeOf(key),
+      etag: info.etag,
+      lastModified: info.lastModified,
+      read: async (range) => (await storage.get(key, range ? { range } : {}))?.stream,
+      close: async () => {},
+    };
+  }
+
+  /** A server-side path, opened as a regular file: what is streamed is the file that was checked. */
+  async function serverFile(file: string): Promise<StreamableFile | undefined> {
+    const opened = await openRegularFile(file).catch(() => undefined);
+    if (!opened) return undefined;
+    return {
+      size: opened.stats.size,
+      contentType: contentTypeOf(file),
+      etag: undefined,
+      lastModified: opened.stats.mtime,
+      read: async (range) =>
+        opened.handle.createReadStream({
+          start: range?.start ?? 0,
+          ...(range ? { end: range.end } : {}),
+          autoClose: true,
+        }),
+      close: () => opened.handle.close(),
+    };
+  }
 
   app.get(
     '/videos/:id/frames/:n/thumbnail',

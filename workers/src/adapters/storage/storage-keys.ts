@@ -1,10 +1,12 @@
 /**
  * The storage's key layout, the same in a folder and in a bucket (under `REEL_S3_PREFIX`):
  * - `videos/<tenant>/<uuid><ext>`: uploads (the upload's name is never part of a key);
- * - `videos/<video id>/download<ext>`: URL downloads;
+ * - `videos/<tenant>/<video id>/download<ext>`: URL downloads (before, `videos/<video id>/download<ext>`);
  * - `thumbnails/<video id>/thumb-0000.webp`, …: thumbnails (records keep `<video id>/thumb-0000.webp`).
  */
+import path from 'node:path';
 import { ReelError } from '@reel/infra';
+import { VIDEO_EXTENSIONS } from '../../submit-paths.ts';
 
 /** The top-level folders of the layout. */
 export const STORAGE_AREAS = ['videos', 'thumbnails'] as const;
@@ -58,14 +60,36 @@ export function uploadKey(tenant: string, uuid: string, extension: string): stri
   return checkKey(`videos/${tenant}/${uuid}${extension}`);
 }
 
-/** A video's own folder in the videos area (URL downloads). */
-export function videoFolder(videoId: string): string {
+/** A video's own folder in its tenant's part of the videos area (URL downloads). */
+export function videoFolder(tenant: string, videoId: string): string {
+  return checkPrefix(`videos/${tenant}/${videoId}/`);
+}
+
+/** Where URL downloads were kept before they moved into their tenant's folder (still read and removed). */
+export function legacyVideoFolder(videoId: string): string {
   return checkPrefix(`videos/${videoId}/`);
 }
 
 /** Where a URL video's download is stored. */
-export function downloadKey(videoId: string, extension: string): string {
-  return checkKey(`${videoFolder(videoId)}download${extension}`);
+export function downloadKey(tenant: string, videoId: string, extension: string): string {
+  return checkKey(`${videoFolder(tenant, videoId)}download${extension}`);
+}
+
+/** Where a URL video's download is stored: the URL path's extension kept when it is a video's. */
+export function downloadKeyFor(tenant: string, videoId: string, url: string): string {
+  let ext = '';
+  try {
+    ext = path.posix.extname(new URL(url).pathname).toLowerCase();
+  } catch {}
+  return downloadKey(tenant, videoId, VIDEO_EXTENSIONS.has(ext) ? ext : '');
+}
+
+/**
+ * True when stored content under `key` may be read for this tenant's video: an object in the tenant's
+ * folder of the videos area, or in the video's own legacy folder (downloads made before they moved).
+ */
+export function ownsStoredVideo(key: string, tenant: string, videoId: string): boolean {
+  return isVideoKey(key) && (key.startsWith(`videos/${tenant}/`) || key.startsWith(`videos/${videoId}/`));
 }
 
 /** A video's thumbnails folder. */
