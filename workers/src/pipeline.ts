@@ -281,6 +281,7 @@ export async function startPipelineWorker(
     async close(timeoutMs) {
       await runtime.close(timeoutMs);
       await embedders.close();
+      await downloader.close();
       // Never exit while onnxruntime is inside run() in a worker thread: the pool waits for it.
       await pool.close();
       await pipeline.close();

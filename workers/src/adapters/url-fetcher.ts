@@ -5,20 +5,25 @@
  * multipart upload completed at the end). Limits: `maxBytes` (checked against Content-Length before the
  * body is read, then while it streams), a total time limit, and a small cap on redirects.
  *
+ * Where it connects is checked on the address actually connected to, for every hop (see
+ * address-guard.ts): loopback, private, metadata and other non-public addresses are refused unless
+ * REEL_DOWNLOAD_ALLOW_PRIVATE is set, and a failed lookup fails the download.
+ *
  * Failures are classified for the retry policy: bad input (a 4xx answer, too large, too many redirects,
- * a redirect to another scheme, an empty body) is permanent; the network, 5xx answers, 408/429 and
- * timeouts are transient (ReelError `retryable`), so BullMQ retries them with backoff.
+ * a redirect to another scheme or to a URL with credentials, a forbidden address, an empty body) is
+ * permanent; the network, 5xx answers, 408/429 and timeouts are transient (ReelError `retryable`), so
+ * BullMQ retries them with backoff.
  */
 import { createHash } from 'node:crypto';
-import { lookup } from 'node:dns/promises';
-import { BlockList, isIP } from 'node:net';
 import path from 'node:path';
 import { addAbortSignal, Readable } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { isReelError, ReelError } from '@reel/infra';
+import { Agent, fetch } from 'undici';
 import type { UrlDownloader } from '../pipeline-deps.ts';
 import type { ContentHash } from '../video-identity.ts';
 import { checkVideoUrl } from '../video-url.ts';
+import { checkLiteralHost, ForbiddenAddressError, guardedAgent, isPublicAddress } from './address-guard.ts';
 import { LocalStorage } from './storage/local-storage.ts';
 import type { ObjectStorage } from './storage/object-storage.ts';
 import { downloadKeyFor, legacyVideoFolder, videoFolder } from './storage/storage-keys.ts';
@@ -31,40 +36,9 @@ export const DownloadErrorCode = {
   DOWNLOAD_UNAVAILABLE: 'DOWNLOAD_UNAVAILABLE',
   /** Transient: the download did not finish within the time limit. */
   DOWNLOAD_TIMEOUT: 'DOWNLOAD_TIMEOUT',
-  /** Permanent: the host (or a redirect's) is a loopback, private, link-local or metadata address. */
+  /** Permanent: the host (or a redirect's) is or resolves to a non-public address (loopback, private, metadata…). */
   DOWNLOAD_FORBIDDEN: 'DOWNLOAD_FORBIDDEN',
 } as const;
-
-/** Addresses a download must not reach unless allowed: the machine itself and internal networks. */
-const INTERNAL = new BlockList();
-for (const [net, prefix] of [
-  ['0.0.0.0', 8],
-  ['10.0.0.0', 8],
-  ['100.64.0.0', 10],
-  ['127.0.0.0', 8],
-  ['169.254.0.0', 16], // link-local, cloud metadata (169.254.169.254)
-  ['172.16.0.0', 12],
-  ['192.168.0.0', 16],
-  ['224.0.0.0', 4],
-] as const)
-  INTERNAL.addSubnet(net, prefix, 'ipv4');
-for (const [net, prefix] of [
-  ['::', 128],
-  ['::1', 128],
-  ['fc00::', 7],
-  ['fe80::', 10],
-  ['ff00::', 8],
-] as const)
-  INTERNAL.addSubnet(net, prefix, 'ipv6');
-
-/** True for loopback, private, link-local, CGNAT, multicast and unspecified addresses (IPv4-mapped too). */
-export function isInternalAddress(address: string): boolean {
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
-  if (mapped) return INTERNAL.check(mapped[1]!, 'ipv4');
-  const family = isIP(address);
-  if (family === 0) return false;
-  return INTERNAL.check(address, family === 4 ? 'ipv4' : 'ipv6');
-}
 
 export interface UrlFetcherOptions {
   /** Folder downloads are stored in (`config.paths.videos`): `<videosDir>/<tenant>/<videoId>/download<ext>`. */
@@ -77,19 +51,26 @@ export interface UrlFetcherOptions {
   timeoutMs: number;
   /** Redirects followed before giving up (default 5). */
   maxRedirects?: number;
-  /** Allow hosts on loopback and internal networks (default false: see isInternalAddress). */
+  /** Allow hosts on loopback and internal networks (default false: see address-guard.ts). */
   allowPrivateHosts?: boolean;
+  /** The addresses a download may connect to (default: public unicast; tests have only loopback). */
+  allowAddress?: (address: string) => boolean;
 }
 
 const TRANSIENT_STATUSES = new Set([408, 425, 429]);
 
 export class UrlFetcher implements UrlDownloader {
-  readonly #options: Required<Omit<UrlFetcherOptions, 'storage'>>;
+  readonly #options: Required<Omit<UrlFetcherOptions, 'storage' | 'allowAddress'>>;
+  readonly #allowed: (address: string) => boolean;
   readonly #storage: ObjectStorage;
+  /** Connects to public addresses only, unless private hosts are allowed. */
+  readonly #agent: Agent;
 
   constructor(options: UrlFetcherOptions) {
-    const { storage, ...rest } = options;
+    const { storage, allowAddress, ...rest } = options;
     this.#options = { maxRedirects: 5, allowPrivateHosts: false, ...rest };
+    this.#allowed = allowAddress ?? isPublicAddress;
+    this.#agent = this.#options.allowPrivateHosts ? new Agent() : guardedAgent(this.#allowed);
     this.#storage =
       storage ??
       new LocalStorage({
@@ -157,36 +138,34 @@ export class UrlFetcher implements UrlDownloader {
     }
   }
 
-  /**
-   * Refuses hosts on loopback and internal networks (every address the name resolves to), so a URL
-   * submitted through the API cannot reach services behind it. A name that does not resolve is left to
-   * fetch, which reports it as a network failure.
-   */
-  async #checkHost(url: string, current: string): Promise<void> {
-    if (this.#options.allowPrivateHosts) return;
-    const host = new URL(current).hostname.replace(/^\[|\]$/g, '');
-    const addresses = isIP(host)
-      ? [host]
-      : await lookup(host, { all: true }).then(
-          (found) => found.map((a) => a.address),
-          () => [],
-        );
-    const internal = addresses.find(isInternalAddress);
-    if (internal !== undefined) {
-      const via = current === url ? '' : ` (redirected to ${current})`;
-      throw new ReelError(
-        DownloadErrorCode.DOWNLOAD_FORBIDDEN,
-        `${url}${via}: ${host} is an internal address (${internal}); downloads from loopback and private networks are off (REEL_DOWNLOAD_ALLOW_PRIVATE=true allows them)`,
-      );
-    }
+  /** Closes the connections the downloader keeps open. */
+  async close(): Promise<void> {
+    await this.#agent.close();
   }
 
   /** Fetches `url`, following up to maxRedirects redirects to http(s) URLs; returns a 2xx response. */
-  async #follow(url: string, signal: AbortSignal): Promise<Response> {
+  async #follow(url: string, signal: AbortSignal): Promise<Awaited<ReturnType<typeof fetch>>> {
+    const checked = checkVideoUrl(url);
+    // A URL stored before such URLs were refused at submit: refused for good, never retried.
+    if (!checked.ok) throw new ReelError(DownloadErrorCode.DOWNLOAD_FAILED, checked.problem);
     let current = url;
     for (let hop = 0; ; hop++) {
-      await this.#checkHost(url, current);
-      const response = await fetch(current, { redirect: 'manual', signal });
+      // An IP literal is connected to without a lookup: it is checked here; names, at connect time.
+      if (!this.#options.allowPrivateHosts) {
+        try {
+          checkLiteralHost(new URL(current).hostname, this.#allowed);
+        } catch (error) {
+          throw forbidden(url, current, error as ForbiddenAddressError);
+        }
+      }
+      let response: Awaited<ReturnType<typeof fetch>>;
+      try {
+        response = await fetch(current, { redirect: 'manual', signal, dispatcher: this.#agent });
+      } catch (error) {
+        const cause = (error as { cause?: unknown }).cause;
+        if (cause instanceof ForbiddenAddressError) throw forbidden(url, current, cause);
+        throw error;
+      }
       const location = response.headers.get('location');
       if (response.status >= 300 && response.status < 400 && location !== null) {
         await response.body?.cancel().catch(() => {});
@@ -224,6 +203,14 @@ async function hashStream(stream: Readable): Promise<ContentHash> {
     hash.update(chunk as Buffer);
   }
   return { sha256: hash.digest('hex'), sizeBytes: size };
+}
+
+function forbidden(url: string, current: string, why: ForbiddenAddressError): ReelError {
+  const via = current === url ? '' : ` (redirected to ${current})`;
+  return new ReelError(
+    DownloadErrorCode.DOWNLOAD_FORBIDDEN,
+    `${url}${via}: ${why.host} is an internal address (${why.address}); downloads reach public addresses only (REEL_DOWNLOAD_ALLOW_PRIVATE=true allows private ones)`,
+  );
 }
 
 function tooLarge(url: string, found: string, maxBytes: number): ReelError {
