@@ -1,6 +1,12 @@
 import { isReelError } from '@reel/infra';
 import { describe, expect, it } from 'vitest';
-import { decodeCursor, encodeCursor, hashFingerprint, hashQuery } from '../src/search/cursor.ts';
+import {
+  decodeCursor,
+  encodeCursor,
+  hashFingerprint,
+  hashQuery,
+  MAX_CURSOR_NUMBER,
+} from '../src/search/cursor.ts';
 
 const queryHash = hashQuery({ tenant: 't1', text: 'a dog', pooling: 'xpool', filters: {}, minScore: null });
 const fingerprintHash = hashFingerprint('sha256:model-a');
@@ -63,6 +69,24 @@ describe('page cursors', () => {
       JSON.stringify({ v: 2, k: 'search', o: 0, q: queryHash, f: fingerprintHash, s: 0 }),
     ).toString('base64url');
     expect(() => decodeCursor(wrongVersion, expected)).toThrow(/expected a version 1 page cursor/);
+  });
+
+  it('bounds offsets and versions: 2^32 wrapped round to the first page in LanceDB', () => {
+    const expected = { kind: 'search' as const, queryHash, fingerprintHash };
+    const forged = (o: number, s: number) =>
+      Buffer.from(JSON.stringify({ v: 1, k: 'search', o, q: queryHash, f: fingerprintHash, s })).toString(
+        'base64url',
+      );
+    for (const [o, s] of [
+      [2 ** 32, 0],
+      [MAX_CURSOR_NUMBER + 1, 0],
+      [0, 2 ** 32],
+    ] as const)
+      expect(
+        codeOf(() => decodeCursor(forged(o, s), expected)),
+        `${o} ${s}`,
+      ).toBe('CURSOR_INVALID');
+    expect(decodeCursor(forged(MAX_CURSOR_NUMBER, 5), expected).offset).toBe(MAX_CURSOR_NUMBER);
   });
 
   it('hashes queries independently of key order, and distinguishes values', () => {

@@ -50,7 +50,16 @@ export async function buildApp(deps: ApiDeps): Promise<ReelApp> {
     logController: new LogController({ disableRequestLogging: true }),
     // Long uploads: the body streams to disk, so no body limit applies to multipart; JSON stays small.
     bodyLimit: 1024 * 1024,
-    requestTimeout: 0,
+    // A request must arrive whole within this, body included (408 past it), and a connection that
+    // stays silent this long mid-request (a stalled upload) is closed: neither holds a socket forever.
+    requestTimeout: deps.config.apiRequestTimeoutSeconds * 1000,
+    connectionTimeout: deps.config.apiIdleTimeoutSeconds * 1000,
+    // Node arms the request timeout only when it is given to http.createServer (fastify sets it on the
+    // server afterwards, too late), and checks it on this interval (default 30 s).
+    http: {
+      requestTimeout: deps.config.apiRequestTimeoutSeconds * 1000,
+      connectionsCheckingInterval: 1000,
+    },
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: true } },
   });
   app.decorate('deps', deps);

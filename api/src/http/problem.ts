@@ -106,8 +106,13 @@ export function registerProblemHandler(app: FastifyInstance): void {
     }
     if (isReelError(error)) {
       const status = STATUS_OF_CODE[error.code] ?? (error.retryable ? 503 : 400);
-      if (status >= 500) request.log.error({ err: error }, 'request failed');
-      return sendProblem(reply, status, error.code, error.message);
+      if (status < 500) return sendProblem(reply, status, error.code, error.message);
+      request.log.error({ err: error }, 'request failed');
+      // A server fault's message may name its files and hosts: operators see it, tenants get the code.
+      const detail = request.principal?.operator
+        ? error.message
+        : `the server cannot answer this now (${error.code}); its operator finds why in the server's log`;
+      return sendProblem(reply, status, error.code, detail);
     }
     if (isRedisOutage(error)) {
       request.log.warn({ err: error }, 'Redis failed during the request');
@@ -115,8 +120,14 @@ export function registerProblemHandler(app: FastifyInstance): void {
         reply,
         503,
         'REDIS_UNAVAILABLE',
-        `Redis failed during the request (${error.message.split('\n')[0]}): uploads, batches and reindexing wait for it; search still works`,
+        'Redis failed during the request: uploads, batches and reindexing wait for it; search still works',
       );
+    }
+    // The client went away mid-request (an upload cut off, or cut by the idle or request timeout):
+    // nobody is left to answer, and it is not the server's fault.
+    if ((error as NodeJS.ErrnoException).code === 'ECONNRESET' && request.raw.destroyed) {
+      request.log.info({ err: error.message }, 'the client went away during the request');
+      return;
     }
     const status = fastifyError.statusCode;
     if (status === 429) return sendProblem(reply, 429, 'RATE_LIMITED', error.message);

@@ -3,7 +3,6 @@
  * those routes answer 503 at once with a clear code, instead of waiting for the reconnection (the
  * pipeline's connection queues commands until Redis is back, which suits workers, not HTTP clients).
  */
-import { redactUrl } from '@reel/workers';
 import type { FastifyRequest } from 'fastify';
 import { HttpProblem } from './problem.ts';
 
@@ -13,6 +12,7 @@ export async function requireRedis(request: FastifyRequest): Promise<void> {
     throw new HttpProblem(
       503,
       'REDIS_UNAVAILABLE',
-      `Redis (${redactUrl(request.server.deps.config.redisUrl)}) does not answer (${redis.status}): uploads, batches and reindexing wait for it; search still works`,
+      // Where Redis is and who reel is there are the operator's business: they stay in the log.
+      `Redis does not answer (${redis.status}): uploads, batches and reindexing wait for it; search still works`,
     );
 }

@@ -27,6 +27,12 @@ export interface CursorState {
 
 const VERSION = 1;
 
+/**
+ * Largest offset and table version a cursor may carry. LanceDB takes offsets as 32-bit numbers: 2^32
+ * wrapped round to 0 and returned the first page again. No listing or search gets near this.
+ */
+export const MAX_CURSOR_NUMBER = 2 ** 31 - 1;
+
 function fail(message: string): never {
   throw new ReelError(IndexErrorCode.CURSOR_INVALID, message);
 }
@@ -97,10 +103,12 @@ export function decodeCursor(
     (p.k !== 'search' && p.k !== 'list') ||
     !Number.isSafeInteger(p.o) ||
     (p.o as number) < 0 ||
+    (p.o as number) > MAX_CURSOR_NUMBER ||
     typeof p.q !== 'string' ||
     typeof p.f !== 'string' ||
     !Number.isSafeInteger(p.s) ||
-    (p.s as number) < 0
+    (p.s as number) < 0 ||
+    (p.s as number) > MAX_CURSOR_NUMBER
   )
     fail(`cursor: expected a version ${VERSION} page cursor, got a malformed one`);
   const state: CursorState = {
