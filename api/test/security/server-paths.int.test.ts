@@ -5,10 +5,12 @@
  * actually opened, and nothing on the request path reads a file's content.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, symlinkSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, realpathSync, renameSync, rmSync, symlinkSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { createLogger } from '@reel/infra';
+import { startPipelineWorker } from '@reel/workers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ApiFixture, colourVideo, json, startApi, waitForBatch } from '../helpers/api-server.ts';
 
@@ -74,5 +76,68 @@ describe('server-side paths that are not regular files', () => {
     expect(batch.videos.map((v: { name: string; status: string }) => [v.name, v.status])).toEqual([
       [path.join('folder', 'blue.mp4'), 'indexed'],
     ]);
+  });
+});
+
+describe('a server-side path swapped between submit and ingest', () => {
+  it('is read only if it is still the regular file it was: a symlink put in its place or on its way is refused', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'reel-sec-swap-'));
+    const library = path.join(dir, 'library');
+    const outside = path.join(dir, 'outside');
+    mkdirSync(path.join(library, 'sub'), { recursive: true });
+    mkdirSync(outside, { recursive: true });
+    colourVideo(library, 'swap.mp4', 'green');
+    colourVideo(path.join(library, 'sub'), 'clip.mp4', 'yellow');
+    colourVideo(outside, 'swap.mp4', 'white');
+    colourVideo(outside, 'clip.mp4', 'white');
+    // No worker yet: the files are swapped after the submit and before any worker opens them.
+    const own = await startApi({ root: dir, worker: false, env: { REEL_API_ALLOWED_ROOTS: library } });
+    try {
+      const submitted = await json(
+        await fetch(`${own.url}/v1/batches`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ videos: [{ path: 'swap.mp4' }, { path: 'sub/clip.mp4' }] }),
+        }),
+      );
+      rmSync(path.join(library, 'swap.mp4'));
+      symlinkSync(path.join(outside, 'swap.mp4'), path.join(library, 'swap.mp4'));
+      renameSync(path.join(library, 'sub'), path.join(library, 'sub-before'));
+      symlinkSync(outside, path.join(library, 'sub'));
+      const worker = await startPipelineWorker(own.config, createLogger({ level: 'silent', name: 'test' }));
+      try {
+        const batch = await waitForBatch(own.url, submitted.batchId);
+        const outcomes = batch.videos
+          .map((v: { name: string; status: string; code?: string }) => [v.name, v.status, v.code])
+          .sort();
+        expect(outcomes).toEqual([
+          ['sub/clip.mp4', 'failed', 'SOURCE_NOT_ALLOWED'],
+          ['swap.mp4', 'failed', 'SOURCE_NOT_ALLOWED'],
+        ]);
+        const search = await json(await fetch(`${own.url}/v1/search?q=white`));
+        expect(search.results).toEqual([]);
+      } finally {
+        await worker.close();
+      }
+    } finally {
+      await own.close();
+    }
+  });
+
+  it('records a path given through a symlinked folder (the command line) by its real path, and indexes it', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'reel-sec-link-'));
+    mkdirSync(path.join(dir, 'real'));
+    colourVideo(path.join(dir, 'real'), 'red.mp4', 'red');
+    symlinkSync(path.join(dir, 'real'), path.join(dir, 'link'));
+    const pipeline = api.server.deps.pipeline;
+    const submitted = await pipeline.service.submit({
+      tenant: 'default',
+      model: await pipeline.searchModel(),
+      files: [{ path: path.join(dir, 'link', 'red.mp4') }],
+    });
+    const status = await pipeline.waitForBatch(submitted.batchId);
+    expect(status.counts.indexed).toBe(1);
+    const record = await pipeline.store.getVideo('default', submitted.videos[0]!.videoId!);
+    expect(record?.source).toBe(realpathSync(path.join(dir, 'real', 'red.mp4')));
   });
 });

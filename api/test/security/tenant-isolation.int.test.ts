@@ -95,7 +95,7 @@ function example(schema: any): any {
 async function call(
   operation: Operation,
   key: string | undefined,
-): Promise<{ status: number; body: string }> {
+): Promise<{ status: number; body: string; sent: string }> {
   const query = new URLSearchParams();
   for (const parameter of operation.op.parameters ?? [])
     if (parameter.in === 'query' && parameter.required) query.set(parameter.name, TITLE);

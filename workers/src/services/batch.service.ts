@@ -15,6 +15,7 @@
  * `batchId` results carry; the API shows the part after the tenant.
  */
 import { randomUUID } from 'node:crypto';
+import { realpath } from 'node:fs/promises';
 import path from 'node:path';
 import { isReelError } from '@reel/infra';
 import type { FlowJobNode, FlowProducer, Queue } from 'bullmq';
@@ -304,7 +305,7 @@ export class BatchService implements ContentClaims {
       });
     }
     // A URL that failed before (its claim was freed) left failed jobs under the same ids.
-    await this.#clearFinishedJobs(queued, input.model);
+    for (const q of queued) await this.#clearFinishedJobs(q.record.videoId, input.model);
     await this.#enqueueSubmitted({ id: batchId, tenant: input.tenant }, videos, queued, input.model);
     return { batchId, existing: false, videos };
   }
@@ -341,7 +342,7 @@ export class BatchService implements ContentClaims {
         }),
       });
     }
-    await this.#clearFinishedJobs(queued, input.model);
+    for (const q of queued) await this.#clearFinishedJobs(q.record.videoId, input.model);
     await this.#enqueueSubmitted({ id: batchId, tenant: input.tenant }, videos, queued, input.model);
     return { batchId, existing: false, videos };
   }
@@ -355,7 +356,11 @@ export class BatchService implements ContentClaims {
     const seen = new Map<string, string>();
     for (const file of input.files) {
       const name = file.name ?? file.path;
-      const absolute = file.hash ? file.path : path.resolve(file.path);
+      // A local file is recorded by its real path: the worker that reads it requires the path to be
+      // its own real path still (no symlink put on the way since), see video-source.ts.
+      const absolute = file.hash
+        ? file.path
+        : await realpath(path.resolve(file.path)).catch(() => path.resolve(file.path));
       let hash: { sha256: string; sizeBytes: number };
       try {
         hash = file.hash ?? (await hashFile(absolute, { name }));
@@ -437,8 +442,7 @@ export class BatchService implements ContentClaims {
   ): Promise<SubmitBatchResult> {
     const earlier = await this.#submitted(batch.id);
     if (earlier) return earlier;
-    if (batch.target) await this.#clearFinishedJobs(jobs, batch.target);
-    else for (const job of jobs) await this.#clearFinishedJobs([job], job.model);
+    for (const job of jobs) await this.#clearFinishedJobs(job.videoId, job.model);
     const videos: SubmittedVideo[] = jobs.map((job) => ({
       name: job.name,
       videoId: job.videoId,
@@ -461,22 +465,16 @@ export class BatchService implements ContentClaims {
    * A finished or failed job keeps its id for a while; BullMQ ignores a new job with the same id, so a
    * re-run's jobs would never run. Removes such leftovers (live jobs are left alone).
    */
-  async #clearFinishedJobs(
-    videos: readonly ({ videoId: string } | { record: { videoId: string } })[],
-    model: ModelRef,
-  ): Promise<void> {
+  async #clearFinishedJobs(videoId: string, model: ModelRef): Promise<void> {
     const fp = model.fingerprint;
-    for (const video of videos) {
-      const videoId = 'record' in video ? video.record.videoId : video.videoId;
-      for (const [queue, id] of [
-        [QueueName.ingest, jobId.ingest(videoId)],
-        [QueueName.embed, jobId.embed(videoId, fp)],
-        [QueueName.index, jobId.index(videoId, fp)],
-      ] as const) {
-        const old = await this.#queues[queue]?.getJob(id);
-        if (old && ((await old.isFailed()) || (await old.isCompleted())))
-          await old.remove({ removeChildren: false }).catch(() => {});
-      }
+    for (const [queue, id] of [
+      [QueueName.ingest, jobId.ingest(videoId)],
+      [QueueName.embed, jobId.embed(videoId, fp)],
+      [QueueName.index, jobId.index(videoId, fp)],
+    ] as const) {
+      const old = await this.#queues[queue]?.getJob(id);
+      if (old && ((await old.isFailed()) || (await old.isCompleted())))
+        await old.remove({ removeChildren: false }).catch(() => {});
     }
   }
 
