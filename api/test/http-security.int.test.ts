@@ -14,7 +14,17 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { redisUp, startOwnRedis as startRedis } from '../../workers/test/helpers/own-redis.ts';
 import { isLoopback, startServer } from '../src/http/server.ts';
 import { KeyStore } from '../src/keys/key-store.ts';
-import { type ApiFixture, colourVideo, configFor, startApi, until } from './helpers/api-server.ts';
+import {
+  type ApiFixture,
+  bearer,
+  colourVideo,
+  configFor,
+  json,
+  startApi,
+  until,
+  uploadAs,
+  waitForBatch,
+} from './helpers/api-server.ts';
 
 let api: ApiFixture;
 
@@ -25,29 +35,9 @@ let searchOnly: string; // search, tenant acme
 let outside: string; // a folder outside the allowed root
 let allowedRoot: string;
 
-const auth = (key: string, extra: Record<string, string> = {}) => ({
-  authorization: `Bearer ${key}`,
-  ...extra,
-});
-
-async function json(response: Response): Promise<Record<string, any>> {
-  return (await response.json()) as Record<string, any>;
-}
-
-async function upload(key: string, file: string): Promise<Record<string, any>> {
-  const body = new FormData();
-  body.append('file', new Blob([readFileSync(file)]), path.basename(file));
-  const response = await fetch(`${api.url}/v1/videos`, { method: 'POST', headers: auth(key), body });
-  expect(response.status).toBe(202);
-  return json(response);
-}
-
-async function waitBatch(key: string, id: string): Promise<Record<string, any>> {
-  return until(`batch ${id}`, async () => {
-    const status = await json(await fetch(`${api.url}/v1/batches/${id}`, { headers: auth(key) }));
-    return status.finishedAt ? status : undefined;
-  });
-}
+const auth = bearer;
+const upload = (key: string, file: string) => uploadAs(api.url, key, file);
+const waitBatch = (key: string, id: string) => waitForBatch(api.url, id, key);
 
 beforeAll(async () => {
   const root = mkdtempSync(path.join(tmpdir(), 'reel-api-sec-'));

@@ -12,7 +12,7 @@
  * processes could lose a commit here (they would not on AWS S3, MinIO or R2). The API process writes to
  * the index only when deleting, after the worker is idle; the sweep schedule is pushed out of the test.
  */
-import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
@@ -22,6 +22,7 @@ import { type S3Fixture, startS3 } from '../../workers/test/helpers/s3-server.ts
 import {
   type ApiFixture,
   colourVideo,
+  filesUnder,
   uploadForm as form,
   json,
   startApi,
@@ -39,17 +40,6 @@ const started = performance.now();
 async function objectBytes(key: string): Promise<Buffer> {
   const answer = await s3.client.send(new GetObjectCommand({ Bucket: s3.bucket, Key: key }));
   return Buffer.from(await answer.Body!.transformToByteArray());
-}
-
-/** Files (not folders) under `dir`, recursively; none when it does not exist. */
-function filesUnder(dir: string): string[] {
-  try {
-    return readdirSync(dir, { recursive: true, withFileTypes: true })
-      .filter((e) => e.isFile())
-      .map((e) => path.join(e.parentPath, e.name));
-  } catch {
-    return [];
-  }
 }
 
 beforeAll(async () => {

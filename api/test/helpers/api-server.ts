@@ -4,7 +4,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createLogger, loadConfig, type ReelConfig } from '@reel/infra';
@@ -97,11 +97,40 @@ export async function json(response: Response): Promise<Record<string, any>> {
   return (await response.json()) as Record<string, any>;
 }
 
-/** Polls `GET /v1/batches/:id` until the batch has finished; returns its status. */
+/** The Authorization header of an API key, with any other headers. */
+export function bearer(key: string, extra: Record<string, string> = {}): Record<string, string> {
+  return { authorization: `Bearer ${key}`, ...extra };
+}
+
+/** Polls `GET /v1/batches/:id` (as `key`, or keyless) until the batch has finished; returns its status. */
 // biome-ignore lint/suspicious/noExplicitAny: as above
-export async function waitForBatch(baseUrl: string, id: string): Promise<Record<string, any>> {
+export async function waitForBatch(baseUrl: string, id: string, key?: string): Promise<Record<string, any>> {
   return until(`batch ${id}`, async () => {
-    const status = await json(await fetch(`${baseUrl}/v1/batches/${id}`));
+    const status = await json(
+      await fetch(`${baseUrl}/v1/batches/${id}`, key ? { headers: bearer(key) } : {}),
+    );
     return status.finishedAt ? status : undefined;
   });
+}
+
+/** Uploads one file through `POST /v1/videos` as `key`; throws unless it is accepted (202). */
+// biome-ignore lint/suspicious/noExplicitAny: as above
+export async function uploadAs(baseUrl: string, key: string, file: string): Promise<Record<string, any>> {
+  const body = new FormData();
+  body.append('file', new Blob([readFileSync(file)]), path.basename(file));
+  const response = await fetch(`${baseUrl}/v1/videos`, { method: 'POST', headers: bearer(key), body });
+  if (response.status !== 202)
+    throw new Error(`upload of ${file}: ${response.status} ${await response.text()}`);
+  return json(response);
+}
+
+/** Files (not folders) under `dir`, recursively; none when it does not exist. */
+export function filesUnder(dir: string): string[] {
+  try {
+    return readdirSync(dir, { recursive: true, withFileTypes: true })
+      .filter((e) => e.isFile())
+      .map((e) => path.join(e.parentPath, e.name));
+  } catch {
+    return [];
+  }
 }

@@ -6,14 +6,14 @@
  * named the allowed roots and Redis's user and host; a listing cursor with offset 2^32 wrapped round to
  * the first page. (The address blocklist and URLs with credentials are in workers' url tests.)
  */
-import { mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { freePort } from '@reel/infra';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { KeyStore } from '../../src/keys/key-store.ts';
-import { type ApiFixture, json, startApi, until } from '../helpers/api-server.ts';
+import { type ApiFixture, bearer, filesUnder, json, startApi, until } from '../helpers/api-server.ts';
 
 let api: ApiFixture;
 let acme: string;
@@ -21,21 +21,7 @@ let globex: string;
 let root: string;
 let allowedRoot: string;
 
-const auth = (key: string, extra: Record<string, string> = {}) => ({
-  authorization: `Bearer ${key}`,
-  ...extra,
-});
-
-/** Every file under a folder, recursively (what an upload may have left behind). */
-function filesUnder(dir: string): string[] {
-  try {
-    return readdirSync(dir, { recursive: true, withFileTypes: true })
-      .filter((e) => e.isFile())
-      .map((e) => path.join(e.parentPath, e.name));
-  } catch {
-    return [];
-  }
-}
+const auth = bearer;
 
 /**
  * A multipart upload sent by hand on a raw socket, so a test can stall it: the head and the start of

@@ -15,7 +15,16 @@ import path from 'node:path';
 import { JobName } from '@reel/workers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KeyStore } from '../../src/keys/key-store.ts';
-import { type ApiFixture, colourVideo, json, startApi, until } from '../helpers/api-server.ts';
+import {
+  type ApiFixture,
+  bearer,
+  colourVideo,
+  json,
+  startApi,
+  until,
+  uploadAs,
+  waitForBatch,
+} from '../helpers/api-server.ts';
 
 let api: ApiFixture;
 let keys: KeyStore;
@@ -23,25 +32,9 @@ let acme: string; // search + ingest + admin, tenant acme
 let globex: string; // search + ingest + admin, tenant globex
 let secret: string; // a video on the server's disk that no tenant submitted
 
-const auth = (key: string, extra: Record<string, string> = {}) => ({
-  authorization: `Bearer ${key}`,
-  ...extra,
-});
-
-async function upload(key: string, file: string): Promise<Record<string, any>> {
-  const body = new FormData();
-  body.append('file', new Blob([readFileSync(file)]), path.basename(file));
-  const response = await fetch(`${api.url}/v1/videos`, { method: 'POST', headers: auth(key), body });
-  expect(response.status).toBe(202);
-  return json(response);
-}
-
-async function batchOf(key: string, id: string): Promise<Record<string, any>> {
-  return until(`batch ${id}`, async () => {
-    const status = await json(await fetch(`${api.url}/v1/batches/${id}`, { headers: auth(key) }));
-    return status.finishedAt ? status : undefined;
-  });
-}
+const auth = bearer;
+const upload = (key: string, file: string) => uploadAs(api.url, key, file);
+const batchOf = (key: string, id: string) => waitForBatch(api.url, id, key);
 
 beforeAll(async () => {
   const root = mkdtempSync(path.join(tmpdir(), 'reel-sec-roles-'));

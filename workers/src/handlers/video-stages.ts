@@ -85,6 +85,7 @@ async function skipReason(data: VideoJobData, deps: PipelineDeps): Promise<Stage
  */
 async function settleContent(
   data: VideoJobData,
+  record: CatalogVideo,
   hash: ContentHash,
   deps: PipelineDeps,
 ): Promise<StageSkip | undefined> {
@@ -107,7 +108,8 @@ async function settleContent(
   // The video holds no content of its own: free it, so submitting it again reads it again.
   await deps.downloader?.discard(data.tenant, data.videoId);
   await deps.claims.releaseClaim(data.videoId, { ifBatch: data.batchId });
-  await deps.catalog.deleteVideo(data.tenant, data.videoId);
+  // Only the provisional record this submit wrote: a video indexed before keeps its own.
+  if (record.status !== 'indexed') await deps.catalog.deleteVideo(data.tenant, data.videoId);
   const where = claim.batchId ? ` (batch ${clientBatchId(claim.batchId)})` : '';
   await deps.progress.update(data.batchId, data.videoId, {
     status: 'duplicate',
@@ -168,7 +170,7 @@ export async function ingestVideo(
     const fetched = await download(data, record.source, deps, signal);
     if (isSkip(fetched)) return fetched;
     if (await wasDeleted(data, deps)) return dropDeleted(data, deps);
-    const duplicate = await settleContent(data, fetched, deps);
+    const duplicate = await settleContent(data, record, fetched, deps);
     if (duplicate) return duplicate;
     record = { ...record, sha256: fetched.sha256, sizeBytes: fetched.sizeBytes };
     readFrom = fetched.file;
@@ -184,7 +186,7 @@ export async function ingestVideo(
   );
   if (unknownContent) {
     if (!sampled.hash) throw new ReelError('INTERNAL', `${data.name}: the sampler returned no hash`);
-    const duplicate = await settleContent(data, sampled.hash, deps);
+    const duplicate = await settleContent(data, record, sampled.hash, deps);
     if (duplicate) return duplicate;
     record = { ...record, sha256: sampled.hash.sha256, sizeBytes: sampled.hash.sizeBytes };
     await deps.catalog.saveVideo({ ...record, status: working });
@@ -308,8 +310,9 @@ export async function recordFailure(
   await deps.progress.update(data.batchId, data.videoId, { status: 'failed', ...shown });
   await deps.catalog.saveVideo({ ...record, status: 'failed', error: shown });
   await deps.spool.remove(data.videoId);
-  if (isProvisional(record)) {
+  if (isProvisional(record) && record.status !== 'indexed') {
     // A URL or path may work later (a server back up, a file put in place): let it be submitted again.
+    // (A video indexed before, failing a re-run, keeps its download: it is still what plays.)
     await deps.downloader?.discard(data.tenant, data.videoId);
     await deps.claims?.releaseClaim(data.videoId, { ifBatch: data.batchId });
   }

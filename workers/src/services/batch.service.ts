@@ -270,44 +270,29 @@ export class BatchService implements ContentClaims {
    * twice is one video; content the tenant already has is found once downloaded (status `duplicate`).
    */
   async submitUrls(input: SubmitUrlsInput): Promise<SubmitBatchResult> {
-    const batchId = batchKey(input.tenant, input.batchId ?? randomUUID());
-    const earlier = input.batchId ? await this.#submitted(batchId) : undefined;
-    if (earlier) return earlier;
-    const videos: SubmittedVideo[] = [];
-    const queued: Queued[] = [];
-    const seen = new Map<string, string>();
-    for (const video of input.videos) {
-      const checked = checkVideoUrl(video.url);
-      if (!checked.ok) {
-        videos.push({ name: checked.shown, status: 'failed', code: 'BAD_URL', message: checked.problem });
-        continue;
-      }
-      const url = checked.url;
-      const name = url.href;
-      const videoId = videoIdForUrl(input.tenant, url);
-      const settled = await this.#settle(input, batchId, seen, name, videoId);
-      if ('duplicate' in settled) {
-        videos.push(settled.duplicate);
-        continue;
-      }
-      videos.push({ name, videoId, status: 'queued' });
-      queued.push({
-        name,
-        record: this.#recordFor(settled.existing, {
-          videoId,
-          tenant: input.tenant,
-          title: video.title ?? titleForUrl(url),
-          tags: video.tags ?? [],
-          source: url.href,
-          sha256: '',
-          sizeBytes: 0,
-        }),
-      });
-    }
     // A URL that failed before (its claim was freed) left failed jobs under the same ids.
-    for (const q of queued) await this.#clearFinishedJobs(q.record.videoId, input.model);
-    await this.#enqueueSubmitted({ id: batchId, tenant: input.tenant }, videos, queued, input.model);
-    return { batchId, existing: false, videos };
+    return this.#submitBatch(input, { clearFinished: true }, async () =>
+      input.videos.map((video): Entry => {
+        const checked = checkVideoUrl(video.url);
+        if (!checked.ok)
+          return {
+            failed: { name: checked.shown, status: 'failed', code: 'BAD_URL', message: checked.problem },
+          };
+        const url = checked.url;
+        return {
+          name: url.href,
+          record: {
+            videoId: videoIdForUrl(input.tenant, url),
+            tenant: input.tenant,
+            title: video.title ?? titleForUrl(url),
+            tags: video.tags ?? [],
+            source: url.href,
+            sha256: '',
+            sizeBytes: 0,
+          },
+        };
+      }),
+    );
   }
 
   /**
@@ -315,95 +300,110 @@ export class BatchService implements ContentClaims {
    * content is hashed by its ingest stage, from the very file it decodes.
    */
   async submitPaths(input: SubmitPathsInput): Promise<SubmitBatchResult> {
-    const batchId = batchKey(input.tenant, input.batchId ?? randomUUID());
-    const earlier = input.batchId ? await this.#submitted(batchId) : undefined;
-    if (earlier) return earlier;
-    const videos: SubmittedVideo[] = [];
-    const queued: Queued[] = [];
-    const seen = new Map<string, string>();
-    for (const file of input.files) {
-      const videoId = videoIdForPath(input.tenant, file.path);
-      const settled = await this.#settle(input, batchId, seen, file.name, videoId);
-      if ('duplicate' in settled) {
-        videos.push(settled.duplicate);
-        continue;
-      }
-      videos.push({ name: file.name, videoId, status: 'queued' });
-      queued.push({
-        name: file.name,
-        record: this.#recordFor(settled.existing, {
-          videoId,
-          tenant: input.tenant,
-          title: file.title ?? path.parse(file.name).name,
-          tags: file.tags ?? [],
-          source: file.path,
-          sha256: '',
-          sizeBytes: 0,
+    return this.#submitBatch(input, { clearFinished: true }, async () =>
+      input.files.map(
+        (file): Entry => ({
+          name: file.name,
+          record: {
+            videoId: videoIdForPath(input.tenant, file.path),
+            tenant: input.tenant,
+            title: file.title ?? path.parse(file.name).name,
+            tags: file.tags ?? [],
+            source: file.path,
+            sha256: '',
+            sizeBytes: 0,
+          },
         }),
-      });
-    }
-    for (const q of queued) await this.#clearFinishedJobs(q.record.videoId, input.model);
-    await this.#enqueueSubmitted({ id: batchId, tenant: input.tenant }, videos, queued, input.model);
-    return { batchId, existing: false, videos };
+      ),
+    );
   }
 
   async submit(input: SubmitBatchInput): Promise<SubmitBatchResult> {
-    const batchId = batchKey(input.tenant, input.batchId ?? randomUUID());
-    const earlier = input.batchId ? await this.#submitted(batchId) : undefined;
-    if (earlier) return earlier;
-    const videos: SubmittedVideo[] = [];
-    const queued: Queued[] = [];
-    const seen = new Map<string, string>();
-    for (const file of input.files) {
-      const name = file.name ?? file.path;
-      // A local file is recorded by its real path: the worker that reads it requires the path to be
-      // its own real path still (no symlink put on the way since), see video-source.ts.
-      const absolute = file.hash
-        ? file.path
-        : await realpath(path.resolve(file.path)).catch(() => path.resolve(file.path));
-      let hash: { sha256: string; sizeBytes: number };
-      try {
-        hash = file.hash ?? (await hashFile(absolute, { name }));
-      } catch (error) {
-        // hashFile's errors name the file already (FILE_NOT_FOUND, NOT_A_REGULAR_FILE, UNREADABLE).
-        const coded = isReelError(error);
-        videos.push({
+    return this.#submitBatch(input, { clearFinished: false }, async () => {
+      const entries: Entry[] = [];
+      for (const file of input.files) entries.push(await this.#hashed(input.tenant, file));
+      return entries;
+    });
+  }
+
+  /** A file to submit by its content: hashed now (unless an upload brought its hash), or its failure. */
+  async #hashed(tenant: string, file: SubmitFile): Promise<Entry> {
+    const name = file.name ?? file.path;
+    // A local file is recorded by its real path: the worker that reads it requires the path to be its
+    // own real path still (no symlink put on the way since), see video-source.ts.
+    const absolute = file.hash
+      ? file.path
+      : await realpath(path.resolve(file.path)).catch(() => path.resolve(file.path));
+    let hash: ContentHash;
+    try {
+      hash = file.hash ?? (await hashFile(absolute, { name }));
+    } catch (error) {
+      // hashFile's errors name the file already (FILE_NOT_FOUND, NOT_A_REGULAR_FILE, UNREADABLE).
+      const coded = isReelError(error);
+      return {
+        failed: {
           name,
           status: 'failed',
           code: coded ? error.code : 'UNREADABLE',
           message: coded ? error.message : `${name}: ${(error as Error).message}`,
-        });
-        continue;
-      }
-      if (hash.sizeBytes === 0) {
-        videos.push({
+        },
+      };
+    }
+    if (hash.sizeBytes === 0)
+      return {
+        failed: {
           name,
           status: 'failed',
           code: 'EMPTY_FILE',
           message: `${name}: the file is empty (0 bytes)`,
-        });
+        },
+      };
+    return {
+      name,
+      record: {
+        videoId: videoIdFor(tenant, hash.sha256),
+        tenant,
+        title: file.title ?? path.parse(name).name,
+        tags: file.tags ?? [],
+        source: absolute,
+        sha256: hash.sha256,
+        sizeBytes: hash.sizeBytes,
+      },
+    };
+  }
+
+  /**
+   * One submit: the batch id in the tenant's namespace (a batch id submitted before returns that
+   * batch, and `prepare` is not called), then each prepared video settled (a duplicate, or queued with
+   * its record), then the records, progress and flow written.
+   */
+  async #submitBatch(
+    input: { tenant: string; model: ModelRef; batchId?: string },
+    options: { clearFinished: boolean },
+    prepare: () => Promise<Entry[]>,
+  ): Promise<SubmitBatchResult> {
+    const batchId = batchKey(input.tenant, input.batchId ?? randomUUID());
+    const earlier = input.batchId ? await this.#submitted(batchId) : undefined;
+    if (earlier) return earlier;
+    const videos: SubmittedVideo[] = [];
+    const queued: Queued[] = [];
+    const seen = new Map<string, string>();
+    for (const entry of await prepare()) {
+      if ('failed' in entry) {
+        videos.push(entry.failed);
         continue;
       }
-      const videoId = videoIdFor(input.tenant, hash.sha256);
-      const settled = await this.#settle(input, batchId, seen, name, videoId);
+      const { videoId } = entry.record;
+      const settled = await this.#settle(input, batchId, seen, entry.name, videoId);
       if ('duplicate' in settled) {
         videos.push(settled.duplicate);
         continue;
       }
-      videos.push({ name, videoId, status: 'queued' });
-      queued.push({
-        name,
-        record: this.#recordFor(settled.existing, {
-          videoId,
-          tenant: input.tenant,
-          title: file.title ?? path.parse(name).name,
-          tags: file.tags ?? [],
-          source: absolute,
-          sha256: hash.sha256,
-          sizeBytes: hash.sizeBytes,
-        }),
-      });
+      videos.push({ name: entry.name, videoId, status: 'queued' });
+      queued.push({ name: entry.name, record: this.#recordFor(settled.existing, entry.record) });
     }
+    if (options.clearFinished)
+      for (const q of queued) await this.#clearFinishedJobs(q.record.videoId, input.model);
     await this.#enqueueSubmitted({ id: batchId, tenant: input.tenant }, videos, queued, input.model);
     return { batchId, existing: false, videos };
   }
@@ -518,6 +518,9 @@ interface Queued {
   name: string;
   record: CatalogVideo;
 }
+
+/** A video prepared for a submit (its identity known, its record but for the status), or its failure. */
+type Entry = { failed: SubmittedVideo } | { name: string; record: Omit<CatalogVideo, 'status'> };
 
 function videoFlow(data: VideoJobData): FlowJobNode {
   const fp = data.model.fingerprint;
