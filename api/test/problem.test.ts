@@ -1,3 +1,4 @@
+import { ReelError } from '@reel/infra';
 import Fastify from 'fastify';
 import { describe, expect, it } from 'vitest';
 import { isRedisOutage, registerProblemHandler } from '../src/http/problem.ts';
@@ -38,6 +39,27 @@ describe('problem+json for Redis failing mid-request', () => {
     const bug = await app.inject('/bug');
     expect(bug.statusCode).toBe(500);
     expect(bug.json()).toMatchObject({ code: 'INTERNAL' });
+    await app.close();
+  });
+});
+
+describe('problem+json statuses come from the error catalogue', () => {
+  it('answers server faults with 5xx, the caller’s mistakes with 4xx, and an unknown code with 500', async () => {
+    const app = Fastify();
+    registerProblemHandler(app);
+    app.get('/:code', async (request) => {
+      throw new ReelError((request.params as { code: string }).code, 'something');
+    });
+    const statusOf = async (code: string) => (await app.inject(`/${code}`)).statusCode;
+    // Before the catalogue these were 400: any unlisted non-retryable code counted as bad input.
+    expect(await statusOf('INDEX_SCHEMA_MISMATCH')).toBe(500);
+    expect(await statusOf('QUERY_ENCODING_FAILED')).toBe(500);
+    expect(await statusOf('INDEX_STORE_FAILED')).toBe(503);
+    expect(await statusOf('MODEL_NOT_FOUND')).toBe(503);
+    expect(await statusOf('SEARCH_INPUT_INVALID')).toBe(400);
+    expect(await statusOf('POOLING_UNAVAILABLE')).toBe(422);
+    expect(await statusOf('TOO_LARGE')).toBe(413);
+    expect(await statusOf('NO_SUCH_CODE_ANYWHERE')).toBe(500);
     await app.close();
   });
 });

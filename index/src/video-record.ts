@@ -26,6 +26,8 @@ export const VIDEO_STATUSES: readonly VideoStatus[] = Object.values(VideoStatus)
 export interface VideoError {
   code: string;
   message: string;
+  /** Whether the failure may pass (as the error said); absent on records written before it was kept. */
+  retryable?: boolean;
 }
 
 /** One video of one tenant. `(tenant, id)` is the key: writes with the same key replace the record. */

@@ -96,6 +96,57 @@ describe('video records', () => {
     expect(await store.getVideo('t2', 'rec-1')).toBeNull();
   });
 
+  it('keep whether a failure may pass, and bring a table written before that column up to date', async () => {
+    const failed = makeRecord('t-retry', 'rec-r', {
+      status: VideoStatus.failed,
+      error: { code: 'INDEX_STORE_FAILED', message: 'LanceDB was away', retryable: true },
+    });
+    await store.upsertVideo(failed);
+    expect((await store.getVideo('t-retry', 'rec-r'))?.error).toEqual(failed.error);
+
+    await withStore('reel-index-old-schema-', {}, async (fresh, local) => {
+      fresh.close();
+      // A videos table as reel wrote it before error_retryable existed, with one failed video in it.
+      const db = await lancedb.connect(local);
+      const old = await db.createTable('videos', [
+        {
+          key: videoKey('t1', 'old'),
+          tenant: 't1',
+          id: 'old',
+          title: 'old',
+          tags: ['x'],
+          created_at: 1,
+          ingested_at: 2,
+          duration: 1,
+          source: '/videos/old.mp4',
+          sha256: '00',
+          fingerprint: 'sha256:old',
+          status: 'failed',
+          error_code: 'FFMPEG_TIMEOUT',
+          error_message: 'killed',
+          updated_at: 1,
+        },
+      ]);
+      old.close();
+      db.close();
+      const reopened = await LanceIndexStore.open({ dir: local });
+      try {
+        expect((await reopened.getVideo('t1', 'old'))?.error).toEqual({
+          code: 'FFMPEG_TIMEOUT',
+          message: 'killed',
+        });
+        await reopened.upsertVideo(failed);
+        expect((await reopened.getVideo('t-retry', 'rec-r'))?.error).toEqual(failed.error);
+        expect((await reopened.getVideo('t1', 'old'))?.error).toEqual({
+          code: 'FFMPEG_TIMEOUT',
+          message: 'killed',
+        });
+      } finally {
+        reopened.close();
+      }
+    });
+  });
+
   it('are idempotent per tenant and id: the last write wins, one row', async () => {
     await store.upsertVideo(makeRecord('t1', 'rec-2', { status: VideoStatus.queued }));
     await store.upsertVideo(makeRecord('t1', 'rec-2', { status: VideoStatus.processing }));

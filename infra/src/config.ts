@@ -6,6 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { CronExpressionParser } from 'cron-parser';
 import { z } from 'zod';
 import { ReelError } from './errors.ts';
 
@@ -23,6 +24,30 @@ function url(protocols: string[], expected: string) {
       return false;
     }
   }, expected);
+}
+
+/**
+ * A cron pattern as BullMQ's job schedulers read it (cron-parser, the library BullMQ uses), so a pattern
+ * that cannot run ("99 99 * * *") fails at start-up, not when the first worker upserts its schedule.
+ */
+function cronPattern(example: string) {
+  return z.string({ error: `expected a cron pattern, e.g. "${example}"` }).superRefine((value, ctx) => {
+    if (!/^\S+( \S+){4,5}$/.test(value)) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `expected a cron pattern of 5 or 6 fields, e.g. "${example}"`,
+      });
+      return;
+    }
+    try {
+      CronExpressionParser.parse(value);
+    } catch (error) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `expected a cron pattern of 5 or 6 fields, e.g. "${example}" (${(error as Error).message})`,
+      });
+    }
+  });
 }
 
 /** "true" / "false" (from the environment) or a JSON boolean (from the config file). */
@@ -333,17 +358,13 @@ const SETTINGS = {
   },
   sweepCron: {
     env: 'REEL_SWEEP_CRON',
-    schema: z
-      .string()
-      .regex(/^\S+( \S+){4,5}$/, { error: 'expected a cron pattern of 5 or 6 fields, e.g. "*/15 * * * *"' }),
+    schema: cronPattern('*/15 * * * *'),
     default: '*/15 * * * *',
     doc: 'When workers check for a model change (and start the backfill) and re-enqueue failed, missing or stuck videos.',
   },
   upkeepCron: {
     env: 'REEL_UPKEEP_CRON',
-    schema: z
-      .string()
-      .regex(/^\S+( \S+){4,5}$/, { error: 'expected a cron pattern of 5 or 6 fields, e.g. "30 3 * * *"' }),
+    schema: cronPattern('30 3 * * *'),
     default: '30 3 * * *',
     doc: 'When workers compact the index, prune old versions and rebuild the vector index if it is due.',
   },

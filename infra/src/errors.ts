@@ -1,8 +1,11 @@
 /**
  * reel's one error type. Every failure a person can act on carries a stable `code` (for programs: API
  * clients, job retry logic) and a one-line message that says what was expected and what was found (for
- * people). Bad input is never retried: `retryable` is false unless a subclass says otherwise.
+ * people). `retryable` defaults to what the error catalogue says of the code (error-catalogue.ts): bad
+ * input is never retried; a thrower that knows better for one occurrence says so.
  */
+import { errorInfo } from './error-catalogue.ts';
+
 export class ReelError extends Error {
   readonly code: string;
   readonly retryable: boolean;
@@ -16,7 +19,7 @@ export class ReelError extends Error {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'ReelError';
     this.code = code;
-    this.retryable = options.retryable ?? false;
+    this.retryable = options.retryable ?? errorInfo(code).retryable;
     this.details = options.details;
   }
 }

@@ -80,6 +80,19 @@ describe('loadConfig', () => {
     expect(error.details?.problems).toHaveLength(3);
   });
 
+  it('refuses a cron pattern the job schedulers cannot run, at start-up', () => {
+    // Before: "99 99 * * *" passed config (5 fields) and failed only when a worker upserted its schedule.
+    const error = configError(() =>
+      loadConfig({ REEL_SWEEP_CRON: '99 99 * * *', REEL_UPKEEP_CRON: 'daily' }),
+    );
+    expect(error.message).toContain(
+      'REEL_SWEEP_CRON: expected a cron pattern of 5 or 6 fields, e.g. "*/15 * * * *"',
+    );
+    expect(error.message).toContain('expected range 0-59');
+    expect(error.message).toContain('REEL_UPKEEP_CRON: expected a cron pattern of 5 or 6 fields');
+    expect(loadConfig({ REEL_SWEEP_CRON: '0 */2 * * *' }).sweepCron).toBe('0 */2 * * *');
+  });
+
   it('rejects out-of-range and fractional ports', () => {
     expect(configError(() => loadConfig({ REEL_API_PORT: '70000' })).message).toContain('REEL_API_PORT');
     expect(configError(() => loadConfig({ REEL_API_PORT: '80.5' })).message).toContain('got "80.5"');

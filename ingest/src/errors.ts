@@ -3,7 +3,7 @@
  * file and the cause; ffmpeg's own words, when there are any, go in `details.stderr`, never in a stack
  * trace shown to a person.
  */
-import { ReelError } from '@reel/infra';
+import { isInputFault, ReelError } from '@reel/infra';
 
 export const IngestErrorCode = {
   /** The file does not exist (or a folder on its path does not). */
@@ -39,22 +39,17 @@ export const IngestErrorCode = {
 
 export type IngestErrorCode = (typeof IngestErrorCode)[keyof typeof IngestErrorCode];
 
-/** Codes that mean "this input is bad": never retried, and the CLI exits with status 2 on them. */
-export const INPUT_ERROR_CODES: ReadonlySet<string> = new Set<IngestErrorCode>([
-  IngestErrorCode.FILE_NOT_FOUND,
-  IngestErrorCode.EMPTY_FILE,
-  IngestErrorCode.NOT_A_VIDEO,
-  IngestErrorCode.UNSUPPORTED_CONTAINER,
-  IngestErrorCode.NO_VIDEO_STREAM,
-  IngestErrorCode.UNREADABLE,
-  IngestErrorCode.TOO_LONG,
-  IngestErrorCode.TOO_LARGE,
-  IngestErrorCode.DECODE_FAILED,
-]);
+/**
+ * Codes that mean "this input is bad": never retried, and the CLI exits with status 2 on them (the
+ * error catalogue's `input` codes among ingest's).
+ */
+export const INPUT_ERROR_CODES: ReadonlySet<string> = new Set<string>(
+  Object.values(IngestErrorCode).filter((code) => isInputFault(code)),
+);
 
 /**
- * A {@link ReelError} about `file`: message `<file>: <cause>`. Only {@link IngestErrorCode.FFMPEG_TIMEOUT}
- * and {@link IngestErrorCode.FFMPEG_NOT_FOUND} are retryable (the machine, not the input, is at fault).
+ * A {@link ReelError} about `file`: message `<file>: <cause>`, retryable as the error catalogue says
+ * (FFMPEG_TIMEOUT, FFMPEG_NOT_FOUND and INGEST_ABORTED: the machine, not the input, is at fault).
  */
 export function ingestError(
   code: IngestErrorCode,
@@ -62,9 +57,7 @@ export function ingestError(
   cause: string,
   details?: Record<string, unknown>,
 ): ReelError {
-  const retryable = code === IngestErrorCode.FFMPEG_TIMEOUT || code === IngestErrorCode.FFMPEG_NOT_FOUND;
-  const options = details === undefined ? { retryable } : { retryable, details };
-  return new ReelError(code, `${file}: ${oneLine(cause)}`, options);
+  return new ReelError(code, `${file}: ${oneLine(cause)}`, details === undefined ? {} : { details });
 }
 
 /** Collapses whitespace and newlines so a message stays on one line. */

@@ -75,7 +75,8 @@ export interface CatalogVideo {
   /** The model whose embeddings made the video searchable (set when indexed). */
   fingerprint?: string;
   durationSeconds?: number;
-  error?: { code: string; message: string };
+  /** Why it failed for good; `retryable` when the failure may pass (the sweep runs it again). */
+  error?: { code: string; message: string; retryable?: boolean };
 }
 
 export interface CatalogEmbeddings {

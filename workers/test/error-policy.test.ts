@@ -20,9 +20,24 @@ describe('error policy', () => {
     expect(failureReport(bad)).toEqual({
       code: 'TOO_LONG',
       message: 'big.mp4: 5 h is longer than the 4 h limit',
+      retryable: false,
     });
     const transient = toJobError(new Error('connect ECONNREFUSED'));
     expect(transient).not.toBeInstanceOf(UnrecoverableError);
-    expect(failureReport(transient)).toEqual({ code: 'INTERNAL', message: 'connect ECONNREFUSED' });
+    expect(failureReport(transient)).toEqual({
+      code: 'INTERNAL',
+      message: 'connect ECONNREFUSED',
+      retryable: true,
+    });
+  });
+
+  it('records whether a failure may pass: the error’s own flag, or the catalogue’s for a code in a message', () => {
+    // A LanceDB outage that outlasted the retries: recorded as retryable, so the sweep runs it again.
+    expect(failureReport(new ReelError('INDEX_STORE_FAILED', 'LanceDB away')).retryable).toBe(true);
+    expect(failureReport(toJobError(new ReelError('DOWNLOAD_TIMEOUT', 'slow'))).retryable).toBe(true);
+    // One occurrence that says it will not pass wins over the catalogue.
+    const notFound = new ReelError('MODEL_DOWNLOAD_FAILED', 'a 404', { retryable: false });
+    expect(failureReport(notFound).retryable).toBe(false);
+    expect(failureReport(toJobError(notFound)).retryable).toBe(false);
   });
 });

@@ -3,6 +3,8 @@
  * policy (0 ok, 1 failure, 2 bad usage). `reel` alone, or a group alone (`reel models`), lists its
  * commands on stdout and exits 0.
  */
+
+import { isInputFault, isReelError } from '@reel/infra';
 import { Command, CommanderError } from 'commander';
 import { registerDemo } from './commands/demo.ts';
 import { registerDoctor } from './commands/doctor.ts';
@@ -84,6 +86,7 @@ export async function main(argv: string[]): Promise<number> {
       return ExitCode.usage;
     }
     process.stderr.write(`${formatError(error)}\n`);
-    return ExitCode.failure;
+    // The error catalogue says whose fault it is: the caller's input is bad usage (2), else failure (1).
+    return isReelError(error) && isInputFault(error.code) ? ExitCode.usage : ExitCode.failure;
   }
 }

@@ -1,9 +1,10 @@
 /**
  * Errors as RFC 9457 problem+json: `type`, `title`, `status`, `detail` (a message a person can act on)
- * and a stable `code` for programs (reel's own codes, ingest's and index's included). One error handler
- * for the whole app, so every route fails the same way.
+ * and a stable `code` for programs (reel's own codes, ingest's and index's included: the error
+ * catalogue in @reel/infra gives each its status). One error handler for the whole app, so every route
+ * fails the same way.
  */
-import { isReelError } from '@reel/infra';
+import { errorInfo, isReelError } from '@reel/infra';
 import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
 import { Type } from 'typebox';
 
@@ -45,19 +46,6 @@ const TITLES: Record<number, string> = {
   429: 'Too Many Requests',
   500: 'Internal Server Error',
   503: 'Service Unavailable',
-};
-
-/** HTTP status of reel's own error codes (anything unlisted that is a ReelError is a 400: bad input). */
-const STATUS_OF_CODE: Record<string, number> = {
-  SEARCH_INPUT_INVALID: 400,
-  CURSOR_INVALID: 400,
-  POOLING_UNAVAILABLE: 422,
-  EMBEDDING_DIM_MISMATCH: 500,
-  MODEL_NOT_FOUND: 503,
-  MODEL_INVALID: 503,
-  STORE_FAILED: 503,
-  KEYS_FILE_INVALID: 500,
-  BATCH_NOT_FOUND: 404,
 };
 
 export function sendProblem(reply: FastifyReply, status: number, code: string, detail: string) {
@@ -105,7 +93,8 @@ export function registerProblemHandler(app: FastifyInstance): void {
       return sendProblem(reply, 400, 'VALIDATION_FAILED', detail);
     }
     if (isReelError(error)) {
-      const status = STATUS_OF_CODE[error.code] ?? (error.retryable ? 503 : 400);
+      // The catalogue says what a code means for HTTP: the caller's input 4xx, a server fault 5xx.
+      const status = errorInfo(error.code).http;
       if (status < 500) return sendProblem(reply, status, error.code, error.message);
       request.log.error({ err: error }, 'request failed');
       // A server fault's message may name its files and hosts: operators see it, tenants get the code.

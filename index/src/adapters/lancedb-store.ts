@@ -22,7 +22,7 @@
  */
 import { createHash } from 'node:crypto';
 import * as lancedb from '@lancedb/lancedb';
-import { ReelError } from '@reel/infra';
+import { isReelError, ReelError } from '@reel/infra';
 import {
   Table as ArrowTable,
   Binary,
@@ -172,6 +172,10 @@ function videosSchema(): Schema {
       new Field('error_code', new Utf8(), true),
       new Field('error_message', new Utf8(), true),
       new Field('updated_at', new Float64(), false),
+      // 1 when the failure may pass, 0 when not (an Int32: apache-arrow writes an all-null Bool column
+      // without its values buffer, which LanceDB refuses). Added after the first tables were written:
+      // an older table gets it (null) when opened.
+      new Field('error_retryable', new Int32(), true),
     ],
     new Map([
       ['reel:table', 'videos'],
@@ -262,6 +266,12 @@ function utf8ListData(values: readonly (readonly (string | null)[])[]): Data {
   });
   const child = utf8Data(values.flat());
   return makeData({ type: utf8List(), length: values.length, valueOffsets: offsets, child, nullCount: 0 });
+}
+
+/** Booleans as a nullable Int32 column: 1, 0 or null. */
+function flagData(values: readonly (boolean | null)[]): Data {
+  const data = Int32Array.from(values, (v) => (v === true ? 1 : 0));
+  return makeData({ type: new Int32(), length: values.length, data, ...validity(values) });
 }
 
 function float64Data(values: readonly (number | null)[]): Data {
@@ -435,10 +445,12 @@ function checkRecord(record: VideoRecord): void {
   if (typeof record.sha256 !== 'string') videoInvalid(`${where} sha256: expected a hex string`);
   if (
     record.error !== null &&
-    (typeof record.error?.code !== 'string' || typeof record.error?.message !== 'string')
+    (typeof record.error?.code !== 'string' ||
+      typeof record.error?.message !== 'string' ||
+      (record.error.retryable !== undefined && typeof record.error.retryable !== 'boolean'))
   )
     videoInvalid(
-      `${where} error: expected { code, message } strings or null, got ${JSON.stringify(record.error)}`,
+      `${where} error: expected { code, message } strings (and retryable, a boolean) or null, got ${JSON.stringify(record.error)}`,
     );
 }
 
@@ -563,6 +575,7 @@ const VIDEO_COLUMNS = [
   'status',
   'error_code',
   'error_message',
+  'error_retryable',
 ] as const;
 
 /** LanceDB-backed index store (see the file header). Open with {@link LanceIndexStore.open}. */
@@ -619,9 +632,11 @@ export class LanceIndexStore implements IndexStore {
       if (!names.includes(name)) return null;
       const table = await this.#db.openTable(name);
       TABLE_NAMES.set(table, name);
+      if (name === VIDEOS_TABLE) await this.#addMissingVideoColumns(table);
       this.#tables.set(name, table);
       return table;
     } catch (error) {
+      if (isReelError(error)) throw error;
       // Listed but without a committed version: another process is creating it right now.
       if (String((error as Error)?.message ?? error).includes('was not found')) return null;
       throw storeFailed(`open table ${name}`, error);
@@ -650,6 +665,25 @@ export class LanceIndexStore implements IndexStore {
 
   async #videos(): Promise<lancedb.Table> {
     return this.#ensureTable(VIDEOS_TABLE, videosSchema());
+  }
+
+  /**
+   * Brings a videos table written by an older reel up to today's schema when it is opened: columns
+   * added since are added (null in old rows). Several processes may do it at once: a column another
+   * just added is fine.
+   */
+  async #addMissingVideoColumns(table: lancedb.Table): Promise<void> {
+    const added: [name: string, sql: string][] = [['error_retryable', 'CAST(NULL AS INT)']];
+    for (const [name, sql] of added) {
+      const has = async () => (await table.schema()).fields.some((f) => f.name === name);
+      if (await has()) continue;
+      try {
+        await table.addColumns([{ name, valueSql: sql }]);
+      } catch (error) {
+        await table.checkoutLatest().catch(() => {});
+        if (!(await has())) throw storeFailed(`add column ${name} to ${VIDEOS_TABLE}`, error);
+      }
+    }
   }
 
   /** A model's table with its schema checked; null when absent (and `create` not given). */
@@ -798,6 +832,7 @@ export class LanceIndexStore implements IndexStore {
         error_code: utf8Data(unique.map((r) => r.error?.code ?? null)),
         error_message: utf8Data(unique.map((r) => r.error?.message ?? null)),
         updated_at: float64Data(unique.map(() => now)),
+        error_retryable: flagData(unique.map((r) => r.error?.retryable ?? null)),
       },
       unique.length,
     );
@@ -1655,7 +1690,13 @@ function toVideoRecord(row: Row): VideoRecord {
     error:
       row.error_code === null || row.error_code === undefined
         ? null
-        : { code: row.error_code as string, message: (row.error_message as string | null) ?? '' },
+        : {
+            code: row.error_code as string,
+            message: (row.error_message as string | null) ?? '',
+            ...(row.error_retryable === null || row.error_retryable === undefined
+              ? {}
+              : { retryable: Number(row.error_retryable) === 1 }),
+          },
   };
 }
 

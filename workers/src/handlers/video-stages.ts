@@ -291,7 +291,7 @@ export async function indexVideo(
 export async function recordFailure(
   data: VideoJobData,
   deps: PipelineDeps,
-  failure: { code: string; message: string },
+  failure: { code: string; message: string; retryable: boolean },
 ): Promise<void> {
   // A job naming a video nobody submitted: there is no record to fail, and nothing is written.
   if (failure.code === VIDEO_NOT_SUBMITTED) return;

@@ -11,7 +11,7 @@
  *   the search model, or that sit in a stage with no live job (their worker and its job were lost).
  * - upkeep: compacts the LanceDB tables, prunes old versions, (re)builds the ANN index when due.
  */
-import type { Logger } from '@reel/infra';
+import { errorInfo, type Logger } from '@reel/infra';
 import type { Queue } from 'bullmq';
 import { batchKey } from '../batch-id.ts';
 import { jobId, type ModelRef, type QueueName, type VideoJobData } from '../jobs.ts';
@@ -27,7 +27,7 @@ export interface KnownVideo {
   source: string;
   sha256: string;
   status: 'queued' | 'processing' | 'indexed' | 'failed';
-  error: { code: string; message: string } | null;
+  error: { code: string; message: string; retryable?: boolean } | null;
 }
 
 export interface ReindexIndex {
@@ -40,14 +40,13 @@ export interface ReindexIndex {
   upkeep(): Promise<unknown>;
 }
 
-/** Failure codes worth another try: the machine or a dependency, not the file. */
-export const TRANSIENT_CODES = new Set([
-  'FFMPEG_TIMEOUT',
-  'INTERNAL',
-  'INFERENCE_FAILED',
-  'INFERENCE_WORKER_DIED',
-  'MODEL_CHANGED',
-]);
+/**
+ * True for a failure worth another try: the machine or a dependency, not the file. The flag recorded
+ * with the failure says so; records written before it was kept go by the error catalogue.
+ */
+export function mayPass(error: { code: string; retryable?: boolean }): boolean {
+  return error.retryable ?? errorInfo(error.code).retryable;
+}
 
 export interface ReindexOutcome {
   kind: 'backfill' | 'sweep' | 'upkeep';
@@ -148,7 +147,7 @@ export class ReindexService {
     for (const video of candidates) {
       if (options.tenant !== undefined && video.tenant !== options.tenant) continue;
       if (video.status === 'failed') {
-        if (video.error && TRANSIENT_CODES.has(video.error.code)) rerun.push(video);
+        if (video.error && mayPass(video.error)) rerun.push(video);
       } else if (video.status === 'indexed') {
         if (!(await this.#index.hasEmbeddings(video.tenant, video.id, model.fingerprint))) rerun.push(video);
       } else if (!(await this.#hasLiveJob(video.id, model))) {

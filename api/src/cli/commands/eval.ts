@@ -24,7 +24,7 @@ import {
   writeNpyFile,
   type XPoolHead,
 } from '@reel/index';
-import { ReelError } from '@reel/infra';
+import { isInputFault, ReelError } from '@reel/infra';
 import { DEFAULT_FRAME_SIZE, IngestErrorCode, sampleVideo } from '@reel/ingest';
 import { ClipModel, createInferencePool, resolveActiveModel } from '@reel/models';
 import { SingleBar } from 'cli-progress';
@@ -46,17 +46,6 @@ interface EvalOptions {
   ranks?: boolean;
   json?: boolean;
 }
-
-/** Error codes that mean "the input given is wrong": reported as bad usage (exit 2). */
-const INPUT_CODES = new Set([
-  'NPY_INVALID',
-  'CAPTIONS_INVALID',
-  'EVAL_INPUT_INVALID',
-  'SAFETENSORS_INVALID',
-  'XPOOL_HEAD_INVALID',
-  'XPOOL_DIM_MISMATCH',
-  'POOLING_INPUT_INVALID',
-]);
 
 /** Extensions tried for `<videos DIR>/<video_id>.<ext>`, in order of preference. */
 const VIDEO_EXTENSIONS = [
@@ -80,7 +69,7 @@ async function asUsage<T>(work: () => Promise<T> | T): Promise<T> {
   try {
     return await work();
   } catch (error) {
-    if (error instanceof ReelError && INPUT_CODES.has(error.code))
+    if (error instanceof ReelError && isInputFault(error.code))
       throw new UsageError(`${error.code}: ${error.message}`);
     throw error;
   }

@@ -1,14 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { isReelError } from '@reel/infra';
-import {
-  INPUT_ERROR_CODES,
-  IngestErrorCode,
-  type SamplingStrategy,
-  sampleVideo,
-  writeFramePngs,
-  writeThumbnails,
-} from '@reel/ingest';
+import { isInputFault, isReelError } from '@reel/infra';
+import { type SamplingStrategy, sampleVideo, writeFramePngs, writeThumbnails } from '@reel/ingest';
 import type { Command } from 'commander';
 import { type CliContext, ExitCode, UsageError } from '../context.ts';
 import { printJson } from '../output.ts';
@@ -112,9 +105,7 @@ export function registerFrames(program: Command, context: () => CliContext): voi
       } catch (error) {
         if (!isReelError(error)) throw error;
         process.stderr.write(`error ${error.code}: ${error.message}\n`);
-        const badInput =
-          INPUT_ERROR_CODES.has(error.code) || error.code === IngestErrorCode.INGEST_OPTIONS_INVALID;
-        process.exitCode = badInput ? ExitCode.usage : ExitCode.failure;
+        process.exitCode = isInputFault(error.code) ? ExitCode.usage : ExitCode.failure;
       }
     });
 }
