@@ -9,6 +9,9 @@ import type { RescoreEntry } from './search/rescore-cache.ts';
 import type { SearchStore } from './search/search-store.ts';
 import type { VideoEmbeddings, VideoRecord, VideoStatus } from './video-record.ts';
 
+/** A video as scans return it: what deciding on it needs (sweeps, backfills), none of the heavy columns. */
+export type VideoSummary = Pick<VideoRecord, 'tenant' | 'id' | 'title' | 'status' | 'error'>;
+
 /** What `optimize()` did to one table. */
 export interface TableUpkeep {
   table: string;
@@ -36,7 +39,16 @@ export interface IndexStore extends SearchStore {
     options?: { filters?: ListFilters; limit?: number; cursor?: string },
   ): Promise<VideoPage>;
   countByStatus(tenant?: string): Promise<Record<VideoStatus, number>>;
-  videosWithStatus(statuses: readonly VideoStatus[]): Promise<VideoRecord[]>;
+  /**
+   * Every video (of every tenant) with one of these statuses, in batches of summaries: memory holds
+   * one batch, whatever the catalogue's size.
+   */
+  scanVideos(
+    statuses: readonly VideoStatus[],
+    options?: { batchSize?: number },
+  ): AsyncIterable<VideoSummary[]>;
+  /** The records of those of `ids` the tenant has, by id, in one keyed read (not one per id). */
+  getVideos(tenant: string, ids: readonly string[]): Promise<Map<string, VideoRecord>>;
   /** Removes the video's record and its embeddings under every model; false when there was none. */
   deleteVideo(tenant: string, id: string): Promise<boolean>;
 
@@ -44,6 +56,11 @@ export interface IndexStore extends SearchStore {
   fingerprints(): Promise<string[]>;
   upsertEmbeddings(embeddings: VideoEmbeddings | readonly VideoEmbeddings[]): Promise<void>;
   getEmbeddings(tenant: string, id: string, fingerprint: string): Promise<VideoEmbeddings | null>;
+  /** Which of `videos` have embeddings of this model, as video keys (videoKey), reading keys only. */
+  embeddedVideos(
+    fingerprint: string,
+    videos: readonly { tenant: string; id: string }[],
+  ): Promise<Set<string>>;
   countEmbeddings(fingerprint: string, tenant?: string): Promise<number>;
   /** Streams every video's rescoring data (to warm a cache); returns the rows read. */
   scanRescoreEntries(fingerprint: string, onEntries: (entries: RescoreEntry[]) => void): Promise<number>;

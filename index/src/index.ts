@@ -43,7 +43,7 @@ export {
   halfToFloat32,
   toInt8Frames,
 } from './frame-codec.ts';
-export type { IndexStore, TableUpkeep, VideoPage } from './index-store.ts';
+export type { IndexStore, TableUpkeep, VideoPage, VideoSummary } from './index-store.ts';
 export { meanPool, scoreMean } from './pooling/mean-pooling.ts';
 export {
   FLOAT_DTYPES,

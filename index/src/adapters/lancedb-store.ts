@@ -50,7 +50,7 @@ import {
   frameDataFromBytes,
   toInt8Frames,
 } from '../frame-codec.ts';
-import type { IndexStore, TableUpkeep, VideoPage } from '../index-store.ts';
+import type { IndexStore, TableUpkeep, VideoPage, VideoSummary } from '../index-store.ts';
 import { decodeCursor, encodeCursor, hashQuery } from '../search/cursor.ts';
 import { filtersToSql, type ListFilters, normalizeFilters, sqlString } from '../search/filter-sql.ts';
 import { LruCache } from '../search/query-cache.ts';
@@ -572,6 +572,17 @@ const VIDEO_COLUMNS = [
   'source',
   'sha256',
   'fingerprint',
+  'status',
+  'error_code',
+  'error_message',
+  'error_retryable',
+] as const;
+
+/** What a scan reads of a video: enough to decide on it, none of the heavy columns. */
+const SUMMARY_COLUMNS = [
+  'tenant',
+  'id',
+  'title',
   'status',
   'error_code',
   'error_message',
@@ -1549,27 +1560,71 @@ export class LanceIndexStore implements IndexStore {
    * Every video of every tenant with one of these statuses (for reindexing: sweeps and backfills scan
    * across tenants). Reads in pages so memory stays bounded by the page, not the table.
    */
-  async videosWithStatus(statuses: readonly VideoStatus[]): Promise<VideoRecord[]> {
+  /**
+   * Every video with one of `statuses`, as batches of summaries (the columns deciding needs, not
+   * tags, sources or hashes), streamed from LanceDB: memory holds one batch, whatever the catalogue's
+   * size. Order is the table's, not sorted (a sort would hold every row).
+   */
+  async *scanVideos(
+    statuses: readonly VideoStatus[],
+    options: { batchSize?: number } = {},
+  ): AsyncGenerator<VideoSummary[]> {
     const table = await this.#openTable(VIDEOS_TABLE);
-    if (table === null || statuses.length === 0) return [];
+    if (table === null || statuses.length === 0) return;
+    const batchSize = options.batchSize ?? 10_000;
     const where = `status IN (${statuses.map((status) => sqlString(status)).join(', ')})`;
-    const out: VideoRecord[] = [];
-    const page = 10_000;
-    for (let offset = 0; ; offset += page) {
-      const arrow = await this.#query('scan videos', () =>
-        table
-          .query()
-          .where(where)
-          .select([...VIDEO_COLUMNS])
-          .orderBy([{ columnName: 'key', ascending: true }])
-          .offset(offset)
-          .limit(page)
-          .toArrow(),
-      );
-      const rows = rowsOf(arrow, VIDEO_COLUMNS);
-      out.push(...rows.map(toVideoRecord));
-      if (rows.length < page) return out;
+    let pending: VideoSummary[] = [];
+    try {
+      const query = table
+        .query()
+        .where(where)
+        .select([...SUMMARY_COLUMNS]);
+      for await (const batch of query as AsyncIterable<RecordBatch>) {
+        for (const row of rowsOf(batch, SUMMARY_COLUMNS)) {
+          pending.push(toVideoSummary(row));
+          if (pending.length >= batchSize) {
+            yield pending;
+            pending = [];
+          }
+        }
+      }
+    } catch (error) {
+      if (error instanceof ReelError) throw error;
+      throw storeFailed('scan videos', error);
     }
+    if (pending.length > 0) yield pending;
+  }
+
+  /** The records of those of `ids` the tenant has, by id: one keyed query per 500 ids. */
+  async getVideos(tenant: string, ids: readonly string[]): Promise<Map<string, VideoRecord>> {
+    checkId(tenant, 'tenant');
+    for (const id of ids) checkId(id, 'video id');
+    const found = new Map<string, VideoRecord>();
+    const table = await this.#openTable(VIDEOS_TABLE);
+    if (table === null || ids.length === 0) return found;
+    const keys = [...new Set(ids)].map((id) => videoKey(tenant, id));
+    for (const row of await this.#byKeys(table, keys, VIDEO_COLUMNS)) {
+      const record = toVideoRecord(row);
+      found.set(record.id, record);
+    }
+    return found;
+  }
+
+  /**
+   * Which of `videos` have embeddings of model `fingerprint`, as their video keys (see videoKey): one
+   * keyed query per 500 videos reading the key column only.
+   */
+  async embeddedVideos(
+    fingerprint: string,
+    videos: readonly { tenant: string; id: string }[],
+  ): Promise<Set<string>> {
+    const found = new Set<string>();
+    const table = await this.#embeddings(fingerprint);
+    if (table === null || videos.length === 0) return found;
+    // The same key names a video's record and its embeddings under every model.
+    const keys = [...new Set(videos.map((v) => videoKey(v.tenant, v.id)))];
+    for (const row of await this.#byKeys(table, keys, ['key'])) found.add(row.key as string);
+    return found;
   }
 
   /** Drops a model's embeddings table (after searches moved to another model). */
@@ -1674,6 +1729,27 @@ function sameFilterFields(
   );
 }
 
+function videoErrorOf(row: Row): VideoRecord['error'] {
+  if (row.error_code === null || row.error_code === undefined) return null;
+  return {
+    code: row.error_code as string,
+    message: (row.error_message as string | null) ?? '',
+    ...(row.error_retryable === null || row.error_retryable === undefined
+      ? {}
+      : { retryable: Number(row.error_retryable) === 1 }),
+  };
+}
+
+function toVideoSummary(row: Row): VideoSummary {
+  return {
+    tenant: row.tenant as string,
+    id: row.id as string,
+    title: row.title as string,
+    status: row.status as VideoStatus,
+    error: videoErrorOf(row),
+  };
+}
+
 function toVideoRecord(row: Row): VideoRecord {
   return {
     tenant: row.tenant as string,
@@ -1687,16 +1763,7 @@ function toVideoRecord(row: Row): VideoRecord {
     sha256: row.sha256 as string,
     fingerprint: (row.fingerprint as string | null) ?? null,
     status: row.status as VideoStatus,
-    error:
-      row.error_code === null || row.error_code === undefined
-        ? null
-        : {
-            code: row.error_code as string,
-            message: (row.error_message as string | null) ?? '',
-            ...(row.error_retryable === null || row.error_retryable === undefined
-              ? {}
-              : { retryable: Number(row.error_retryable) === 1 }),
-          },
+    error: videoErrorOf(row),
   };
 }
 
