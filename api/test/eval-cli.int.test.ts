@@ -9,11 +9,11 @@ import {
   parseNpy,
   readNpyFile,
   similarityMatrix,
-  xpoolHeadTensorShapes,
 } from '@reel/index';
 import { DEFAULT_MODEL_ID, writeSyntheticClip } from '@reel/models';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { runCli, runCliInProcess } from './helpers/run-cli.ts';
+import { normals, writeXPoolHead } from './helpers/xpool-head.ts';
 
 const Nt = 20;
 const Nv = 20;
@@ -49,17 +49,6 @@ interface EvalOutput {
 }
 
 /** mulberry32 + Box-Muller: the same dataset every run. */
-function normals(seed: number): () => number {
-  let state = seed >>> 0;
-  const uniform = () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  return () => Math.sqrt(-2 * Math.log(1 - uniform())) * Math.cos(2 * Math.PI * uniform());
-}
 
 /** Mean of a video's L2-normalised frames (what mean pooling compares a text with). */
 function meanFrame(frames: Float32Array, v: number): Float64Array {
@@ -85,37 +74,8 @@ function cosine(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return ab / Math.sqrt(aa * bb);
 }
 
-/** A safetensors file (F32) of a random X-Pool head of size D under the reference tensor names. */
 function headFile(file: string): void {
-  const normal = normals(99);
-  const entries: [string, number[], Float32Array][] = [];
-  for (const [name, shape] of xpoolHeadTensorShapes(D)) {
-    const size = shape.reduce((a, b) => a * b, 1);
-    const isNormWeight = /layer_norm\d\.weight$/.test(name);
-    const scale = shape.length === 2 ? 1 / Math.sqrt(D) : 0.1;
-    entries.push([
-      name,
-      shape,
-      Float32Array.from({ length: size }, () => (isNormWeight ? 1 : 0) + scale * normal()),
-    ]);
-  }
-  const header: Record<string, unknown> = {};
-  let offset = 0;
-  for (const [name, shape, data] of entries) {
-    header[name] = { dtype: 'F32', shape, data_offsets: [offset, offset + data.byteLength] };
-    offset += data.byteLength;
-  }
-  let json = JSON.stringify(header);
-  json += ' '.repeat((8 - (json.length % 8)) % 8);
-  const out = new Uint8Array(8 + json.length + offset);
-  new DataView(out.buffer).setBigUint64(0, BigInt(json.length), true);
-  out.set(new TextEncoder().encode(json), 8);
-  let at = 8 + json.length;
-  for (const [, , data] of entries) {
-    out.set(new Uint8Array(data.buffer), at);
-    at += data.byteLength;
-  }
-  writeFileSync(file, out);
+  writeXPoolHead(file, D, 99);
 }
 
 let root: string;

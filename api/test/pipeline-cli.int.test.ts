@@ -3,9 +3,11 @@ import { randomUUID } from 'node:crypto';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { SYNTHETIC_EMBED_DIM } from '@reel/models';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { colourVideo } from './helpers/api-server.ts';
 import { REEL_BIN, runCli } from './helpers/run-cli.ts';
+import { writeXPoolHead } from './helpers/xpool-head.ts';
 
 let env: Record<string, string>;
 let videos: string;
@@ -63,6 +65,29 @@ describe('reel ingest, status, search (real CLI, local worker)', () => {
     const overview = await runCli(['status', '--json'], env);
     const { videos: counts } = JSON.parse(overview.stdout) as { videos: Record<string, number> };
     expect(counts).toMatchObject({ indexed: 2, failed: 1 });
+  });
+
+  it('reel search ranks with the X-Pool head from config, as the API does', async () => {
+    // The CLI built its own SearchService without the head: --pooling xpool failed POOLING_UNAVAILABLE.
+    const head = path.join(path.dirname(env.REEL_DATA_DIR!), 'head.safetensors');
+    writeXPoolHead(head, SYNTHETIC_EMBED_DIM, 7);
+    const withHead = {
+      ...env,
+      REEL_XPOOL_HEAD: head,
+      REEL_DATA_DIR: `${env.REEL_DATA_DIR}-xpool`,
+      REEL_QUEUE_PREFIX: `{cli-xpool-${randomUUID().slice(0, 8)}}`,
+    };
+    expect((await runCli(['models', 'synth'], withHead)).code).toBe(0);
+    const ingest = await runCli(
+      ['ingest', path.join(videos, 'red.mp4'), path.join(videos, 'blue.mp4'), '--json'],
+      withHead,
+    );
+    expect(ingest.code, ingest.stderr).toBe(0);
+    const search = await runCli(['search', 'red', '--pooling', 'xpool', '--json'], withHead);
+    expect(search.code, search.stderr).toBe(0);
+    const response = JSON.parse(search.stdout) as { pooling: string; results: { title: string }[] };
+    expect(response.pooling).toBe('xpool');
+    expect(response.results.map((r) => r.title).sort()).toEqual(['blue', 'red']);
   });
 
   it('reel ingest --no-wait returns at once; reel reindex sweeps and runs upkeep on demand', async () => {

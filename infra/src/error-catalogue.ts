@@ -77,6 +77,10 @@ export const ERROR_CATALOGUE = {
   STORAGE_UNAVAILABLE: system(503, 'the object storage (bucket) did not answer or refused'),
   STORAGE_BAD_KEY: system(500, 'a storage key outside the layout', false),
 
+  // Jobs
+  JOB_UNKNOWN: input(400, 'a job whose name no handler runs (one someone else added)'),
+  JOB_HANDLERS_INVALID: system(500, 'a worker started with a job lacking a handler, or with two', false),
+
   // Batches
   BATCH_ID_INVALID: input(400, 'a batch id outside 1-100 letters, digits, _ or -'),
   BATCH_NOT_FOUND: input(404, 'no such batch for this tenant'),

@@ -12,3 +12,4 @@ export {
 export { isReelError, ReelError } from './errors.ts';
 export { freePort } from './free-port.ts';
 export { createLogger, type Logger } from './logger.ts';
+export { withTimeout } from './with-timeout.ts';

@@ -35,6 +35,18 @@ export type {
   SubmitUrl,
   SubmitUrlsInput,
 } from './services/batch.service.ts';
+export {
+  type EncodeVideosOptions,
+  type EvalProgress,
+  type ExcludedVideo,
+  encodeVideos,
+  loadFeatures,
+  saveFeatures,
+  scoreRetrieval,
+  type VideoRun as EvalVideoRun,
+} from './services/eval.service.ts';
+export { LiveSearch, type LiveSearchOptions } from './services/live-search.ts';
+export type { Upload, UploadedFile, UploadService } from './services/upload.service.ts';
 export type { VideoService } from './services/video.service.ts';
 export { expandPaths, VIDEO_EXTENSIONS } from './submit-paths.ts';
 export { checkVideoUrl } from './video-url.ts';

@@ -99,10 +99,12 @@ export interface VideoCatalog {
   /** Writes a video's frame embeddings and everything ranking needs from them (idempotent per video and fingerprint). */
   saveEmbeddings(embeddings: CatalogEmbeddings): Promise<void>;
   getVideo(tenant: string, videoId: string): Promise<CatalogVideo | undefined>;
+  /** The records of those of `videoIds` the tenant has, by id, in one read (a submit's duplicate check). */
+  getVideos(tenant: string, videoIds: readonly string[]): Promise<Map<string, CatalogVideo>>;
+  /** Those of `videoIds` that have vectors of model `fingerprint`, in one read. */
+  embeddedIds(tenant: string, videoIds: readonly string[], fingerprint: string): Promise<Set<string>>;
   /** Removes a record that turned out to be a duplicate (and any vectors); false when there was none. */
   deleteVideo(tenant: string, videoId: string): Promise<boolean>;
-  /** Fingerprints that have vectors for this video. */
-  fingerprintsOf(tenant: string, videoId: string): Promise<string[]>;
 }
 
 /** Downloads videos submitted by URL (see adapters/url-fetcher.ts). */

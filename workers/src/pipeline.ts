@@ -8,15 +8,17 @@ import path from 'node:path';
 import { type IndexStore, LanceIndexStore, loadXPoolHead, type XPoolHead } from '@reel/index';
 import { createLogger, type Logger, type ReelConfig, ReelError } from '@reel/infra';
 import {
-  ClipModel,
   createInferencePool,
   DEFAULT_MODEL_ID,
+  ImagePreprocessor,
   type InferencePool,
   inspectModelFolder,
+  loadPreprocessConfig,
   modelFingerprint,
   resolveActiveModel,
 } from '@reel/models';
-import { FlowProducer, type Job, Queue } from 'bullmq';
+import { FlowProducer, Queue } from 'bullmq';
+import { ClaimStore } from './adapters/claim-store.ts';
 import { ClipEmbedders } from './adapters/clip-embedders.ts';
 import { FrameSpool } from './adapters/frame-spool.ts';
 import { IndexCatalog } from './adapters/index-catalog.ts';
@@ -27,13 +29,14 @@ import { lanceConnection, openStorage } from './adapters/storage/open-storage.ts
 import { UrlFetcher } from './adapters/url-fetcher.ts';
 import { VideoFiles } from './adapters/video-files.ts';
 import { BatchProgress, type BatchStatus } from './batch-progress.ts';
-import { JobName, type ModelRef, QueueName, type ReindexJobData } from './jobs.ts';
+import { type ModelRef, QueueName } from './jobs.ts';
 import { checkModelDir } from './model-dirs.ts';
 import type { PipelineDeps } from './pipeline-deps.ts';
 import type { RecoveryOptions } from './queue-options.ts';
 import { SearchModelPointer } from './search-model.ts';
 import { BatchService } from './services/batch.service.ts';
 import { ReindexService } from './services/reindex.service.ts';
+import { UploadService } from './services/upload.service.ts';
 import { VideoService } from './services/video.service.ts';
 import { startWorkers, type WorkerRuntime } from './worker-runtime.ts';
 
@@ -46,6 +49,10 @@ export interface Pipeline {
   storage: ObjectStorage;
   progress: BatchProgress;
   service: BatchService;
+  /** Uploads streamed into storage and submitted (the API's multipart route, any other front door). */
+  uploads: UploadService;
+  /** Who does the work for which content (Redis). */
+  claims: ClaimStore;
   catalog: IndexCatalog;
   queues: Record<QueueName, Queue>;
   pointer: SearchModelPointer;
@@ -68,6 +75,14 @@ export interface Pipeline {
     pollMs?: number,
   ): Promise<BatchStatus>;
   close(): Promise<void>;
+}
+
+/** The side of the frames a model takes, from its folder's preprocessing config (no ONNX is loaded). */
+async function frameSize(dir: string): Promise<number> {
+  const report = inspectModelFolder(dir);
+  if (!report.ok) throw new ReelError('MODEL_NOT_FOUND', `active model: ${report.problem}`);
+  const config = await loadPreprocessConfig(path.join(dir, report.files.preprocess));
+  return new ImagePreprocessor(config).width;
 }
 
 /** Where frames and embeddings wait between stages. */
@@ -104,7 +119,13 @@ export async function openPipeline(config: ReelConfig, logger?: Logger): Promise
       return [name, queue];
     }),
   ) as Record<QueueName, Queue>;
-  const service = new BatchService({ redis, prefix: config.queuePrefix, flows, progress, catalog, queues });
+  const claims = new ClaimStore(redis, config.queuePrefix);
+  const service = new BatchService({ redis, claims, flows, progress, catalog, queues });
+  const uploads = new UploadService({
+    storage,
+    batches: service,
+    limits: { maxFileBytes: config.apiMaxUploadBytes, maxRequestBytes: config.apiMaxRequestBytes },
+  });
   const pointer = new SearchModelPointer(redis, config.queuePrefix);
   const videos = new VideoService({
     redis,
@@ -116,7 +137,7 @@ export async function openPipeline(config: ReelConfig, logger?: Logger): Promise
       spool: spoolDir(config),
       storage,
     }),
-    claims: service,
+    claims,
     progress,
     queues,
     searchFingerprint: async () => (await pointer.get())?.fingerprint,
@@ -126,6 +147,7 @@ export async function openPipeline(config: ReelConfig, logger?: Logger): Promise
     batches: service,
     pointer,
     queues,
+    activeModel: () => activeModel(),
     logger: logger ?? createLogger({ level: 'silent', name: 'reel' }),
   });
   const activeModel = async (): Promise<ModelRef> => {
@@ -153,6 +175,8 @@ export async function openPipeline(config: ReelConfig, logger?: Logger): Promise
     storage,
     progress,
     service,
+    uploads,
+    claims,
     catalog,
     queues,
     pointer,
@@ -221,9 +245,9 @@ export async function startPipelineWorker(
     { model: active.name, dir: active.dir, image: active.precision.image, text: active.precision.text },
     `active model ${active.name}: image encoder ${active.precision.image.precision} (${active.precision.image.reason}), text encoder ${active.precision.text.precision} (${active.precision.text.reason})`,
   );
-  const model = await ClipModel.load(active.dir, { pool });
-  const size = model.preprocessor.width;
-  await model.close();
+  // Frames are sampled at the active model's input size, read from its preprocessing config: an
+  // ingest-only worker never loads the encoders (embed workers load them on their first job).
+  const size = await frameSize(active.dir);
   const downloader = new UrlFetcher({
     videosDir: config.paths.videos,
     maxBytes: config.maxVideoBytes,
@@ -241,7 +265,7 @@ export async function startPipelineWorker(
     catalog: pipeline.catalog,
     logger,
     downloader,
-    claims: pipeline.service,
+    claims: pipeline.claims,
     deleted: pipeline.videos,
   };
   const runtime = startWorkers({
@@ -254,26 +278,15 @@ export async function startPipelineWorker(
       index: config.indexConcurrency,
     },
     deps,
-    extra: { reindex: (job) => runReindexJob(pipeline, job) },
+    handlers: pipeline.reindex.handlers(),
     recovery: {
       lockDurationMs: config.jobLockSeconds * 1000,
       stalledIntervalMs: Math.max(1000, (config.jobLockSeconds * 1000) / 2),
       ...options.recovery,
     },
   });
-  if (!options.queues || options.queues.includes('reindex')) {
-    // Job schedulers are upserted by id: any number of workers may do this, there is one schedule.
-    await pipeline.queues.reindex.upsertJobScheduler(
-      'sweep',
-      { pattern: config.sweepCron },
-      { name: JobName.sweep, data: { kind: 'sweep' } },
-    );
-    await pipeline.queues.reindex.upsertJobScheduler(
-      'upkeep',
-      { pattern: config.upkeepCron },
-      { name: JobName.upkeep, data: { kind: 'upkeep' } },
-    );
-  }
+  if (!options.queues || options.queues.includes('reindex'))
+    await pipeline.reindex.schedule({ sweep: config.sweepCron, upkeep: config.upkeepCron });
   return {
     pipeline,
     runtime,
@@ -287,22 +300,4 @@ export async function startPipelineWorker(
       await pipeline.close();
     },
   };
-}
-
-/**
- * The `reindex` queue's jobs. A sweep first checks for a model change: when the active model is not
- * the one searches read, it starts (or continues) the backfill to it.
- */
-export async function runReindexJob(pipeline: Pipeline, job: Job<ReindexJobData>): Promise<unknown> {
-  const data = job.data;
-  // Always to the active model: the payload's model is not trusted with a folder to load.
-  if (data.kind === 'backfill') return pipeline.reindex.backfill(await pipeline.activeModel());
-  if (data.kind === 'upkeep') return pipeline.reindex.upkeep();
-  // A tenant's sweep re-runs that tenant's videos only; model changes are the operator's.
-  if (data.tenant !== undefined) return { sweep: await pipeline.reindex.sweep({ tenant: data.tenant }) };
-  const active = await pipeline.activeModel();
-  const search = await pipeline.searchModel();
-  const backfill =
-    active.fingerprint !== search.fingerprint ? await pipeline.reindex.backfill(active) : undefined;
-  return { backfill, sweep: await pipeline.reindex.sweep() };
 }

@@ -4,13 +4,15 @@
  * written where people look. `close()` drains: no new jobs, running ones finish (or go back to their
  * queue when the timeout passes).
  */
-import type { Logger } from '@reel/infra';
-import { type ConnectionOptions, type Job, Worker } from 'bullmq';
+import { isReelError, type Logger } from '@reel/infra';
+import { type ConnectionOptions, type Job, UnrecoverableError, Worker } from 'bullmq';
 import { statusOfStage } from './batch-progress.ts';
 import { failureReport, isFinalFailure, toJobError } from './error-policy.ts';
 import { embedFrames, indexVideo, ingestVideo, recordFailure } from './handlers/video-stages.ts';
+import { handlerOf, handlerTable, type JobHandler } from './job-handlers.ts';
 import {
   type FinishBatchData,
+  JobName,
   QueueName,
   STAGES,
   type Stage,
@@ -28,8 +30,11 @@ export interface WorkerRuntimeOptions {
   concurrency: Record<Stage, number>;
   deps: PipelineDeps;
   recovery?: Partial<RecoveryOptions>;
-  /** Extra processors (e.g. reindex) keyed by queue. */
-  extra?: Partial<Record<QueueName, (job: Job) => Promise<unknown>>>;
+  /**
+   * Handlers of the jobs beyond a video's stages and a batch's end (the reindex queue's, from
+   * ReindexService): with the built-in ones, every job of a served queue must have exactly one.
+   */
+  handlers?: JobHandler[];
 }
 
 export interface WorkerRuntime {
@@ -45,6 +50,13 @@ const NEXT_STATUS: Record<Stage, 'embedding' | 'indexing' | 'indexed'> = {
 };
 
 const RUN_STAGE = { ingest: ingestVideo, embed: embedFrames, index: indexVideo } as const;
+
+/** The job each stage's queue runs. */
+const STAGE_JOB: Record<Stage, JobName> = {
+  ingest: JobName.ingestVideo,
+  embed: JobName.embedFrames,
+  index: JobName.indexVideo,
+};
 
 function stageProcessor(stage: Stage, deps: PipelineDeps, logger: Logger) {
   return async (job: Job<VideoJobData>, _token?: string, signal?: AbortSignal): Promise<unknown> => {
@@ -101,27 +113,40 @@ export function startWorkers(options: WorkerRuntimeOptions): WorkerRuntime {
     stalledInterval: recovery.stalledIntervalMs,
     maxStalledCount: recovery.maxStalledCount,
   };
+  const builtIn: JobHandler[] = [
+    ...STAGES.map((stage) => ({
+      name: STAGE_JOB[stage],
+      run: (job: Job, signal: AbortSignal) =>
+        stageProcessor(stage, deps, deps.logger)(job, undefined, signal),
+    })),
+    { name: JobName.finishBatch, run: (job: Job) => finishBatch(job, deps) },
+  ];
+  // Fails here, before any job is taken, when a served queue's job lacks a handler or has two.
+  const table = handlerTable([...builtIn, ...(options.handlers ?? [])], served);
+  const concurrency: Record<QueueName, number> = {
+    ...options.concurrency,
+    batch: 4,
+    reindex: 1,
+  };
   const workers: Worker[] = [];
-  for (const stage of STAGES) {
-    if (!served.includes(stage)) continue;
+  for (const queue of Object.values(QueueName)) {
+    if (!served.includes(queue)) continue;
     workers.push(
-      new Worker(stage, stageProcessor(stage, deps, deps.logger), {
-        ...common,
-        concurrency: options.concurrency[stage],
-      }),
+      new Worker(
+        queue,
+        async (job: Job, _token?: string, signal?: AbortSignal) => {
+          try {
+            return await handlerOf(table, job).run(job, signal ?? new AbortController().signal);
+          } catch (error) {
+            // A job nobody handles never will: fail it for good.
+            if (isReelError(error, 'JOB_UNKNOWN'))
+              throw new UnrecoverableError(`JOB_UNKNOWN: ${error.message}`);
+            throw error;
+          }
+        },
+        { ...common, concurrency: concurrency[queue] },
+      ),
     );
-  }
-  if (served.includes('batch')) {
-    workers.push(
-      new Worker('batch', (job: Job<FinishBatchData>) => finishBatch(job, deps), {
-        ...common,
-        concurrency: 4,
-      }),
-    );
-  }
-  for (const [queue, processor] of Object.entries(options.extra ?? {})) {
-    if (processor && served.includes(queue as QueueName))
-      workers.push(new Worker(queue, processor, { ...common, concurrency: 1 }));
   }
   for (const worker of workers) {
     // Connection errors are retried by ioredis; log them instead of crashing the process.

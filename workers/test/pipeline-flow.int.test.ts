@@ -5,6 +5,7 @@ import path from 'node:path';
 import { FlowProducer } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ClaimStore } from '../src/adapters/claim-store.ts';
 import type { BatchStatus } from '../src/batch-progress.ts';
 import { BatchService } from '../src/services/batch.service.ts';
 import { startWorkers, type WorkerRuntime } from '../src/worker-runtime.ts';
@@ -16,7 +17,13 @@ const prefix = `{t-${randomUUID().slice(0, 8)}}`;
 const model = { dir: '/models/fake', fingerprint: FAKE_FINGERPRINT };
 const { deps, catalog, sampler } = fakeDeps(redis, prefix);
 const flows = new FlowProducer({ connection, prefix });
-const service = new BatchService({ redis, prefix, flows, progress: deps.progress, catalog: deps.catalog });
+const service = new BatchService({
+  redis,
+  claims: new ClaimStore(redis, prefix),
+  flows,
+  progress: deps.progress,
+  catalog: deps.catalog,
+});
 let runtime: WorkerRuntime;
 const dir = mkdtempSync(path.join(tmpdir(), 'reel-flow-'));
 
@@ -42,6 +49,8 @@ beforeAll(() => {
   runtime = startWorkers({
     connection,
     prefix,
+    // The reindex queue's handlers come from ReindexService, which this test does not run.
+    queues: ['ingest', 'embed', 'index', 'batch'],
     concurrency: { ingest: 2, embed: 2, index: 2 },
     deps,
     recovery: { lockDurationMs: 5_000, stalledIntervalMs: 5_000 },

@@ -216,7 +216,9 @@ describe('deleting a video', () => {
           deletedDuringWrite = await pipeline.videos.delete('r', data.videoId);
         },
         getVideo: (tenant, videoId) => pipeline.catalog.getVideo(tenant, videoId),
-        fingerprintsOf: (tenant, videoId) => pipeline.catalog.fingerprintsOf(tenant, videoId),
+        getVideos: (tenant, videoIds) => pipeline.catalog.getVideos(tenant, videoIds),
+        embeddedIds: (tenant, videoIds, fingerprint) =>
+          pipeline.catalog.embeddedIds(tenant, videoIds, fingerprint),
       },
       logger: createLogger({ level: 'silent', name: 'test' }),
       deleted: pipeline.videos,

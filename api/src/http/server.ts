@@ -6,10 +6,9 @@
 import { mkdir } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import type { Logger, ReelConfig } from '@reel/infra';
-import { openPipeline } from '@reel/workers';
+import { LiveSearch, type LiveSearchOptions, openPipeline } from '@reel/workers';
 import { AccessPolicy } from '../keys/access-policy.ts';
 import { KeyStore } from '../keys/key-store.ts';
-import { LiveSearch, type LiveSearchOptions } from '../services/live-search.ts';
 import { type ApiDeps, buildApp, type ReelApp } from './app.ts';
 
 export function isLoopback(host: string): boolean {

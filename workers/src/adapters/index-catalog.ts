@@ -2,7 +2,13 @@
  * The pipeline's catalog over @reel/index's LanceDB store: video records, and embeddings turned into
  * what ranking needs (compact frames, mean vector, Gram matrix, X-Pool terms when a head is set).
  */
-import { buildVideoEmbeddings, type IndexStore, type VideoRecord, type XPoolHead } from '@reel/index';
+import {
+  buildVideoEmbeddings,
+  type IndexStore,
+  type VideoRecord,
+  videoKey,
+  type XPoolHead,
+} from '@reel/index';
 import type { CatalogEmbeddings, CatalogVideo, VideoCatalog } from '../pipeline-deps.ts';
 import type { KnownVideo, ReindexIndex } from '../services/reindex.service.ts';
 import type { VideoIndex } from '../services/video.service.ts';
@@ -22,6 +28,22 @@ function toRecord(video: CatalogVideo, previous: VideoRecord | null): VideoRecor
     fingerprint: video.fingerprint ?? previous?.fingerprint ?? null,
     status: video.status,
     error: video.status === 'failed' ? (video.error ?? null) : null,
+  };
+}
+
+function toCatalogVideo(record: VideoRecord): CatalogVideo {
+  return {
+    videoId: record.id,
+    tenant: record.tenant,
+    title: record.title,
+    tags: record.tags,
+    source: record.source ?? '',
+    sha256: record.sha256,
+    sizeBytes: 0,
+    status: record.status,
+    ...(record.fingerprint ? { fingerprint: record.fingerprint } : {}),
+    ...(record.durationSeconds === null ? {} : { durationSeconds: record.durationSeconds }),
+    ...(record.error ? { error: record.error } : {}),
   };
 }
 
@@ -76,28 +98,20 @@ export class IndexCatalog implements VideoCatalog, ReindexIndex, VideoIndex {
 
   async getVideo(tenant: string, videoId: string): Promise<CatalogVideo | undefined> {
     const record = await this.#store.getVideo(tenant, videoId);
-    if (!record) return undefined;
-    return {
-      videoId: record.id,
-      tenant: record.tenant,
-      title: record.title,
-      tags: record.tags,
-      source: record.source ?? '',
-      sha256: record.sha256,
-      sizeBytes: 0,
-      status: record.status,
-      ...(record.fingerprint ? { fingerprint: record.fingerprint } : {}),
-      ...(record.durationSeconds === null ? {} : { durationSeconds: record.durationSeconds }),
-      ...(record.error ? { error: record.error } : {}),
-    };
+    return record ? toCatalogVideo(record) : undefined;
   }
 
-  async fingerprintsOf(tenant: string, videoId: string): Promise<string[]> {
-    const found: string[] = [];
-    for (const fingerprint of await this.#store.fingerprints()) {
-      if (await this.#store.getEmbeddings(tenant, videoId, fingerprint)) found.push(fingerprint);
-    }
-    return found;
+  async getVideos(tenant: string, videoIds: readonly string[]): Promise<Map<string, CatalogVideo>> {
+    const records = await this.#store.getVideos(tenant, videoIds);
+    return new Map([...records].map(([id, record]) => [id, toCatalogVideo(record)]));
+  }
+
+  async embeddedIds(tenant: string, videoIds: readonly string[], fingerprint: string): Promise<Set<string>> {
+    const keys = await this.#store.embeddedVideos(
+      fingerprint,
+      videoIds.map((id) => ({ tenant, id })),
+    );
+    return new Set(videoIds.filter((id) => keys.has(videoKey(tenant, id))));
   }
 
   async deleteVideo(tenant: string, videoId: string): Promise<boolean> {
@@ -108,21 +122,14 @@ export class IndexCatalog implements VideoCatalog, ReindexIndex, VideoIndex {
     return this.#store.fingerprints();
   }
 
-  async videos(statuses: KnownVideo['status'][]): Promise<KnownVideo[]> {
-    return (await this.#store.videosWithStatus(statuses)).map((record) => ({
-      tenant: record.tenant,
-      id: record.id,
-      title: record.title,
-      tags: record.tags,
-      source: record.source ?? '',
-      sha256: record.sha256,
-      status: record.status,
-      error: record.error,
-    }));
+  async *scan(statuses: KnownVideo['status'][]): AsyncGenerator<KnownVideo[]> {
+    yield* this.#store.scanVideos(statuses);
   }
 
-  async hasEmbeddings(tenant: string, videoId: string, fingerprint: string): Promise<boolean> {
-    return (await this.#store.getEmbeddings(tenant, videoId, fingerprint)) !== null;
+  async withoutEmbeddings(fingerprint: string, videos: readonly KnownVideo[]): Promise<KnownVideo[]> {
+    if (videos.length === 0) return [];
+    const embedded = await this.#store.embeddedVideos(fingerprint, videos);
+    return videos.filter((v) => !embedded.has(videoKey(v.tenant, v.id)));
   }
 
   async dropModel(fingerprint: string): Promise<void> {

@@ -19,6 +19,7 @@ import { realpath } from 'node:fs/promises';
 import path from 'node:path';
 import { isReelError } from '@reel/infra';
 import type { FlowJobNode, FlowProducer, Queue } from 'bullmq';
+import type { ClaimStore } from '../adapters/claim-store.ts';
 import type { RedisClient } from '../adapters/redis.ts';
 import { batchKey, clientBatchId } from '../batch-id.ts';
 import type { BatchKind, BatchProgress, BatchStatus, BatchVideo } from '../batch-progress.ts';
@@ -30,7 +31,7 @@ import {
   QueueName,
   type VideoJobData,
 } from '../jobs.ts';
-import type { CatalogVideo, ContentClaim, ContentClaims, VideoCatalog } from '../pipeline-deps.ts';
+import type { CatalogVideo, VideoCatalog } from '../pipeline-deps.ts';
 import { BATCH_JOB_OPTIONS, STAGE_JOB_OPTIONS } from '../queue-options.ts';
 import { type ContentHash, hashFile, videoIdFor } from '../video-identity.ts';
 import { checkVideoUrl, titleForUrl, videoIdForPath, videoIdForUrl } from '../video-url.ts';
@@ -107,32 +108,18 @@ export interface SubmitBatchResult {
   videos: SubmittedVideo[];
 }
 
-// Claims a URL video's content: the content's claim (the batch), which video holds it, and the reverse
-// link from that video, set together or not at all.
-const CLAIM_CONTENT = `
-if redis.call('set', KEYS[1], ARGV[1], 'NX') then
-  redis.call('set', KEYS[2], ARGV[2])
-  redis.call('set', KEYS[3], ARGV[3])
-  return {1, '', ''}
-end
-return {0, redis.call('get', KEYS[1]) or '', redis.call('get', KEYS[2]) or ''}`;
-
-// Deletes KEYS[1] when its value is ARGV[1].
-const DELETE_IF = `
-if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end
-return 0`;
-
-export class BatchService implements ContentClaims {
+export class BatchService {
   readonly #redis: RedisClient;
-  readonly #prefix: string;
+  readonly #claims: ClaimStore;
   readonly #flows: FlowProducer;
   readonly #progress: BatchProgress;
   readonly #catalog: VideoCatalog;
   readonly #queues: Partial<Record<QueueName, Queue>>;
 
   constructor(deps: {
+    /** Redis's clock stamps each batch's jobs (see #enqueue). */
     redis: RedisClient;
-    prefix: string;
+    claims: ClaimStore;
     flows: FlowProducer;
     progress: BatchProgress;
     catalog: VideoCatalog;
@@ -141,62 +128,10 @@ export class BatchService implements ContentClaims {
   }) {
     this.#queues = deps.queues ?? {};
     this.#redis = deps.redis;
-    this.#prefix = deps.prefix;
+    this.#claims = deps.claims;
     this.#flows = deps.flows;
     this.#progress = deps.progress;
     this.#catalog = deps.catalog;
-  }
-
-  #claimKey(videoId: string): string {
-    return `${this.#prefix}:reel:claim:${videoId}`;
-  }
-
-  /** Which video holds a content claim taken by a URL video (uploads hold their own id's claim). */
-  #holderKey(contentId: string): string {
-    return `${this.#prefix}:reel:claim:${contentId}:video`;
-  }
-
-  /** The content id a URL video claimed once downloaded. */
-  #contentOfKey(videoId: string): string {
-    return `${this.#prefix}:reel:content-of:${videoId}`;
-  }
-
-  /**
-   * Frees a video's claim so the same content can be submitted again (after a failure or a delete), and
-   * the content claim a URL video took once downloaded. With `ifBatch`, only a claim that batch holds.
-   */
-  async releaseClaim(videoId: string, options: { ifBatch?: string } = {}): Promise<void> {
-    if (options.ifBatch === undefined) await this.#redis.del(this.#claimKey(videoId));
-    else await this.#redis.eval(DELETE_IF, 1, this.#claimKey(videoId), options.ifBatch);
-    const contentId = await this.#redis.get(this.#contentOfKey(videoId));
-    if (contentId !== null) {
-      if ((await this.#redis.get(this.#holderKey(contentId))) === videoId) {
-        await this.#redis.del(this.#claimKey(contentId), this.#holderKey(contentId));
-      }
-      await this.#redis.del(this.#contentOfKey(videoId));
-    }
-  }
-
-  async claimContent(input: {
-    tenant: string;
-    sha256: string;
-    videoId: string;
-    batchId: string;
-  }): Promise<ContentClaim> {
-    const contentId = videoIdFor(input.tenant, input.sha256);
-    const [won, owner, holder] = (await this.#redis.eval(
-      CLAIM_CONTENT,
-      3,
-      this.#claimKey(contentId),
-      this.#holderKey(contentId),
-      this.#contentOfKey(input.videoId),
-      input.batchId,
-      input.videoId,
-      contentId,
-    )) as [number, string, string];
-    // Our own claim from an earlier attempt of this job.
-    if (won === 1 || holder === input.videoId) return { claimed: true };
-    return { claimed: false, videoId: holder || contentId, ...(owner ? { batchId: owner } : {}) };
   }
 
   /**
@@ -205,7 +140,7 @@ export class BatchService implements ContentClaims {
    * (the video is to be queued).
    */
   async #settle(
-    input: { tenant: string; model: ModelRef },
+    known: KnownVideos,
     batchId: string,
     seen: Map<string, string>,
     name: string,
@@ -223,27 +158,23 @@ export class BatchService implements ContentClaims {
         },
       };
     seen.set(videoId, name);
-    const existing = await this.#catalog.getVideo(input.tenant, videoId);
-    if (
-      existing?.status === 'indexed' &&
-      (await this.#catalog.fingerprintsOf(input.tenant, videoId)).includes(input.model.fingerprint)
-    )
+    const existing = known.records.get(videoId);
+    if (existing?.status === 'indexed' && known.embedded.has(videoId))
       return {
         duplicate: { name, videoId, status: 'duplicate', message: `${name}: already indexed as ${videoId}` },
       };
-    const claimed = await this.#redis.set(this.#claimKey(videoId), batchId, 'NX');
-    if (claimed !== 'OK') {
-      const [owner, holder] = await this.#redis.mget(this.#claimKey(videoId), this.#holderKey(videoId));
-      if (owner !== batchId)
-        return {
-          duplicate: {
-            name,
-            videoId,
-            status: 'duplicate',
-            ...(owner ? { duplicateOf: clientBatchId(owner) } : {}),
-            message: `${name}: already submitted in batch ${owner ? clientBatchId(owner) : '(unknown)'}${holder ? ` as video ${holder}` : ''}`,
-          },
-        };
+    const claim = await this.#claims.claim(videoId, batchId);
+    if (!claim.held) {
+      const { owner, holder } = claim;
+      return {
+        duplicate: {
+          name,
+          videoId,
+          status: 'duplicate',
+          ...(owner ? { duplicateOf: clientBatchId(owner) } : {}),
+          message: `${name}: already submitted in batch ${owner ? clientBatchId(owner) : '(unknown)'}${holder ? ` as video ${holder}` : ''}`,
+        },
+      };
     }
     return { existing };
   }
@@ -388,13 +319,21 @@ export class BatchService implements ContentClaims {
     const videos: SubmittedVideo[] = [];
     const queued: Queued[] = [];
     const seen = new Map<string, string>();
-    for (const entry of await prepare()) {
+    const entries = await prepare();
+    // What the catalogue already has of these videos, in two keyed reads for the whole batch (not two
+    // per file): its cost follows the batch's size, not the catalogue's.
+    const ids = entries.flatMap((e) => ('failed' in e ? [] : [e.record.videoId]));
+    const known: KnownVideos = {
+      records: await this.#catalog.getVideos(input.tenant, ids),
+      embedded: await this.#catalog.embeddedIds(input.tenant, ids, input.model.fingerprint),
+    };
+    for (const entry of entries) {
       if ('failed' in entry) {
         videos.push(entry.failed);
         continue;
       }
       const { videoId } = entry.record;
-      const settled = await this.#settle(input, batchId, seen, entry.name, videoId);
+      const settled = await this.#settle(known, batchId, seen, entry.name, videoId);
       if ('duplicate' in settled) {
         videos.push(settled.duplicate);
         continue;
@@ -517,6 +456,12 @@ export class BatchService implements ContentClaims {
 interface Queued {
   name: string;
   record: CatalogVideo;
+}
+
+/** What the catalogue has of a batch's videos: their records, and which have the model's vectors. */
+interface KnownVideos {
+  records: Map<string, CatalogVideo>;
+  embedded: Set<string>;
 }
 
 /** A video prepared for a submit (its identity known, its record but for the status), or its failure. */

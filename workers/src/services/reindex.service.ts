@@ -11,29 +11,31 @@
  *   the search model, or that sit in a stage with no live job (their worker and its job were lost).
  * - upkeep: compacts the LanceDB tables, prunes old versions, (re)builds the ANN index when due.
  */
-import { errorInfo, type Logger } from '@reel/infra';
-import type { Queue } from 'bullmq';
+import { errorInfo, type Logger, ReelError } from '@reel/infra';
+import type { Job, Queue } from 'bullmq';
 import { batchKey } from '../batch-id.ts';
-import { jobId, type ModelRef, type QueueName, type VideoJobData } from '../jobs.ts';
+import type { JobHandler } from '../job-handlers.ts';
+import { JobName, jobId, type ModelRef, type QueueName, type VideoJobData } from '../jobs.ts';
 import type { SearchModelPointer } from '../search-model.ts';
 import type { BatchService, SubmitBatchResult } from './batch.service.ts';
 
-/** A video as the index knows it, with what a re-run needs. */
+/** A video as the index knows it, with what deciding on a re-run needs (its record says the rest). */
 export interface KnownVideo {
   tenant: string;
   id: string;
   title: string;
-  tags: string[];
-  source: string;
-  sha256: string;
   status: 'queued' | 'processing' | 'indexed' | 'failed';
   error: { code: string; message: string; retryable?: boolean } | null;
 }
 
 export interface ReindexIndex {
-  /** Every video of every tenant with one of these statuses. */
-  videos(statuses: KnownVideo['status'][]): Promise<KnownVideo[]>;
-  hasEmbeddings(tenant: string, videoId: string, fingerprint: string): Promise<boolean>;
+  /**
+   * Every video of every tenant with one of these statuses, in batches: memory holds one batch,
+   * whatever the catalogue's size.
+   */
+  scan(statuses: KnownVideo['status'][]): AsyncIterable<KnownVideo[]>;
+  /** Those of `videos` without vectors of model `fingerprint` (one keyed read per batch). */
+  withoutEmbeddings(fingerprint: string, videos: readonly KnownVideo[]): Promise<KnownVideo[]>;
   /** Removes every vector of a model. */
   dropModel(fingerprint: string): Promise<void>;
   /** Compaction, pruning, ANN index upkeep; returns a summary for the log. */
@@ -56,6 +58,13 @@ export interface ReindexOutcome {
   detail?: unknown;
 }
 
+/** What a request for reindexing asks for (none set: all three). */
+export interface ReindexRequest {
+  model?: boolean;
+  sweep?: boolean;
+  upkeep?: boolean;
+}
+
 export class ReindexService {
   readonly #index: ReindexIndex;
   readonly #batches: BatchService;
@@ -63,6 +72,7 @@ export class ReindexService {
   readonly #queues: Record<QueueName, Queue>;
   readonly #logger: Logger;
   readonly #graceMs: number;
+  readonly #activeModel: () => Promise<ModelRef>;
 
   constructor(deps: {
     index: ReindexIndex;
@@ -70,6 +80,8 @@ export class ReindexService {
     pointer: SearchModelPointer;
     queues: Record<QueueName, Queue>;
     logger: Logger;
+    /** The model the index is being brought to (config's; needed to run the reindex queue's jobs). */
+    activeModel?: () => Promise<ModelRef>;
     /** How long a retired model's vectors stay after searches moved off it (default 10 min). */
     retiredGraceMs?: number;
   }) {
@@ -79,6 +91,87 @@ export class ReindexService {
     this.#pointer = deps.pointer;
     this.#queues = deps.queues;
     this.#logger = deps.logger;
+    this.#activeModel =
+      deps.activeModel ??
+      (async () => {
+        throw new ReelError('INTERNAL', 'this ReindexService was built without the active model');
+      });
+  }
+
+  /**
+   * Queues reindexing now, as the schedule does: a model backfill, a sweep and/or upkeep (all three
+   * when `what` sets none). With `tenant` (a tenant admin's request) only a sweep of that tenant's
+   * videos: a backfill and upkeep act on every tenant (OPERATOR_REQUIRED).
+   */
+  async request(
+    what: ReindexRequest,
+    scope: { tenant?: string } = {},
+  ): Promise<{ kind: string; jobId: string }[]> {
+    const all = !what.model && !what.sweep && !what.upkeep;
+    if (scope.tenant !== undefined && (what.model || what.upkeep))
+      throw new ReelError(
+        'OPERATOR_REQUIRED',
+        'a model backfill and upkeep act on every tenant: they need an operator key (a tenant admin may sweep its own videos: {"sweep": true})',
+      );
+    const queue = this.#queues.reindex;
+    const jobs: { kind: string; jobId: string }[] = [];
+    if (scope.tenant === undefined && (all || what.model)) {
+      const job = await queue.add(JobName.backfill, { kind: 'backfill', model: await this.#activeModel() });
+      jobs.push({ kind: 'backfill', jobId: job.id ?? '' });
+    }
+    if (all || what.sweep) {
+      const job = await queue.add(JobName.sweep, {
+        kind: 'sweep',
+        ...(scope.tenant !== undefined ? { tenant: scope.tenant } : {}),
+      });
+      jobs.push({ kind: 'sweep', jobId: job.id ?? '' });
+    }
+    if (scope.tenant === undefined && (all || what.upkeep)) {
+      const job = await queue.add(JobName.upkeep, { kind: 'upkeep' });
+      jobs.push({ kind: 'upkeep', jobId: job.id ?? '' });
+    }
+    return jobs;
+  }
+
+  /** Upserts the sweep's and upkeep's schedules (by id: any number of workers may, there is one each). */
+  async schedule(cron: { sweep: string; upkeep: string }): Promise<void> {
+    const queue = this.#queues.reindex;
+    await queue.upsertJobScheduler(
+      'sweep',
+      { pattern: cron.sweep },
+      { name: JobName.sweep, data: { kind: 'sweep' } },
+    );
+    await queue.upsertJobScheduler(
+      'upkeep',
+      { pattern: cron.upkeep },
+      { name: JobName.upkeep, data: { kind: 'upkeep' } },
+    );
+  }
+
+  /**
+   * The reindex queue's handlers, by job name. A backfill always goes to the active model (the payload
+   * is not trusted with a model folder); a sweep first checks for a model change and, when the active
+   * model is not the one searches read, starts (or continues) the backfill to it; a tenant's sweep only
+   * re-runs that tenant's videos.
+   */
+  handlers(): JobHandler[] {
+    return [
+      { name: JobName.backfill, run: async () => this.backfill(await this.#activeModel()) },
+      { name: JobName.upkeep, run: () => this.upkeep() },
+      {
+        name: JobName.sweep,
+        run: async (job: Job) => {
+          const tenant = (job.data as { tenant?: unknown }).tenant;
+          if (typeof tenant === 'string') return { sweep: await this.sweep({ tenant }) };
+          const active = await this.#activeModel();
+          // A fresh install's first sweep points searches at the active model, as a first submit does.
+          const current = (await this.#pointer.get()) ?? (await this.#pointer.initialise(active));
+          const backfill =
+            active.fingerprint !== current.fingerprint ? await this.backfill(active) : undefined;
+          return { backfill, sweep: await this.sweep() };
+        },
+      },
+    ];
   }
 
   #job(video: KnownVideo, batchId: string, model: ModelRef): VideoJobData {
@@ -99,9 +192,8 @@ export class ReindexService {
     }
     if (current.fingerprint === target.fingerprint) return { kind: 'backfill', videos: 0, switched: false };
     const missing: KnownVideo[] = [];
-    for (const video of await this.#index.videos(['indexed'])) {
-      if (!(await this.#index.hasEmbeddings(video.tenant, video.id, target.fingerprint))) missing.push(video);
-    }
+    for await (const batch of this.#index.scan(['indexed']))
+      missing.push(...(await this.#index.withoutEmbeddings(target.fingerprint, batch)));
     if (missing.length === 0) {
       await this.#switch(current, target);
       return { kind: 'backfill', videos: 0, switched: true };
@@ -142,16 +234,19 @@ export class ReindexService {
   async sweep(options: { tenant?: string } = {}): Promise<ReindexOutcome> {
     const model = await this.#pointer.get();
     if (!model) return { kind: 'sweep', videos: 0 };
+    // Memory holds one batch of the catalogue and the videos to re-run, whatever the catalogue's size.
     const rerun: KnownVideo[] = [];
-    const candidates = await this.#index.videos(['failed', 'processing', 'queued', 'indexed']);
-    for (const video of candidates) {
-      if (options.tenant !== undefined && video.tenant !== options.tenant) continue;
-      if (video.status === 'failed') {
-        if (video.error && mayPass(video.error)) rerun.push(video);
-      } else if (video.status === 'indexed') {
-        if (!(await this.#index.hasEmbeddings(video.tenant, video.id, model.fingerprint))) rerun.push(video);
-      } else if (!(await this.#hasLiveJob(video.id, model))) {
-        rerun.push(video);
+    for await (const scanned of this.#index.scan(['failed', 'processing', 'queued', 'indexed'])) {
+      const batch =
+        options.tenant === undefined ? scanned : scanned.filter((v) => v.tenant === options.tenant);
+      const indexed = batch.filter((v) => v.status === 'indexed');
+      rerun.push(...(await this.#index.withoutEmbeddings(model.fingerprint, indexed)));
+      for (const video of batch) {
+        if (video.status === 'failed') {
+          if (video.error && mayPass(video.error)) rerun.push(video);
+        } else if (video.status !== 'indexed' && !(await this.#hasLiveJob(video.id, model))) {
+          rerun.push(video);
+        }
       }
     }
     if (rerun.length === 0) return { kind: 'sweep', videos: 0 };

@@ -42,8 +42,16 @@ export class FakeCatalog implements VideoCatalog {
   async getVideo(_tenant: string, videoId: string) {
     return this.videos.get(videoId);
   }
-  async fingerprintsOf(_tenant: string, videoId: string) {
-    return [...this.embeddings.values()].filter((e) => e.videoId === videoId).map((e) => e.fingerprint);
+  async getVideos(_tenant: string, videoIds: readonly string[]) {
+    return new Map(
+      videoIds.flatMap((id) => {
+        const video = this.videos.get(id);
+        return video ? [[id, video] as const] : [];
+      }),
+    );
+  }
+  async embeddedIds(_tenant: string, videoIds: readonly string[], fingerprint: string) {
+    return new Set(videoIds.filter((id) => this.embeddings.has(`${id}:${fingerprint}`)));
   }
 }
 

@@ -3,30 +3,27 @@
  * either on pre-computed features (`--features DIR`: text.npy, frames.npy, gt.json) or end to end on
  * videos (`--captions FILE --videos DIR`: frame sampling and the active CLIP model, then the same path).
  * The answer is JSON on stdout; a progress bar goes to stderr when it is a terminal. Exit 2 for bad
- * input (missing files, shapes that disagree, options that do not fit), 1 for failures.
+ * input (missing files, shapes that disagree, options that do not fit), 1 for failures. The work is
+ * @reel/workers' eval service: this command parses, shows progress and prints.
  */
 import { existsSync, statSync } from 'node:fs';
-import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import {
-  type Caption,
-  checkXPoolHeadDim,
   type EvalEmbeddings,
   loadXPoolHead,
-  type NpyArray,
   POOLING_METHODS,
   type PoolingMethod,
-  parseCaptionsCsv,
-  readNpyFile,
-  retrievalMetrics,
   type SimilarityMatrixOptions,
-  similarityMatrix,
   writeNpyFile,
-  type XPoolHead,
 } from '@reel/index';
 import { isInputFault, ReelError } from '@reel/infra';
-import { DEFAULT_FRAME_SIZE, IngestErrorCode, sampleVideo } from '@reel/ingest';
-import { ClipModel, createInferencePool, resolveActiveModel } from '@reel/models';
+import {
+  encodeVideos,
+  loadFeatures,
+  saveFeatures,
+  scoreRetrieval,
+  type EvalVideoRun as VideoRun,
+} from '@reel/workers';
 import { SingleBar } from 'cli-progress';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { type CliContext, UsageError } from '../context.ts';
@@ -47,31 +44,16 @@ interface EvalOptions {
   json?: boolean;
 }
 
-/** Extensions tried for `<videos DIR>/<video_id>.<ext>`, in order of preference. */
-const VIDEO_EXTENSIONS = [
-  'mp4',
-  'webm',
-  'mkv',
-  'mov',
-  'm4v',
-  'avi',
-  'mpg',
-  'mpeg',
-  'ts',
-  'ogv',
-  'flv',
-  'wmv',
-  '3gp',
-];
-
 /** Runs `work`, turning reel's input errors into usage errors (exit 2) that keep their code. */
 async function asUsage<T>(work: () => Promise<T> | T): Promise<T> {
   try {
     return await work();
   } catch (error) {
-    if (error instanceof ReelError && isInputFault(error.code))
-      throw new UsageError(`${error.code}: ${error.message}`);
-    throw error;
+    if (!(error instanceof ReelError) || !isInputFault(error.code)) throw error;
+    // The eval service's own checks of the files read as the command's usage errors always did.
+    if (error.code === 'EVAL_INPUT_INVALID' || error.code === 'FILE_NOT_FOUND')
+      throw new UsageError(error.message);
+    throw new UsageError(`${error.code}: ${error.message}`);
   }
 }
 
@@ -151,255 +133,6 @@ function progressBar() {
   };
 }
 
-type Progress = ReturnType<typeof progressBar>;
-
-/** Features on disk: text.npy (Nt×D), frames.npy (Nv×F×D, or Nv×D for one frame), gt.json. */
-async function loadFeatures(dir: string): Promise<{ embeddings: EvalEmbeddings; gt: number[] }> {
-  const files = {
-    text: path.join(dir, 'text.npy'),
-    frames: path.join(dir, 'frames.npy'),
-    gt: path.join(dir, 'gt.json'),
-  };
-  requireFile(files.text, 'text embeddings (text.npy)');
-  requireFile(files.frames, 'frame embeddings (frames.npy)');
-  requireFile(files.gt, 'ground truth (gt.json)');
-  const [text, frames] = await asUsage(() =>
-    Promise.all([readNpyFile(files.text), readNpyFile(files.frames)]),
-  );
-  const shape = (a: NpyArray) => `(${a.shape.join(', ')})`;
-  if (text.shape.length !== 2) throw new UsageError(`text.npy: expected shape (Nt, D), got ${shape(text)}`);
-  if (frames.shape.length !== 3 && frames.shape.length !== 2)
-    throw new UsageError(
-      `frames.npy: expected shape (Nv, F, D) (or (Nv, D) for one frame a video), got ${shape(frames)}`,
-    );
-  const [textCount, dim] = text.shape as [number, number];
-  const videoCount = frames.shape[0]!;
-  const frameCount = frames.shape.length === 3 ? frames.shape[1]! : 1;
-  const frameDim = frames.shape[frames.shape.length - 1]!;
-  if (frameDim !== dim)
-    throw new UsageError(
-      `text.npy and frames.npy disagree: text embeddings have D = ${dim} ${shape(text)}, frames have D = ${frameDim} ${shape(frames)}`,
-    );
-  if (textCount < 1 || videoCount < 1 || frameCount < 1 || dim < 1)
-    throw new UsageError(`empty features: text.npy ${shape(text)}, frames.npy ${shape(frames)}`);
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(await readFile(files.gt, 'utf8'));
-  } catch (error) {
-    throw new UsageError(`gt.json: not valid JSON (${(error as Error).message})`);
-  }
-  const gt = (parsed as { text_to_video?: unknown } | null)?.text_to_video;
-  if (!Array.isArray(gt))
-    throw new UsageError('gt.json: expected {"text_to_video": [video index of each text]}');
-  if (gt.length !== textCount)
-    throw new UsageError(
-      `gt.json: expected ${textCount} entries (one per row of text.npy), got ${gt.length}`,
-    );
-  gt.forEach((v, t) => {
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v >= videoCount)
-      throw new UsageError(
-        `gt.json: text_to_video[${t}] must be a video index in [0, ${videoCount}) (rows of frames.npy), got ${JSON.stringify(v)}`,
-      );
-  });
-  return {
-    embeddings: { texts: text.data, frames: frames.data, textCount, videoCount, frameCount, dim },
-    gt: gt as number[],
-  };
-}
-
-/** Files of a videos folder by name without extension (preferred extensions first). */
-async function videoFiles(dir: string): Promise<Map<string, string>> {
-  const byStem = new Map<string, { file: string; preference: number }>();
-  for (const entry of await readdir(dir, { withFileTypes: true })) {
-    if (!entry.isFile()) continue;
-    const ext = path.extname(entry.name).slice(1).toLowerCase();
-    const preference = VIDEO_EXTENSIONS.indexOf(ext);
-    if (preference < 0) continue;
-    const stem = entry.name.slice(0, -(ext.length + 1));
-    const current = byStem.get(stem);
-    if (current === undefined || preference < current.preference)
-      byStem.set(stem, { file: path.join(dir, entry.name), preference });
-  }
-  return new Map([...byStem].map(([stem, { file }]) => [stem, file]));
-}
-
-interface ExcludedVideo {
-  videoId: string;
-  code: string;
-  message: string;
-  /** Captions left out with it. */
-  captions: number;
-}
-
-interface VideoRun {
-  embeddings: EvalEmbeddings;
-  gt: number[];
-  excluded: ExcludedVideo[];
-  warnings: string[];
-  model: { name: string; dir: string; fingerprint: string; dim: number };
-  videoIds: string[];
-}
-
-/** Runs `work` over `items` with at most `limit` in flight, results in input order. */
-async function mapLimit<T, R>(
-  items: T[],
-  limit: number,
-  work: (item: T, index: number) => Promise<R>,
-): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  const runners = Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) {
-      const index = next++;
-      results[index] = await work(items[index]!, index);
-    }
-  });
-  await Promise.all(runners);
-  return results;
-}
-
-/** Samples and encodes every captioned video with the active model; failed videos are left out. */
-async function encodeVideos(
-  options: EvalOptions & { captions: string; videos: string },
-  context: CliContext,
-  head: XPoolHead | undefined,
-  progress: Progress,
-): Promise<VideoRun> {
-  const { config } = context;
-  const captions: Caption[] = await asUsage(async () =>
-    parseCaptionsCsv(await readFile(options.captions, 'utf8'), path.basename(options.captions)),
-  );
-  const videoIds = [...new Set(captions.map((c) => c.videoId))];
-  const files = await videoFiles(options.videos);
-  const frameCount = options.frames ?? config.framesPerVideo;
-  const active = resolveActiveModel(config.model, config.paths.models, {
-    image: config.imagePrecision,
-    text: config.textPrecision,
-  });
-  const pool = createInferencePool();
-  try {
-    const model = await ClipModel.load(active.dir, { pool, warn: (m) => context.logger.warn(m) });
-    try {
-      if (head !== undefined) await asUsage(() => checkXPoolHeadDim(head, model.dim, `model ${active.name}`));
-      const D = model.dim;
-      const size =
-        model.preprocessor.width === model.preprocessor.height
-          ? model.preprocessor.width
-          : DEFAULT_FRAME_SIZE;
-      const sentences = captions.map((c) => c.sentence);
-      const textEmbeddings: Float32Array[] = [];
-      const textBatch = 256;
-      for (let i = 0; i < sentences.length; i += textBatch) {
-        textEmbeddings.push(...(await model.encodeTexts(sentences.slice(i, i + textBatch))));
-        progress.update('texts', textEmbeddings.length, sentences.length);
-      }
-      progress.stop();
-
-      const warnings: string[] = [];
-      const failures = new Map<string, { code: string; message: string }>();
-      let done = 0;
-      const encoded = await mapLimit(
-        videoIds,
-        Math.max(1, Math.min(4, config.ingestConcurrency)),
-        async (videoId) => {
-          try {
-            const file = files.get(videoId) ?? path.join(options.videos, videoId);
-            if (!files.has(videoId) && !existsSync(file))
-              throw new ReelError(
-                IngestErrorCode.FILE_NOT_FOUND,
-                `no video for ${videoId} in ${options.videos} (looked for ${videoId}.{${VIDEO_EXTENSIONS.join(',')}})`,
-              );
-            const sampled = await sampleVideo(file, {
-              strategy: { kind: 'uniform', count: frameCount },
-              size,
-              limits: config,
-              binaries: config,
-              timeoutMs: config.ffmpegTimeoutSeconds * 1000,
-            });
-            for (const w of sampled.warnings) warnings.push(`${videoId}: ${w}`);
-            const frames = await model.encodeImages(sampled.frames);
-            const out = new Float32Array(frameCount * D);
-            frames.forEach((f, i) => {
-              out.set(f, i * D);
-            });
-            return out;
-          } catch (error) {
-            // the machine, not this video, is at fault: stop rather than exclude every video
-            if (
-              error instanceof ReelError &&
-              (error.code === IngestErrorCode.FFMPEG_NOT_FOUND ||
-                error.code === IngestErrorCode.INGEST_ABORTED)
-            )
-              throw error;
-            const code = error instanceof ReelError ? error.code : 'ERROR';
-            failures.set(videoId, { code, message: error instanceof Error ? error.message : String(error) });
-            return undefined;
-          } finally {
-            progress.update('videos', ++done, videoIds.length);
-          }
-        },
-      );
-      progress.stop();
-
-      const included = videoIds.filter((_, i) => encoded[i] !== undefined);
-      const excluded = videoIds
-        .filter((id) => failures.has(id))
-        .map((videoId) => ({
-          videoId,
-          ...failures.get(videoId)!,
-          captions: captions.filter((c) => c.videoId === videoId).length,
-        }));
-      if (included.length === 0)
-        throw new Error(
-          `none of the ${videoIds.length} videos could be sampled and encoded; first: ${excluded[0]?.videoId}: ${excluded[0]?.code} ${excluded[0]?.message}`,
-        );
-      if (excluded.length > 0)
-        warnings.unshift(
-          `${excluded.length} of ${videoIds.length} videos could not be used and were left out with their ${excluded.reduce((s, e) => s + e.captions, 0)} captions (see "excluded"): the metrics are over ${included.length} videos`,
-        );
-      const galleryIndex = new Map(included.map((id, i) => [id, i]));
-      const kept = captions.map((c, i) => ({ c, i })).filter(({ c }) => galleryIndex.has(c.videoId));
-      const texts = new Float32Array(kept.length * D);
-      kept.forEach(({ i }, row) => {
-        texts.set(textEmbeddings[i]!, row * D);
-      });
-      const frames = new Float32Array(included.length * frameCount * D);
-      let v = 0;
-      for (const e of encoded) if (e !== undefined) frames.set(e, v++ * frameCount * D);
-      return {
-        embeddings: {
-          texts,
-          frames,
-          textCount: kept.length,
-          videoCount: included.length,
-          frameCount,
-          dim: D,
-        },
-        gt: kept.map(({ c }) => galleryIndex.get(c.videoId)!),
-        excluded,
-        warnings,
-        model: { name: active.name, dir: active.dir, fingerprint: model.fingerprint, dim: D },
-        videoIds: included,
-      };
-    } finally {
-      await model.close();
-    }
-  } finally {
-    await pool.close();
-  }
-}
-
-async function saveFeatures(dir: string, run: VideoRun): Promise<void> {
-  const { embeddings: e } = run;
-  await mkdir(dir, { recursive: true });
-  await writeNpyFile(path.join(dir, 'text.npy'), e.texts, [e.textCount, e.dim]);
-  await writeNpyFile(path.join(dir, 'frames.npy'), e.frames, [e.videoCount, e.frameCount, e.dim]);
-  await writeFile(
-    path.join(dir, 'gt.json'),
-    `${JSON.stringify({ text_to_video: run.gt, video_ids: run.videoIds, model: run.model.fingerprint })}\n`,
-  );
-}
-
 async function runEval(options: EvalOptions, context: () => CliContext): Promise<void> {
   checkOptions(options);
   const started = performance.now();
@@ -410,14 +143,21 @@ async function runEval(options: EvalOptions, context: () => CliContext): Promise
     let gt: number[];
     let videoRun: VideoRun | undefined;
     if (options.features !== undefined) {
-      ({ embeddings, gt } = await loadFeatures(options.features));
+      ({ embeddings, gt } = await asUsage(() => loadFeatures(options.features!)));
     } else {
-      videoRun = await encodeVideos(
-        options as EvalOptions & { captions: string; videos: string },
-        context(),
-        head,
-        progress,
+      videoRun = await asUsage(() =>
+        encodeVideos(
+          {
+            captions: options.captions!,
+            videos: options.videos!,
+            ...(options.frames !== undefined ? { frames: options.frames } : {}),
+            ...(head !== undefined ? { head } : {}),
+            onProgress: (phase, done, total) => progress.update(phase, done, total),
+          },
+          context(),
+        ),
       );
+      progress.stop();
       ({ embeddings, gt } = videoRun);
       if (options.saveFeatures !== undefined) await saveFeatures(options.saveFeatures, videoRun);
     }
@@ -430,12 +170,9 @@ async function runEval(options: EvalOptions, context: () => CliContext): Promise
     if (options.tau !== undefined) simsOptions.tau = options.tau;
     if (options.topk !== undefined) simsOptions.topK = options.topk;
     if (head !== undefined) simsOptions.head = head;
-    const sims = await asUsage(() => similarityMatrix(embeddings, simsOptions));
+    const { sims, result } = await asUsage(() => scoreRetrieval(embeddings, gt, simsOptions));
     progress.stop();
     const scoredAt = performance.now();
-    const result = await asUsage(() =>
-      retrievalMetrics(sims, embeddings.textCount, embeddings.videoCount, gt),
-    );
     if (options.dumpSims !== undefined)
       await writeNpyFile(options.dumpSims, sims, [embeddings.textCount, embeddings.videoCount]);
     const round = (ms: number) => Math.round(ms) / 1000;

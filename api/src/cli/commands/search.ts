@@ -1,6 +1,5 @@
-import { POOLINGS, type Pooling, type SearchResponse, SearchService } from '@reel/index';
-import { ClipModel, createInferencePool } from '@reel/models';
-import { openPipeline } from '@reel/workers';
+import { POOLINGS, type Pooling, type SearchResponse } from '@reel/index';
+import { LiveSearch, openPipeline } from '@reel/workers';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import type { CliContext } from '../context.ts';
 import { formatClock, formatTable, printJson, truncate } from '../output.ts';
@@ -83,10 +82,10 @@ export function registerSearch(program: Command, context: () => CliContext): voi
       ) => {
         const ctx = context();
         const pipeline = await openPipeline(ctx.config, ctx.logger);
-        const pool = createInferencePool({ size: 1 });
+        // The same search as the API's: the model searches read, with the X-Pool head from config.
+        const live = new LiveSearch(pipeline, ctx.logger);
         try {
-          const model = await ClipModel.load((await pipeline.searchModel()).dir, { pool });
-          const search = new SearchService({ store: pipeline.store, embedder: model });
+          const search = await live.service();
           const response = await search.search(text, {
             tenant: options.tenant,
             k: options.k,
@@ -95,7 +94,6 @@ export function registerSearch(program: Command, context: () => CliContext): voi
             ...(options.minScore !== undefined ? { minScore: options.minScore } : {}),
             ...(options.cursor ? { cursor: options.cursor } : {}),
           });
-          await model.close();
           if (options.json) {
             printJson(response);
             return;
@@ -105,7 +103,7 @@ export function registerSearch(program: Command, context: () => CliContext): voi
             `${response.pooling} pooling · ${response.timings.totalMs.toFixed(0)} ms${response.nextCursor ? ` · more: --cursor ${response.nextCursor}` : ''}\n`,
           );
         } finally {
-          await pool.close();
+          await live.close();
           await pipeline.close();
         }
       },

@@ -4,11 +4,11 @@
  * short timeout, so a scrape during a Redis outage still answers (without the queue figures).
  */
 import type { SearchResponse } from '@reel/index';
+import { withTimeout } from '@reel/infra';
 import { QueueName } from '@reel/workers';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
-import { withTimeout } from '../../services/with-timeout.ts';
 
 declare module 'fastify' {
   interface FastifyInstance {

@@ -7,9 +7,7 @@
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { listInstalledModels, resolveActiveModel } from '@reel/models';
-import { JobName } from '@reel/workers';
 import { Type } from 'typebox';
-import { HttpProblem } from '../problem.ts';
 import { requireRedis } from '../require-redis.ts';
 import { authErrors, problemRef } from '../schemas.ts';
 
@@ -49,33 +47,11 @@ export const adminRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request, reply) => {
-      const body = request.body ?? {};
-      const operator = request.principal.operator;
-      const all = !body.model && !body.sweep && !body.upkeep;
-      if (!operator && (body.model || body.upkeep))
-        throw new HttpProblem(
-          403,
-          'OPERATOR_REQUIRED',
-          'a model backfill and upkeep act on every tenant: they need an operator key (a tenant admin may sweep its own videos: {"sweep": true})',
-        );
+      // A tenant's key sweeps its own tenant; an operator key (and the keyless local tenant) acts on all.
+      const { operator, tenant } = request.principal;
+      const jobs = await pipeline.reindex.request(request.body ?? {}, operator ? {} : { tenant });
       const active = await pipeline.activeModel();
       const searching = await pipeline.searchModel();
-      const jobs: { kind: string; jobId: string }[] = [];
-      const queue = pipeline.queues.reindex;
-      if (operator && (all || body.model)) {
-        const job = await queue.add(JobName.backfill, { kind: 'backfill', model: active });
-        jobs.push({ kind: 'backfill', jobId: job.id ?? '' });
-      }
-      if (all || body.sweep) {
-        // A tenant's key sweeps its own tenant; the keyless local tenant is the operator and sweeps all.
-        const tenant = operator ? undefined : request.principal.tenant;
-        const job = await queue.add(JobName.sweep, { kind: 'sweep', ...(tenant ? { tenant } : {}) });
-        jobs.push({ kind: 'sweep', jobId: job.id ?? '' });
-      }
-      if (operator && (all || body.upkeep)) {
-        const job = await queue.add(JobName.upkeep, { kind: 'upkeep' });
-        jobs.push({ kind: 'upkeep', jobId: job.id ?? '' });
-      }
       reply.code(202);
       return { jobs, activeModel: active.fingerprint, searchModel: searching.fingerprint };
     },

@@ -7,9 +7,8 @@
  * LanceDB and Redis); like every route but /healthz it counts against the rate limit.
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { isReelError } from '@reel/infra';
+import { isReelError, withTimeout } from '@reel/infra';
 import { Type } from 'typebox';
-import { withTimeout } from '../../services/with-timeout.ts';
 
 const Check = Type.Object({
   name: Type.String(),

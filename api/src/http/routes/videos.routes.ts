@@ -1,28 +1,15 @@
-/**
- * Videos: multipart upload of a batch (`POST /v1/videos`), listing, one video, its file (HTTP Range, so
- * a player can seek to a moment), a frame's thumbnail, and delete. Every lookup is by the caller's
- * tenant: another tenant's video is a 404, exactly like a video that does not exist.
- *
- * Uploads stream into storage (the data folder, or the bucket with `REEL_STORAGE=s3`), hashed on the
- * way. A video is streamed only once indexed, and only from what its record may point to (its tenant's
- * stored content, or a server-side path opened as a regular file), with Range (byte-range.ts).
- */
-import { createHash, randomUUID } from 'node:crypto';
-import path from 'node:path';
-import { Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import fastifyStatic from '@fastify/static';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { VideoRecord } from '@reel/index';
 import { isReelError } from '@reel/infra';
-import type { ByteRange, ObjectInfo, ResolvedSource, SubmitFile } from '@reel/workers';
+import type { ByteRange, ObjectInfo, ResolvedSource } from '@reel/workers';
 import {
   contentTypeOf,
   openRegularFile,
   resolveSource,
   SOURCE_NOT_ALLOWED,
   thumbnailKey,
-  uploadKey,
-  VIDEO_EXTENSIONS,
 } from '@reel/workers';
 import type { FastifyReply } from 'fastify';
 import { Type } from 'typebox';
@@ -44,26 +31,6 @@ import {
 } from '../schemas.ts';
 
 const STATUSES = ['queued', 'processing', 'indexed', 'failed'] as const;
-
-/**
- * A display name from an upload's file name: the last path segment, control characters and anything
- * outside printable text dropped, at most 200 characters. It is only ever shown, never used as a path.
- */
-export function displayName(filename: string | undefined, index: number): string {
-  const base = (filename ?? '').split(/[\\/]/).pop() ?? '';
-  const clean = [...base]
-    .filter((c) => c.charCodeAt(0) >= 0x20 && c.charCodeAt(0) !== 0x7f) // no control characters
-    .join('')
-    .trim()
-    .slice(0, 200);
-  return clean.length > 0 && clean !== '.' && clean !== '..' ? clean : `upload-${index + 1}`;
-}
-
-/** The stored file's extension: the upload's, when it is a known video extension (else none). */
-function storedExtension(name: string): string {
-  const ext = path.extname(name).toLowerCase();
-  return VIDEO_EXTENSIONS.has(ext) ? ext : '';
-}
 
 /** Tags kept from a form or query field (as many as a JSON filter may carry). */
 const MAX_TAGS = 20;
@@ -132,13 +99,9 @@ export const videoRoutes: FastifyPluginAsyncTypebox = async (app) => {
           'NOT_MULTIPART',
           'expected a multipart/form-data body with one or more file parts',
         );
-      const tenant = request.principal.tenant;
-      /** Keys stored by this request. */
-      const stored: string[] = [];
-      const files: SubmitFile[] = [];
+      const upload = pipeline.uploads.start(request.principal.tenant);
       let title: string | undefined;
       let tags: string[] = [];
-      let requestBytes = 0;
       try {
         for await (const part of request.parts()) {
           if (part.type === 'field') {
@@ -153,60 +116,22 @@ export const videoRoutes: FastifyPluginAsyncTypebox = async (app) => {
               );
             continue;
           }
-          const name = displayName(part.filename, files.length);
-          const key = uploadKey(tenant, randomUUID(), storedExtension(name));
-          stored.push(key);
-          const hash = createHash('sha256');
-          let size = 0;
           const file = part.file;
-          // Limits fail the stream before storage completes the object: nothing too large is stored.
-          const metered = async function* () {
-            for await (const chunk of file) {
-              requestBytes += (chunk as Buffer).length;
-              if (requestBytes > config.apiMaxRequestBytes)
-                throw new HttpProblem(
-                  413,
-                  'TOO_LARGE',
-                  `the files of this request exceed ${config.apiMaxRequestBytes} bytes in all (REEL_API_MAX_REQUEST_BYTES)`,
-                );
-              size += (chunk as Buffer).length;
-              hash.update(chunk as Buffer);
-              yield chunk as Buffer;
-            }
-            if (file.truncated)
-              throw new HttpProblem(
-                413,
-                'TOO_LARGE',
-                `${name}: larger than ${config.apiMaxUploadBytes} bytes (REEL_API_MAX_UPLOAD_BYTES)`,
-              );
-          };
-          await storage.put(key, Readable.from(metered()));
-          files.push({
-            path: storage.ref(key),
-            hash: { sha256: hash.digest('hex'), sizeBytes: size },
-            name,
+          await upload.addFile({
+            filename: part.filename,
+            stream: file,
+            truncated: () => file.truncated,
             ...(title ? { title } : {}),
             tags,
           });
         }
-        if (files.length === 0)
-          throw new HttpProblem(
-            400,
-            'NO_FILES',
-            'the request carries no file parts (send the videos as "file" parts)',
-          );
         // The upload may have streamed for minutes: a key revoked meanwhile commits nothing.
         await reauthorize(app.deps.access, request);
-        const result = await pipeline.service.submit({ tenant, files, model: await pipeline.searchModel() });
-        // Files that will not be indexed (duplicates, failures) are not kept.
-        const queued = new Set(
-          result.videos.flatMap((v, i) => (v.status === 'queued' ? [files[i]!.path] : [])),
-        );
-        await Promise.all(stored.filter((k) => !queued.has(storage.ref(k))).map((k) => storage.delete(k)));
+        const result = await upload.finish(await pipeline.searchModel());
         reply.code(202);
         return toAccepted(result);
       } catch (error) {
-        await Promise.all(stored.map((k) => storage.delete(k).catch(() => {})));
+        await upload.abort();
         throw error;
       }
     },

@@ -1,14 +1,16 @@
 /**
- * The search side of the API: a SearchService for the model searches currently read. That model is
+ * Search for every front door (the API, `reel search`): a SearchService for the model searches
+ * currently read, with the X-Pool head from config. That model is
  * named by the search-model pointer in Redis (it moves when a backfill finishes), but search must keep
  * answering when Redis is down: the pointer is re-read in the background with a short timeout, and the
  * last model known (or, on a cold start without Redis, the active model from config) keeps serving.
  */
 import { loadXPoolHead, SearchService, type XPoolHead } from '@reel/index';
-import type { Logger } from '@reel/infra';
+import { type Logger, withTimeout } from '@reel/infra';
 import { ClipModel, createInferencePool, type InferencePool } from '@reel/models';
-import { checkModelDir, type ModelRef, type Pipeline } from '@reel/workers';
-import { withTimeout } from './with-timeout.ts';
+import type { ModelRef } from '../jobs.ts';
+import { checkModelDir } from '../model-dirs.ts';
+import type { Pipeline } from '../pipeline.ts';
 
 interface Loaded {
   model: ModelRef;
