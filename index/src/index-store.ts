@@ -1,8 +1,11 @@
 /**
- * Everything the rest of reel needs of the index: what search reads (`SearchStore`) plus the catalog of
- * videos, the embedding writes and the upkeep that the workers, the API and the CLI use.
- * `LanceIndexStore` (adapters/lancedb-store.ts) implements it on LanceDB; an adapter for a distributed
- * vector engine (docs/SCALING.md, "Past one index node") is one new file implementing this interface.
+ * Everything the rest of reel needs of the index, by concern: the catalog of videos (`CatalogStore`),
+ * each model's embeddings (`EmbeddingStore`), the first stage and rescoring reads of search
+ * (`SearchStore`) and upkeep (`UpkeepStore`). A consumer asks for the part it uses.
+ * `LanceIndexStore` (adapters/lancedb-store.ts) implements all of it on LanceDB; an adapter for a
+ * distributed vector engine (docs/SCALING.md, "Past one index node") implements this interface, applies
+ * store-rules.ts before it writes, serialises its own writes if its engine needs it (callers take no
+ * lock) and passes the contract in test/index-store.contract.ts.
  */
 import type { ListFilters } from './search/filter-sql.ts';
 import type { RescoreEntry } from './search/rescore-cache.ts';
@@ -29,8 +32,8 @@ export interface VideoPage {
   nextCursor: string | null;
 }
 
-export interface IndexStore extends SearchStore {
-  // The catalog: one record per (tenant, video), whatever the model.
+/** The catalog: one record per (tenant, video), whatever the model. */
+export interface CatalogStore {
   upsertVideo(record: VideoRecord): Promise<void>;
   upsertVideos(records: readonly VideoRecord[]): Promise<void>;
   getVideo(tenant: string, id: string): Promise<VideoRecord | null>;
@@ -51,8 +54,10 @@ export interface IndexStore extends SearchStore {
   getVideos(tenant: string, ids: readonly string[]): Promise<Map<string, VideoRecord>>;
   /** Removes the video's record and its embeddings under every model; false when there was none. */
   deleteVideo(tenant: string, id: string): Promise<boolean>;
+}
 
-  // Embeddings, per model fingerprint: idempotent upserts by (tenant, video id).
+/** Embeddings, per model fingerprint: idempotent upserts by (tenant, video id). */
+export interface EmbeddingStore {
   fingerprints(): Promise<string[]>;
   upsertEmbeddings(embeddings: VideoEmbeddings | readonly VideoEmbeddings[]): Promise<void>;
   getEmbeddings(tenant: string, id: string, fingerprint: string): Promise<VideoEmbeddings | null>;
@@ -66,8 +71,13 @@ export interface IndexStore extends SearchStore {
   scanRescoreEntries(fingerprint: string, onEntries: (entries: RescoreEntry[]) => void): Promise<number>;
   /** Drops a model's embeddings (after a model switch); false when there were none. */
   dropModel(fingerprint: string): Promise<boolean>;
+}
 
-  // Upkeep.
+/** Upkeep: compaction, pruning and the indexes a table lacks. */
+export interface UpkeepStore {
   optimize(options?: { pruneOlderThanMs?: number }): Promise<TableUpkeep[]>;
+}
+
+export interface IndexStore extends CatalogStore, EmbeddingStore, SearchStore, UpkeepStore {
   close(): void;
 }

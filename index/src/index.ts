@@ -1,8 +1,10 @@
+/**
+ * @reel/index's public API: the index store (and its LanceDB adapter), search, and what evaluation
+ * reads and scores. Kernels, caches, codecs and the float64 references stay inside the package (its
+ * tests import them from their files).
+ */
 export {
   type AnnIndexConfig,
-  DEFAULT_ANN_INDEX,
-  DEFAULT_ANN_THRESHOLD,
-  embeddingsTableName,
   LanceIndexStore,
   type LanceIndexStoreOptions,
 } from './adapters/lancedb-store.ts';
@@ -18,8 +20,6 @@ export {
   writeNpyFile,
 } from './eval/npy.ts';
 export {
-  checkRetrievalInput,
-  metricsFromRanks,
   type RetrievalEvaluation,
   type RetrievalMetrics,
   retrievalMetrics,
@@ -27,104 +27,33 @@ export {
   videoToTextRanks,
 } from './eval/retrieval-metrics.ts';
 export {
-  checkEvalEmbeddings,
   type EvalEmbeddings,
   POOLING_METHODS,
   type PoolingMethod,
   type SimilarityMatrixOptions,
   similarityMatrix,
 } from './eval/similarity-matrix.ts';
-export {
-  type CompactFrames,
-  decodeFrames,
-  encodeFrames,
-  FrameCodec,
-  float32ToHalf,
-  halfToFloat32,
-  toInt8Frames,
-} from './frame-codec.ts';
-export type { IndexStore, TableUpkeep, VideoPage, VideoSummary } from './index-store.ts';
-export { meanPool, scoreMean } from './pooling/mean-pooling.ts';
-export {
-  FLOAT_DTYPES,
-  parseSafetensors,
-  readSafetensorsFile,
-  type SafetensorsFile,
-  type SafetensorsTensor,
-  tensorToFloat32,
-} from './pooling/safetensors.ts';
-export {
-  DEFAULT_ATTENTION_TEMPERATURE,
-  DEFAULT_TOP_K,
-  scoreAttention,
-  scoreAttentionNaive,
-  scoreMax,
-  scoreTopK,
-} from './pooling/text-conditioned-pooling.ts';
-export { cosine, dot, gramMatrix, l2NormalizeRows } from './pooling/vector-math.ts';
-export {
-  buildXPoolCache,
-  deserializeXPoolCache,
-  prepareXPoolQuery,
-  scoreXPoolCached,
-  serializeXPoolCache,
-  type XPoolCache,
-  type XPoolQuery,
-  xpoolCacheByteLength,
-} from './pooling/xpool-cache.ts';
-export {
-  type XPoolDirectFrames,
-  xpoolDirectFrames,
-  xpoolDirectPooled,
-  xpoolDirectQuery,
-  xpoolDirectScore,
-} from './pooling/xpool-direct.ts';
+export type { CompactFrames, FrameCodec } from './frame-codec.ts';
+export type {
+  CatalogStore,
+  EmbeddingStore,
+  IndexStore,
+  TableUpkeep,
+  UpkeepStore,
+  VideoPage,
+  VideoSummary,
+} from './index-store.ts';
+export { cosine, dot } from './pooling/vector-math.ts';
 export {
   checkXPoolHeadDim,
-  type LayerNormParams,
-  type LinearParams,
   loadXPoolHead,
-  parseXPoolHead,
-  XPOOL_LAYER_NORM_EPS,
   type XPoolHead,
-  xpoolHeadFromSafetensors,
   xpoolHeadTensorShapes,
 } from './pooling/xpool-head.ts';
+export type { ListFilters, VideoFilters } from './search/filter-sql.ts';
+export type { TextEmbedder } from './search/query-cache.ts';
+export { POOLINGS, Pooling, type RescoreEntry } from './search/rescore-cache.ts';
 export {
-  type CursorKind,
-  type CursorState,
-  decodeCursor,
-  encodeCursor,
-  hashFingerprint,
-  hashQuery,
-} from './search/cursor.ts';
-export {
-  filtersToSql,
-  type ListFilters,
-  normalizeFilters,
-  sqlString,
-  type VideoFilters,
-} from './search/filter-sql.ts';
-export { findMoment, frameSpan, MOMENT_WEIGHT_RATIO, type MomentSpan } from './search/moments.ts';
-export {
-  DEFAULT_QUERY_CACHE_SIZE,
-  LruCache,
-  QueryEmbeddingCache,
-  type TextEmbedder,
-} from './search/query-cache.ts';
-export {
-  POOLINGS,
-  Pooling,
-  type PreparedQuery,
-  RescoreCache,
-  type RescoreCacheOptions,
-  type RescoreEntry,
-} from './search/rescore-cache.ts';
-export {
-  DEFAULT_CANDIDATES,
-  DEFAULT_MAX_CANDIDATES,
-  DEFAULT_MAX_K,
-  DEFAULT_RESCORE_CAPACITY,
   type SearchMoment,
   type SearchOptions,
   type SearchResponse,
@@ -138,17 +67,8 @@ export type {
   SearchStore,
   StageOneCandidate,
 } from './search/search-store.ts';
-export {
-  buildXPoolCompactCache,
-  prepareXPoolCompactQuery,
-  scoreXPoolCompact,
-  type XPoolCompactCache,
-  type XPoolCompactQuery,
-  xpoolCompactLength,
-} from './search/xpool-compact.ts';
 export { buildVideoEmbeddings, type VideoEmbeddingsInput } from './video-embeddings.ts';
 export {
-  parseVideoKey,
   VIDEO_STATUSES,
   type VideoEmbeddings,
   type VideoError,

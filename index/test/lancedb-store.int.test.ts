@@ -222,52 +222,6 @@ describe('listing and counts', () => {
   });
 });
 
-describe('bulk reads for sweeps and submits', () => {
-  it('scan videos by status in batches of summaries, and read records and embedding presence by many keys at once', async () => {
-    await withStore('reel-index-bulk-', {}, async (own) => {
-      const records = Array.from({ length: 7 }, (_, i) =>
-        makeRecord(i < 5 ? 'acme' : 'globex', `bulk-${i}`, {
-          status: i % 2 === 0 ? VideoStatus.indexed : VideoStatus.failed,
-          ...(i % 2 === 1 ? { error: { code: 'FFMPEG_TIMEOUT', message: 'killed', retryable: true } } : {}),
-        }),
-      );
-      await own.upsertVideos(records);
-      await own.upsertEmbeddings([
-        makeEmbeddings('acme', 'bulk-0', FP_A, sceneFrames(r, F, D).frames, F, D),
-        makeEmbeddings('globex', 'bulk-6', FP_A, sceneFrames(r, F, D).frames, F, D),
-      ]);
-      const batches: number[] = [];
-      const seen: string[] = [];
-      for await (const batch of own.scanVideos([VideoStatus.indexed, VideoStatus.failed], { batchSize: 3 })) {
-        batches.push(batch.length);
-        for (const v of batch) seen.push(`${v.tenant}/${v.id}/${v.status}/${v.error?.code ?? ''}`);
-        // Summaries only: no tags, source or hash are read.
-        expect(Object.keys(batch[0]!).sort()).toEqual(['error', 'id', 'status', 'tenant', 'title']);
-      }
-      expect(batches).toEqual([3, 3, 1]);
-      expect(seen.sort()).toEqual(
-        records.map((v) => `${v.tenant}/${v.id}/${v.status}/${v.error?.code ?? ''}`).sort(),
-      );
-      const failedOnly: string[] = [];
-      for await (const batch of own.scanVideos([VideoStatus.failed]))
-        failedOnly.push(...batch.map((v) => v.id));
-      expect(failedOnly.sort()).toEqual(['bulk-1', 'bulk-3', 'bulk-5']);
-
-      const found = await own.getVideos('acme', ['bulk-0', 'bulk-4', 'bulk-6', 'missing']);
-      expect([...found.keys()].sort()).toEqual(['bulk-0', 'bulk-4']); // bulk-6 is globex's
-      expect(found.get('bulk-0')).toEqual(records[0]);
-      const embedded = await own.embeddedVideos(FP_A, [
-        { tenant: 'acme', id: 'bulk-0' },
-        { tenant: 'acme', id: 'bulk-2' },
-        { tenant: 'acme', id: 'bulk-6' },
-        { tenant: 'globex', id: 'bulk-6' },
-      ]);
-      expect([...embedded].sort()).toEqual([videoKey('acme', 'bulk-0'), videoKey('globex', 'bulk-6')].sort());
-      expect(await own.embeddedVideos(FP_B, [{ tenant: 'acme', id: 'bulk-0' }])).toEqual(new Set());
-    });
-  });
-});
-
 describe('embeddings', () => {
   it('need a video record first (VIDEO_NOT_FOUND)', async () => {
     const { frames } = sceneFrames(r, F, D);

@@ -1,6 +1,8 @@
 /**
- * The index's storage: an embedded LanceDB folder. The only file that imports @lancedb/lancedb and
- * apache-arrow; everything it returns is our own types.
+ * The index's storage: an embedded LanceDB folder. This file and ./lancedb/ (arrow-codec.ts: schemas,
+ * column builders and row readers; ann-policy.ts: the vector index's type, name and rebuilds) are the
+ * only ones that use @lancedb/lancedb and apache-arrow; everything they return is our own types. The
+ * rules any adapter applies before a write (validation, revisions) are in ../store-rules.ts.
  *
  * Tables:
  * - `videos`: one row per (tenant, video id): title, tags, times, duration, source, sha256, model
@@ -12,7 +14,7 @@
  *   on one model's vectors, lets models of different D coexist, and makes "only the active model's
  *   vectors are searched" structural. The ANN index on `mean` is named after its type and the rows it
  *   was trained on (`mean_ivf_flat_5000`); upkeep retrains it as the table doubles (see
- *   {@link ANN_REBUILD_GROWTH}).
+ *   ANN_REBUILD_GROWTH in lancedb/ann-policy.ts).
  *
  * Concurrency: every row has a `key` column carrying the Arrow field metadata
  * `lance-schema:unenforced-primary-key = "true"`, so concurrent `mergeInsert`s of the same new keys
@@ -20,43 +22,18 @@
  * detects that race for a declared primary key). Connections use `readConsistencyInterval` 0 by default,
  * so every read sees other processes' latest commits.
  */
-import { createHash } from 'node:crypto';
 import * as lancedb from '@lancedb/lancedb';
 import { isReelError, ReelError } from '@reel/infra';
-import {
-  Table as ArrowTable,
-  Binary,
-  type Data,
-  type DataType,
-  Field,
-  FixedSizeList,
-  Float32,
-  Float64,
-  Int32,
-  List,
-  makeData,
-  RecordBatch,
-  Schema,
-  Struct,
-  Uint32,
-  Utf8,
-} from 'apache-arrow';
+import type { Table as ArrowTable, RecordBatch, Schema } from 'apache-arrow';
 import { IndexErrorCode } from '../errors.ts';
-import {
-  type CompactFrames,
-  codecBytesPerValue,
-  FrameCodec,
-  frameDataBytes,
-  frameDataFromBytes,
-  toInt8Frames,
-} from '../frame-codec.ts';
+import { frameDataBytes } from '../frame-codec.ts';
 import type { IndexStore, TableUpkeep, VideoPage, VideoSummary } from '../index-store.ts';
 import { decodeCursor, encodeCursor, hashQuery } from '../search/cursor.ts';
 import { filtersToSql, type ListFilters, normalizeFilters, sqlString } from '../search/filter-sql.ts';
 import { LruCache } from '../search/query-cache.ts';
 import type { RescoreEntry } from '../search/rescore-cache.ts';
 import type { CandidateRequest, ResultDetails, StageOneCandidate } from '../search/search-store.ts';
-import { xpoolCompactLength } from '../search/xpool-compact.ts';
+import { checkId, checkVideoEmbeddings, checkVideoRecord, embeddingsRevision } from '../store-rules.ts';
 import {
   parseVideoKey,
   VIDEO_STATUSES,
@@ -65,57 +42,67 @@ import {
   type VideoStatus,
   videoKey,
 } from '../video-record.ts';
+import {
+  type AnnIndexConfig,
+  annIndexDue,
+  annIndexFor,
+  annIndexName,
+  annIndexType,
+  DEFAULT_ANN_INDEX,
+  DEFAULT_ANN_THRESHOLD,
+  filteredSearchWidth,
+} from './lancedb/ann-policy.ts';
+import {
+  type ArrowVectorLike,
+  arrowTable,
+  binaryData,
+  compactFramesOf,
+  EMB_PREFIX,
+  embeddingsSchema,
+  embeddingsTableName,
+  flagData,
+  float32ListData,
+  float32s,
+  float64Data,
+  int32Data,
+  nullableStringList,
+  numberOrNull,
+  RESCORE_COLUMNS,
+  type Row,
+  rescoreEntryOf,
+  rowsOf,
+  SUMMARY_COLUMNS,
+  sameFilterFields,
+  stringList,
+  toVideoRecord,
+  toVideoSummary,
+  uint32Data,
+  utf8Data,
+  utf8ListData,
+  VIDEO_COLUMNS,
+  VIDEOS_TABLE,
+  vectorData,
+  videosSchema,
+} from './lancedb/arrow-codec.ts';
 
-/** The first-stage ANN index and its query parameters. */
-export interface AnnIndexConfig {
-  /**
-   * IVF_FLAT, IVF_HNSW_SQ or IVF_PQ, or `auto` (the default): IVF_FLAT below {@link HNSW_FROM_ROWS} rows,
-   * IVF_HNSW_SQ from there (see DESIGN.md for the benchmarks behind the choice).
-   */
-  type: 'auto' | 'ivf_pq' | 'ivf_hnsw_sq' | 'ivf_flat';
-  /** IVF partitions; default √rows rounded, at least 1 (IVF_FLAT, IVF_PQ), or rows / 250 000 rounded, at least 1 (HNSW). */
-  numPartitions?: number;
-  /** IVF_PQ sub-vectors; default D / 8 (one byte per 8 dims). */
-  numSubVectors?: number;
-  /** IVF partitions probed per query; default 20. */
-  nprobes?: number;
-  /** HNSW search width as a multiple of the candidates asked for; default 5. */
-  efFactor?: number;
-  /** Re-rank refineFactor × limit PQ candidates by exact distance; default none (stage 2 is exact). */
-  refineFactor?: number;
-}
+export {
+  ANN_REBUILD_GROWTH,
+  type AnnIndexConfig,
+  type AnnIndexType,
+  annIndexDue,
+  annIndexName,
+  annIndexType,
+  DEFAULT_ANN_INDEX,
+  DEFAULT_ANN_THRESHOLD,
+  filteredSearchWidth,
+  HNSW_FROM_ROWS,
+  HNSW_ROWS_PER_PARTITION,
+  parseAnnIndexName,
+} from './lancedb/ann-policy.ts';
+export { embeddingsTableName } from './lancedb/arrow-codec.ts';
 
-/** The concrete index types (what `auto` resolves to for a row count). */
-export type AnnIndexType = Exclude<AnnIndexConfig['type'], 'auto'>;
-
-/**
- * The default ANN settings: `auto`, 20 partitions probed, HNSW search width 5·K′. IVF_FLAT (exact
- * distances inside √N partitions) on the search benchmark's CLIP-like vectors at 100k returned K′ = 1000
- * candidates in ≈ 7-17 ms with top-10 agreement 1.000 after rescoring and built in 12 s, but at 1M its
- * recall fell (agreement 0.80 with 20 of 1000 partitions probed, p95 97 ms). IVF_HNSW_SQ at 1M, K′ = 500:
- * search width 5·K′ gave X-Pool p95 29 ms with agreement 0.995 (1.5·K′: 26 ms, 0.975); built in 8 min.
- * IVF_PQ (64 sub-vectors) lost true neighbours to PQ error (agreement 0.90 at 100k). See DESIGN.md.
- */
-export const DEFAULT_ANN_INDEX = { type: 'auto', nprobes: 20, efFactor: 5 } as const satisfies AnnIndexConfig;
-/** Rows from which `auto` builds IVF_HNSW_SQ instead of IVF_FLAT. */
-export const HNSW_FROM_ROWS = 250_000;
-/** Rows per IVF partition of an HNSW index by default (each partition holds its own graph). */
-export const HNSW_ROWS_PER_PARTITION = 250_000;
-/**
- * Upkeep rebuilds a model's ANN index once the table has grown to this many times the rows the index
- * was trained on (or when `auto` now means another type): LanceDB folds new rows into the existing
- * partitions without retraining them, so an index trained at 5 000 rows would probe ever larger
- * partitions (and IVF_FLAT's √N partition count falls behind). Doubling keeps the total build work
- * linear in the final size.
- */
-export const ANN_REBUILD_GROWTH = 2;
 /** Filtered-row counts kept per (table, version, filter) for {@link filteredSearchWidth}. */
 const FILTER_SHARE_ENTRIES = 256;
-/**
- * Rows of a model's table from which `optimize()` builds the ANN index; below it the first stage is an
- * exact flat scan (≈ 15-20 ms at 10k rows here, so the index pays off early; IVF_FLAT builds in ~1 s).
- */
-export const DEFAULT_ANN_THRESHOLD = 5_000;
 
 export interface LanceIndexStoreOptions {
   /** The database folder (created when missing), or an object store's URI (`s3://bucket/path`). */
@@ -144,373 +131,6 @@ interface TenantStats {
   takenAt: number;
   tenants: Map<string, number> | null;
   refreshing: boolean;
-}
-
-const VIDEOS_TABLE = 'videos';
-const EMB_PREFIX = 'emb_';
-const PK_METADATA = new Map([['lance-schema:unenforced-primary-key', 'true']]);
-const SCHEMA_VERSION = '1';
-
-const utf8List = () => new List(new Field('item', new Utf8(), true));
-const float32List = () => new List(new Field('item', new Float32(), true));
-
-function videosSchema(): Schema {
-  return new Schema(
-    [
-      new Field('key', new Utf8(), false, PK_METADATA),
-      new Field('tenant', new Utf8(), false),
-      new Field('id', new Utf8(), false),
-      new Field('title', new Utf8(), false),
-      new Field('tags', utf8List(), false),
-      new Field('created_at', new Float64(), false),
-      new Field('ingested_at', new Float64(), true),
-      new Field('duration', new Float64(), true),
-      new Field('source', new Utf8(), true),
-      new Field('sha256', new Utf8(), false),
-      new Field('fingerprint', new Utf8(), true),
-      new Field('status', new Utf8(), false),
-      new Field('error_code', new Utf8(), true),
-      new Field('error_message', new Utf8(), true),
-      new Field('updated_at', new Float64(), false),
-      // 1 when the failure may pass, 0 when not (an Int32: apache-arrow writes an all-null Bool column
-      // without its values buffer, which LanceDB refuses). Added after the first tables were written:
-      // an older table gets it (null) when opened.
-      new Field('error_retryable', new Int32(), true),
-    ],
-    new Map([
-      ['reel:table', 'videos'],
-      ['reel:schema-version', SCHEMA_VERSION],
-    ]),
-  );
-}
-
-function embeddingsSchema(fingerprint: string, dim: number): Schema {
-  return new Schema(
-    [
-      new Field('key', new Utf8(), false, PK_METADATA),
-      new Field('tenant', new Utf8(), false),
-      new Field('video_id', new Utf8(), false),
-      new Field('fingerprint', new Utf8(), false),
-      new Field('tags', utf8List(), false),
-      new Field('created_at', new Float64(), false),
-      new Field('duration', new Float64(), true),
-      new Field('revision', new Float64(), false),
-      new Field('frame_count', new Int32(), false),
-      new Field('timestamps', float32List(), false),
-      new Field('thumbnails', utf8List(), false),
-      new Field('mean', new FixedSizeList(dim, new Field('item', new Float32(), true)), false),
-      new Field('frame_codec', new Utf8(), false),
-      new Field('frames', new Binary(), false),
-      new Field('frame_scales', float32List(), false),
-      new Field('frame_norms', float32List(), false),
-      new Field('frame_means', float32List(), false),
-      new Field('frame_vars', float32List(), false),
-      new Field('gram', float32List(), false),
-      new Field('xpool_head', new Uint32(), true),
-      new Field('xpool', float32List(), true),
-    ],
-    new Map([
-      ['reel:table', 'embeddings'],
-      ['reel:schema-version', SCHEMA_VERSION],
-      ['reel:fingerprint', fingerprint],
-      ['reel:dim', String(dim)],
-    ]),
-  );
-}
-
-/** The table holding a model's embeddings. */
-export function embeddingsTableName(fingerprint: string): string {
-  return `${EMB_PREFIX}${createHash('sha256').update(fingerprint).digest('hex').slice(0, 32)}`;
-}
-
-// ---------- Arrow column builders (one Data per column, no per-value objects) ----------
-
-function validity(values: readonly unknown[]): { nullBitmap?: Uint8Array; nullCount: number } {
-  let nullCount = 0;
-  for (const v of values) if (v === null || v === undefined) nullCount++;
-  if (nullCount === 0) return { nullCount: 0 };
-  const nullBitmap = new Uint8Array(Math.ceil(values.length / 8));
-  values.forEach((v, i) => {
-    if (v !== null && v !== undefined) nullBitmap[i >> 3]! |= 1 << (i & 7);
-  });
-  return { nullBitmap, nullCount };
-}
-
-const textEncoder = new TextEncoder();
-
-function utf8Data(values: readonly (string | null)[]): Data<Utf8> {
-  const encoded = values.map((v) => (v === null ? new Uint8Array(0) : textEncoder.encode(v)));
-  const offsets = new Int32Array(values.length + 1);
-  let total = 0;
-  encoded.forEach((bytes, i) => {
-    total += bytes.length;
-    offsets[i + 1] = total;
-  });
-  const data = new Uint8Array(total);
-  encoded.forEach((bytes, i) => {
-    data.set(bytes, offsets[i]!);
-  });
-  return makeData({
-    type: new Utf8(),
-    length: values.length,
-    valueOffsets: offsets,
-    data,
-    ...validity(values),
-  });
-}
-
-function utf8ListData(values: readonly (readonly (string | null)[])[]): Data {
-  const offsets = new Int32Array(values.length + 1);
-  values.forEach((list, i) => {
-    offsets[i + 1] = offsets[i]! + list.length;
-  });
-  const child = utf8Data(values.flat());
-  return makeData({ type: utf8List(), length: values.length, valueOffsets: offsets, child, nullCount: 0 });
-}
-
-/** Booleans as a nullable Int32 column: 1, 0 or null. */
-function flagData(values: readonly (boolean | null)[]): Data {
-  const data = Int32Array.from(values, (v) => (v === true ? 1 : 0));
-  return makeData({ type: new Int32(), length: values.length, data, ...validity(values) });
-}
-
-function float64Data(values: readonly (number | null)[]): Data {
-  const data = new Float64Array(values.length);
-  values.forEach((v, i) => {
-    data[i] = v ?? 0;
-  });
-  return makeData({ type: new Float64(), length: values.length, data, ...validity(values) });
-}
-
-function int32Data(values: readonly number[]): Data {
-  return makeData({ type: new Int32(), length: values.length, data: Int32Array.from(values), nullCount: 0 });
-}
-
-function uint32Data(values: readonly (number | null)[]): Data {
-  const data = new Uint32Array(values.length);
-  values.forEach((v, i) => {
-    data[i] = v ?? 0;
-  });
-  return makeData({ type: new Uint32(), length: values.length, data, ...validity(values) });
-}
-
-function float32ListData(values: readonly (ArrayLike<number> | null)[]): Data {
-  const offsets = new Int32Array(values.length + 1);
-  values.forEach((list, i) => {
-    offsets[i + 1] = offsets[i]! + (list?.length ?? 0);
-  });
-  const flat = new Float32Array(offsets[values.length]!);
-  values.forEach((list, i) => {
-    if (list !== null) flat.set(list, offsets[i]!);
-  });
-  const child: Data<Float32> = makeData({
-    type: new Float32(),
-    length: flat.length,
-    data: flat,
-    nullCount: 0,
-  });
-  return makeData({
-    type: float32List(),
-    length: values.length,
-    valueOffsets: offsets,
-    child,
-    ...validity(values),
-  });
-}
-
-function binaryData(values: readonly Uint8Array[]): Data {
-  const offsets = new Int32Array(values.length + 1);
-  values.forEach((bytes, i) => {
-    offsets[i + 1] = offsets[i]! + bytes.length;
-  });
-  const data = new Uint8Array(offsets[values.length]!);
-  values.forEach((bytes, i) => {
-    data.set(bytes, offsets[i]!);
-  });
-  return makeData({ type: new Binary(), length: values.length, valueOffsets: offsets, data, nullCount: 0 });
-}
-
-function vectorData(values: readonly Float32Array[], dim: number, type: DataType): Data {
-  const flat = new Float32Array(values.length * dim);
-  values.forEach((v, i) => {
-    flat.set(v, i * dim);
-  });
-  const child = makeData({ type: new Float32(), length: flat.length, data: flat, nullCount: 0 });
-  return makeData({ type: type as FixedSizeList<Float32>, length: values.length, child, nullCount: 0 });
-}
-
-/** One record batch of `schema` (without its metadata: the table keeps that) from column data. */
-function arrowTable(schema: Schema, columns: Record<string, Data>, length: number): ArrowTable {
-  const plain = new Schema(schema.fields.map((f) => new Field(f.name, f.type, f.nullable)));
-  const children = plain.fields.map((f) => {
-    const column = columns[f.name];
-    if (column === undefined) throw new Error(`internal: column ${f.name} missing`);
-    return column;
-  });
-  const struct = makeData({ type: new Struct(plain.fields), length, nullCount: 0, children });
-  return new ArrowTable(plain, [new RecordBatch(plain, struct)]);
-}
-
-// ---------- reading Arrow back ----------
-
-type Row = Record<string, unknown>;
-
-interface ArrowVectorLike {
-  get(i: number): unknown;
-}
-
-/**
- * Rows of a table or record batch as plain objects. LanceDB hands back Arrow objects of its own
- * (CommonJS) copy of apache-arrow, so only their methods are used here, never our classes' instanceof.
- */
-function rowsOf(
-  table: { numRows: number; getChild(name: string): unknown },
-  columns: readonly string[],
-): Row[] {
-  const vectors = columns.map((c) => [c, table.getChild(c) as ArrowVectorLike | null] as const);
-  const rows: Row[] = [];
-  for (let i = 0; i < table.numRows; i++) {
-    const row: Row = {};
-    for (const [name, vector] of vectors) row[name] = vector?.get(i) ?? null;
-    rows.push(row);
-  }
-  return rows;
-}
-
-function stringList(value: unknown): string[] {
-  if (value === null || value === undefined) return [];
-  return Array.from(value as Iterable<string | null>).map((v) => v ?? '');
-}
-
-function nullableStringList(value: unknown): (string | null)[] {
-  if (value === null || value === undefined) return [];
-  return Array.from(value as Iterable<string | null>, (v) => v ?? null);
-}
-
-function float32s(value: unknown): Float32Array {
-  if (value === null || value === undefined) return new Float32Array(0);
-  const array = (value as { toArray(): unknown }).toArray();
-  return array instanceof Float32Array ? array : Float32Array.from(array as ArrayLike<number>);
-}
-
-function numberOrNull(value: unknown): number | null {
-  return value === null || value === undefined ? null : Number(value);
-}
-
-function dateOrNull(value: unknown): Date | null {
-  return value === null || value === undefined ? null : new Date(Number(value));
-}
-
-// ---------- validation ----------
-
-function videoInvalid(message: string): never {
-  throw new ReelError(IndexErrorCode.VIDEO_INVALID, message);
-}
-
-function checkId(value: unknown, what: string): void {
-  if (typeof value !== 'string' || value.length === 0 || value.length > 512)
-    videoInvalid(
-      `${what}: expected a non-empty string of at most 512 characters, got ${JSON.stringify(value)}`,
-    );
-}
-
-function checkRecord(record: VideoRecord): void {
-  checkId(record.tenant, 'video tenant');
-  checkId(record.id, 'video id');
-  const where = `video ${record.id}`;
-  if (typeof record.title !== 'string')
-    videoInvalid(`${where} title: expected a string, got ${typeof record.title}`);
-  if (!Array.isArray(record.tags) || record.tags.some((t) => typeof t !== 'string' || t.length === 0))
-    videoInvalid(`${where} tags: expected an array of non-empty strings, got ${JSON.stringify(record.tags)}`);
-  if (!(record.createdAt instanceof Date) || Number.isNaN(record.createdAt.getTime()))
-    videoInvalid(`${where} createdAt: expected a valid Date, got ${String(record.createdAt)}`);
-  if (
-    record.ingestedAt !== null &&
-    (!(record.ingestedAt instanceof Date) || Number.isNaN(record.ingestedAt.getTime()))
-  )
-    videoInvalid(`${where} ingestedAt: expected a valid Date or null, got ${String(record.ingestedAt)}`);
-  if (
-    record.durationSeconds !== null &&
-    (typeof record.durationSeconds !== 'number' ||
-      !Number.isFinite(record.durationSeconds) ||
-      record.durationSeconds < 0)
-  )
-    videoInvalid(
-      `${where} durationSeconds: expected a finite number ≥ 0 or null, got ${record.durationSeconds}`,
-    );
-  if (!VIDEO_STATUSES.includes(record.status))
-    videoInvalid(
-      `${where} status: expected one of ${VIDEO_STATUSES.join(', ')}, got ${JSON.stringify(record.status)}`,
-    );
-  if (typeof record.sha256 !== 'string') videoInvalid(`${where} sha256: expected a hex string`);
-  if (
-    record.error !== null &&
-    (typeof record.error?.code !== 'string' ||
-      typeof record.error?.message !== 'string' ||
-      (record.error.retryable !== undefined && typeof record.error.retryable !== 'boolean'))
-  )
-    videoInvalid(
-      `${where} error: expected { code, message } strings (and retryable, a boolean) or null, got ${JSON.stringify(record.error)}`,
-    );
-}
-
-function embeddingsInvalid(message: string): never {
-  throw new ReelError(IndexErrorCode.EMBEDDINGS_INVALID, message);
-}
-
-function checkEmbeddings(e: VideoEmbeddings): void {
-  checkId(e.tenant, 'embeddings tenant');
-  checkId(e.videoId, 'embeddings videoId');
-  if (typeof e.fingerprint !== 'string' || e.fingerprint.length === 0)
-    embeddingsInvalid(
-      `embeddings of ${e.videoId}: expected a fingerprint, got ${JSON.stringify(e.fingerprint)}`,
-    );
-  const F = e.frameCount;
-  const D = e.dim;
-  const where = `embeddings of ${e.videoId}`;
-  if (!Number.isInteger(F) || F < 1 || F > 255)
-    embeddingsInvalid(`${where}: expected 1 to 255 frames, got ${F}`);
-  if (!Number.isInteger(D) || D < 1) embeddingsInvalid(`${where}: expected D ≥ 1, got ${D}`);
-  const fr = e.frames;
-  if (fr.frameCount !== F || fr.dim !== D || fr.data.length !== F * D)
-    embeddingsInvalid(
-      `${where}: expected ${F}×${D} compact frame values, got ${fr.frameCount}×${fr.dim} (${fr.data.length})`,
-    );
-  for (const [name, arr] of [
-    ['scales', fr.scales],
-    ['norms', fr.norms],
-    ['means', fr.means],
-    ['variances', fr.variances],
-  ] as const)
-    if (arr.length !== F) embeddingsInvalid(`${where}: expected ${F} frame ${name}, got ${arr.length}`);
-  if (e.timestamps.length !== F)
-    embeddingsInvalid(`${where}: expected ${F} timestamps, got ${e.timestamps.length}`);
-  if (e.thumbnails.length !== F)
-    embeddingsInvalid(`${where}: expected ${F} thumbnails, got ${e.thumbnails.length}`);
-  if (e.mean.length !== D)
-    embeddingsInvalid(`${where}: expected a mean vector of ${D}, got ${e.mean.length}`);
-  if (e.gram.length !== F * F)
-    embeddingsInvalid(`${where}: expected a ${F}×${F} Gram, got ${e.gram.length} values`);
-  if (
-    e.xpoolCache !== undefined &&
-    (e.xpoolCache.frameCount !== F || e.xpoolCache.data.length !== xpoolCompactLength(F))
-  )
-    embeddingsInvalid(`${where}: expected X-Pool terms of ${F} frames, got ${e.xpoolCache.frameCount}`);
-}
-
-/** 48 bits of sha256 over the stored rescoring data: equal data, equal revision. */
-function revisionOf(e: VideoEmbeddings): number {
-  const hash = createHash('sha256');
-  const add = (a: ArrayBufferView) => hash.update(new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
-  hash.update(e.frames.codec);
-  add(frameDataBytes(e.frames));
-  for (const a of [e.frames.scales, e.frames.norms, e.frames.means, e.frames.variances, e.gram]) add(a);
-  add(Float64Array.from(e.timestamps));
-  if (e.xpoolCache !== undefined) {
-    add(new Uint32Array([e.xpoolCache.headChecksum >>> 0]));
-    add(e.xpoolCache.data);
-  }
-  return hash.digest().readUIntBE(0, 6);
 }
 
 function storeFailed(what: string, cause: unknown): ReelError {
@@ -543,52 +163,6 @@ function tableName(table: lancedb.Table): string {
 
 const SLEEP = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** Rescoring columns read for stage 2. */
-const RESCORE_COLUMNS = [
-  'key',
-  'revision',
-  'frame_count',
-  'timestamps',
-  'frame_codec',
-  'frames',
-  'frame_scales',
-  'frame_norms',
-  'frame_means',
-  'frame_vars',
-  'gram',
-  'xpool_head',
-  'xpool',
-] as const;
-
-const VIDEO_COLUMNS = [
-  'key',
-  'tenant',
-  'id',
-  'title',
-  'tags',
-  'created_at',
-  'ingested_at',
-  'duration',
-  'source',
-  'sha256',
-  'fingerprint',
-  'status',
-  'error_code',
-  'error_message',
-  'error_retryable',
-] as const;
-
-/** What a scan reads of a video: enough to decide on it, none of the heavy columns. */
-const SUMMARY_COLUMNS = [
-  'tenant',
-  'id',
-  'title',
-  'status',
-  'error_code',
-  'error_message',
-  'error_retryable',
-] as const;
-
 /** LanceDB-backed index store (see the file header). Open with {@link LanceIndexStore.open}. */
 export class LanceIndexStore implements IndexStore {
   readonly dir: string;
@@ -603,6 +177,18 @@ export class LanceIndexStore implements IndexStore {
   readonly #tenantStats = new Map<string, TenantStats>();
   /** `table\0version\0filter` → rows passing (the filter '' = every row). */
   readonly #filterCounts = new LruCache<string, number>(FILTER_SHARE_ENTRIES);
+  /**
+   * This store's writes, one after another: a LanceDB connection refuses concurrent writes to one table
+   * handle ("cannot be borrowed mutably"). Other processes are LanceDB's business (commit conflicts,
+   * retried by #retryWrite). Callers need no lock of their own.
+   */
+  #writes: Promise<unknown> = Promise.resolve();
+
+  #serialized<T>(write: () => Promise<T>): Promise<T> {
+    const next = this.#writes.then(write, write);
+    this.#writes = next.catch(() => undefined);
+    return next;
+  }
 
   private constructor(db: lancedb.Connection, options: LanceIndexStoreOptions) {
     this.#db = db;
@@ -809,10 +395,14 @@ export class LanceIndexStore implements IndexStore {
    * a stored video's tags, creation time or duration change, the copies beside its embeddings follow.
    */
   async upsertVideos(records: readonly VideoRecord[]): Promise<void> {
+    return this.#serialized(() => this.#upsertVideos(records));
+  }
+
+  async #upsertVideos(records: readonly VideoRecord[]): Promise<void> {
     if (records.length === 0) return;
     const byKey = new Map<string, VideoRecord>();
     for (const record of records) {
-      checkRecord(record);
+      checkVideoRecord(record);
       byKey.set(videoKey(record.tenant, record.id), record);
     }
     const unique = [...byKey.values()];
@@ -967,6 +557,10 @@ export class LanceIndexStore implements IndexStore {
    * @returns whether anything was removed.
    */
   async deleteVideo(tenant: string, id: string): Promise<boolean> {
+    return this.#serialized(() => this.#deleteVideo(tenant, id));
+  }
+
+  async #deleteVideo(tenant: string, id: string): Promise<boolean> {
     checkId(tenant, 'tenant');
     checkId(id, 'video id');
     const where = `key = ${sqlString(videoKey(tenant, id))}`;
@@ -995,11 +589,15 @@ export class LanceIndexStore implements IndexStore {
    *   record, EMBEDDING_DIM_MISMATCH when D differs from the model's table.
    */
   async upsertEmbeddings(embeddings: VideoEmbeddings | readonly VideoEmbeddings[]): Promise<void> {
+    return this.#serialized(() => this.#upsertEmbeddings(embeddings));
+  }
+
+  async #upsertEmbeddings(embeddings: VideoEmbeddings | readonly VideoEmbeddings[]): Promise<void> {
     const list = Array.isArray(embeddings) ? embeddings : [embeddings as VideoEmbeddings];
     if (list.length === 0) return;
     const byModel = new Map<string, Map<string, VideoEmbeddings>>();
     for (const e of list) {
-      checkEmbeddings(e);
+      checkVideoEmbeddings(e);
       let group = byModel.get(e.fingerprint);
       if (group === undefined) {
         group = new Map();
@@ -1046,7 +644,7 @@ export class LanceIndexStore implements IndexStore {
           tags: utf8ListData(meta.map((m) => stringList(m.tags))),
           created_at: float64Data(meta.map((m) => Number(m.created_at))),
           duration: float64Data(meta.map((m) => numberOrNull(m.duration))),
-          revision: float64Data(items.map(revisionOf)),
+          revision: float64Data(items.map(embeddingsRevision)),
           frame_count: int32Data(items.map((e) => e.frameCount)),
           timestamps: float32ListData(items.map((e) => e.timestamps)),
           thumbnails: utf8ListData(items.map((e) => e.thumbnails)),
@@ -1436,6 +1034,10 @@ export class LanceIndexStore implements IndexStore {
    * `annThreshold` rows; scalar indexes on the filtered columns) and folds new rows into existing ones.
    */
   async optimize(options: { pruneOlderThanMs?: number } = {}): Promise<TableUpkeep[]> {
+    return this.#serialized(() => this.#optimize(options));
+  }
+
+  async #optimize(options: { pruneOlderThanMs?: number }): Promise<TableUpkeep[]> {
     const olderThan = new Date(Date.now() - (options.pruneOlderThanMs ?? 10 * 60_000));
     const reports: TableUpkeep[] = [];
     const videos = await this.#openTable(VIDEOS_TABLE);
@@ -1528,6 +1130,10 @@ export class LanceIndexStore implements IndexStore {
    * settings by default). Returns the seconds it took.
    */
   async rebuildVectorIndex(fingerprint: string, config: AnnIndexConfig = this.ann): Promise<number> {
+    return this.#serialized(() => this.#rebuildVectorIndex(fingerprint, config));
+  }
+
+  async #rebuildVectorIndex(fingerprint: string, config: AnnIndexConfig): Promise<number> {
     const table = await this.#embeddings(fingerprint);
     if (table === null) return 0;
     const rows = await table.countRows();
@@ -1629,6 +1235,10 @@ export class LanceIndexStore implements IndexStore {
 
   /** Drops a model's embeddings table (after searches moved to another model). */
   async dropModel(fingerprint: string): Promise<boolean> {
+    return this.#serialized(() => this.#dropModel(fingerprint));
+  }
+
+  async #dropModel(fingerprint: string): Promise<boolean> {
     const name = embeddingsTableName(fingerprint);
     if (!(await this.#db.tableNames()).includes(name)) return false;
     for (const cache of [this.#tables, this.#pinned]) {
@@ -1647,185 +1257,4 @@ export class LanceIndexStore implements IndexStore {
     const index = (await table.listIndices()).find((i) => i.columns.includes('mean'));
     return index?.indexType ?? null;
   }
-}
-
-/** What `auto` (or an explicit type) means for a table of `rows` rows. */
-export function annIndexType(config: AnnIndexConfig, rows: number): AnnIndexType {
-  if (config.type !== 'auto') return config.type;
-  return rows >= HNSW_FROM_ROWS ? 'ivf_hnsw_sq' : 'ivf_flat';
-}
-
-/**
- * HNSW search width for a prefiltered query whose filter passes `share` of the table's rows. LanceDB's
- * prefiltered HNSW walk goes on until it holds `ef` rows that pass, so it visits about ef / share
- * nodes: the unfiltered width efFactor·limit cost 2-3.5× an unfiltered search at 1M rows with filters
- * passing 10-50 % of the rows. Scaled by the share, the walk stays near the unfiltered one's; it never
- * goes below `limit`, the rows it must return. On the 1M benchmark (`index-filtered-first-stage`) the
- * first stage's recall@10 against exact search did not change while its latency fell 1.4-2.5×; a whole
- * search with a 10 % tag filter went from 91 / 121 to 41 / 48 ms p50 / p95 (DESIGN.md).
- */
-export function filteredSearchWidth(limit: number, efFactor: number, share: number): number {
-  const passing = Number.isFinite(share) ? Math.min(1, Math.max(0, share)) : 1;
-  return Math.max(limit, Math.ceil(efFactor * limit * passing));
-}
-
-const ANN_NAME = /^mean_(ivf_flat|ivf_hnsw_sq|ivf_pq)_(\d+)$/;
-
-/** The vector index's name records its type and the rows it was trained on: `mean_ivf_flat_5000`. */
-export function annIndexName(type: AnnIndexType, rows: number): string {
-  return `mean_${type}_${rows}`;
-}
-
-/** The type and training rows of a vector index named by {@link annIndexName}; null for other names. */
-export function parseAnnIndexName(name: string): { type: AnnIndexType; rows: number } | null {
-  const match = ANN_NAME.exec(name);
-  return match === null ? null : { type: match[1] as AnnIndexType, rows: Number(match[2]) };
-}
-
-/**
- * Whether upkeep should rebuild a vector index named `name` for a table now holding `rows` rows: it
- * was trained on half as many rows or fewer ({@link ANN_REBUILD_GROWTH}), `auto` now means another
- * type, or the name does not say (an index built before names recorded it).
- */
-export function annIndexDue(config: AnnIndexConfig, name: string, rows: number): boolean {
-  const built = parseAnnIndexName(name);
-  if (built === null) return true;
-  return rows >= ANN_REBUILD_GROWTH * built.rows || annIndexType(config, rows) !== built.type;
-}
-
-/** ANN settings → a LanceDB index definition (defaults sized by the row count). */
-function annIndexFor(config: AnnIndexConfig, rows: number, dim: number | undefined): lancedb.Index {
-  const d = dim ?? 512;
-  const type = annIndexType(config, rows);
-  if (type === 'ivf_hnsw_sq')
-    return lancedb.Index.hnswSq({
-      distanceType: 'cosine',
-      numPartitions: config.numPartitions ?? Math.max(1, Math.round(rows / HNSW_ROWS_PER_PARTITION)),
-    });
-  if (type === 'ivf_flat')
-    return lancedb.Index.ivfFlat({
-      distanceType: 'cosine',
-      numPartitions: config.numPartitions ?? Math.max(1, Math.round(Math.sqrt(rows))),
-    });
-  return lancedb.Index.ivfPq({
-    distanceType: 'cosine',
-    numPartitions: config.numPartitions ?? Math.max(1, Math.round(Math.sqrt(rows))),
-    numSubVectors: config.numSubVectors ?? (d % 8 === 0 ? d / 8 : d % 4 === 0 ? d / 4 : 1),
-  });
-}
-
-function sameFilterFields(
-  old: Row,
-  tags: readonly string[],
-  createdAt: number,
-  duration: number | null,
-): boolean {
-  const oldTags = stringList(old.tags);
-  return (
-    oldTags.length === tags.length &&
-    oldTags.every((t, i) => t === tags[i]) &&
-    Number(old.created_at) === createdAt &&
-    numberOrNull(old.duration) === duration
-  );
-}
-
-function videoErrorOf(row: Row): VideoRecord['error'] {
-  if (row.error_code === null || row.error_code === undefined) return null;
-  return {
-    code: row.error_code as string,
-    message: (row.error_message as string | null) ?? '',
-    ...(row.error_retryable === null || row.error_retryable === undefined
-      ? {}
-      : { retryable: Number(row.error_retryable) === 1 }),
-  };
-}
-
-function toVideoSummary(row: Row): VideoSummary {
-  return {
-    tenant: row.tenant as string,
-    id: row.id as string,
-    title: row.title as string,
-    status: row.status as VideoStatus,
-    error: videoErrorOf(row),
-  };
-}
-
-function toVideoRecord(row: Row): VideoRecord {
-  return {
-    tenant: row.tenant as string,
-    id: row.id as string,
-    title: row.title as string,
-    tags: stringList(row.tags),
-    createdAt: new Date(Number(row.created_at)),
-    ingestedAt: dateOrNull(row.ingested_at),
-    durationSeconds: numberOrNull(row.duration),
-    source: (row.source as string | null) ?? null,
-    sha256: row.sha256 as string,
-    fingerprint: (row.fingerprint as string | null) ?? null,
-    status: row.status as VideoStatus,
-    error: videoErrorOf(row),
-  };
-}
-
-function compactFramesOf(row: Row, dim: number): CompactFrames {
-  const frameCount = Number(row.frame_count);
-  const codec = row.frame_codec as FrameCodec;
-  if (codec !== FrameCodec.int8 && codec !== FrameCodec.fp16)
-    throw new ReelError(
-      IndexErrorCode.INDEX_SCHEMA_MISMATCH,
-      `row ${String(row.key)}: unknown frame codec ${String(codec)}`,
-    );
-  const bytes = row.frames as Uint8Array;
-  const expected = frameCount * dim * codecBytesPerValue(codec);
-  if (bytes.byteLength !== expected)
-    throw new ReelError(
-      IndexErrorCode.INDEX_SCHEMA_MISMATCH,
-      `row ${String(row.key)}: expected ${expected} bytes of ${codec} frames, got ${bytes.byteLength}`,
-    );
-  return {
-    codec,
-    frameCount,
-    dim,
-    data: frameDataFromBytes(codec, bytes.slice(), frameCount, dim),
-    scales: Float32Array.from(float32s(row.frame_scales)),
-    norms: Float32Array.from(float32s(row.frame_norms)),
-    means: Float32Array.from(float32s(row.frame_means)),
-    variances: Float32Array.from(float32s(row.frame_vars)),
-  };
-}
-
-function rescoreEntryOf(row: Row, dim: number): RescoreEntry {
-  const frameCount = Number(row.frame_count);
-  const codec = row.frame_codec as FrameCodec;
-  let frames: Int8Array;
-  let scales: Float32Array;
-  if (codec === FrameCodec.int8) {
-    const bytes = row.frames as Uint8Array;
-    if (bytes.byteLength !== frameCount * dim)
-      throw new ReelError(
-        IndexErrorCode.INDEX_SCHEMA_MISMATCH,
-        `row ${String(row.key)}: expected ${frameCount * dim} bytes of int8 frames, got ${bytes.byteLength}`,
-      );
-    // a view: the rescore cache copies it into its slab
-    frames = new Int8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    scales = float32s(row.frame_scales);
-  } else ({ data: frames, scales } = toInt8Frames(compactFramesOf(row, dim)));
-  const xpool =
-    row.xpool === null || row.xpool_head === null || row.xpool === undefined
-      ? null
-      : { headChecksum: Number(row.xpool_head), frameCount, data: float32s(row.xpool) };
-  return {
-    key: row.key as string,
-    revision: Number(row.revision),
-    frameCount,
-    dim,
-    frames,
-    scales,
-    norms: float32s(row.frame_norms),
-    means: float32s(row.frame_means),
-    variances: float32s(row.frame_vars),
-    gram: float32s(row.gram),
-    timestamps: float32s(row.timestamps),
-    xpool,
-  };
 }

@@ -49,17 +49,6 @@ function toCatalogVideo(record: VideoRecord): CatalogVideo {
 
 export class IndexCatalog implements VideoCatalog, ReindexIndex, VideoIndex {
   readonly #store: IndexStore;
-  /**
-   * Writes from this process go one at a time: LanceDB's native table handle refuses two concurrent
-   * writes from one connection ("cannot be borrowed mutably"); other processes are LanceDB's business.
-   */
-  #writes: Promise<unknown> = Promise.resolve();
-
-  #serialized<T>(write: () => Promise<T>): Promise<T> {
-    const next = this.#writes.then(write, write);
-    this.#writes = next.catch(() => undefined);
-    return next;
-  }
   readonly #head: XPoolHead | undefined;
 
   constructor(store: IndexStore, options: { xpoolHead?: XPoolHead } = {}) {
@@ -69,7 +58,7 @@ export class IndexCatalog implements VideoCatalog, ReindexIndex, VideoIndex {
 
   async saveVideo(video: CatalogVideo): Promise<void> {
     const previous = await this.#store.getVideo(video.tenant, video.videoId);
-    await this.#serialized(() => this.#store.upsertVideo(toRecord(video, previous)));
+    await this.#store.upsertVideo(toRecord(video, previous));
   }
 
   async saveVideos(videos: readonly CatalogVideo[]): Promise<void> {
@@ -77,7 +66,7 @@ export class IndexCatalog implements VideoCatalog, ReindexIndex, VideoIndex {
     const records = await Promise.all(
       videos.map(async (video) => toRecord(video, await this.#store.getVideo(video.tenant, video.videoId))),
     );
-    await this.#serialized(() => this.#store.upsertVideos(records));
+    await this.#store.upsertVideos(records);
   }
 
   async saveEmbeddings(embeddings: CatalogEmbeddings): Promise<void> {
@@ -93,7 +82,7 @@ export class IndexCatalog implements VideoCatalog, ReindexIndex, VideoIndex {
       thumbnails: embeddings.thumbnails,
       ...(this.#head && this.#head.dim === embeddings.dim ? { xpoolHead: this.#head } : {}),
     });
-    await this.#serialized(() => this.#store.upsertEmbeddings(built));
+    await this.#store.upsertEmbeddings(built);
   }
 
   async getVideo(tenant: string, videoId: string): Promise<CatalogVideo | undefined> {
@@ -115,7 +104,7 @@ export class IndexCatalog implements VideoCatalog, ReindexIndex, VideoIndex {
   }
 
   async deleteVideo(tenant: string, videoId: string): Promise<boolean> {
-    return this.#serialized(() => this.#store.deleteVideo(tenant, videoId));
+    return this.#store.deleteVideo(tenant, videoId);
   }
 
   async modelFingerprints(): Promise<string[]> {
@@ -133,10 +122,10 @@ export class IndexCatalog implements VideoCatalog, ReindexIndex, VideoIndex {
   }
 
   async dropModel(fingerprint: string): Promise<void> {
-    await this.#serialized(() => this.#store.dropModel(fingerprint));
+    await this.#store.dropModel(fingerprint);
   }
 
   async upkeep(): Promise<unknown> {
-    return this.#serialized(() => this.#store.optimize());
+    return this.#store.optimize();
   }
 }
