@@ -101,8 +101,7 @@ export function encodeFrames(
     return { codec, frameCount, dim, data, scales, norms, means, variances };
   }
   if (codec !== FrameCodec.fp16) fail(`frame codec: expected int8 or fp16, got ${String(codec)}`);
-  const data = new Uint16Array(frameCount * dim);
-  for (let i = 0; i < data.length; i++) data[i] = float32ToHalf(frames[i]!);
+  const data = new Uint16Array(new Float16Array(frames.subarray(0, frameCount * dim)).buffer);
   return { codec, frameCount, dim, data, scales, norms, means, variances };
 }
 
@@ -138,7 +137,7 @@ export function decodeFrames(frames: CompactFrames): Float32Array {
     }
   } else {
     const h = data as Uint16Array;
-    for (let i = 0; i < out.length; i++) out[i] = halfToFloat32(h[i]!);
+    out.set(new Float16Array(h.buffer, h.byteOffset, out.length));
   }
   return out;
 }
@@ -206,42 +205,18 @@ export function frameDataFromBytes(
 
 const littleEndianHost = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
-const f32 = new Float32Array(1);
-const u32 = new Uint32Array(f32.buffer);
+// Half floats are Node 24's Float16Array (round to nearest even, subnormals, ±Infinity, NaN).
+const halfScratch = new Float16Array(1);
+const halfScratchBits = new Uint16Array(halfScratch.buffer);
 
 /** float32 → IEEE half bits, round to nearest even; overflow → ±Infinity, tiny values → subnormals or ±0. */
 export function float32ToHalf(value: number): number {
-  f32[0] = value;
-  const x = u32[0]!;
-  const sign = (x >>> 16) & 0x8000;
-  const exponent = (x >>> 23) & 0xff;
-  let mantissa = x & 0x7fffff;
-  if (exponent === 0xff) return sign | 0x7c00 | (mantissa !== 0 ? 0x200 : 0); // Inf or NaN
-  let e = exponent - 127 + 15;
-  if (e >= 0x1f) return sign | 0x7c00; // too large
-  if (e <= 0) {
-    if (e < -10) return sign; // below half the smallest subnormal
-    mantissa |= 0x800000; // implicit leading 1
-    const shift = 14 - e;
-    const half = mantissa >>> shift;
-    const remainder = mantissa & ((1 << shift) - 1);
-    const midpoint = 1 << (shift - 1);
-    const rounded = remainder > midpoint || (remainder === midpoint && (half & 1) === 1) ? half + 1 : half;
-    return sign | rounded;
-  }
-  let half = (e << 10) | (mantissa >>> 13);
-  const remainder = mantissa & 0x1fff;
-  if (remainder > 0x1000 || (remainder === 0x1000 && (half & 1) === 1)) half += 1; // may carry into e: fine
-  e = half >>> 10;
-  return sign | (e >= 0x1f ? 0x7c00 : half);
+  halfScratch[0] = value;
+  return halfScratchBits[0]!;
 }
 
 /** IEEE half bits → number. */
 export function halfToFloat32(bits: number): number {
-  const sign = bits & 0x8000 ? -1 : 1;
-  const exponent = (bits >>> 10) & 0x1f;
-  const mantissa = bits & 0x3ff;
-  if (exponent === 0) return sign * mantissa * 2 ** -24;
-  if (exponent === 0x1f) return mantissa === 0 ? sign * Number.POSITIVE_INFINITY : Number.NaN;
-  return sign * (1 + mantissa / 1024) * 2 ** (exponent - 15);
+  halfScratchBits[0] = bits;
+  return halfScratch[0]!;
 }

@@ -1,7 +1,13 @@
 /**
- * HTTP Range requests (RFC 9110 §14) for files served from object storage, with the same rules as
- * @fastify/send uses for local files: one `bytes=` range is served (206), several or a malformed header
- * are ignored (the whole file, 200), and a range starting past the end is unsatisfiable (416).
+ * HTTP Range requests (RFC 9110 §14) for files served from object storage: one `bytes=` range is
+ * served (206), several or a malformed header are ignored (the whole file, 200), and a range starting
+ * past the end is unsatisfiable (416).
+ *
+ * Written by hand, not with `range-parser` (nor @fastify/send's copy of it, which serves local files):
+ * both answer 416 to a suffix longer than the file (`bytes=-5000` of 1 000 bytes, which §14.1.2 says
+ * is the whole file) and to a malformed or reversed range (`bytes=a-b`, `bytes=5-2`, which §14.2 says
+ * to ignore), since they report both as "unsatisfiable" (-1). The rules here are RFC 9110's; the tests
+ * (test/byte-range.test.ts) pin each case.
  */
 import type { ByteRange } from '@reel/workers';
 

@@ -47,16 +47,6 @@ function npyError(fileName: string, message: string): ReelError {
   return new ReelError(IndexErrorCode.NPY_INVALID, `${fileName}: ${message}`);
 }
 
-/** IEEE 754 half (as its 16 bits) → number. */
-function halfToNumber(bits: number): number {
-  const sign = bits & 0x8000 ? -1 : 1;
-  const exponent = (bits >> 10) & 0x1f;
-  const fraction = bits & 0x3ff;
-  if (exponent === 0) return sign * fraction * 2 ** -24; // subnormal (or zero)
-  if (exponent === 0x1f) return fraction === 0 ? sign * Number.POSITIVE_INFINITY : Number.NaN;
-  return sign * (1 + fraction / 1024) * 2 ** (exponent - 15);
-}
-
 /** The three header fields, from a Python dict literal as numpy writes it. */
 function parseHeader(
   header: string,
@@ -146,7 +136,7 @@ export function parseNpy(bytes: Uint8Array, fileName = 'array.npy'): NpyArray {
   } else if (dtype === '<f8') {
     for (let i = 0; i < count; i++) data[i] = view.getFloat64(dataStart + 8 * i, true);
   } else {
-    for (let i = 0; i < count; i++) data[i] = halfToNumber(view.getUint16(dataStart + 2 * i, true));
+    for (let i = 0; i < count; i++) data[i] = view.getFloat16(dataStart + 2 * i, true);
   }
   return { shape, data, dtype };
 }

@@ -155,16 +155,6 @@ export async function readSafetensorsFile(filePath: string): Promise<Safetensors
 
 const littleEndianHost = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
-/** IEEE half (binary16) bits to a number: handles subnormals, infinities and NaN. */
-function halfToNumber(bits: number): number {
-  const sign = bits & 0x8000 ? -1 : 1;
-  const exponent = (bits >> 10) & 0x1f;
-  const mantissa = bits & 0x3ff;
-  if (exponent === 0) return sign * mantissa * 2 ** -24;
-  if (exponent === 0x1f) return mantissa === 0 ? sign * Number.POSITIVE_INFINITY : Number.NaN;
-  return sign * (1 + mantissa / 1024) * 2 ** (exponent - 15);
-}
-
 /**
  * The tensor's values as a new Float32Array (row-major, as stored). F32 is copied as is; F16 and BF16
  * are widened exactly (every half and bfloat16 value is a float32 value).
@@ -183,7 +173,7 @@ export function tensorToFloat32(tensor: SafetensorsTensor): Float32Array | undef
   }
   if (dtype === 'F16') {
     const out = new Float32Array(bytes.length / 2);
-    for (let i = 0; i < out.length; i++) out[i] = halfToNumber(view.getUint16(i * 2, true));
+    for (let i = 0; i < out.length; i++) out[i] = view.getFloat16(i * 2, true);
     return out;
   }
   if (dtype === 'BF16') {
