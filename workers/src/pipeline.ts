@@ -36,6 +36,7 @@ import type { RecoveryOptions } from './queue-options.ts';
 import { SearchModelPointer } from './search-model.ts';
 import { BatchService } from './services/batch.service.ts';
 import { ReindexService } from './services/reindex.service.ts';
+import { StatusService } from './services/status.service.ts';
 import { UploadService } from './services/upload.service.ts';
 import { VideoService } from './services/video.service.ts';
 import { startWorkers, type WorkerRuntime } from './worker-runtime.ts';
@@ -57,8 +58,10 @@ export interface Pipeline {
   queues: Record<QueueName, Queue>;
   pointer: SearchModelPointer;
   reindex: ReindexService;
-  /** Deleting videos (index rows, thumbnails, stored file, claims). */
+  /** A tenant's videos: read, listed, streamed, their thumbnails, deleted (index rows, files, claims). */
   videos: VideoService;
+  /** Counts and connection states for operators (health, metrics, `reel status`). */
+  status: StatusService;
   /** The active model's folder and fingerprint (what the index is being brought to). */
   activeModel(): Promise<ModelRef>;
   /**
@@ -66,8 +69,6 @@ export interface Pipeline {
    * during a model change, the old one until the backfill switches searches over.
    */
   searchModel(): Promise<ModelRef>;
-  /** True when some worker process listens on every stage queue (so a submitted batch will run). */
-  workersListening(): Promise<boolean>;
   /** Polls a batch until it finishes, calling `onProgress` with each status read. */
   waitForBatch(
     batchId: string,
@@ -129,6 +130,10 @@ export async function openPipeline(config: ReelConfig, logger?: Logger): Promise
   const pointer = new SearchModelPointer(redis, config.queuePrefix);
   const videos = new VideoService({
     redis,
+    library: store,
+    storage,
+    onRefusedSource: (videoId, reason) =>
+      logger?.warn({ videoId, err: reason }, 'refused to open a video source'),
     prefix: config.queuePrefix,
     index: catalog,
     files: new VideoFiles({
@@ -142,6 +147,7 @@ export async function openPipeline(config: ReelConfig, logger?: Logger): Promise
     queues,
     searchFingerprint: async () => (await pointer.get())?.fingerprint,
   });
+  const status = new StatusService({ redis, queues, countByStatus: () => store.countByStatus() });
   const reindex = new ReindexService({
     index: catalog,
     batches: service,
@@ -182,17 +188,13 @@ export async function openPipeline(config: ReelConfig, logger?: Logger): Promise
     pointer,
     reindex,
     videos,
+    status,
     activeModel,
     async searchModel() {
       const current = await pointer.get();
       if (current) return { dir: current.dir, fingerprint: current.fingerprint };
       const initial = await pointer.initialise(await activeModel());
       return { dir: initial.dir, fingerprint: initial.fingerprint };
-    },
-    async workersListening() {
-      const stages = [QueueName.ingest, QueueName.embed, QueueName.index, QueueName.batch];
-      const counts = await Promise.all(stages.map(async (q) => (await queues[q].getWorkers()).length));
-      return counts.every((n) => n > 0);
     },
     async waitForBatch(batchId, onProgress, pollMs = 250) {
       for (;;) {

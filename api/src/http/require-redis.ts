@@ -7,12 +7,12 @@ import type { FastifyRequest } from 'fastify';
 import { HttpProblem } from './problem.ts';
 
 export async function requireRedis(request: FastifyRequest): Promise<void> {
-  const redis = request.server.deps.pipeline.redis;
-  if (redis.status !== 'ready')
+  const state = request.server.deps.pipeline.status.redisState();
+  if (state !== 'ready')
     throw new HttpProblem(
       503,
       'REDIS_UNAVAILABLE',
       // Where Redis is and who reel is there are the operator's business: they stay in the log.
-      `Redis does not answer (${redis.status}): uploads, batches and reindexing wait for it; search still works`,
+      `Redis does not answer (${state}): uploads, batches and reindexing wait for it; search still works`,
     );
 }

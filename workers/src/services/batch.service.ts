@@ -21,7 +21,7 @@ import { isReelError } from '@reel/infra';
 import type { FlowJobNode, FlowProducer, Queue } from 'bullmq';
 import type { ClaimStore } from '../adapters/claim-store.ts';
 import type { RedisClient } from '../adapters/redis.ts';
-import { batchKey, clientBatchId } from '../batch-id.ts';
+import { BATCH_ID_PATTERN, batchKey, clientBatchId } from '../batch-id.ts';
 import type { BatchKind, BatchProgress, BatchStatus, BatchVideo } from '../batch-progress.ts';
 import {
   type FinishBatchData,
@@ -449,6 +449,16 @@ export class BatchService {
 
   async status(batchId: string): Promise<BatchStatus | undefined> {
     return this.#progress.get(batchId);
+  }
+
+  /**
+   * A tenant's batch by the id the tenant knows it by (see batch-id.ts): undefined for a malformed id and
+   * for a batch of another tenant, which is another batch even when its id reads the same.
+   */
+  async statusOf(tenant: string, id: string): Promise<BatchStatus | undefined> {
+    if (!BATCH_ID_PATTERN.test(id)) return undefined;
+    const status = await this.#progress.get(batchKey(tenant, id));
+    return status?.tenant === tenant ? status : undefined;
   }
 }
 

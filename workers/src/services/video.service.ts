@@ -1,4 +1,11 @@
 /**
+ * A tenant's videos: one read, a page listed, its file opened for streaming, a frame's thumbnail, and
+ * deleting one.
+ *
+ * Streaming opens only what a record may point to (see adapters/video-source.ts): an object storage
+ * holds, or a server-side path inside the allowed roots, opened as a regular file so what is streamed
+ * is the file that was checked.
+ *
  * Deleting a video: its rows in the index (the record and its vectors under every model), its
  * thumbnails, spool and download, its stored file (only one that storage holds: inside the videos folder,
  * or in the bucket with `REEL_STORAGE=s3`; never a server-side path), and its claims in Redis, so the
@@ -10,9 +17,16 @@
  * Jobs not running are removed outright and their batch entries fail with DELETED. A job submitted after
  * the delete (the same file uploaded again) is newer than the tombstone and runs normally.
  */
+import type { Readable } from 'node:stream';
+import type { IndexStore, VideoRecord } from '@reel/index';
+import { isReelError, ReelError } from '@reel/infra';
 import type { Job, Queue } from 'bullmq';
 import type { RedisClient } from '../adapters/redis.ts';
+import { openRegularFile } from '../adapters/regular-file.ts';
+import type { ByteRange, ObjectStorage, StoredObject } from '../adapters/storage/object-storage.ts';
+import { contentTypeOf, thumbnailKey } from '../adapters/storage/storage-keys.ts';
 import type { VideoFiles } from '../adapters/video-files.ts';
+import { type ResolvedSource, resolveSource, SOURCE_NOT_ALLOWED } from '../adapters/video-source.ts';
 import type { BatchProgress } from '../batch-progress.ts';
 import { jobId, QueueName, type VideoJobData } from '../jobs.ts';
 import type { CatalogVideo, DeletedVideos } from '../pipeline-deps.ts';
@@ -25,6 +39,25 @@ export interface VideoIndex {
   /** Every model with a vectors table. */
   modelFingerprints(): Promise<string[]>;
 }
+
+/** What reading needs from the index: one record, a page of them, a video's frames under a model. */
+export type VideoLibrary = Pick<IndexStore, 'getVideo' | 'listVideos' | 'getEmbeddings'>;
+
+/** A video's file, opened for streaming with HTTP ranges. */
+export interface VideoFile {
+  size: number;
+  /** From reel's key or the file's extension, never a type stored with the object. */
+  contentType: string | undefined;
+  etag: string | undefined;
+  lastModified: Date | undefined;
+  /** The bytes, or the range asked for; undefined when the file vanished meanwhile. */
+  read(range: ByteRange | undefined): Promise<Readable | undefined>;
+  /** Releases the file when nothing was read. */
+  close(): Promise<void>;
+}
+
+/** A frame's thumbnail: a file in the thumbnails folder (its name there), or an object read from a bucket. */
+export type Thumbnail = { kind: 'local'; name: string } | { kind: 'object'; object: StoredObject };
 
 /** How long a tombstone outlives its delete: longer than any job waits or retries. */
 const TOMBSTONE_SECONDS = 30 * 24 * 3600;
@@ -40,9 +73,16 @@ export class VideoService implements DeletedVideos {
   readonly #progress: BatchProgress;
   readonly #queues: Pick<Record<QueueName, Queue>, 'ingest' | 'embed' | 'index'>;
   readonly #searchFingerprint: () => Promise<string | undefined>;
+  readonly #library: VideoLibrary;
+  readonly #storage: ObjectStorage;
+  readonly #onRefused: (videoId: string, reason: string) => void;
 
   constructor(deps: {
     redis: RedisClient;
+    library: VideoLibrary;
+    storage: ObjectStorage;
+    /** Told when a record's source is refused (a path outside the allowed roots): a thing to log. */
+    onRefusedSource?: (videoId: string, reason: string) => void;
     prefix: string;
     index: VideoIndex;
     files: VideoFiles;
@@ -61,6 +101,97 @@ export class VideoService implements DeletedVideos {
     this.#progress = deps.progress;
     this.#queues = deps.queues;
     this.#searchFingerprint = deps.searchFingerprint ?? (async () => undefined);
+    this.#library = deps.library;
+    this.#storage = deps.storage;
+    this.#onRefused = deps.onRefusedSource ?? (() => {});
+  }
+
+  /** A tenant's video; VIDEO_NOT_FOUND when the tenant has none with this id. */
+  async get(tenant: string, videoId: string): Promise<VideoRecord> {
+    const video = VIDEO_ID.test(videoId) ? await this.#library.getVideo(tenant, videoId) : null;
+    if (!video) throw new ReelError('VIDEO_NOT_FOUND', `no video ${videoId}`);
+    return video;
+  }
+
+  /** A page of a tenant's videos, newest first (see IndexStore.listVideos). */
+  list(
+    tenant: string,
+    options: Parameters<VideoLibrary['listVideos']>[1],
+  ): ReturnType<VideoLibrary['listVideos']> {
+    return this.#library.listVideos(tenant, options);
+  }
+
+  /**
+   * An indexed video's file, opened: VIDEO_NOT_INDEXED before it is indexed, VIDEO_FILE_MISSING when its
+   * file is gone or its record points somewhere it may not (the refusal is told to `onRefusedSource`).
+   */
+  async openFile(tenant: string, videoId: string): Promise<VideoFile> {
+    const video = await this.get(tenant, videoId);
+    if (video.status !== 'indexed')
+      throw new ReelError(
+        'VIDEO_NOT_INDEXED',
+        `video ${video.id} is ${video.status}: only indexed videos are streamed`,
+      );
+    const missing = () =>
+      new ReelError('VIDEO_FILE_MISSING', `video ${video.id}: its file is no longer stored`);
+    let source: ResolvedSource;
+    try {
+      source = await resolveSource(this.#storage, {
+        tenant: video.tenant,
+        videoId: video.id,
+        source: video.source ?? '',
+        name: video.title,
+      });
+    } catch (error) {
+      if (!isReelError(error)) throw error;
+      if (error.code === SOURCE_NOT_ALLOWED) this.#onRefused(video.id, error.message);
+      throw missing();
+    }
+    const file =
+      source.kind === 'stored' ? await this.#storedFile(source.key) : await serverFile(source.path);
+    if (!file) throw missing();
+    return file;
+  }
+
+  /**
+   * Frame `n`'s thumbnail under the model `fingerprint` (default: the model the video was embedded
+   * with); THUMBNAIL_NOT_FOUND when there is no such frame or its thumbnail is gone.
+   */
+  async thumbnail(tenant: string, videoId: string, n: number, fingerprint?: string): Promise<Thumbnail> {
+    const video = await this.get(tenant, videoId);
+    const model = fingerprint ?? video.fingerprint;
+    const embeddings = model ? await this.#library.getEmbeddings(tenant, videoId, model) : null;
+    const name = embeddings?.thumbnails[n];
+    if (!name)
+      throw new ReelError(
+        'THUMBNAIL_NOT_FOUND',
+        embeddings
+          ? `video ${videoId} has ${embeddings.thumbnails.length} frames; no frame ${n}`
+          : `video ${videoId} has no frames yet`,
+      );
+    const key = thumbnailKey(name);
+    if (this.#storage.localPath(key) !== undefined) return { kind: 'local', name };
+    const object = await this.#storage.get(key);
+    if (!object)
+      throw new ReelError(
+        'THUMBNAIL_NOT_FOUND',
+        `video ${videoId}: frame ${n}'s thumbnail is no longer stored`,
+      );
+    return { kind: 'object', object };
+  }
+
+  /** A stored object (the data folder or a bucket), typed by reel's key. */
+  async #storedFile(key: string): Promise<VideoFile | undefined> {
+    const info = await this.#storage.stat(key);
+    if (!info) return undefined;
+    return {
+      size: info.size,
+      contentType: contentTypeOf(key),
+      etag: info.etag,
+      lastModified: info.lastModified,
+      read: async (range) => (await this.#storage.get(key, range ? { range } : {}))?.stream,
+      close: async () => {},
+    };
   }
 
   #tombstoneKey(videoId: string): string {
@@ -133,4 +264,23 @@ export class VideoService implements DeletedVideos {
     if (ingest) found.push(ingest);
     return found;
   }
+}
+
+/** A server-side path, opened as a regular file: what is streamed is the file that was checked. */
+async function serverFile(file: string): Promise<VideoFile | undefined> {
+  const opened = await openRegularFile(file).catch(() => undefined);
+  if (!opened) return undefined;
+  return {
+    size: opened.stats.size,
+    contentType: contentTypeOf(file),
+    etag: undefined,
+    lastModified: opened.stats.mtime,
+    read: async (range) =>
+      opened.handle.createReadStream({
+        start: range?.start ?? 0,
+        ...(range ? { end: range.end } : {}),
+        autoClose: true,
+      }),
+    close: () => opened.handle.close(),
+  };
 }

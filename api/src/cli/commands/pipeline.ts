@@ -132,7 +132,7 @@ function registerIngest(program: Command, context: () => CliContext): void {
               );
             return;
           }
-          if (options.localWorker && !(await pipeline.workersListening())) {
+          if (options.localWorker && !(await pipeline.status.workersListening())) {
             process.stderr.write(
               'no worker is running: starting one in this process (run `npx reel worker` to keep one up)\n',
             );
@@ -186,26 +186,11 @@ function registerStatus(program: Command, context: () => CliContext): void {
             );
           return;
         }
-        const queues = await Promise.all(
-          Object.entries(pipeline.queues).map(async ([name, queue]) => {
-            const counts = await queue.getJobCounts(
-              'waiting',
-              'active',
-              'delayed',
-              'failed',
-              'waiting-children',
-            );
-            return {
-              name,
-              waiting: (counts.waiting ?? 0) + (counts['waiting-children'] ?? 0),
-              active: counts.active ?? 0,
-              delayed: counts.delayed ?? 0,
-              failed: counts.failed ?? 0,
-              workers: (await queue.getWorkers()).length,
-            };
-          }),
-        );
-        const videos = await pipeline.store.countByStatus();
+        const queues = (await pipeline.status.queues()).map(({ prioritized, ...q }) => ({
+          ...q,
+          waiting: q.waiting + prioritized,
+        }));
+        const videos = await pipeline.status.videoCounts();
         if (options.json) printJson({ queues, videos });
         else {
           process.stdout.write(
@@ -310,7 +295,7 @@ function registerReindex(program: Command, context: () => CliContext): void {
           const showBar = !options.json && process.stderr.isTTY === true;
           const follow = async (batchId: string | undefined, label: string) => {
             if (!batchId) return undefined;
-            if (!local && options.localWorker && !(await pipeline.workersListening())) {
+            if (!local && options.localWorker && !(await pipeline.status.workersListening())) {
               process.stderr.write('no worker is running: starting one in this process\n');
               local = await startPipelineWorker(ctx.config, ctx.logger);
             }

@@ -5,7 +5,6 @@
  */
 import type { SearchResponse } from '@reel/index';
 import { withTimeout } from '@reel/infra';
-import { QueueName } from '@reel/workers';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
@@ -49,24 +48,14 @@ export const metricsPlugin = fp(
     });
     new Gauge({
       name: 'reel_queue_jobs',
-      help: 'Jobs per queue and state (absent while Redis does not answer)',
+      help: 'Jobs per queue and state; waiting includes jobs waiting for their children (absent while Redis does not answer)',
       labelNames: ['queue', 'state'],
       registers: [registry],
       async collect() {
         this.reset();
-        const names = Object.values(QueueName);
-        const counts = await within(
-          Promise.all(
-            names.map((name) =>
-              pipeline.queues[name].getJobCounts('waiting', 'active', 'delayed', 'failed', 'prioritized'),
-            ),
-          ),
-          1000,
-          'queue depths',
-        );
-        counts?.forEach((byState, i) => {
-          for (const [state, n] of Object.entries(byState)) this.set({ queue: names[i]!, state }, n);
-        });
+        const queues = await within(pipeline.status.queues(), 1000, 'queue depths');
+        for (const { name, workers: _, ...byState } of queues ?? [])
+          for (const [state, n] of Object.entries(byState)) this.set({ queue: name, state }, n);
       },
     });
     new Gauge({
@@ -75,7 +64,7 @@ export const metricsPlugin = fp(
       labelNames: ['status'],
       registers: [registry],
       async collect() {
-        const counts = await within(pipeline.store.countByStatus(), 2000, 'video counts');
+        const counts = await within(pipeline.status.videoCounts(), 2000, 'video counts');
         if (counts) for (const [status, n] of Object.entries(counts)) this.set({ status }, n);
       },
     });

@@ -4,7 +4,6 @@
  * per-video outcomes. A batch of another tenant is a 404.
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { BATCH_ID_PATTERN, batchKey } from '@reel/workers';
 import { Type } from 'typebox';
 import { AllowedPaths } from '../allowed-paths.ts';
 import { HttpProblem } from '../problem.ts';
@@ -148,11 +147,8 @@ export const batchRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (request) => {
       const { id } = request.params;
       // Batch ids are the tenant's own: the same id of another tenant is another batch.
-      const status = BATCH_ID_PATTERN.test(id)
-        ? await pipeline.progress.get(batchKey(request.principal.tenant, id))
-        : undefined;
-      if (!status || status.tenant !== request.principal.tenant)
-        throw new HttpProblem(404, 'BATCH_NOT_FOUND', `no batch ${id}`);
+      const status = await pipeline.service.statusOf(request.principal.tenant, id);
+      if (!status) throw new HttpProblem(404, 'BATCH_NOT_FOUND', `no batch ${id}`);
       return {
         id,
         kind: status.kind ?? 'upload',

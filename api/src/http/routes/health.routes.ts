@@ -81,7 +81,7 @@ export const healthRoutes: FastifyPluginAsyncTypebox = async (app) => {
     };
     await Promise.all([
       check('index', 'both', async () => {
-        const counts = await withTimeout(pipeline.store.countByStatus(), 3000, 'index');
+        const counts = await withTimeout(pipeline.status.videoCounts(), 3000, 'index');
         return `${counts.indexed} videos indexed`;
       }),
       check('model', 'search', async () => {
@@ -89,16 +89,16 @@ export const healthRoutes: FastifyPluginAsyncTypebox = async (app) => {
         return `searching model ${search.fingerprint}`;
       }),
       check('redis', 'ingest', async () => {
-        if (pipeline.redis.status !== 'ready')
-          throw new ReadinessProblem(`not connected (${pipeline.redis.status})`);
-        await withTimeout(pipeline.redis.ping(), 1000, 'redis');
+        const state = pipeline.status.redisState();
+        if (state !== 'ready') throw new ReadinessProblem(`not connected (${state})`);
+        await withTimeout(pipeline.status.pingRedis(), 1000, 'redis');
         return 'answers PING';
       }),
     ]);
     const redisOk = checks.find((c) => c.name === 'redis')?.ok === true;
     if (redisOk)
       await check('workers', 'ingest', async () => {
-        if (!(await withTimeout(pipeline.workersListening(), 1000, 'workers')))
+        if (!(await withTimeout(pipeline.status.workersListening(), 1000, 'workers')))
           throw new ReadinessProblem(
             'no worker listens on every stage queue: start one with npx reel worker',
           );

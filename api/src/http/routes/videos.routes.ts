@@ -1,16 +1,6 @@
-import type { Readable } from 'node:stream';
 import fastifyStatic from '@fastify/static';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import type { VideoRecord } from '@reel/index';
-import { isReelError } from '@reel/infra';
-import type { ByteRange, ObjectInfo, ResolvedSource } from '@reel/workers';
-import {
-  contentTypeOf,
-  openRegularFile,
-  resolveSource,
-  SOURCE_NOT_ALLOWED,
-  thumbnailKey,
-} from '@reel/workers';
+import type { ObjectInfo } from '@reel/workers';
 import type { FastifyReply } from 'fastify';
 import { Type } from 'typebox';
 import { parseRange } from '../byte-range.ts';
@@ -36,41 +26,27 @@ const STATUSES = ['queued', 'processing', 'indexed', 'failed'] as const;
 const MAX_TAGS = 20;
 
 /**
- * Headers of an object served from storage: its type from reel's key (never a type stored with the
- * object, which another tool could have set), and its validators.
+ * Headers of a stored object: its type from reel's key (never a type stored with the object, which
+ * another tool could have set), and its validators.
  */
-function objectHeaders(reply: FastifyReply, info: ObjectInfo, contentType: string | undefined): void {
+function objectHeaders(
+  reply: FastifyReply,
+  info: Pick<ObjectInfo, 'etag' | 'lastModified'>,
+  contentType: string | undefined,
+): void {
   reply.header('content-type', contentType ?? 'application/octet-stream');
   if (info.etag) reply.header('etag', info.etag);
   if (info.lastModified) reply.header('last-modified', info.lastModified.toUTCString());
 }
 
-/** A video file the stream route serves, with Range. */
-interface StreamableFile {
-  size: number;
-  /** From reel's key or the file's extension, never a type stored with the object. */
-  contentType: string | undefined;
-  etag: string | undefined;
-  lastModified: Date | undefined;
-  /** The bytes, or the range asked for; undefined when the file vanished meanwhile. */
-  read(range: ByteRange | undefined): Promise<Readable | undefined>;
-  /** Releases the file when nothing was read. */
-  close(): Promise<void>;
-}
-
 export const videoRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const { config, pipeline, search } = app.deps;
-  const storage = pipeline.storage;
+  const videos = pipeline.videos;
   app.addSchema(VideoSchema);
   // reply.sendFile (Range, ETag, 416) for this plugin's routes only: bull-board registers its own.
   await app.register(fastifyStatic, { root: config.paths.thumbnails, serve: false });
 
   const notFound = (id: string) => new HttpProblem(404, 'VIDEO_NOT_FOUND', `no video ${id}`);
-  const videoOf = async (tenant: string, id: string): Promise<VideoRecord> => {
-    const video = await pipeline.store.getVideo(tenant, id);
-    if (!video) throw notFound(id);
-    return video;
-  };
 
   app.post(
     '/videos',
@@ -171,7 +147,7 @@ export const videoRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (request) => {
       const { tags: tagList, status, limit, cursor, ...range } = request.query;
       const tags = tagList ? splitTags(tagList).slice(0, MAX_TAGS) : undefined;
-      const page = await pipeline.store.listVideos(request.principal.tenant, {
+      const page = await videos.list(request.principal.tenant, {
         limit: limit ?? 50,
         ...(cursor ? { cursor } : {}),
         filters: {
@@ -196,7 +172,7 @@ export const videoRoutes: FastifyPluginAsyncTypebox = async (app) => {
         response: { 200: Type.Ref('Video'), ...authErrors, 404: problemRef },
       },
     },
-    async (request) => toVideoBody(await videoOf(request.principal.tenant, request.params.id)),
+    async (request) => toVideoBody(await videos.get(request.principal.tenant, request.params.id)),
   );
 
   app.delete(
@@ -211,7 +187,7 @@ export const videoRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request, reply) => {
-      const deleted = await pipeline.videos.delete(request.principal.tenant, request.params.id);
+      const deleted = await videos.delete(request.principal.tenant, request.params.id);
       if (!deleted) throw notFound(request.params.id);
       reply.code(204);
       return null;
@@ -238,32 +214,7 @@ export const videoRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request, reply) => {
-      const video = await videoOf(request.principal.tenant, request.params.id);
-      if (video.status !== 'indexed')
-        throw new HttpProblem(
-          409,
-          'VIDEO_NOT_INDEXED',
-          `video ${video.id} is ${video.status}: only indexed videos are streamed`,
-        );
-      const missing = () =>
-        new HttpProblem(404, 'VIDEO_FILE_MISSING', `video ${video.id}: its file is no longer stored`);
-      // Only what the record may point to (see @reel/workers video-source.ts), opened as a regular file.
-      let source: ResolvedSource;
-      try {
-        source = await resolveSource(storage, {
-          tenant: video.tenant,
-          videoId: video.id,
-          source: video.source ?? '',
-          name: video.title,
-        });
-      } catch (error) {
-        if (!isReelError(error)) throw error;
-        if (error.code === SOURCE_NOT_ALLOWED)
-          request.log.warn({ videoId: video.id, err: error.message }, 'refused to stream a video source');
-        throw missing();
-      }
-      const file = source.kind === 'stored' ? await storedFile(source.key) : await serverFile(source.path);
-      if (!file) throw missing();
+      const file = await videos.openFile(request.principal.tenant, request.params.id);
       const range = parseRange(request.headers.range, file.size);
       reply.header('accept-ranges', 'bytes');
       if (range === 'unsatisfiable') {
@@ -277,10 +228,13 @@ export const videoRoutes: FastifyPluginAsyncTypebox = async (app) => {
         );
       }
       const body = await file.read(range);
-      if (!body) throw missing();
-      reply.header('content-type', file.contentType ?? 'application/octet-stream');
-      if (file.etag) reply.header('etag', file.etag);
-      if (file.lastModified) reply.header('last-modified', file.lastModified.toUTCString());
+      if (!body)
+        throw new HttpProblem(
+          404,
+          'VIDEO_FILE_MISSING',
+          `video ${request.params.id}: its file is no longer stored`,
+        );
+      objectHeaders(reply, file, file.contentType);
       if (range) {
         reply.code(206);
         reply.header('content-range', `bytes ${range.start}-${range.end}/${file.size}`);
@@ -291,39 +245,6 @@ export const videoRoutes: FastifyPluginAsyncTypebox = async (app) => {
       return reply.send(body);
     },
   );
-
-  /** A stored object (the data folder or a bucket), typed by reel's key. */
-  async function storedFile(key: string): Promise<StreamableFile | undefined> {
-    const info = await storage.stat(key);
-    if (!info) return undefined;
-    return {
-      size: info.size,
-      contentType: contentTypeOf(key),
-      etag: info.etag,
-      lastModified: info.lastModified,
-      read: async (range) => (await storage.get(key, range ? { range } : {}))?.stream,
-      close: async () => {},
-    };
-  }
-
-  /** A server-side path, opened as a regular file: what is streamed is the file that was checked. */
-  async function serverFile(file: string): Promise<StreamableFile | undefined> {
-    const opened = await openRegularFile(file).catch(() => undefined);
-    if (!opened) return undefined;
-    return {
-      size: opened.stats.size,
-      contentType: contentTypeOf(file),
-      etag: undefined,
-      lastModified: opened.stats.mtime,
-      read: async (range) =>
-        opened.handle.createReadStream({
-          start: range?.start ?? 0,
-          ...(range ? { end: range.end } : {}),
-          autoClose: true,
-        }),
-      close: () => opened.handle.close(),
-    };
-  }
 
   app.get(
     '/videos/:id/frames/:n/thumbnail',
@@ -339,30 +260,18 @@ export const videoRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request, reply) => {
       const { id, n } = request.params;
-      const video = await videoOf(request.principal.tenant, id);
-      const fingerprint = search.fingerprint ?? video.fingerprint;
-      const embeddings = fingerprint
-        ? await pipeline.store.getEmbeddings(request.principal.tenant, id, fingerprint)
-        : null;
-      const thumbnail = embeddings?.thumbnails[n];
-      if (!thumbnail)
-        throw new HttpProblem(
-          404,
-          'THUMBNAIL_NOT_FOUND',
-          embeddings
-            ? `video ${id} has ${embeddings.thumbnails.length} frames; no frame ${n}`
-            : `video ${id} has no frames yet`,
-        );
-      const key = thumbnailKey(thumbnail);
-      if (storage.localPath(key) !== undefined)
-        return reply.sendFile(thumbnail, config.paths.thumbnails, { cacheControl: true, maxAge: 3600_000 });
-      const object = await storage.get(key);
-      if (!object)
-        throw new HttpProblem(
-          404,
-          'THUMBNAIL_NOT_FOUND',
-          `video ${id}: frame ${n}'s thumbnail is no longer stored`,
-        );
+      const thumbnail = await videos.thumbnail(
+        request.principal.tenant,
+        id,
+        n,
+        search.fingerprint ?? undefined,
+      );
+      if (thumbnail.kind === 'local')
+        return reply.sendFile(thumbnail.name, config.paths.thumbnails, {
+          cacheControl: true,
+          maxAge: 3600_000,
+        });
+      const { object } = thumbnail;
       objectHeaders(reply, object, 'image/webp');
       reply.header('cache-control', 'public, max-age=3600');
       reply.header('content-length', object.size);
