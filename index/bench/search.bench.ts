@@ -30,13 +30,10 @@ import { gramMatrix, l2NormalizeRows } from '../src/pooling/vector-math.ts';
 import type { TextEmbedder } from '../src/search/query-cache.ts';
 import { type Pooling, RescoreCache } from '../src/search/rescore-cache.ts';
 import { SearchService } from '../src/search/search-service.ts';
-import {
-  buildXPoolCompactCache,
-  prepareXPoolCompactQuery,
-  scoreXPoolCompact,
-} from '../src/search/xpool-compact.ts';
 import { buildVideoEmbeddings } from '../src/video-embeddings.ts';
 import { videoKey } from '../src/video-record.ts';
+import { prepareXPoolCompactQuery, scoreXPoolCompact } from '../src/xpool/xpool-score.ts';
+import { buildXPoolCompactCache } from '../src/xpool/xpool-terms.ts';
 import { AtomProjector, DIM, FRAMES, SyntheticCorpus, syntheticHead } from './synthetic-corpus.ts';
 
 /** `BENCH_BUILD_1M=1 npm run bench -- index-search` builds the 1M corpus (once; tens of minutes, ~12 GB under .reel/bench-index). */

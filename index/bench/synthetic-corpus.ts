@@ -18,13 +18,14 @@
  * cheap to compute exactly by linearity (see AtomProjector): the real builder costs ~5 ms a video, too
  * slow for a million. Everything is a pure function of (seed, video index).
  */
-import type { XPoolHead } from '../src/pooling/xpool-head.ts';
+
+import { type VideoRecord, VideoStatus } from '../src/video-record.ts';
+import type { XPoolHead } from '../src/xpool/xpool-head.ts';
 import {
   type XPoolCompactCache,
   xpoolCompactFromProjections,
   xpoolProjections,
-} from '../src/search/xpool-compact.ts';
-import { type VideoRecord, VideoStatus } from '../src/video-record.ts';
+} from '../src/xpool/xpool-terms.ts';
 
 export const DIM = 512;
 export const FRAMES = 12;

@@ -2,10 +2,11 @@
  * Second-stage rescoring cost at F = 12 frames, D = 512 (CLIP ViT-B/32), random weights and CLIP-scale
  * embeddings (timings do not depend on the values):
  *
- * 1. X-Pool: the cached exact form (per-video caches deserialised from bytes, as the index will read
- *    them) against the direct per-pair form (baseline: everything recomputed per pair, as
- *    `xpoolDirectScore`), and against the reference's batched shape (keys/values once per video, q once
- *    per query, out_proj + linear_proj per pair).
+ * 1. X-Pool: the folded exact form the search and `reel eval` score with (src/xpool: per-video terms
+ *    and frame statistics, float frames here; the search reads int8) against the direct per-pair form
+ *    (baseline: everything recomputed per pair, test/helpers/xpool-direct.ts), and against the
+ *    reference's batched shape (keys/values once per video, q once per query, out_proj + linear_proj
+ *    per pair).
  * 2. Parameter-free attention pooling with the per-video F×F Gram matrix against the naive form that
  *    materialises the pooled vector (baseline), with top-k, max and mean for scale.
  *
@@ -14,6 +15,7 @@
  */
 import os from 'node:os';
 import type { Benchmark, BenchReport } from '@reel/infra';
+import { frameStatistics } from '../src/frame-codec.ts';
 import { meanPool, scoreMean } from '../src/pooling/mean-pooling.ts';
 import {
   scoreAttention,
@@ -22,23 +24,20 @@ import {
   scoreTopK,
 } from '../src/pooling/text-conditioned-pooling.ts';
 import { cosine, gramMatrix, l2NormalizeRows } from '../src/pooling/vector-math.ts';
+import type { XPoolHead } from '../src/xpool/xpool-head.ts';
+import { prepareXPoolCompactQuery, scoreXPoolCompact } from '../src/xpool/xpool-score.ts';
 import {
-  buildXPoolCache,
-  deserializeXPoolCache,
-  prepareXPoolQuery,
-  scoreXPoolCached,
-  serializeXPoolCache,
-  type XPoolCache,
-  xpoolCacheByteLength,
-} from '../src/pooling/xpool-cache.ts';
+  buildXPoolCompactCache,
+  type XPoolCompactCache,
+  xpoolCompactLength,
+} from '../src/xpool/xpool-terms.ts';
 import {
   type XPoolDirectFrames,
   xpoolDirectFrames,
   xpoolDirectPooled,
   xpoolDirectQuery,
   xpoolDirectScore,
-} from '../src/pooling/xpool-direct.ts';
-import type { XPoolHead } from '../src/pooling/xpool-head.ts';
+} from '../test/helpers/xpool-direct.ts';
 
 const F = 12;
 const D = 512;
@@ -126,19 +125,30 @@ const bench: Benchmark = {
 
     // ---- X-Pool ----
     const buildStart = performance.now();
-    const builtCaches = built.map((video) => buildXPoolCache(head, video, F));
+    const builtTerms = built.map((video) => buildXPoolCompactCache(head, video, F));
     const buildMs = (performance.now() - buildStart) / BUILT_VIDEOS;
-    // 1000 distinct caches in memory, read back from bytes the way the index will (≈ 49 MB)
-    const caches: XPoolCache[] = Array.from({ length: CANDIDATES }, (_, i) =>
-      deserializeXPoolCache(serializeXPoolCache(builtCaches[i % BUILT_VIDEOS]!)),
-    );
+    // 1000 distinct candidates in memory (copies of the built ones: frames, statistics and terms)
+    type Candidate = {
+      frames: Float32Array;
+      means: Float32Array;
+      variances: Float32Array;
+      terms: XPoolCompactCache;
+    };
+    const candidates: Candidate[] = Array.from({ length: CANDIDATES }, (_, i) => {
+      const frames = Float32Array.from(built[i % BUILT_VIDEOS]!);
+      const { means, variances } = frameStatistics(frames, F, D);
+      const source = builtTerms[i % BUILT_VIDEOS]!;
+      return { frames, means, variances, terms: { ...source, data: Float32Array.from(source.data) } };
+    });
     const weights = new Float32Array(F);
     let sink = 0;
+    const folded = (query: ReturnType<typeof prepareXPoolCompactQuery>, c: Candidate) =>
+      scoreXPoolCompact(query, c.frames, c.means, c.variances, c.terms, weights);
 
-    const cachedRate = pairsPerSecond(CANDIDATES * QUERIES, 1500, () => {
+    const foldedRate = pairsPerSecond(CANDIDATES * QUERIES, 1500, () => {
       for (const text of queries) {
-        const query = prepareXPoolQuery(head, text);
-        for (const cache of caches) sink += scoreXPoolCached(query, cache, weights);
+        const query = prepareXPoolCompactQuery(head, text);
+        for (const candidate of candidates) sink += folded(query, candidate);
       }
     });
 
@@ -158,11 +168,11 @@ const bench: Benchmark = {
 
     let maxDiff = 0;
     for (const text of queries) {
-      const query = prepareXPoolQuery(head, text);
+      const query = prepareXPoolCompactQuery(head, text);
       for (let v = 0; v < 10; v++)
         maxDiff = Math.max(
           maxDiff,
-          Math.abs(scoreXPoolCached(query, caches[v]!) - xpoolDirectScore(head, text, built[v]!, F)),
+          Math.abs(folded(query, candidates[v]!) - xpoolDirectScore(head, text, built[v]!, F)),
         );
     }
 
@@ -176,12 +186,12 @@ const bench: Benchmark = {
           value: batchedRate,
           unit: 'pairs/s',
         },
-        { case: 'X-Pool cached exact (deserialised caches)', value: cachedRate, unit: 'pairs/s' },
+        { case: 'X-Pool folded exact (search and eval, float frames)', value: foldedRate, unit: 'pairs/s' },
       ],
       notes: [
-        `F = ${F}, D = ${D}, random head, CLIP-scale raw embeddings; ${CANDIDATES} distinct cached candidates × ${QUERIES} queries per pass, prepareXPoolQuery included (once per query); single thread.`,
-        `Cached: ${((CANDIDATES / cachedRate) * 1000).toFixed(2)} ms to rescore ${CANDIDATES} candidates for one query; cache ${xpoolCacheByteLength(F, D)} bytes per video; built in ${buildMs.toFixed(1)} ms per video at index time.`,
-        `Max |cached − direct| over ${QUERIES * 10} pairs: ${maxDiff.toExponential(2)}.`,
+        `F = ${F}, D = ${D}, random head, CLIP-scale raw embeddings; ${CANDIDATES} candidates × ${QUERIES} queries per pass, prepareXPoolCompactQuery included (once per query); single thread.`,
+        `Folded: ${((CANDIDATES / foldedRate) * 1000).toFixed(2)} ms to rescore ${CANDIDATES} candidates for one query; ${4 * xpoolCompactLength(F)} bytes of X-Pool terms per video beside its frames; built in ${buildMs.toFixed(1)} ms per video at index time.`,
+        `Max |folded − direct| over ${QUERIES * 10} pairs: ${maxDiff.toExponential(2)}.`,
         `Machine: ${loadBefore} before, ${load()} after (shared machine: absolute figures are pessimistic, ratios hold better).`,
       ],
     };

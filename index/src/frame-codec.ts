@@ -55,6 +55,50 @@ function checkFloatFrames(frames: Float32Array, frameCount: number, dim: number)
       );
 }
 
+/** Per-frame statistics of F×D float frames, as the index keeps them (see {@link CompactFrames}). */
+export interface FrameStatistics {
+  /** F L2 norms. */
+  norms: Float32Array;
+  /** F means over the D values (X-Pool's LN1). */
+  means: Float32Array;
+  /** F biased variances over the D values (X-Pool's LN1). */
+  variances: Float32Array;
+  /** F largest absolute values (the int8 scale is this / 127). */
+  maxAbs: Float32Array;
+}
+
+/** Each frame's norm, mean, biased variance and largest absolute value (sums in doubles). */
+export function frameStatistics(frames: Float32Array, frameCount: number, dim: number): FrameStatistics {
+  const norms = new Float32Array(frameCount);
+  const means = new Float32Array(frameCount);
+  const variances = new Float32Array(frameCount);
+  const maxAbs = new Float32Array(frameCount);
+  for (let f = 0; f < frameCount; f++) {
+    const offset = f * dim;
+    let sum = 0;
+    let squares = 0;
+    let largest = 0;
+    for (let d = 0; d < dim; d++) {
+      const v = frames[offset + d]!;
+      sum += v;
+      squares += v * v;
+      const a = Math.abs(v);
+      if (a > largest) largest = a;
+    }
+    const mean = sum / dim;
+    let deviations = 0;
+    for (let d = 0; d < dim; d++) {
+      const centred = frames[offset + d]! - mean;
+      deviations += centred * centred;
+    }
+    norms[f] = Math.sqrt(squares);
+    means[f] = mean;
+    variances[f] = deviations / dim;
+    maxAbs[f] = largest;
+  }
+  return { norms, means, variances, maxAbs };
+}
+
 /**
  * Encodes F×D float frames.
  *
@@ -68,33 +112,9 @@ export function encodeFrames(
   codec: FrameCodec = FrameCodec.int8,
 ): CompactFrames {
   checkFloatFrames(frames, frameCount, dim);
-  const scales = new Float32Array(frameCount);
-  const norms = new Float32Array(frameCount);
-  const means = new Float32Array(frameCount);
-  const variances = new Float32Array(frameCount);
-  for (let f = 0; f < frameCount; f++) {
-    const offset = f * dim;
-    let sum = 0;
-    let squares = 0;
-    let maxAbs = 0;
-    for (let d = 0; d < dim; d++) {
-      const v = frames[offset + d]!;
-      sum += v;
-      squares += v * v;
-      const a = Math.abs(v);
-      if (a > maxAbs) maxAbs = a;
-    }
-    const mean = sum / dim;
-    let deviations = 0;
-    for (let d = 0; d < dim; d++) {
-      const centred = frames[offset + d]! - mean;
-      deviations += centred * centred;
-    }
-    norms[f] = Math.sqrt(squares);
-    means[f] = mean;
-    variances[f] = deviations / dim;
-    scales[f] = codec === FrameCodec.int8 ? maxAbs / 127 : 1;
-  }
+  const { norms, means, variances, maxAbs } = frameStatistics(frames, frameCount, dim);
+  const scales =
+    codec === FrameCodec.int8 ? maxAbs.map((m) => m / 127) : new Float32Array(frameCount).fill(1);
   if (codec === FrameCodec.int8) {
     const data = new Int8Array(frameCount * dim);
     quantizeInt8(frames, frameCount, dim, scales, data);

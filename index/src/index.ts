@@ -44,12 +44,6 @@ export type {
   VideoSummary,
 } from './index-store.ts';
 export { cosine, dot } from './pooling/vector-math.ts';
-export {
-  checkXPoolHeadDim,
-  loadXPoolHead,
-  type XPoolHead,
-  xpoolHeadTensorShapes,
-} from './pooling/xpool-head.ts';
 export type { ListFilters, VideoFilters } from './search/filter-sql.ts';
 export type { TextEmbedder } from './search/query-cache.ts';
 export { POOLINGS, Pooling, type RescoreEntry } from './search/rescore-cache.ts';
@@ -76,3 +70,9 @@ export {
   VideoStatus,
   videoKey,
 } from './video-record.ts';
+export {
+  checkXPoolHeadDim,
+  loadXPoolHead,
+  type XPoolHead,
+  xpoolHeadTensorShapes,
+} from './xpool/xpool-head.ts';

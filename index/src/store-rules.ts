@@ -8,8 +8,8 @@ import { createHash } from 'node:crypto';
 import { ReelError } from '@reel/infra';
 import { IndexErrorCode } from './errors.ts';
 import { frameDataBytes } from './frame-codec.ts';
-import { xpoolCompactLength } from './search/xpool-compact.ts';
 import { VIDEO_STATUSES, type VideoEmbeddings, type VideoRecord } from './video-record.ts';
+import { xpoolCompactLength } from './xpool/xpool-terms.ts';
 
 function videoInvalid(message: string): never {
   throw new ReelError(IndexErrorCode.VIDEO_INVALID, message);

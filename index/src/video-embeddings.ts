@@ -9,9 +9,9 @@ import { IndexErrorCode } from './errors.ts';
 import { encodeFrames, FrameCodec } from './frame-codec.ts';
 import { meanPool } from './pooling/mean-pooling.ts';
 import { gramMatrix, l2NormalizeRows } from './pooling/vector-math.ts';
-import type { XPoolHead } from './pooling/xpool-head.ts';
-import { buildXPoolCompactCache } from './search/xpool-compact.ts';
 import type { VideoEmbeddings } from './video-record.ts';
+import type { XPoolHead } from './xpool/xpool-head.ts';
+import { buildXPoolCompactCache } from './xpool/xpool-terms.ts';
 
 export interface VideoEmbeddingsInput {
   tenant: string;

@@ -4,7 +4,7 @@
  * back; nothing outside `src/adapters/` sees Arrow or LanceDB types.
  */
 import type { CompactFrames } from './frame-codec.ts';
-import type { XPoolCompactCache } from './search/xpool-compact.ts';
+import type { XPoolCompactCache } from './xpool/xpool-terms.ts';
 
 /** Where a video is in its life. String values: they are stored as text and shown in the API. */
 export const VideoStatus = {

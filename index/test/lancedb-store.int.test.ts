@@ -16,9 +16,9 @@ import {
 } from '../src/adapters/lancedb-store.ts';
 import { FrameCodec } from '../src/frame-codec.ts';
 import { normalizeFilters } from '../src/search/filter-sql.ts';
-import { buildXPoolCompactCache } from '../src/search/xpool-compact.ts';
 import { buildVideoEmbeddings } from '../src/video-embeddings.ts';
 import { type VideoRecord, VideoStatus, videoKey } from '../src/video-record.ts';
+import { buildXPoolCompactCache } from '../src/xpool/xpool-terms.ts';
 import { makeEmbeddings, makeRecord, rng, sceneFrames, uniformTimes } from './helpers/index-fixtures.ts';
 import { randomHead } from './helpers/pooling-fixtures.ts';
 

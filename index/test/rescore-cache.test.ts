@@ -2,22 +2,18 @@ import { isReelError } from '@reel/infra';
 import { describe, expect, it } from 'vitest';
 import { encodeFrames } from '../src/frame-codec.ts';
 import { meanPool, scoreMean } from '../src/pooling/mean-pooling.ts';
-import { scoreAttention, scoreMax, scoreTopK } from '../src/pooling/text-conditioned-pooling.ts';
-import { gramMatrix, l2NormalizeRows } from '../src/pooling/vector-math.ts';
-import { type PreparedQuery, RescoreCache, type RescoreEntry } from '../src/search/rescore-cache.ts';
 import {
   attentionFromCosines,
-  dot2Int8,
-  dot2Int8x4,
   maxFromCosines,
   meanFromCosines,
   topKFromCosines,
-} from '../src/search/rescore-kernels.ts';
-import {
-  buildXPoolCompactCache,
-  prepareXPoolCompactQuery,
-  scoreXPoolCompact,
-} from '../src/search/xpool-compact.ts';
+} from '../src/pooling/pooling-kernels.ts';
+import { scoreAttention, scoreMax, scoreTopK } from '../src/pooling/text-conditioned-pooling.ts';
+import { gramMatrix, l2NormalizeRows } from '../src/pooling/vector-math.ts';
+import { type PreparedQuery, RescoreCache, type RescoreEntry } from '../src/search/rescore-cache.ts';
+import { dot2Int8, dot2Int8x4 } from '../src/search/rescore-kernels.ts';
+import { prepareXPoolCompactQuery, scoreXPoolCompact } from '../src/xpool/xpool-score.ts';
+import { buildXPoolCompactCache } from '../src/xpool/xpool-terms.ts';
 import { clipLikeFrames, clipLikeText, randomHead, rng } from './helpers/pooling-fixtures.ts';
 
 const F = 12;

@@ -3,10 +3,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { isReelError } from '@reel/infra';
 import { afterAll, describe, expect, it } from 'vitest';
-import { parseSafetensors, readSafetensorsFile, tensorToFloat32 } from '../src/pooling/safetensors.ts';
-import { xpoolDirectScore } from '../src/pooling/xpool-direct.ts';
-import { checkXPoolHeadDim, loadXPoolHead, parseXPoolHead } from '../src/pooling/xpool-head.ts';
+import { parseSafetensors, readSafetensorsFile, tensorToFloat32 } from '../src/xpool/safetensors.ts';
+import { checkXPoolHeadDim, loadXPoolHead, parseXPoolHead } from '../src/xpool/xpool-head.ts';
 import { clipLikeFrames, clipLikeText, randomVector, rng } from './helpers/pooling-fixtures.ts';
+import { xpoolDirectScore } from './helpers/xpool-direct.ts';
 
 interface Entry {
   name: string;

@@ -1,12 +1,23 @@
 import { isReelError } from '@reel/infra';
 import { describe, expect, it } from 'vitest';
 import { type PoolingMethod, similarityMatrix } from '../src/eval/similarity-matrix.ts';
-import { meanPool, scoreMean } from '../src/pooling/mean-pooling.ts';
+import { frameStatistics } from '../src/frame-codec.ts';
+import { meanFromCosines } from '../src/pooling/pooling-kernels.ts';
 import { scoreAttention, scoreMax, scoreTopK } from '../src/pooling/text-conditioned-pooling.ts';
-import { gramMatrix, l2NormalizeRows } from '../src/pooling/vector-math.ts';
-import { buildXPoolCache, prepareXPoolQuery, scoreXPoolCached } from '../src/pooling/xpool-cache.ts';
-import { xpoolDirectScore } from '../src/pooling/xpool-direct.ts';
-import { clipLikeFrames, clipLikeText, randomHead, rng } from './helpers/pooling-fixtures.ts';
+import { cosine, gramMatrix, l2NormalizeRows } from '../src/pooling/vector-math.ts';
+import { prepareXPoolCompactQuery, scoreXPoolCompact } from '../src/xpool/xpool-score.ts';
+import { buildXPoolCompactCache } from '../src/xpool/xpool-terms.ts';
+import {
+  clipLikeFrames,
+  clipLikeText,
+  randomHead,
+  refAttention,
+  refMean,
+  refTopK,
+  refXPool,
+  rng,
+} from './helpers/pooling-fixtures.ts';
+import { xpoolDirectScore } from './helpers/xpool-direct.ts';
 
 const Nt = 5;
 const Nv = 4;
@@ -33,16 +44,22 @@ function data() {
 function pairScore(method: PoolingMethod, text: Float32Array, frames: Float32Array): number {
   const x = l2NormalizeRows(frames, F, D);
   switch (method) {
-    case 'mean':
-      return scoreMean(text, meanPool(frames, F, D), F);
+    case 'mean': {
+      const cos = new Float64Array(2 * F);
+      for (let f = 0; f < F; f++) cos[f] = cosine(text, x.subarray(f * D, (f + 1) * D));
+      return meanFromCosines(cos, F, gramMatrix(x, F, D), 0);
+    }
     case 'attention':
       return scoreAttention(text, x, gramMatrix(x, F, D), F, D, 0.05);
     case 'topk':
       return scoreTopK(text, x, gramMatrix(x, F, D), F, D, 2);
     case 'max':
       return scoreMax(text, x, F, D);
-    case 'xpool':
-      return scoreXPoolCached(prepareXPoolQuery(head, text), buildXPoolCache(head, frames, F));
+    case 'xpool': {
+      const { means, variances } = frameStatistics(frames, F, D);
+      const terms = buildXPoolCompactCache(head, frames, F);
+      return scoreXPoolCompact(prepareXPoolCompactQuery(head, text), frames, means, variances, terms);
+    }
   }
 }
 
@@ -82,6 +99,34 @@ describe('similarityMatrix', () => {
       expect(new Set(sims).size).toBeGreaterThan(Nv);
     });
   }
+
+  it('holds to the float64 references within 1e-4 on held-out data: X-Pool, mean, attention, top-k', () => {
+    // other seeds and sizes than the rest of this file, and D = 512 as CLIP ViT-B/32
+    const r = rng(907);
+    const [nt, nv, f, d] = [6, 5, 12, 512];
+    const heldOutHead = randomHead(rng(908), d, 4321);
+    const videos = Array.from({ length: nv }, () => clipLikeFrames(r, f, d));
+    const texts = Array.from({ length: nt }, (_, t) => clipLikeText(r, videos[t % nv]!, f, d));
+    const frames = new Float32Array(nv * f * d);
+    for (const [i, v] of videos.entries()) frames.set(v, i * f * d);
+    const textMatrix = new Float32Array(nt * d);
+    for (const [i, t] of texts.entries()) textMatrix.set(t, i * d);
+    const heldOut = { texts: textMatrix, frames, textCount: nt, videoCount: nv, frameCount: f, dim: d };
+    const references: [PoolingMethod, (t: Float32Array, v: Float32Array) => number][] = [
+      ['xpool', (t, v) => refXPool(heldOutHead, t, v, f).score],
+      ['mean', (t, v) => refMean(t, v, f, d).score],
+      ['attention', (t, v) => refAttention(t, v, f, d, 0.01).score],
+      ['topk', (t, v) => refTopK(t, v, f, d, 3).score],
+    ];
+    for (const [pooling, reference] of references) {
+      const sims = similarityMatrix(heldOut, { pooling, head: heldOutHead });
+      let worst = 0;
+      for (let t = 0; t < nt; t++)
+        for (let v = 0; v < nv; v++)
+          worst = Math.max(worst, Math.abs(sims[t * nv + v]! - reference(texts[t]!, videos[v]!)));
+      expect(worst, pooling).toBeLessThan(1e-4);
+    }
+  });
 
   it('xpool equals the reference-shaped direct score', () => {
     const sims = similarityMatrix(embeddings, { pooling: 'xpool', head });

@@ -1,21 +1,10 @@
 import { isReelError } from '@reel/infra';
 import { describe, expect, it } from 'vitest';
+import { frameStatistics } from '../src/frame-codec.ts';
 import { l2NormalizeRows } from '../src/pooling/vector-math.ts';
-import {
-  buildXPoolCache,
-  deserializeXPoolCache,
-  prepareXPoolQuery,
-  scoreXPoolCached,
-  serializeXPoolCache,
-  xpoolCacheByteLength,
-} from '../src/pooling/xpool-cache.ts';
-import {
-  xpoolDirectFrames,
-  xpoolDirectPooled,
-  xpoolDirectQuery,
-  xpoolDirectScore,
-} from '../src/pooling/xpool-direct.ts';
-import type { XPoolHead } from '../src/pooling/xpool-head.ts';
+import type { XPoolHead } from '../src/xpool/xpool-head.ts';
+import { prepareXPoolCompactQuery, scoreXPoolCompact } from '../src/xpool/xpool-score.ts';
+import { buildXPoolCompactCache } from '../src/xpool/xpool-terms.ts';
 import {
   clipLikeFrames,
   clipLikeText,
@@ -24,6 +13,12 @@ import {
   refXPool,
   rng,
 } from './helpers/pooling-fixtures.ts';
+import {
+  xpoolDirectFrames,
+  xpoolDirectPooled,
+  xpoolDirectQuery,
+  xpoolDirectScore,
+} from './helpers/xpool-direct.ts';
 
 const F = 12;
 const D = 512;
@@ -68,9 +63,17 @@ describe('xpoolDirectScore (reference-shaped)', () => {
   });
 });
 
-describe('scoreXPoolCached (fast exact form)', () => {
+/** The folded form the search and eval score with, on float frames. */
+function folded(h: XPoolHead, frames: Float32Array, frameCount: number) {
+  const { means, variances } = frameStatistics(frames, frameCount, h.dim);
+  const terms = buildXPoolCompactCache(h, frames, frameCount);
+  return (text: Float32Array, weights?: Float32Array) =>
+    scoreXPoolCompact(prepareXPoolCompactQuery(h, text), frames, means, variances, terms, weights);
+}
+
+describe('the folded form (src/xpool: what search and eval score with)', () => {
   function compare(h: XPoolHead, videos: Float32Array[], texts: Float32Array[], frameCount: number) {
-    const caches = videos.map((frames) => buildXPoolCache(h, frames, frameCount));
+    const scorers = videos.map((frames) => folded(h, frames, frameCount));
     const directFrames = videos.map((frames) => xpoolDirectFrames(h, frames, frameCount));
     let maxScoreDiff = 0;
     let maxWeightDiff = 0;
@@ -78,10 +81,9 @@ describe('scoreXPoolCached (fast exact form)', () => {
     const a = new Float32Array(frameCount);
     const b = new Float32Array(frameCount);
     for (const text of texts) {
-      const query = prepareXPoolQuery(h, text);
       const q = xpoolDirectQuery(h, text);
       for (let v = 0; v < videos.length; v++) {
-        const cached = scoreXPoolCached(query, caches[v]!, a);
+        const score = scorers[v]!(text, a);
         const pooled = xpoolDirectPooled(h, q, directFrames[v]!, b);
         let dotTP = 0;
         let tt = 0;
@@ -91,8 +93,8 @@ describe('scoreXPoolCached (fast exact form)', () => {
           tt += text[d]! * text[d]!;
           pp += pooled[d]! * pooled[d]!;
         }
-        maxScoreDiff = Math.max(maxScoreDiff, Math.abs(cached - dotTP / Math.sqrt(tt * pp)));
-        maxAbsScore = Math.max(maxAbsScore, Math.abs(cached));
+        maxScoreDiff = Math.max(maxScoreDiff, Math.abs(score - dotTP / Math.sqrt(tt * pp)));
+        maxAbsScore = Math.max(maxAbsScore, Math.abs(score));
         for (let f = 0; f < frameCount; f++) maxWeightDiff = Math.max(maxWeightDiff, Math.abs(a[f]! - b[f]!));
       }
     }
@@ -141,81 +143,29 @@ describe('scoreXPoolCached (fast exact form)', () => {
     const { videos, texts } = data(107, 3, 3);
     const weights = new Float32Array(F);
     for (const frames of videos) {
-      const cache = buildXPoolCache(head, frames, F);
+      const score = folded(head, frames, F);
       for (const text of texts) {
         const ref = refXPool(head, text, frames, F);
-        expect(
-          Math.abs(scoreXPoolCached(prepareXPoolQuery(head, text), cache, weights) - ref.score),
-        ).toBeLessThan(1e-5);
+        expect(Math.abs(score(text, weights) - ref.score)).toBeLessThan(1e-5);
         expect(weights.reduce((x, y) => x + y, 0)).toBeCloseTo(1, 6);
       }
     }
   });
 
-  it('reuses the query scratch buffer across pairs (no per-pair allocation)', () => {
-    const { videos, texts } = data(108, 3, 1);
-    const query = prepareXPoolQuery(head, texts[0]!);
-    const scratch = query.scratch;
-    for (const frames of videos) scoreXPoolCached(query, buildXPoolCache(head, frames, F));
-    expect(query.scratch).toBe(scratch);
-  });
-
-  it('refuses a cache built with another head or size (XPOOL_CACHE_INVALID)', () => {
+  it('refuses terms built with another head (XPOOL_CACHE_INVALID)', () => {
     const { videos, texts } = data(109, 1, 1);
-    const cache = buildXPoolCache(head, videos[0]!, F);
+    const frames = videos[0]!;
+    const { means, variances } = frameStatistics(frames, F, D);
+    const terms = buildXPoolCompactCache(head, frames, F);
     const other = { ...head, checksum: 0xdeadbeef };
     try {
-      scoreXPoolCached(prepareXPoolQuery(other, texts[0]!), cache);
+      scoreXPoolCompact(prepareXPoolCompactQuery(other, texts[0]!), frames, means, variances, terms);
       expect.unreachable();
     } catch (error) {
       expect(isReelError(error, 'XPOOL_CACHE_INVALID')).toBe(true);
       expect((error as Error).message).toBe(
-        'X-Pool cache: expected head deadbeef with D = 512, got head 000004d2 with D = 512 (rebuild the cache)',
+        `X-Pool compact cache: expected head deadbeef and ${3 * F * F + 3 * F} values, got head 4d2 and ${3 * F * F + 3 * F} values (rebuild the cache)`,
       );
-    }
-  });
-});
-
-describe('serializeXPoolCache / deserializeXPoolCache', () => {
-  const { videos, texts } = data(110, 2, 2);
-  const cache = buildXPoolCache(head, videos[0]!, F);
-  const bytes = serializeXPoolCache(cache);
-
-  it('round-trips to identical arrays and identical scores, aligned or not', () => {
-    expect(bytes.length).toBe(xpoolCacheByteLength(F, D));
-    expect(bytes.length).toBe(20 + 4 * (2 * F * D + 3 * F * F + 3 * F));
-    const shifted = new Uint8Array(bytes.length + 1).subarray(1);
-    shifted.set(bytes);
-    const query = prepareXPoolQuery(head, texts[0]!);
-    const expected = scoreXPoolCached(query, cache);
-    for (const input of [bytes, shifted]) {
-      const back = deserializeXPoolCache(input);
-      expect(back.frameCount).toBe(F);
-      expect(back.dim).toBe(D);
-      expect(back.headChecksum).toBe(head.checksum);
-      for (const key of ['keys', 'proj', 'gramU', 'gramZ', 'gramR', 'zc', 'rgc', 'rb'] as const)
-        expect(back[key]).toEqual(cache[key]);
-      expect(scoreXPoolCached(query, back)).toBe(expected);
-    }
-    // aligned input is viewed, not copied
-    expect(deserializeXPoolCache(bytes).keys.buffer).toBe(bytes.buffer);
-  });
-
-  it('rejects a wrong magic, a truncated buffer and a too-short header', () => {
-    const badMagic = bytes.slice();
-    badMagic[0] = 0;
-    expect(() => deserializeXPoolCache(badMagic)).toThrow(
-      'X-Pool cache bytes: expected magic XPC1 (0x31435058), got 0x31435000',
-    );
-    expect(() => deserializeXPoolCache(bytes.subarray(0, bytes.length - 4))).toThrow(
-      `X-Pool cache bytes: F = 12, D = 512 needs ${bytes.length} bytes, got ${bytes.length - 4}`,
-    );
-    try {
-      deserializeXPoolCache(bytes.subarray(0, 7));
-      expect.unreachable();
-    } catch (error) {
-      expect(isReelError(error, 'XPOOL_CACHE_INVALID')).toBe(true);
-      expect((error as Error).message).toBe('X-Pool cache bytes: expected at least 20 bytes, got 7');
     }
   });
 });

@@ -1,13 +1,16 @@
 /**
- * The Nt×Nv text-video similarity matrix of an evaluation, scored with one of the pooling methods of
- * `../pooling/`. Each video's text-independent work is done once (mean vector, normalised frames and
- * their Gram matrix, or the X-Pool cache) and each text's once (the X-Pool query), so the matrix costs
- * Nv video preparations + Nt query preparations + Nt·Nv cheap pair scores, exactly as search does.
+ * The Nt×Nv text-video similarity matrix of an evaluation, scored with the search's own kernels on float
+ * frames: `../pooling/pooling-kernels.ts` for mean, attention, top-k and max, `../xpool/xpool-score.ts`
+ * for X-Pool. Each video's text-independent work is done once (normalised frames and their Gram
+ * matrix, or the X-Pool terms and frame statistics) and each text's once (the X-Pool query), so the
+ * matrix costs Nv video preparations + Nt query preparations + Nt·Nv cheap pair scores, exactly as
+ * search does. Only the frames differ: the search reads them as int8, eval as the floats given.
  */
 import { ReelError } from '@reel/infra';
 import { IndexErrorCode } from '../errors.ts';
+import { frameStatistics } from '../frame-codec.ts';
 import { failPoolingInput } from '../pooling/check-input.ts';
-import { meanPool, scoreMean } from '../pooling/mean-pooling.ts';
+import { meanFromCosines } from '../pooling/pooling-kernels.ts';
 import {
   DEFAULT_ATTENTION_TEMPERATURE,
   DEFAULT_TOP_K,
@@ -15,15 +18,10 @@ import {
   scoreMax,
   scoreTopK,
 } from '../pooling/text-conditioned-pooling.ts';
-import { gramMatrix, l2NormalizeRows } from '../pooling/vector-math.ts';
-import {
-  buildXPoolCache,
-  prepareXPoolQuery,
-  scoreXPoolCached,
-  type XPoolCache,
-  type XPoolQuery,
-} from '../pooling/xpool-cache.ts';
-import { checkXPoolHeadDim, type XPoolHead } from '../pooling/xpool-head.ts';
+import { dot, gramMatrix, l2NormalizeRows, norm } from '../pooling/vector-math.ts';
+import { checkXPoolHeadDim, type XPoolHead } from '../xpool/xpool-head.ts';
+import { prepareXPoolCompactQuery, scoreXPoolCompact, type XPoolCompactQuery } from '../xpool/xpool-score.ts';
+import { buildXPoolCompactCache, type XPoolCompactCache } from '../xpool/xpool-terms.ts';
 
 /** How a video's frames are pooled against a text. */
 export const POOLING_METHODS = ['mean', 'attention', 'topk', 'max', 'xpool'] as const;
@@ -100,12 +98,22 @@ function videoScorer(e: EvalEmbeddings, options: SimilarityMatrixOptions): PairS
   const framesOf = (v: number) => e.frames.subarray(v * F * D, (v + 1) * F * D);
   switch (options.pooling) {
     case 'mean': {
-      const pooled: Float32Array[] = [];
+      const normalised: Float32Array[] = [];
+      const grams: Float32Array[] = [];
       for (let v = 0; v < Nv; v++) {
-        pooled.push(meanPool(framesOf(v), F, D));
+        const x = l2NormalizeRows(framesOf(v), F, D);
+        normalised.push(x);
+        grams.push(gramMatrix(x, F, D));
         report(v);
       }
-      return (text, _t, v) => scoreMean(text, pooled[v]!, F);
+      const cos = new Float64Array(2 * F);
+      return (text, _t, v) => {
+        const x = normalised[v]!;
+        const textNorm = norm(text, 0, D);
+        const inv = textNorm > 0 ? 1 / textNorm : 0;
+        for (let f = 0; f < F; f++) cos[f] = dot(text, 0, x, f * D, D) * inv;
+        return meanFromCosines(cos, F, grams[v]!, 0);
+      };
     }
     case 'attention':
     case 'topk': {
@@ -136,20 +144,28 @@ function videoScorer(e: EvalEmbeddings, options: SimilarityMatrixOptions): PairS
       const head = options.head;
       if (head === undefined) fail('xpool pooling: expected an X-Pool head, got none');
       checkXPoolHeadDim(head, D, 'the evaluated embeddings');
-      const caches: XPoolCache[] = [];
+      const videos: {
+        frames: Float32Array;
+        means: Float32Array;
+        variances: Float32Array;
+        terms: XPoolCompactCache;
+      }[] = [];
       for (let v = 0; v < Nv; v++) {
-        caches.push(buildXPoolCache(head, framesOf(v), F));
+        const frames = framesOf(v);
+        const { means, variances } = frameStatistics(frames, F, D);
+        videos.push({ frames, means, variances, terms: buildXPoolCompactCache(head, frames, F) });
         report(v);
       }
       // prepared once per text: the row loop asks for text t Nv times in a row
       let preparedFor = -1;
-      let query: XPoolQuery | undefined;
+      let query: XPoolCompactQuery | undefined;
       return (text, t, v) => {
         if (query === undefined || preparedFor !== t) {
-          query = prepareXPoolQuery(head, text);
+          query = prepareXPoolCompactQuery(head, text);
           preparedFor = t;
         }
-        return scoreXPoolCached(query, caches[v]!);
+        const video = videos[v]!;
+        return scoreXPoolCompact(query, video.frames, video.means, video.variances, video.terms);
       };
     }
     default:
@@ -159,9 +175,9 @@ function videoScorer(e: EvalEmbeddings, options: SimilarityMatrixOptions): PairS
 
 /**
  * The Nt×Nv similarity matrix: entry (t, v) is text t's score against video v under the chosen pooling,
- * identical to calling that method's scoring function on the pair (`scoreMean` on `meanPool`,
- * `scoreAttention` / `scoreTopK` / `scoreMax` on L2-normalised frames and their Gram matrix,
- * `scoreXPoolCached` on `buildXPoolCache` and `prepareXPoolQuery`).
+ * identical to calling that method's scoring function on the pair (`meanFromCosines` on the cosines
+ * with the normalised frames, `scoreAttention` / `scoreTopK` / `scoreMax` on L2-normalised frames and
+ * their Gram matrix, `scoreXPoolCompact` on the video's X-Pool terms and the prepared query).
  *
  * @returns Nt×Nv row-major float32 scores (row = text).
  * @throws ReelError EVAL_INPUT_INVALID (sizes, missing head), POOLING_INPUT_INVALID (τ, k out of range),

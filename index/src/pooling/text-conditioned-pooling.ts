@@ -8,7 +8,8 @@
  *
  * Every scorer returns the score and, through `outWeights`, the frame weights the score used (the moment
  * finder reads them to locate the matched moment). Scoring does not allocate: it reuses a module-wide
- * scratch buffer.
+ * scratch buffer. After the input checks and the cosines, each is the search's own kernel
+ * (pooling-kernels.ts), so what is evaluated is what is searched.
  */
 import {
   checkFrames,
@@ -18,7 +19,8 @@ import {
   failPoolingInput,
   scratchBuffer,
 } from './check-input.ts';
-import { copyWeights, dot, norm, softmaxInPlace, symmetricQuadraticForm } from './vector-math.ts';
+import { attentionFromCosines, maxFromCosines, topKFromCosines } from './pooling-kernels.ts';
+import { copyWeights, dot, norm, softmaxInPlace } from './vector-math.ts';
 
 /** The reference's attention temperature (`attention_temperature`). */
 export const DEFAULT_ATTENTION_TEMPERATURE = 0.01;
@@ -64,16 +66,9 @@ export function scoreAttention(
   checkGram(gram, frameCount);
   checkWeights(outWeights, frameCount);
   if (!(tau > 0)) failPoolingInput(`attention temperature: expected a number > 0, got ${tau}`);
-  const w = scratchBuffer(2 * frameCount);
-  frameCosines(text, frames, frameCount, dim, w);
-  // keep the cosines after the weights: the numerator needs both
-  for (let f = 0; f < frameCount; f++) w[frameCount + f] = w[f]!;
-  softmaxInPlace(w, frameCount, 1 / tau);
-  let numerator = 0;
-  for (let f = 0; f < frameCount; f++) numerator += w[f]! * w[frameCount + f]!;
-  const pooledNorm2 = symmetricQuadraticForm(gram, w, frameCount);
-  copyWeights(w, outWeights, frameCount);
-  return pooledNorm2 > 0 ? numerator / Math.sqrt(pooledNorm2) : 0;
+  const cos = scratchBuffer(2 * frameCount);
+  frameCosines(text, frames, frameCount, dim, cos);
+  return attentionFromCosines(cos, frameCount, gram, 0, tau, outWeights);
 }
 
 /**
@@ -136,35 +131,9 @@ export function scoreTopK(
   checkGram(gram, frameCount);
   checkWeights(outWeights, frameCount);
   if (!Number.isInteger(k) || k < 1) failPoolingInput(`top-k: expected an integer k ≥ 1, got ${k}`);
-  const kk = Math.min(k, frameCount);
-  // [0, F): cosines; [F, 2F): selection mask (1 chosen, 0 not). Selection by k passes of argmax: k ≤ F
-  // is tiny (3 of 12), so this beats sorting and allocates nothing.
-  const buffer = scratchBuffer(2 * frameCount);
-  frameCosines(text, frames, frameCount, dim, buffer);
-  buffer.fill(0, frameCount, 2 * frameCount);
-  let numerator = 0;
-  for (let pass = 0; pass < kk; pass++) {
-    let best = -1;
-    let bestValue = Number.NEGATIVE_INFINITY;
-    for (let f = 0; f < frameCount; f++) {
-      if (buffer[frameCount + f] === 0 && buffer[f]! > bestValue) {
-        bestValue = buffer[f]!;
-        best = f;
-      }
-    }
-    if (best < 0) best = buffer.indexOf(0, frameCount) - frameCount; // all remaining are NaN: take the first
-    buffer[frameCount + best] = 1;
-    numerator += buffer[best]!;
-  }
-  let sumNorm2 = 0;
-  for (let i = 0; i < frameCount; i++) {
-    if (buffer[frameCount + i] === 0) continue;
-    for (let j = 0; j < frameCount; j++)
-      if (buffer[frameCount + j] === 1) sumNorm2 += gram[i * frameCount + j]!;
-  }
-  if (outWeights !== undefined)
-    for (let f = 0; f < frameCount; f++) outWeights[f] = buffer[frameCount + f] === 1 ? 1 / kk : 0;
-  return sumNorm2 > 0 ? numerator / Math.sqrt(sumNorm2) : 0;
+  const cos = scratchBuffer(2 * frameCount);
+  frameCosines(text, frames, frameCount, dim, cos);
+  return topKFromCosines(cos, frameCount, gram, 0, k, outWeights);
 }
 
 /**
@@ -183,13 +152,7 @@ export function scoreMax(
   checkFrames(frames, frameCount, dim);
   checkText(text, dim);
   checkWeights(outWeights, frameCount);
-  const sims = scratchBuffer(frameCount);
-  frameCosines(text, frames, frameCount, dim, sims);
-  let best = 0;
-  for (let f = 1; f < frameCount; f++) if (sims[f]! > sims[best]!) best = f;
-  if (outWeights !== undefined) {
-    outWeights.fill(0, 0, frameCount);
-    outWeights[best] = 1;
-  }
-  return sims[best]!;
+  const cos = scratchBuffer(frameCount);
+  frameCosines(text, frames, frameCount, dim, cos);
+  return maxFromCosines(cos, frameCount, outWeights);
 }

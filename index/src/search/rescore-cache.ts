@@ -14,19 +14,13 @@ import { ReelError } from '@reel/infra';
 import { IndexErrorCode } from '../errors.ts';
 import {
   attentionFromCosines,
-  dot2Int8,
-  dot2Int8x4,
-  dotInt8,
   maxFromCosines,
   meanFromCosines,
   topKFromCosines,
-} from './rescore-kernels.ts';
-import {
-  scoreXPoolFromProducts,
-  type XPoolCompactCache,
-  type XPoolCompactQuery,
-  xpoolCompactLength,
-} from './xpool-compact.ts';
+} from '../pooling/pooling-kernels.ts';
+import { scoreXPoolFromProducts, type XPoolCompactQuery } from '../xpool/xpool-score.ts';
+import { type XPoolCompactCache, xpoolCompactLength } from '../xpool/xpool-terms.ts';
+import { dot2Int8, dot2Int8x4, dotInt8 } from './rescore-kernels.ts';
 
 /** One video's rescoring data, as the store reads it. */
 export interface RescoreEntry {

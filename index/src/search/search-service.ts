@@ -14,8 +14,10 @@
  */
 import { ReelError } from '@reel/infra';
 import { IndexErrorCode } from '../errors.ts';
-import type { XPoolHead } from '../pooling/xpool-head.ts';
 import { videoKey } from '../video-record.ts';
+import type { XPoolHead } from '../xpool/xpool-head.ts';
+import { prepareXPoolCompactQuery, type XPoolCompactQuery } from '../xpool/xpool-score.ts';
+import { buildXPoolCompactCache } from '../xpool/xpool-terms.ts';
 import { decodeCursor, encodeCursor, hashFingerprint, hashQuery } from './cursor.ts';
 import { normalizeFilters, type VideoFilters } from './filter-sql.ts';
 import { findMoment, frameSpan } from './moments.ts';
@@ -28,7 +30,6 @@ import {
   type RescoreEntry,
 } from './rescore-cache.ts';
 import type { SearchStore, StageOneCandidate } from './search-store.ts';
-import { buildXPoolCompactCache, prepareXPoolCompactQuery, type XPoolCompactQuery } from './xpool-compact.ts';
 
 /**
  * K', first-stage candidates rescored per query. At 1M videos (IVF_HNSW_SQ, search width 5·K′) 500

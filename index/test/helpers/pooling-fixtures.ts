@@ -3,7 +3,7 @@
  * float64 references written as plain loops that follow the reference code (layer6ai-labs/xpool,
  * modules/transformer.py and modules/baseline_pooling.py) line by line.
  */
-import type { XPoolHead } from '../../src/pooling/xpool-head.ts';
+import type { XPoolHead } from '../../src/xpool/xpool-head.ts';
 
 /** mulberry32 with Box-Muller normals: the same numbers every run. */
 export function rng(seed: number): { uniform: () => number; normal: () => number } {

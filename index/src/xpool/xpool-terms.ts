@@ -1,9 +1,37 @@
 /**
- * Exact X-Pool scoring from the stored frames plus 3·F² + 3·F floats per video.
+ * X-Pool's text-independent terms: per head (folded matrices and constants, computed once) and per video
+ * (three F×F Grams and three F-vectors, computed at index time). `xpool-score.ts` scores a query with
+ * them; the search and `reel eval` both score through it, and the float64 reference computation lives
+ * in the tests (test/helpers/pooling-fixtures.ts, and the step-by-step float32 form in
+ * test/helpers/xpool-direct.ts).
  *
- * `scoreXPoolCached` (pooling/xpool-cache.ts) keeps per video the keys K/√D and R (two F×D float
- * matrices, ≈ 49 KB at F = 12, D = 512): 49 GB for a million videos. Both matrices are affine maps of
- * LN1(x_f), and LN1(x_f)·a = (x_f·(γ1 ⊙ a) − μ_f Σ(γ1 ⊙ a)) / s_f + β1·a with μ_f, s_f the frame's mean
+ * Exact X-Pool, folded. The reference pools every (text, video) pair through out_proj and linear_proj (≈ 2·D² multiply-adds a
+ * pair). Everything after the softmax is affine or a LayerNorm and the attention weights w sum to 1, so
+ * all of it folds into per-video terms computed at index time. With raw frames x_f, text t, weights w
+ * (F values, Σw = 1) and γ_i, β_i the LayerNorm parameters:
+ *
+ *   u_f = W_o (W_v LN1(x_f) + b_v) + b_o        then  o = W_o Σ w_f v_f + b_o = Σ w_f u_f   (Σw = 1)
+ *   ũ_f = u_f − mean(u_f)·𝟙                     then  o − mean(o)·𝟙 = Σ w_f ũ_f,
+ *                                                     var(o) = wᵀ (ŨŨᵀ / D) w,  s = sqrt(var(o) + eps)
+ *   LN2: a = γ2 ⊙ (o − mean(o)) / s + β2
+ *   z = a + W_l a + b_l = (1/s) Σ w_f Q_f + c,  with Q_f = (I + W_l)(γ2 ⊙ ũ_f),  c = (I + W_l) β2 + b_l
+ *   centring Q_f and c per vector (Q̃_f, c̃) centres z:  ẑ = z − mean(z) = (1/s) Q̃ᵀw + c̃
+ *   LN3: pooled = γ3 ⊙ ẑ / s3 + β3,  s3 = sqrt(‖ẑ‖²/D + eps)
+ *
+ * and the score cos(t, pooled) needs only
+ *
+ *   ‖ẑ‖²        = wᵀ(Q̃Q̃ᵀ)w / s² + 2 w·(Q̃c̃) / s + c̃·c̃
+ *   ‖γ3 ⊙ ẑ‖²   = wᵀ(Q̃ΓQ̃ᵀ)w / s² + 2 w·(Q̃Γc̃) / s + c̃Γc̃            (Γ = diag(γ3²))
+ *   β3·(γ3 ⊙ ẑ) = w·(Q̃(γ3⊙β3)) / s + c̃·(γ3⊙β3)
+ *   ‖pooled‖²   = ‖γ3 ⊙ ẑ‖² / s3² + 2 β3·(γ3 ⊙ ẑ) / s3 + β3·β3
+ *   t·pooled    = (w·(R t) / s + (γ3⊙c̃)·t) / s3 + t·β3,   R = Q̃ diag(γ3)
+ *
+ * Per pair: logits K q and R t (F·D each) and three quadratic forms (3·F²), ≈ 12.7k multiply-adds at
+ * F = 12, D = 512 instead of ≈ 537k, with no allocation. Centring ũ and Q before storing keeps the
+ * variances free of the E[x²] − E[x]² cancellation; sums accumulate in doubles.
+ *
+ * Stored per video, the keys K/√D and R would be two F×D float matrices (≈ 49 KB at F = 12, D = 512):
+ * 49 GB for a million videos. Both matrices are affine maps of LN1(x_f), and LN1(x_f)·a = (x_f·(γ1 ⊙ a) − μ_f Σ(γ1 ⊙ a)) / s_f + β1·a with μ_f, s_f the frame's mean
  * and sqrt(variance + eps). So per query two D-vectors replace them:
  *
  *   logit_f = k_f·q = LN1(x_f)·(W_kᵀq)/√D + const       → g = γ1 ⊙ W_kᵀq / √D   (the const cancels in
@@ -12,16 +40,16 @@
  *
  * where Q̃_f = A_q LN1(x_f) + c_q with A_q = C (I + W_l) Γ2 C W_o W_v (C centres a vector, Γ = diag(γ)),
  * and per pair x_f·g and x_f·p come from the frames the index keeps anyway (int8 in memory, shared with
- * attention pooling). The text-independent rest is the same as scoreXPoolCached's: three F×F Grams and
- * three F-vectors (1.7 KB per video at F = 12). Per pair: 2·F·D + 3·F² multiply-adds, as before.
+ * attention pooling). The text-independent rest is three F×F Grams and three F-vectors (1.7 KB per
+ * video at F = 12). Per pair: 2·F·D + 3·F² multiply-adds, as before.
  *
  * Building a video's terms uses two precomputed D×D matrices (A_uc = C W_o W_v and A_q) instead of four
  * projections per frame: 2·F·D² multiply-adds (≈ 5 ms at F = 12, D = 512 in JS).
  */
 import { ReelError } from '@reel/infra';
 import { IndexErrorCode } from '../errors.ts';
-import { layerNorm, linear, softmaxInPlace } from '../pooling/vector-math.ts';
-import type { XPoolHead } from '../pooling/xpool-head.ts';
+import { layerNorm, linear } from '../pooling/vector-math.ts';
+import type { XPoolHead } from './xpool-head.ts';
 
 /** A video's text-independent X-Pool terms in one array. */
 export interface XPoolCompactCache {
@@ -39,7 +67,7 @@ export function xpoolCompactLength(frameCount: number): number {
 }
 
 /** Per-head terms shared by every video and query. */
-interface HeadTerms {
+export interface HeadTerms {
   D: number;
   /** D×D row-major, C W_o W_v. */
   aUc: Float32Array;
@@ -108,7 +136,8 @@ function residualGamma2(head: XPoolHead, x: Float32Array): Float32Array {
   return y;
 }
 
-function termsOf(head: XPoolHead): HeadTerms {
+/** The head's folded terms, computed on first use and kept while the head lives. */
+export function termsOf(head: XPoolHead): HeadTerms {
   const cached = termsByHead.get(head);
   if (cached !== undefined) return cached;
   const D = head.dim;
@@ -295,234 +324,4 @@ export function xpoolCompactFromProjections(
     data[3 * F2 + 2 * F + i] = rb;
   }
   return { headChecksum: head.checksum, frameCount: F, data };
-}
-
-/** A query prepared for compact X-Pool scoring (≈ 3·D² multiply-adds, once per query). */
-export interface XPoolCompactQuery {
-  dim: number;
-  headChecksum: number;
-  eps: number;
-  /** γ1 ⊙ W_kᵀq / √D: frame logits are (x_f·g − μ_f·gSum) / s_f. */
-  g: Float32Array;
-  gSum: number;
-  /** γ1 ⊙ A_qᵀ(γ3 ⊙ t): R_f·t = (x_f·p − μ_f·pSum) / s_f + rConst. */
-  p: Float32Array;
-  pSum: number;
-  rConst: number;
-  /** The raw text (a copy), its norm and the products with γ3 ⊙ c̃ and β3. */
-  text: Float32Array;
-  textNorm: number;
-  textGammaC: number;
-  textBeta3: number;
-  cc: number;
-  cgc: number;
-  cgb: number;
-  bb: number;
-}
-
-/**
- * Prepares a raw CLIP text embedding for {@link scoreXPoolCompact}.
- *
- * @throws ReelError EMBEDDING_DIM_MISMATCH when the text is not D values.
- */
-export function prepareXPoolCompactQuery(head: XPoolHead, text: Float32Array): XPoolCompactQuery {
-  const D = head.dim;
-  if (text.length !== D)
-    throw new ReelError(
-      IndexErrorCode.EMBEDDING_DIM_MISMATCH,
-      `X-Pool query: expected a text embedding of the head's D = ${D}, got ${text.length} values`,
-    );
-  const t = termsOf(head);
-  const gamma1 = head.layerNorm1.weight;
-  const beta1 = head.layerNorm1.bias;
-  const normed = new Float32Array(D);
-  layerNorm(text, 0, gamma1, beta1, head.eps, normed, 0, D);
-  const q = new Float32Array(D);
-  linear(head.qProj.weight, head.qProj.bias, normed, 0, q, 0, D, D);
-  // a = W_kᵀ q / √D and h = A_qᵀ (γ3 ⊙ t), by accumulating rows (contiguous)
-  const a = new Float64Array(D);
-  const h = new Float64Array(D);
-  const gamma3 = head.layerNorm3.weight;
-  const wk = head.kProj.weight;
-  let rConst = 0;
-  for (let o = 0; o < D; o++) {
-    const qo = q[o]!;
-    const uo = gamma3[o]! * text[o]!;
-    rConst += t.cQ[o]! * uo;
-    const row = o * D;
-    for (let i = 0; i < D; i++) {
-      a[i] = a[i]! + wk[row + i]! * qo;
-      h[i] = h[i]! + t.aQ[row + i]! * uo;
-    }
-  }
-  const g = new Float32Array(D);
-  const p = new Float32Array(D);
-  const scale = 1 / Math.sqrt(D);
-  let gSum = 0;
-  let pSum = 0;
-  let textNorm2 = 0;
-  let textGammaC = 0;
-  let textBeta3 = 0;
-  const beta3 = head.layerNorm3.bias;
-  for (let d = 0; d < D; d++) {
-    g[d] = gamma1[d]! * a[d]! * scale;
-    p[d] = gamma1[d]! * h[d]!;
-    gSum += g[d]!;
-    pSum += p[d]!;
-    rConst += beta1[d]! * h[d]!;
-    textNorm2 += text[d]! * text[d]!;
-    textGammaC += t.gammaC[d]! * text[d]!;
-    textBeta3 += beta3[d]! * text[d]!;
-  }
-  return {
-    dim: D,
-    headChecksum: head.checksum,
-    eps: head.eps,
-    g,
-    gSum,
-    p,
-    pSum,
-    rConst,
-    text: Float32Array.from(text),
-    textNorm: Math.sqrt(textNorm2),
-    textGammaC,
-    textBeta3,
-    cc: t.cc,
-    cgc: t.cgc,
-    cgb: t.cgb,
-    bb: t.bb,
-  };
-}
-
-/**
- * The X-Pool score once the per-frame products are known.
- *
- * @param w 2F doubles: [0, F) x_f·g, [F, 2F) x_f·p on entry (raw frames, dequantised); overwritten.
- * @param means F frame means μ_f, read at `meansOffset + f·statsStride`.
- * @param variances F frame variances, read at `variancesOffset + f·statsStride`.
- * @param cache compact terms of F frames, read from `cacheOffset`.
- * @param outWeights if given, receives the F attention weights.
- * @returns the cosine between the raw text and X-Pool's pooled video embedding.
- */
-export function scoreXPoolFromProducts(
-  query: XPoolCompactQuery,
-  w: Float64Array,
-  frameCount: number,
-  means: Float32Array,
-  meansOffset: number,
-  variances: Float32Array,
-  variancesOffset: number,
-  statsStride: number,
-  cache: Float32Array,
-  cacheOffset: number,
-  outWeights?: Float32Array,
-): number {
-  const F = frameCount;
-  const F2 = F * F;
-  for (let f = 0; f < F; f++) {
-    const mu = means[meansOffset + f * statsStride]!;
-    const inv = 1 / Math.sqrt(variances[variancesOffset + f * statsStride]! + query.eps);
-    w[f] = (w[f]! - mu * query.gSum) * inv;
-    w[F + f] = (w[F + f]! - mu * query.pSum) * inv + query.rConst;
-  }
-  softmaxInPlace(w, F, 1);
-  const gU = cacheOffset;
-  const gZ = cacheOffset + F2;
-  const gR = cacheOffset + 2 * F2;
-  const vz = cacheOffset + 3 * F2;
-  let wRt = 0;
-  let wZc = 0;
-  let wRgc = 0;
-  let wRb = 0;
-  let diagU = 0;
-  let diagZ = 0;
-  let diagR = 0;
-  let offU = 0;
-  let offZ = 0;
-  let offR = 0;
-  for (let i = 0; i < F; i++) {
-    const wi = w[i]!;
-    wRt += wi * w[F + i]!;
-    wZc += wi * cache[vz + i]!;
-    wRgc += wi * cache[vz + F + i]!;
-    wRb += wi * cache[vz + 2 * F + i]!;
-    const row = i * F;
-    const wi2 = wi * wi;
-    diagU += wi2 * cache[gU + row + i]!;
-    diagZ += wi2 * cache[gZ + row + i]!;
-    diagR += wi2 * cache[gR + row + i]!;
-    let accU = 0;
-    let accZ = 0;
-    let accR = 0;
-    for (let j = i + 1; j < F; j++) {
-      const wj = w[j]!;
-      accU += wj * cache[gU + row + j]!;
-      accZ += wj * cache[gZ + row + j]!;
-      accR += wj * cache[gR + row + j]!;
-    }
-    offU += wi * accU;
-    offZ += wi * accZ;
-    offR += wi * accR;
-  }
-  const invS = 1 / Math.sqrt(diagU + 2 * offU + query.eps);
-  const invS2 = invS * invS;
-  const zHat2 = (diagZ + 2 * offZ) * invS2 + 2 * wZc * invS + query.cc;
-  const invS3 = 1 / Math.sqrt(zHat2 / query.dim + query.eps);
-  const gammaZHat2 = (diagR + 2 * offR) * invS2 + 2 * wRgc * invS + query.cgc;
-  const betaGammaZHat = wRb * invS + query.cgb;
-  const pooled2 = gammaZHat2 * invS3 * invS3 + 2 * betaGammaZHat * invS3 + query.bb;
-  const textDotPooled = (wRt * invS + query.textGammaC) * invS3 + query.textBeta3;
-  if (outWeights !== undefined) for (let f = 0; f < F; f++) outWeights[f] = w[f]!;
-  const denominator = query.textNorm * Math.sqrt(pooled2);
-  return denominator > 0 ? textDotPooled / denominator : 0;
-}
-
-/**
- * Checks a compact cache belongs to the query's head and has F frames.
- *
- * @throws ReelError XPOOL_CACHE_INVALID otherwise.
- */
-export function checkXPoolCompactCache(query: XPoolCompactQuery, cache: XPoolCompactCache): void {
-  if (cache.headChecksum !== query.headChecksum || cache.data.length !== xpoolCompactLength(cache.frameCount))
-    throw new ReelError(
-      IndexErrorCode.XPOOL_CACHE_INVALID,
-      `X-Pool compact cache: expected head ${query.headChecksum.toString(16)} and ${xpoolCompactLength(cache.frameCount)} values, got head ${cache.headChecksum.toString(16)} and ${cache.data.length} values (rebuild the cache)`,
-    );
-}
-
-/**
- * Exact X-Pool score of a prepared query against a video's float frames and compact cache (the
- * reference for tests; the search scores int8 frames in place through {@link scoreXPoolFromProducts}).
- *
- * @param frames F×D raw frame embeddings.
- * @param means F frame means; `variances` F frame variances (biased), as {@link encodeFrames} computes.
- */
-export function scoreXPoolCompact(
-  query: XPoolCompactQuery,
-  frames: Float32Array,
-  means: Float32Array,
-  variances: Float32Array,
-  cache: XPoolCompactCache,
-  outWeights?: Float32Array,
-): number {
-  checkXPoolCompactCache(query, cache);
-  const F = cache.frameCount;
-  const D = query.dim;
-  if (frames.length !== F * D)
-    throw new ReelError(
-      IndexErrorCode.EMBEDDING_DIM_MISMATCH,
-      `X-Pool frames: expected ${F}×${D} values, got ${frames.length}`,
-    );
-  const w = new Float64Array(2 * F);
-  for (let f = 0; f < F; f++) {
-    let xg = 0;
-    let xp = 0;
-    for (let d = 0; d < D; d++) {
-      xg += frames[f * D + d]! * query.g[d]!;
-      xp += frames[f * D + d]! * query.p[d]!;
-    }
-    w[f] = xg;
-    w[F + f] = xp;
-  }
-  return scoreXPoolFromProducts(query, w, F, means, 0, variances, 0, 1, cache.data, 0, outWeights);
 }

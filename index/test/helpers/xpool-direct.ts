@@ -1,17 +1,24 @@
 /**
  * X-Pool scored the way the reference computes it (layer6ai-labs/xpool, modules/transformer.py), one
  * step per line: materialise q, the keys and values, the attention output, out_proj, LN2, the residual
- * linear_proj and LN3, then the cosine with the raw text. It is the ground truth the cached form
- * ({@link scoreXPoolCached}) is tested against and the baseline it is benchmarked against; the search
- * itself should use the cached form.
+ * linear_proj and LN3, then the cosine with the raw text, in float32 as the reference runs. Tests hold
+ * the folded form (src/xpool/) to it, and the X-Pool benchmark times it as the baseline; nothing in
+ * src/ uses it.
  *
  * The stages are exported so a caller can share work the way the reference batches it: keys and values
  * once per video, q once per query, and only the pooled vector per (text, video) pair (2·D² + 2·F·D
  * multiply-adds per pair, against F·2·D² more when nothing is shared).
  */
-import { checkFrames, checkText, checkWeights } from './check-input.ts';
-import { copyWeights, cosine, dot, layerNorm, linear, softmaxInPlace } from './vector-math.ts';
-import type { XPoolHead } from './xpool-head.ts';
+import { checkFrames, checkText, checkWeights } from '../../src/pooling/check-input.ts';
+import {
+  copyWeights,
+  cosine,
+  dot,
+  layerNorm,
+  linear,
+  softmaxInPlace,
+} from '../../src/pooling/vector-math.ts';
+import type { XPoolHead } from '../../src/xpool/xpool-head.ts';
 
 /** A video's frames through LN1 and the key/value projections (text-independent). */
 export interface XPoolDirectFrames {
