@@ -12,4 +12,5 @@ export {
 export { isReelError, ReelError } from './errors.ts';
 export { freePort } from './free-port.ts';
 export { createLogger, type Logger } from './logger.ts';
+export { type RetryOptions, type RetryPolicy, retrying } from './retry.ts';
 export { withTimeout } from './with-timeout.ts';

@@ -13,7 +13,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { mkdir, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { ReelError } from '@reel/infra';
+import { ReelError, retrying } from '@reel/infra';
 
 export const SCOPES = ['search', 'ingest', 'admin'] as const;
 export type Scope = (typeof SCOPES)[number];
@@ -217,25 +217,33 @@ export class KeyStore {
   async #locked<T>(change: () => Promise<T>): Promise<T> {
     await mkdir(path.dirname(this.file), { recursive: true });
     const lock = `${this.file}.lock`;
-    for (let attempt = 0; ; attempt++) {
+    /** The lock was a crashed holder's and is gone now: try again at once, without counting. */
+    class StaleLockBroken extends Error {}
+    const take = async () => {
       try {
         await (await open(lock, 'wx', 0o600)).close();
-        break;
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
         const held = await stat(lock).catch(() => undefined);
         if (held && Date.now() - held.mtimeMs > 10_000) {
           await rm(lock, { force: true });
-          continue;
+          throw new StaleLockBroken('stale lock broken');
         }
-        if (attempt >= 500)
-          throw new ReelError(
-            'KEYS_FILE_BUSY',
-            'the API keys file stayed locked by another process for 10 s',
-          );
-        await new Promise((resolve) => setTimeout(resolve, 20));
+        throw error;
       }
-    }
+    };
+    // Every 20 ms for 10 s.
+    await retrying(take, {
+      attempts: 500,
+      firstDelayMs: 20,
+      factor: 1,
+      retryIf: (error) =>
+        error instanceof StaleLockBroken || (error as NodeJS.ErrnoException).code === 'EEXIST',
+      counts: (error) => !(error instanceof StaleLockBroken),
+    }).catch((error) => {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      throw new ReelError('KEYS_FILE_BUSY', 'the API keys file stayed locked by another process for 10 s');
+    });
     try {
       await this.refresh(true);
       return await change();

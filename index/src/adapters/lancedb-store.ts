@@ -23,7 +23,7 @@
  * so every read sees other processes' latest commits.
  */
 import * as lancedb from '@lancedb/lancedb';
-import { isReelError, ReelError } from '@reel/infra';
+import { isReelError, ReelError, retrying } from '@reel/infra';
 import type { Table as ArrowTable, RecordBatch, Schema } from 'apache-arrow';
 import { IndexErrorCode } from '../errors.ts';
 import { frameDataBytes } from '../frame-codec.ts';
@@ -161,8 +161,6 @@ function tableName(table: lancedb.Table): string {
   return name;
 }
 
-const SLEEP = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
 /** LanceDB-backed index store (see the file header). Open with {@link LanceIndexStore.open}. */
 export class LanceIndexStore implements IndexStore {
   readonly dir: string;
@@ -244,7 +242,7 @@ export class LanceIndexStore implements IndexStore {
   async #ensureTable(name: string, schema: Schema): Promise<lancedb.Table> {
     const existing = await this.#openTable(name);
     if (existing !== null) return existing;
-    for (let attempt = 0; ; attempt++) {
+    const create = async (): Promise<lancedb.Table> => {
       try {
         const table = await this.#db.createEmptyTable(name, schema, { existOk: true });
         TABLE_NAMES.set(table, name);
@@ -254,10 +252,12 @@ export class LanceIndexStore implements IndexStore {
         // another process created it between our check and our create
         const opened = await this.#openTable(name).catch(() => null);
         if (opened !== null) return opened;
-        if (attempt >= 8) throw storeFailed(`create table ${name}`, error);
-        await SLEEP(20 + Math.random() * 50);
+        throw error;
       }
-    }
+    };
+    return retrying(create, { attempts: 9, firstDelayMs: 20, factor: 1, jitter: true }).catch((error) => {
+      throw storeFailed(`create table ${name}`, error);
+    });
   }
 
   async #videos(): Promise<lancedb.Table> {
@@ -336,26 +336,17 @@ export class LanceIndexStore implements IndexStore {
 
   /** mergeInsert on `key`, retried on commit conflicts. */
   async #upsert(table: lancedb.Table, data: ArrowTable, what: string): Promise<void> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await table.mergeInsert('key').whenMatchedUpdateAll().whenNotMatchedInsertAll().execute(data);
-        return;
-      } catch (error) {
-        if (attempt >= this.#writeAttempts || !isConflict(error)) throw storeFailed(what, error);
-        await SLEEP(Math.min(1000, 10 * 2 ** attempt) * (0.5 + Math.random()));
-      }
-    }
+    await this.#retryWrite(what, async () => {
+      await table.mergeInsert('key').whenMatchedUpdateAll().whenNotMatchedInsertAll().execute(data);
+    });
   }
 
+  /** A write, tried again on a commit conflict with another writer (jittered, 20 ms doubling to 1 s). */
   async #retryWrite<T>(what: string, write: () => Promise<T>): Promise<T> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await write();
-      } catch (error) {
-        if (attempt >= this.#writeAttempts || !isConflict(error)) throw storeFailed(what, error);
-        await SLEEP(Math.min(1000, 10 * 2 ** attempt) * (0.5 + Math.random()));
-      }
-    }
+    const policy = { attempts: this.#writeAttempts, firstDelayMs: 20, maxDelayMs: 1000, jitter: true };
+    return retrying(write, { ...policy, retryIf: isConflict }).catch((error) => {
+      throw storeFailed(what, error);
+    });
   }
 
   async #query(what: string, run: () => Promise<ArrowTable>): Promise<ArrowTable> {

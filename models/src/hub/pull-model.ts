@@ -26,7 +26,7 @@ import { createReadStream } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
-import { isReelError, ReelError } from '@reel/infra';
+import { isReelError, ReelError, retrying } from '@reel/infra';
 import { layoutFiles, type ModelLayout, type ModelVariant } from '../model-layout.ts';
 import { HubClient, type HubFileInfo } from './hub-client.ts';
 
@@ -415,6 +415,9 @@ async function fetchFile(
     await fs.rm(dest, { force: true });
   }
 
+  // Hand-written rather than `retrying`: the budget is failures without progress in a row, and it
+  // refills whenever a failed try still added bytes (a multi-gigabyte file over a flaky link), which
+  // p-retry's budget, only ever spent, cannot express.
   let failures = 0;
   let restartedFresh = false;
   for (;;) {
@@ -569,15 +572,25 @@ async function withRetries<T>(
   signal: AbortSignal | undefined,
   run: () => Promise<T>,
 ): Promise<T> {
-  for (let tries = 1; ; tries++) {
-    try {
-      return await run();
-    } catch (error) {
-      if (signal?.aborted) throw signal.reason;
-      if (!isReelError(error) || !error.retryable) throw error;
-      if (tries >= policy.attempts) throw exhausted(error, tries);
-      await sleep(backoffMs(policy, tries), signal);
-    }
+  let tries = 0;
+  const isRetryable = (error: unknown): error is ReelError => isReelError(error) && error.retryable;
+  try {
+    return await retrying(
+      () => {
+        tries += 1;
+        return run();
+      },
+      {
+        attempts: policy.attempts,
+        firstDelayMs: policy.baseDelayMs,
+        maxDelayMs: policy.maxDelayMs,
+        retryIf: isRetryable,
+        ...(signal ? { signal } : {}),
+      },
+    );
+  } catch (error) {
+    if (signal?.aborted) throw signal.reason;
+    throw isRetryable(error) && tries >= policy.attempts ? exhausted(error, tries) : error;
   }
 }
 

@@ -101,6 +101,9 @@ export class ClaimStore implements ContentClaims {
    * that batch holds.
    */
   async releaseClaim(videoId: string, options: { ifBatch?: string } = {}): Promise<void> {
+    // A compare-and-set, not a retry of a failure: the video's content id is read first (Redis Cluster
+    // needs every key a script touches named up front), and RELEASE does nothing when it changed since;
+    // read it again then. It changes only when a claim is taken for it at that very moment.
     for (let attempt = 0; attempt < 5; attempt++) {
       const contentId = (await this.#redis.get(this.#contentOfKey(videoId))) ?? '';
       const done = await this.#redis.eval(

@@ -11,6 +11,7 @@ import { type FileHandle, mkdir, open, readdir, realpath, rename, rm, rmdir, sta
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { retrying } from '@reel/infra';
 import type { ByteRange, LocalCopy, ObjectInfo, ObjectStorage, StoredObject } from './object-storage.ts';
 import { checkKey, checkPrefix, contentTypeOf, STORAGE_AREAS, type StorageArea } from './storage-keys.ts';
 
@@ -163,14 +164,15 @@ export class LocalStorage implements ObjectStorage {
  * delete elsewhere may remove the folder it just left empty.
  */
 async function openCreating(file: string): Promise<FileHandle> {
-  for (let attempt = 1; ; attempt++) {
+  const create = async () => {
     await mkdir(path.dirname(file), { recursive: true });
-    try {
-      return await open(file, 'wx');
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT' || attempt >= 5) throw error;
-    }
-  }
+    return open(file, 'wx');
+  };
+  return retrying(create, {
+    attempts: 5,
+    firstDelayMs: 0,
+    retryIf: (error) => (error as NodeJS.ErrnoException).code === 'ENOENT',
+  });
 }
 
 /** `range` within an object of `size` bytes (its end clamped to the last byte). */
