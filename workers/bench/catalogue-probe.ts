@@ -136,7 +136,7 @@ if (mode === 'sweep-before') {
       }),
     } as unknown as BatchService,
     pointer: { get: async () => ({ ...model, switchedAt: 0 }) } as unknown as SearchModelPointer,
-    queues: {} as never,
+    jobs: {} as never,
     logger: createLogger({ level: 'silent', name: 'bench' }),
   });
   // `sweep-after-scan` sweeps a tenant that has no videos: the whole catalogue is scanned, nothing is

@@ -23,6 +23,7 @@ import { ClipEmbedders } from './adapters/clip-embedders.ts';
 import { FrameSpool } from './adapters/frame-spool.ts';
 import { IndexCatalog } from './adapters/index-catalog.ts';
 import { IngestSampler } from './adapters/ingest-sampler.ts';
+import { JobQueue } from './adapters/job-queue.ts';
 import { createRedisConnection, type RedisClient } from './adapters/redis.ts';
 import type { ObjectStorage } from './adapters/storage/object-storage.ts';
 import { lanceConnection, openStorage } from './adapters/storage/open-storage.ts';
@@ -55,7 +56,10 @@ export interface Pipeline {
   /** Who does the work for which content (Redis). */
   claims: ClaimStore;
   catalog: IndexCatalog;
+  /** BullMQ's queues, for the workers that run them and for bull-board; services use `jobs`. */
   queues: Record<QueueName, Queue>;
+  /** The queues as the services see them. */
+  jobs: JobQueue;
   pointer: SearchModelPointer;
   reindex: ReindexService;
   /** A tenant's videos: read, listed, streamed, their thumbnails, deleted (index rows, files, claims). */
@@ -121,7 +125,8 @@ export async function openPipeline(config: ReelConfig, logger?: Logger): Promise
     }),
   ) as Record<QueueName, Queue>;
   const claims = new ClaimStore(redis, config.queuePrefix);
-  const service = new BatchService({ redis, claims, flows, progress, catalog, queues });
+  const jobs = new JobQueue(queues, flows);
+  const service = new BatchService({ redis, claims, jobs, progress, catalog });
   const uploads = new UploadService({
     storage,
     batches: service,
@@ -144,15 +149,15 @@ export async function openPipeline(config: ReelConfig, logger?: Logger): Promise
     }),
     claims,
     progress,
-    queues,
+    jobs,
     searchFingerprint: async () => (await pointer.get())?.fingerprint,
   });
-  const status = new StatusService({ redis, queues, countByStatus: () => store.countByStatus() });
+  const status = new StatusService({ redis, jobs, countByStatus: () => store.countByStatus() });
   const reindex = new ReindexService({
     index: catalog,
     batches: service,
     pointer,
-    queues,
+    jobs,
     activeModel: () => activeModel(),
     logger: logger ?? createLogger({ level: 'silent', name: 'reel' }),
   });
@@ -185,6 +190,7 @@ export async function openPipeline(config: ReelConfig, logger?: Logger): Promise
     claims,
     catalog,
     queues,
+    jobs,
     pointer,
     reindex,
     videos,

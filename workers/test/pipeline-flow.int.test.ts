@@ -2,11 +2,13 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { FlowProducer } from 'bullmq';
+import { FlowProducer, Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ClaimStore } from '../src/adapters/claim-store.ts';
+import { JobQueue } from '../src/adapters/job-queue.ts';
 import type { BatchStatus } from '../src/batch-progress.ts';
+import { QueueName } from '../src/jobs.ts';
 import { BatchService } from '../src/services/batch.service.ts';
 import { startWorkers, type WorkerRuntime } from '../src/worker-runtime.ts';
 import { FAKE_FINGERPRINT, fakeDeps } from './helpers/fake-pipeline.ts';
@@ -17,10 +19,13 @@ const prefix = `{t-${randomUUID().slice(0, 8)}}`;
 const model = { dir: '/models/fake', fingerprint: FAKE_FINGERPRINT };
 const { deps, catalog, sampler } = fakeDeps(redis, prefix);
 const flows = new FlowProducer({ connection, prefix });
+const queues = Object.fromEntries(
+  Object.values(QueueName).map((name) => [name, new Queue(name, { connection, prefix })]),
+) as Record<QueueName, Queue>;
 const service = new BatchService({
   redis,
   claims: new ClaimStore(redis, prefix),
-  flows,
+  jobs: new JobQueue(queues, flows),
   progress: deps.progress,
   catalog: deps.catalog,
 });
@@ -60,6 +65,7 @@ beforeAll(() => {
 afterAll(async () => {
   await runtime.close(5_000);
   await flows.close();
+  await Promise.all(Object.values(queues).map((q) => q.close()));
   const keys = await redis.keys(`${prefix}:*`);
   if (keys.length > 0) await redis.del(...keys);
   redis.disconnect();

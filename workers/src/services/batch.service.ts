@@ -18,21 +18,13 @@ import { randomUUID } from 'node:crypto';
 import { realpath } from 'node:fs/promises';
 import path from 'node:path';
 import { isReelError } from '@reel/infra';
-import type { FlowJobNode, FlowProducer, Queue } from 'bullmq';
 import type { ClaimStore } from '../adapters/claim-store.ts';
+import type { JobQueue } from '../adapters/job-queue.ts';
 import type { RedisClient } from '../adapters/redis.ts';
 import { BATCH_ID_PATTERN, batchKey, clientBatchId } from '../batch-id.ts';
 import type { BatchKind, BatchProgress, BatchStatus, BatchVideo } from '../batch-progress.ts';
-import {
-  type FinishBatchData,
-  JobName,
-  jobId,
-  type ModelRef,
-  QueueName,
-  type VideoJobData,
-} from '../jobs.ts';
+import type { ModelRef, VideoJobData } from '../jobs.ts';
 import type { CatalogVideo, VideoCatalog } from '../pipeline-deps.ts';
-import { BATCH_JOB_OPTIONS, STAGE_JOB_OPTIONS } from '../queue-options.ts';
 import { type ContentHash, hashFile, videoIdFor } from '../video-identity.ts';
 import { checkVideoUrl, titleForUrl, videoIdForPath, videoIdForUrl } from '../video-url.ts';
 
@@ -111,25 +103,22 @@ export interface SubmitBatchResult {
 export class BatchService {
   readonly #redis: RedisClient;
   readonly #claims: ClaimStore;
-  readonly #flows: FlowProducer;
+  readonly #jobs: JobQueue;
   readonly #progress: BatchProgress;
   readonly #catalog: VideoCatalog;
-  readonly #queues: Partial<Record<QueueName, Queue>>;
 
   constructor(deps: {
     /** Redis's clock stamps each batch's jobs (see #enqueue). */
     redis: RedisClient;
     claims: ClaimStore;
-    flows: FlowProducer;
+    /** Where the batch's jobs go. */
+    jobs: JobQueue;
     progress: BatchProgress;
     catalog: VideoCatalog;
-    /** Queues whose finished jobs a re-run must clear first (see enqueueKnown). */
-    queues?: Partial<Record<QueueName, Queue>>;
   }) {
-    this.#queues = deps.queues ?? {};
     this.#redis = deps.redis;
     this.#claims = deps.claims;
-    this.#flows = deps.flows;
+    this.#jobs = deps.jobs;
     this.#progress = deps.progress;
     this.#catalog = deps.catalog;
   }
@@ -342,7 +331,7 @@ export class BatchService {
       queued.push({ name: entry.name, record: this.#recordFor(settled.existing, entry.record) });
     }
     if (options.clearFinished)
-      for (const q of queued) await this.#clearFinishedJobs(q.record.videoId, input.model);
+      for (const q of queued) await this.#jobs.clearFinished(q.record.videoId, input.model.fingerprint);
     await this.#enqueueSubmitted({ id: batchId, tenant: input.tenant }, videos, queued, input.model);
     return { batchId, existing: false, videos };
   }
@@ -381,7 +370,7 @@ export class BatchService {
   ): Promise<SubmitBatchResult> {
     const earlier = await this.#submitted(batch.id);
     if (earlier) return earlier;
-    for (const job of jobs) await this.#clearFinishedJobs(job.videoId, job.model);
+    for (const job of jobs) await this.#jobs.clearFinished(job.videoId, job.model.fingerprint);
     const videos: SubmittedVideo[] = jobs.map((job) => ({
       name: job.name,
       videoId: job.videoId,
@@ -398,23 +387,6 @@ export class BatchService {
       jobs,
     );
     return { batchId: batch.id, existing: false, videos };
-  }
-
-  /**
-   * A finished or failed job keeps its id for a while; BullMQ ignores a new job with the same id, so a
-   * re-run's jobs would never run. Removes such leftovers (live jobs are left alone).
-   */
-  async #clearFinishedJobs(videoId: string, model: ModelRef): Promise<void> {
-    const fp = model.fingerprint;
-    for (const [queue, id] of [
-      [QueueName.ingest, jobId.ingest(videoId)],
-      [QueueName.embed, jobId.embed(videoId, fp)],
-      [QueueName.index, jobId.index(videoId, fp)],
-    ] as const) {
-      const old = await this.#queues[queue]?.getJob(id);
-      if (old && ((await old.isFailed()) || (await old.isCompleted())))
-        await old.remove({ removeChildren: false }).catch(() => {});
-    }
   }
 
   async #enqueue(
@@ -438,13 +410,10 @@ export class BatchService {
     // Stamped with Redis's clock (one clock for every process): a delete after this wins over the jobs.
     const [seconds, micros] = await this.#redis.time();
     const submittedAt = Number(seconds) * 1_000_000 + Number(micros);
-    await this.#flows.add({
-      name: JobName.finishBatch,
-      queueName: QueueName.batch,
-      data: { batchId: meta.id } satisfies FinishBatchData,
-      opts: { ...BATCH_JOB_OPTIONS, jobId: jobId.batch(meta.id) },
-      children: jobs.map((data) => videoFlow({ ...data, submittedAt })),
-    });
+    await this.#jobs.enqueueBatch(
+      meta.id,
+      jobs.map((data) => ({ ...data, submittedAt })),
+    );
   }
 
   async status(batchId: string): Promise<BatchStatus | undefined> {
@@ -476,32 +445,6 @@ interface KnownVideos {
 
 /** A video prepared for a submit (its identity known, its record but for the status), or its failure. */
 type Entry = { failed: SubmittedVideo } | { name: string; record: Omit<CatalogVideo, 'status'> };
-
-function videoFlow(data: VideoJobData): FlowJobNode {
-  const fp = data.model.fingerprint;
-  return {
-    name: JobName.indexVideo,
-    queueName: QueueName.index,
-    data,
-    opts: { ...STAGE_JOB_OPTIONS.index, jobId: jobId.index(data.videoId, fp) },
-    children: [
-      {
-        name: JobName.embedFrames,
-        queueName: QueueName.embed,
-        data,
-        opts: { ...STAGE_JOB_OPTIONS.embed, jobId: jobId.embed(data.videoId, fp) },
-        children: [
-          {
-            name: JobName.ingestVideo,
-            queueName: QueueName.ingest,
-            data,
-            opts: { ...STAGE_JOB_OPTIONS.ingest, jobId: jobId.ingest(data.videoId) },
-          },
-        ],
-      },
-    ],
-  };
-}
 
 function toSubmitted(video: BatchVideo): SubmittedVideo {
   const status = video.status === 'duplicate' ? 'duplicate' : video.status === 'failed' ? 'failed' : 'queued';

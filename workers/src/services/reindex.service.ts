@@ -12,10 +12,10 @@
  * - upkeep: compacts the LanceDB tables, prunes old versions, (re)builds the ANN index when due.
  */
 import { errorInfo, type Logger, ReelError } from '@reel/infra';
-import type { Job, Queue } from 'bullmq';
+import type { JobQueue } from '../adapters/job-queue.ts';
 import { batchKey } from '../batch-id.ts';
 import type { JobHandler } from '../job-handlers.ts';
-import { JobName, jobId, type ModelRef, type QueueName, type VideoJobData } from '../jobs.ts';
+import { JobName, type ModelRef, type VideoJobData } from '../jobs.ts';
 import type { SearchModelPointer } from '../search-model.ts';
 import type { BatchService, SubmitBatchResult } from './batch.service.ts';
 
@@ -69,7 +69,7 @@ export class ReindexService {
   readonly #index: ReindexIndex;
   readonly #batches: BatchService;
   readonly #pointer: SearchModelPointer;
-  readonly #queues: Record<QueueName, Queue>;
+  readonly #jobs: JobQueue;
   readonly #logger: Logger;
   readonly #graceMs: number;
   readonly #activeModel: () => Promise<ModelRef>;
@@ -78,7 +78,8 @@ export class ReindexService {
     index: ReindexIndex;
     batches: BatchService;
     pointer: SearchModelPointer;
-    queues: Record<QueueName, Queue>;
+    /** Where reindex jobs and schedules go, and which video jobs are live. */
+    jobs: JobQueue;
     logger: Logger;
     /** The model the index is being brought to (config's; needed to run the reindex queue's jobs). */
     activeModel?: () => Promise<ModelRef>;
@@ -89,7 +90,7 @@ export class ReindexService {
     this.#index = deps.index;
     this.#batches = deps.batches;
     this.#pointer = deps.pointer;
-    this.#queues = deps.queues;
+    this.#jobs = deps.jobs;
     this.#logger = deps.logger;
     this.#activeModel =
       deps.activeModel ??
@@ -113,39 +114,30 @@ export class ReindexService {
         'OPERATOR_REQUIRED',
         'a model backfill and upkeep act on every tenant: they need an operator key (a tenant admin may sweep its own videos: {"sweep": true})',
       );
-    const queue = this.#queues.reindex;
     const jobs: { kind: string; jobId: string }[] = [];
     if (scope.tenant === undefined && (all || what.model)) {
-      const job = await queue.add(JobName.backfill, { kind: 'backfill', model: await this.#activeModel() });
-      jobs.push({ kind: 'backfill', jobId: job.id ?? '' });
+      const model = await this.#activeModel();
+      jobs.push({
+        kind: 'backfill',
+        jobId: await this.#jobs.addReindex(JobName.backfill, { kind: 'backfill', model }),
+      });
     }
     if (all || what.sweep) {
-      const job = await queue.add(JobName.sweep, {
-        kind: 'sweep',
+      const data = {
+        kind: 'sweep' as const,
         ...(scope.tenant !== undefined ? { tenant: scope.tenant } : {}),
-      });
-      jobs.push({ kind: 'sweep', jobId: job.id ?? '' });
+      };
+      jobs.push({ kind: 'sweep', jobId: await this.#jobs.addReindex(JobName.sweep, data) });
     }
-    if (scope.tenant === undefined && (all || what.upkeep)) {
-      const job = await queue.add(JobName.upkeep, { kind: 'upkeep' });
-      jobs.push({ kind: 'upkeep', jobId: job.id ?? '' });
-    }
+    if (scope.tenant === undefined && (all || what.upkeep))
+      jobs.push({ kind: 'upkeep', jobId: await this.#jobs.addReindex(JobName.upkeep, { kind: 'upkeep' }) });
     return jobs;
   }
 
   /** Upserts the sweep's and upkeep's schedules (by id: any number of workers may, there is one each). */
   async schedule(cron: { sweep: string; upkeep: string }): Promise<void> {
-    const queue = this.#queues.reindex;
-    await queue.upsertJobScheduler(
-      'sweep',
-      { pattern: cron.sweep },
-      { name: JobName.sweep, data: { kind: 'sweep' } },
-    );
-    await queue.upsertJobScheduler(
-      'upkeep',
-      { pattern: cron.upkeep },
-      { name: JobName.upkeep, data: { kind: 'upkeep' } },
-    );
+    await this.#jobs.scheduleReindex('sweep', cron.sweep, JobName.sweep, { kind: 'sweep' });
+    await this.#jobs.scheduleReindex('upkeep', cron.upkeep, JobName.upkeep, { kind: 'upkeep' });
   }
 
   /**
@@ -160,7 +152,7 @@ export class ReindexService {
       { name: JobName.upkeep, run: () => this.upkeep() },
       {
         name: JobName.sweep,
-        run: async (job: Job) => {
+        run: async (job: { data: unknown }) => {
           const tenant = (job.data as { tenant?: unknown }).tenant;
           if (typeof tenant === 'string') return { sweep: await this.sweep({ tenant }) };
           const active = await this.#activeModel();
@@ -244,7 +236,10 @@ export class ReindexService {
       for (const video of batch) {
         if (video.status === 'failed') {
           if (video.error && mayPass(video.error)) rerun.push(video);
-        } else if (video.status !== 'indexed' && !(await this.#hasLiveJob(video.id, model))) {
+        } else if (
+          video.status !== 'indexed' &&
+          !(await this.#jobs.hasLiveJob(video.id, model.fingerprint))
+        ) {
           rerun.push(video);
         }
       }
@@ -258,19 +253,6 @@ export class ReindexService {
     );
     this.#logger.info({ batchId, videos: rerun.length }, 'sweep re-enqueued videos');
     return { kind: 'sweep', batchId, videos: rerun.length };
-  }
-
-  async #hasLiveJob(videoId: string, model: ModelRef): Promise<boolean> {
-    const ids = [
-      ['ingest', jobId.ingest(videoId)],
-      ['embed', jobId.embed(videoId, model.fingerprint)],
-      ['index', jobId.index(videoId, model.fingerprint)],
-    ] as const;
-    for (const [queue, id] of ids) {
-      const job = await this.#queues[queue].getJob(id);
-      if (job && !(await job.isFailed()) && !(await job.isCompleted())) return true;
-    }
-    return false;
   }
 
   /** Drops retired models past their grace period, then compacts and maintains the tables. */

@@ -4,42 +4,27 @@
  * `requireRedis` and `reel status` read these here, so no front door talks to BullMQ, Redis or the
  * index to learn them.
  */
-import type { Queue } from 'bullmq';
+import type { JobQueue, QueueCounts } from '../adapters/job-queue.ts';
 import type { RedisClient } from '../adapters/redis.ts';
-import { QueueName } from '../jobs.ts';
+
+export type { QueueCounts } from '../adapters/job-queue.ts';
 
 /** Videos in the index by status, every tenant. */
 export type VideoCounts = Record<string, number>;
 
-export interface QueueStatus {
-  name: QueueName;
-  /** Waiting, including jobs waiting for their children (a batch's parent job). */
-  waiting: number;
-  active: number;
-  delayed: number;
-  failed: number;
-  /** Jobs with a priority (backfills), BullMQ's `prioritized` state. */
-  prioritized: number;
-  /** Worker connections listening on the queue. */
-  workers: number;
-}
-
-/** The stage queues a submitted batch needs a worker on. */
-const STAGE_QUEUES = [QueueName.ingest, QueueName.embed, QueueName.index, QueueName.batch] as const;
-
 export class StatusService {
   readonly #redis: RedisClient;
-  readonly #queues: Record<QueueName, Queue>;
+  readonly #jobs: JobQueue;
   readonly #counts: () => Promise<VideoCounts>;
 
   constructor(deps: {
     redis: RedisClient;
-    queues: Record<QueueName, Queue>;
+    jobs: JobQueue;
     /** The index's counts by status (IndexStore.countByStatus). */
     countByStatus: () => Promise<VideoCounts>;
   }) {
     this.#redis = deps.redis;
-    this.#queues = deps.queues;
+    this.#jobs = deps.jobs;
     this.#counts = deps.countByStatus;
   }
 
@@ -62,30 +47,12 @@ export class StatusService {
   }
 
   /** Every queue's job counts and worker count. */
-  async queues(): Promise<QueueStatus[]> {
-    return Promise.all(
-      Object.values(QueueName).map(async (name) => {
-        const queue = this.#queues[name];
-        const [counts, workers] = await Promise.all([
-          queue.getJobCounts('waiting', 'waiting-children', 'active', 'delayed', 'failed', 'prioritized'),
-          queue.getWorkersCount(),
-        ]);
-        return {
-          name,
-          waiting: (counts.waiting ?? 0) + (counts['waiting-children'] ?? 0),
-          active: counts.active ?? 0,
-          delayed: counts.delayed ?? 0,
-          failed: counts.failed ?? 0,
-          prioritized: counts.prioritized ?? 0,
-          workers,
-        };
-      }),
-    );
+  queues(): Promise<QueueCounts[]> {
+    return this.#jobs.counts();
   }
 
   /** True when some worker process listens on every stage queue (so a submitted batch will run). */
-  async workersListening(): Promise<boolean> {
-    const counts = await Promise.all(STAGE_QUEUES.map((name) => this.#queues[name].getWorkersCount()));
-    return counts.every((n) => n > 0);
+  workersListening(): Promise<boolean> {
+    return this.#jobs.workersListening();
   }
 }

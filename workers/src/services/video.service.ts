@@ -20,7 +20,7 @@
 import type { Readable } from 'node:stream';
 import type { IndexStore, VideoRecord } from '@reel/index';
 import { isReelError, ReelError } from '@reel/infra';
-import type { Job, Queue } from 'bullmq';
+import type { JobQueue, VideoJob } from '../adapters/job-queue.ts';
 import type { RedisClient } from '../adapters/redis.ts';
 import { openRegularFile } from '../adapters/regular-file.ts';
 import type { ByteRange, ObjectStorage, StoredObject } from '../adapters/storage/object-storage.ts';
@@ -28,7 +28,7 @@ import { contentTypeOf, thumbnailKey } from '../adapters/storage/storage-keys.ts
 import type { VideoFiles } from '../adapters/video-files.ts';
 import { type ResolvedSource, resolveSource, SOURCE_NOT_ALLOWED } from '../adapters/video-source.ts';
 import type { BatchProgress } from '../batch-progress.ts';
-import { jobId, QueueName, type VideoJobData } from '../jobs.ts';
+import type { VideoJobData } from '../jobs.ts';
 import type { CatalogVideo, DeletedVideos } from '../pipeline-deps.ts';
 
 /** What deleting needs from the index. */
@@ -71,7 +71,7 @@ export class VideoService implements DeletedVideos {
   readonly #files: VideoFiles;
   readonly #claims: { releaseClaim(videoId: string, options?: { ifBatch?: string }): Promise<void> };
   readonly #progress: BatchProgress;
-  readonly #queues: Pick<Record<QueueName, Queue>, 'ingest' | 'embed' | 'index'>;
+  readonly #jobs: JobQueue;
   readonly #searchFingerprint: () => Promise<string | undefined>;
   readonly #library: VideoLibrary;
   readonly #storage: ObjectStorage;
@@ -89,7 +89,8 @@ export class VideoService implements DeletedVideos {
     /** Releases claims (BatchService). */
     claims: { releaseClaim(videoId: string, options?: { ifBatch?: string }): Promise<void> };
     progress: BatchProgress;
-    queues: Pick<Record<QueueName, Queue>, 'ingest' | 'embed' | 'index'>;
+    /** The video's jobs, found and removed. */
+    jobs: JobQueue;
     /** The model searches read (its jobs may exist before its table does). */
     searchFingerprint?: () => Promise<string | undefined>;
   }) {
@@ -99,7 +100,7 @@ export class VideoService implements DeletedVideos {
     this.#files = deps.files;
     this.#claims = deps.claims;
     this.#progress = deps.progress;
-    this.#queues = deps.queues;
+    this.#jobs = deps.jobs;
     this.#searchFingerprint = deps.searchFingerprint ?? (async () => undefined);
     this.#library = deps.library;
     this.#storage = deps.storage;
@@ -212,7 +213,7 @@ export class VideoService implements DeletedVideos {
     await this.#redis.set(this.#tombstoneKey(videoId), String(deletedAt), 'EX', TOMBSTONE_SECONDS);
 
     // Jobs not running go now (a chain from its top, children with it); running ones see the tombstone.
-    for (const job of jobs) await job.remove({ removeChildren: true }).catch(() => {});
+    for (const job of jobs) await job.remove().catch(() => {});
     const left = await this.#jobsOf(videoId);
     const running = new Set(left.map((job) => job.data.batchId));
     const stopped = new Map(jobs.filter((j) => !running.has(j.data.batchId)).map((j) => [j.data.batchId, j]));
@@ -244,25 +245,12 @@ export class VideoService implements DeletedVideos {
     await this.#claims.releaseClaim(data.videoId, { ifBatch: data.batchId });
   }
 
-  /** The video's stage jobs still in BullMQ (any state), top of each chain first. */
-  async #jobsOf(videoId: string): Promise<Job<VideoJobData>[]> {
-    const ingest = (await this.#queues.ingest.getJob(jobId.ingest(videoId))) as Job<VideoJobData> | undefined;
+  /** The video's stage jobs still queued (any state) under any model it may have jobs for. */
+  async #jobsOf(videoId: string): Promise<VideoJob[]> {
     const fingerprints = new Set(await this.#index.modelFingerprints());
     const search = await this.#searchFingerprint();
     if (search) fingerprints.add(search);
-    if (ingest) fingerprints.add(ingest.data.model.fingerprint);
-    const found: Job<VideoJobData>[] = [];
-    for (const fingerprint of fingerprints) {
-      for (const [queue, id] of [
-        [QueueName.index, jobId.index(videoId, fingerprint)],
-        [QueueName.embed, jobId.embed(videoId, fingerprint)],
-      ] as const) {
-        const job = (await this.#queues[queue].getJob(id)) as Job<VideoJobData> | undefined;
-        if (job) found.push(job);
-      }
-    }
-    if (ingest) found.push(ingest);
-    return found;
+    return this.#jobs.videoJobs(videoId, fingerprints);
   }
 }
 
