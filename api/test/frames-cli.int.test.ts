@@ -77,6 +77,18 @@ describe('reel frames (real CLI, real ffmpeg, real sharp)', () => {
     expect(manifest.frames.map((f) => f.timestamp)).toEqual([0, 1, 2]);
   });
 
+  it('says so when more frames are asked for than the video has', async () => {
+    const out = path.join(dir, 'many');
+    const run = await runCli(['frames', video, '--count', '50', '--size', '32', '--out', out], env());
+    expect(run.code).toBe(0);
+    // 3 s at 10 fps: 30 frames, so 50 targets give 20 repeats
+    expect(run.stderr).toBe(
+      'warning: 50 frames asked for, but the video has only 30 distinct frames at those times: 20 are repeats (ask for 30 or fewer)\n',
+    );
+    const manifest = JSON.parse(readFileSync(path.join(out, 'frames.json'), 'utf8')) as Manifest;
+    expect(manifest.frames).toHaveLength(50);
+  });
+
   it('prints "error CODE: message" and exits 2 on bad input', async () => {
     const text = path.join(dir, 'notes.txt');
     writeFileSync(text, 'not a video at all\n'.repeat(50));

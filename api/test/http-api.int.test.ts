@@ -62,6 +62,17 @@ describe('upload, progress and search', () => {
       await fetch(`${api.url}/v1/videos`, { method: 'POST', body: form([{ file: red, name: 'again.mp4' }]) }),
     );
     expect(again.videos[0]).toMatchObject({ name: 'again.mp4', status: 'duplicate' });
+    // the broken file again is its earlier failure (202, with the code), not a duplicate, and not kept
+    const brokenAgain = await json(
+      await fetch(`${api.url}/v1/videos`, { method: 'POST', body: form([{ file: broken }]) }),
+    );
+    expect(brokenAgain.videos[0]).toMatchObject({
+      name: 'broken.mp4',
+      status: 'failed',
+      code: 'NOT_A_VIDEO',
+    });
+    expect(brokenAgain.videos[0].message).toMatch(/broken\.mp4.*\(when it was submitted before;/);
+    expect((await waitBatch(brokenAgain.batchId)).counts).toMatchObject({ failed: 1, duplicate: 0 });
     const stored = await readdir(path.join(api.config.paths.videos, 'default'));
     expect(stored.filter((f) => f.endsWith('.mp4'))).toHaveLength(3); // red, blue, broken: not "again"
   });

@@ -62,9 +62,26 @@ describe('reel ingest, status, search (real CLI, local worker)', () => {
     const again = await runCli(['ingest', path.join(videos, 'red.mp4'), '--json'], env);
     expect(JSON.parse(again.stdout).counts).toMatchObject({ duplicate: 1, indexed: 0 });
 
+    // the broken file again, through the whole folder's second run: its failure, not "duplicate", exit 1
+    const rerun = await runCli(['ingest', videos], env);
+    expect(rerun.code).toBe(1);
+    expect(rerun.stdout).toMatch(
+      /broken\.mp4\s+failed\s+NOT_A_VIDEO: .*\(when it was submitted before; the same content fails the same way\)/,
+    );
+    expect(rerun.stdout).not.toMatch(/broken\.mp4\s+duplicate/);
+    expect(rerun.stdout).toMatch(/0 indexed, 2 duplicate, 1 failed/);
+
     const overview = await runCli(['status', '--json'], env);
-    const { videos: counts } = JSON.parse(overview.stdout) as { videos: Record<string, number> };
+    const { videos: counts, queues } = JSON.parse(overview.stdout) as {
+      videos: Record<string, number>;
+      queues: Record<string, unknown>[];
+    };
     expect(counts).toMatchObject({ indexed: 2, failed: 1 });
+    // the one failed video is counted once, as a video, not as a failed job in each of three queues
+    expect(queues.every((q) => !('failed' in q))).toBe(true);
+    const table = await runCli(['status'], env);
+    expect(table.stdout).toMatch(/^queue\s+waiting\s+active\s+delayed\s+workers$/m);
+    expect(table.stdout).toMatch(/^videos: 2 indexed, 1 failed$/m);
   });
 
   it('reel search ranks with the X-Pool head from config, as the API does', async () => {

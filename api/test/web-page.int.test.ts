@@ -203,14 +203,37 @@ describe('the web page at / (real chromium, API, worker, ffmpeg, onnxruntime, La
       'Done: 1 indexed, 0 already there, 1 failed.',
     );
     const failed = page.locator('#batch-rows tr[data-status="failed"] td');
+    const [, , reason] = await failed.allTextContents();
     expect(await failed.allTextContents()).toEqual([
       'broken.mp4',
       'failed',
       expect.stringMatching(/^[A-Z_]+: .+/),
     ]);
+
+    // The same two files again: the broken one shows its failure again (not "already indexed"), the
+    // other is a duplicate that says of what.
+    await page.setInputFiles('#files', [broken, ocean]);
+    await page.click('#upload-button');
+    await page.locator('#upload-status', { hasText: 'Done:' }).waitFor({ timeout: 120_000 });
+    expect(await page.locator('#upload-status').textContent()).toBe(
+      'Done: 0 indexed, 1 already there, 1 failed.',
+    );
+    const code = reason!.split(':')[0];
+    expect(await failed.allTextContents()).toEqual([
+      'broken.mp4',
+      'failed',
+      expect.stringMatching(
+        new RegExp(`^${code}: .+\\(when it was submitted before; the same content fails the same way\\)$`),
+      ),
+    ]);
+    expect(await page.locator('#batch-rows tr[data-status="duplicate"] td').allTextContents()).toEqual([
+      'ocean.mp4',
+      'duplicate',
+      expect.stringMatching(/^ocean\.mp4: already indexed as v_[0-9a-f]{24}$/),
+    ]);
     expect(errors).toEqual([]);
     await page.close();
-  }, 150_000);
+  }, 240_000);
 
   it('asks for an API key when the server needs one, and uses it for search and media', async () => {
     const keys = new KeyStore(api.config.paths.apiKeys);

@@ -235,7 +235,7 @@ const STATUS_TEXT = {
   embedding: 'embedding',
   indexing: 'indexing',
   indexed: 'indexed',
-  duplicate: 'already indexed',
+  duplicate: 'duplicate',
   failed: 'failed',
 };
 let picked = [];
@@ -273,7 +273,10 @@ function renderBatch(videos, caption) {
         video.status === 'failed'
           ? `${video.code ?? 'FAILED'}: ${video.message ?? ''}`
           : video.status === 'duplicate'
-            ? 'the same file was indexed before'
+            ? (video.message ??
+              (video.duplicateOf
+                ? `the same content is in batch ${video.duplicateOf}`
+                : 'the same content is indexed'))
             : '';
       return el(
         'tr',

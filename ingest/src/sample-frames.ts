@@ -430,11 +430,13 @@ export async function sampleVideo(file: string, options: SampleVideoOptions): Pr
       ? nearestFrames(targets, outcome.frames)
       : framesAtOrAfter(targets, outcome.frames, tolerance);
   const chosen = picks.map((i) => outcome.frames[i]!);
-  if (plan === 'keyframes') {
-    const distinct = new Set(picks).size;
-    if (distinct < new Set(targets).size) {
-      warnings.push(`only ${distinct} distinct keyframes for ${targets.length} targets: some frames repeat`);
-    }
+  const distinct = new Set(picks).size;
+  if (distinct < targets.length) {
+    warnings.push(
+      plan === 'keyframes'
+        ? `only ${distinct} distinct keyframes for ${targets.length} targets: some frames repeat`
+        : `${targets.length} frames asked for, but the video has only ${distinct} distinct frames at those times: ${targets.length - distinct} are repeats (ask for ${distinct} or fewer)`,
+    );
   }
   return { info, frames: toSampled(chosen, size), plan, targets, warnings };
 }

@@ -139,6 +139,44 @@ describe('a batch through the real BullMQ flow (real Redis, fake media)', () => 
     expect(catalog.embeddingWrites).toBe(writesBefore);
   });
 
+  it('reports a file that failed before for bad input as that failure, with its code, not as a duplicate', async () => {
+    const submitted = await service.submit({ tenant: 'acme', model, files: [{ path: file('bad.txt') }] });
+    expect(submitted.videos[0]).toMatchObject({
+      status: 'failed',
+      code: 'NOT_A_VIDEO',
+      message:
+        'bad.txt: not a video (text) (when it was submitted before; the same content fails the same way)',
+    });
+    const status = await waitForBatch(submitted.batchId);
+    expect(status.counts).toMatchObject({ failed: 1, duplicate: 0 });
+    // told from the record: the file was not read again
+    expect(sampler.calls.filter((c) => c === 'bad.txt')).toHaveLength(1);
+  });
+
+  it('runs again a file whose earlier run failed for a system reason (its claim taken over)', async () => {
+    const first = await service.submit({ tenant: 'acme', model, files: [{ path: file('outage.mp4') }] });
+    await waitForBatch(first.batchId);
+    const videoId = first.videos[0]!.videoId!;
+    // as a run that ran out of retries during a LanceDB outage leaves it (its claim still the batch's)
+    const record = catalog.videos.get(videoId)!;
+    catalog.videos.set(videoId, {
+      ...record,
+      status: 'failed',
+      error: { code: 'INDEX_STORE_FAILED', message: 'outage.mp4: lancedb unavailable', retryable: true },
+    });
+    catalog.embeddings.delete(`${videoId}:${FAKE_FINGERPRINT}`);
+    const calls = sampler.calls.filter((c) => c === 'outage.mp4').length;
+    const again = await service.submit({ tenant: 'acme', model, files: [{ path: file('outage.mp4') }] });
+    expect(again.videos[0]).toMatchObject({ status: 'queued', videoId });
+    const status = await waitForBatch(again.batchId);
+    expect(status.counts).toMatchObject({ indexed: 1, duplicate: 0, failed: 0 });
+    expect(catalog.videos.get(videoId)).toMatchObject({ status: 'indexed' });
+    expect(sampler.calls.filter((c) => c === 'outage.mp4')).toHaveLength(calls + 1);
+    // and a third submit of it now is an ordinary duplicate
+    const third = await service.submit({ tenant: 'acme', model, files: [{ path: file('outage.mp4') }] });
+    expect(third.videos[0]).toMatchObject({ status: 'duplicate' });
+  });
+
   it('returns the first batch when a client retries a submit with the same batch id', async () => {
     const batchId = randomUUID();
     const first = await service.submit({ tenant: 'acme', model, batchId, files: [{ path: file('c.mp4') }] });

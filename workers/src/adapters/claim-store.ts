@@ -24,6 +24,14 @@ if redis.call('set', KEYS[1], ARGV[1], 'NX') then
 end
 return {0, redis.call('get', KEYS[1]) or '', redis.call('get', KEYS[2]) or ''}`;
 
+// KEYS: the video's claim. ARGV: the batch that holds it now, the batch taking it over.
+// Moves the claim when it still belongs to that batch (or to nobody); answers 1 when it moved.
+const TAKE_OVER = `
+local owner = redis.call('get', KEYS[1])
+if owner and owner ~= ARGV[1] then return 0 end
+redis.call('set', KEYS[1], ARGV[2])
+return 1`;
+
 // KEYS: the video's claim, its content-of link, the content's claim, the content's holder.
 // ARGV: the batch the claim must belong to ('' = any), the video, the content id read beforehand ('' =
 // none). Frees the video's claim (if the batch holds it) and the content claim it took (if it still is
@@ -71,6 +79,15 @@ export class ClaimStore implements ContentClaims {
     const [owner, holder] = await this.#redis.mget(this.#claimKey(videoId), this.#holderKey(videoId));
     if (owner === batchId) return { held: true };
     return { held: false, owner: owner ?? null, holder: holder ?? null };
+  }
+
+  /**
+   * Moves `videoId`'s claim from `fromBatch` to `batchId`, for a video whose earlier run ended in a
+   * failure a new submit retries. False when the claim moved elsewhere meanwhile (another submit took it
+   * over first): that submit does the work.
+   */
+  async takeOver(videoId: string, fromBatch: string, batchId: string): Promise<boolean> {
+    return (await this.#redis.eval(TAKE_OVER, 1, this.#claimKey(videoId), fromBatch, batchId)) === 1;
   }
 
   async claimContent(input: {

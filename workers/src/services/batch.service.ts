@@ -17,7 +17,7 @@
 import { randomUUID } from 'node:crypto';
 import { realpath } from 'node:fs/promises';
 import path from 'node:path';
-import { isReelError } from '@reel/infra';
+import { isInputFault, isReelError } from '@reel/infra';
 import type { ClaimStore } from '../adapters/claim-store.ts';
 import type { JobQueue } from '../adapters/job-queue.ts';
 import type { RedisClient } from '../adapters/redis.ts';
@@ -125,8 +125,10 @@ export class BatchService {
 
   /**
    * A duplicate entry when `videoId` is already in this batch, indexed with the model, or claimed by
-   * another batch; otherwise claims it for this batch and returns the video's record, if it has one
-   * (the video is to be queued).
+   * another batch; the earlier failure when the video failed before for bad input (the same bytes fail
+   * the same way); otherwise claims it for this batch (taking the claim over from the batch a video that
+   * failed for a system reason ran in) and returns the video's record, if it has one (the video is to
+   * be queued).
    */
   async #settle(
     known: KnownVideos,
@@ -134,7 +136,11 @@ export class BatchService {
     seen: Map<string, string>,
     name: string,
     videoId: string,
-  ): Promise<{ duplicate: SubmittedVideo } | { existing: CatalogVideo | undefined }> {
+  ): Promise<
+    | { duplicate: SubmittedVideo }
+    | { failed: SubmittedVideo }
+    | { existing: CatalogVideo | undefined; retry: boolean }
+  > {
     const twin = seen.get(videoId);
     if (twin !== undefined)
       return {
@@ -152,8 +158,24 @@ export class BatchService {
       return {
         duplicate: { name, videoId, status: 'duplicate', message: `${name}: already indexed as ${videoId}` },
       };
+    const failedBefore = existing?.status === 'failed' ? existing.error : undefined;
+    if (failedBefore && isInputFault(failedBefore.code))
+      return {
+        failed: {
+          name,
+          videoId,
+          status: 'failed',
+          code: failedBefore.code,
+          message: `${failedBefore.message} (when it was submitted before; the same content fails the same way)`,
+        },
+      };
     const claim = await this.#claims.claim(videoId, batchId);
-    if (!claim.held) {
+    // A video whose last run failed for a system reason runs again: its claim is that run's, which ended.
+    const retaken =
+      !claim.held &&
+      failedBefore !== undefined &&
+      (await this.#claims.takeOver(videoId, claim.owner ?? '', batchId));
+    if (!claim.held && !retaken) {
       const { owner, holder } = claim;
       return {
         duplicate: {
@@ -165,7 +187,7 @@ export class BatchService {
         },
       };
     }
-    return { existing };
+    return { existing, retry: failedBefore !== undefined };
   }
 
   /**
@@ -323,12 +345,15 @@ export class BatchService {
       }
       const { videoId } = entry.record;
       const settled = await this.#settle(known, batchId, seen, entry.name, videoId);
-      if ('duplicate' in settled) {
-        videos.push(settled.duplicate);
+      if ('duplicate' in settled || 'failed' in settled) {
+        videos.push('duplicate' in settled ? settled.duplicate : settled.failed);
         continue;
       }
       videos.push({ name: entry.name, videoId, status: 'queued' });
       queued.push({ name: entry.name, record: this.#recordFor(settled.existing, entry.record) });
+      // The failed run's jobs keep their ids a week: the new ones would be ignored under the same ids.
+      if (settled.retry && !options.clearFinished)
+        await this.#jobs.clearFinished(videoId, input.model.fingerprint);
     }
     if (options.clearFinished)
       for (const q of queued) await this.#jobs.clearFinished(q.record.videoId, input.model.fingerprint);
@@ -403,7 +428,7 @@ export class BatchService {
         status: v.status,
         updatedAt: now,
         ...(v.code ? { code: v.code } : {}),
-        ...(v.message && v.status === 'failed' ? { message: v.message } : {}),
+        ...(v.message ? { message: v.message } : {}),
         ...(v.duplicateOf ? { duplicateOf: v.duplicateOf } : {}),
       })),
     );

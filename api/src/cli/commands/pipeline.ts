@@ -186,7 +186,9 @@ function registerStatus(program: Command, context: () => CliContext): void {
             );
           return;
         }
-        const queues = (await pipeline.status.queues()).map(({ prioritized, ...q }) => ({
+        // A video that failed fails its ingest, embed and index jobs alike: failures are counted once,
+        // per video, in `videos` (the index), not per queue.
+        const queues = (await pipeline.status.queues()).map(({ prioritized, failed: _, ...q }) => ({
           ...q,
           waiting: q.waiting + prioritized,
         }));
@@ -195,18 +197,14 @@ function registerStatus(program: Command, context: () => CliContext): void {
         else {
           process.stdout.write(
             `${formatTable(
-              ['queue', 'waiting', 'active', 'delayed', 'failed', 'workers'],
-              queues.map((q) => [
-                q.name,
-                `${q.waiting}`,
-                `${q.active}`,
-                `${q.delayed}`,
-                `${q.failed}`,
-                `${q.workers}`,
-              ]),
-            )}\nvideos: ${Object.entries(videos)
-              .map(([s, n]) => `${n} ${s}`)
-              .join(', ')}\n`,
+              ['queue', 'waiting', 'active', 'delayed', 'workers'],
+              queues.map((q) => [q.name, `${q.waiting}`, `${q.active}`, `${q.delayed}`, `${q.workers}`]),
+            )}\nvideos: ${
+              Object.entries(videos)
+                .filter(([, n]) => n > 0)
+                .map(([s, n]) => `${n} ${s}`)
+                .join(', ') || 'none'
+            }\n`,
           );
         }
       } finally {
