@@ -61,7 +61,10 @@ describe('reel doctor (real CLI, real Redis, real ffmpeg, real onnxruntime)', ()
     expect(run.code).toBe(1);
     expect(line(run.stdout, 'redis')).toContain(`FAIL redis`);
     expect(line(run.stdout, 'redis')).toContain(`cannot reach Redis at redis://127.0.0.1:${port}`);
-    expect(run.stdout).toContain('fix: redis-server --daemonize yes --bind 127.0.0.1');
+    // the fix starts Redis where the configuration looks for it, not on 6379
+    expect(run.stdout).toContain(
+      `fix: redis-server --daemonize yes --bind 127.0.0.1 -::1 --port ${port} --save`,
+    );
     expect(line(run.stdout, 'ffmpeg')).toMatch(/^ok/);
     expect(run.stdout).toContain('1 check(s) failed.');
   });

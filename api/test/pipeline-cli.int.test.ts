@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { freePort } from '@reel/infra';
 import { SYNTHETIC_EMBED_DIM } from '@reel/models';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { colourVideo } from './helpers/api-server.ts';
@@ -83,6 +84,30 @@ describe('reel ingest, status, search (real CLI, local worker)', () => {
     expect(table.stdout).toMatch(/^queue\s+waiting\s+active\s+delayed\s+workers$/m);
     expect(table.stdout).toMatch(/^videos: 2 indexed, 1 failed$/m);
   });
+
+  it('without Redis: search still answers; ingest, status and reindex fail at once with one line', async () => {
+    const port = await freePort();
+    const down = { ...env, REEL_REDIS_URL: `redis://127.0.0.1:${port}` };
+    const search = await runCli(['search', 'red', '--json'], down);
+    expect(search.code).toBe(0);
+    expect((JSON.parse(search.stdout) as { results: { title: string }[] }).results[0]?.title).toBe('red');
+    for (const [args, what] of [
+      [['status'], 'reel status'],
+      [['ingest', path.join(videos, 'red.mp4')], 'reel ingest'],
+      [['reindex', '--sweep'], 'reel reindex'],
+    ] as const) {
+      const run = await runCli([...args], down);
+      expect(run.code, what).toBe(1);
+      expect(run.stdout).toBe('');
+      const lines = run.stderr.trim().split('\n');
+      expect(lines, what).toHaveLength(1);
+      expect(lines[0]).toMatch(
+        new RegExp(
+          `^error REDIS_UNAVAILABLE: ${what} needs Redis: cannot reach Redis at redis://127\\.0\\.0\\.1:${port}: .+\\. Start it: redis-server --daemonize yes --bind 127\\.0\\.0\\.1 -::1 --port ${port} `,
+        ),
+      );
+    }
+  }, 60_000);
 
   it('reel search ranks with the X-Pool head from config, as the API does', async () => {
     // The CLI built its own SearchService without the head: --pooling xpool failed POOLING_UNAVAILABLE.

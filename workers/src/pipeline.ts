@@ -79,6 +79,7 @@ export interface Pipeline {
     onProgress?: (status: BatchStatus) => void,
     pollMs?: number,
   ): Promise<BatchStatus>;
+  /** Closes everything: waits for Redis at most 5 s, and not at all while it does not answer. */
   close(): Promise<void>;
 }
 
@@ -102,10 +103,18 @@ async function readHead(config: ReelConfig): Promise<XPoolHead | undefined> {
 /** Opens everything a process needs to submit batches and read progress (no workers). */
 export async function openPipeline(config: ReelConfig, logger?: Logger): Promise<Pipeline> {
   const redis = createRedisConnection(config.redisUrl, { cluster: config.redisCluster });
-  // ioredis reconnects by itself; connection errors are logged, never thrown at the process.
-  const onError = (error: Error) =>
-    logger?.warn({ err: error.message }, 'redis connection error (reconnecting)');
+  // ioredis reconnects by itself; connection errors are logged, never thrown at the process. Every
+  // queue's connection reports the same outage on every retry: one line per outage and minute is enough.
+  let loggedAt = Number.NEGATIVE_INFINITY;
+  const onError = (error: Error) => {
+    if (Date.now() - loggedAt < 60_000) return;
+    loggedAt = Date.now();
+    logger?.warn({ err: error.message }, 'redis connection error (reconnecting; logged once a minute)');
+  };
   redis.on('error', onError);
+  redis.on('ready', () => {
+    loggedAt = Number.NEGATIVE_INFINITY;
+  });
   const index = lanceConnection(config);
   const store = await LanceIndexStore.open({
     dir: index.uri,
@@ -216,8 +225,15 @@ export async function openPipeline(config: ReelConfig, logger?: Logger): Promise
       }
     },
     async close() {
-      await Promise.all(Object.values(queues).map((q) => q.close()));
-      await flows.close();
+      // Closing the queues waits for Redis: while it does not answer, give up after a few seconds (a
+      // command that searched without Redis must still exit).
+      const graceful = Promise.all([...Object.values(queues).map((q) => q.close()), flows.close()]);
+      graceful.catch(() => {});
+      if (redis.status === 'ready') {
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([graceful, new Promise((resolve) => (timer = setTimeout(resolve, 5_000)))]);
+        clearTimeout(timer);
+      }
       store.close();
       storage.close();
       redis.disconnect();

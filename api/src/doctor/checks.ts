@@ -25,8 +25,6 @@ export const MIN_NODE_MAJOR = 24;
 export const FIXES = {
   node: 'npm install --prefix ~/.reel-node node@24 && export PATH="$HOME/.reel-node/node_modules/.bin:$PATH"',
   ffmpeg: 'apt-get update && apt-get install -y ffmpeg   (or set REEL_FFMPEG_PATH / REEL_FFPROBE_PATH)',
-  redis:
-    'redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no   (or set REEL_REDIS_URL)',
   redisOld: 'upgrade Redis to 6.2 or newer (Debian 12: apt-get install -y redis-server)',
   redisCluster:
     'redis-cli -h <node> -p <port> cluster info   (bring back the failing node or promote its replica; see workers/README.md "Redis Cluster")',
@@ -34,6 +32,27 @@ export const FIXES = {
     'export REEL_REDIS_CLUSTER=true   (or list every node in REEL_REDIS_URL, comma-separated)',
   onnxruntime: 'npm ci   (reinstall onnxruntime-node; .npmrc keeps onnxruntime-node-install=skip)',
 } as const;
+
+/**
+ * How to get the Redis at `url` answering: on this machine, the redis-server command for its port (and
+ * its password, when the URL has one); elsewhere, start it there. Either way REEL_REDIS_URL can point
+ * at another.
+ */
+export function redisFix(url: string): string {
+  let parsed: URL | undefined;
+  try {
+    parsed = new URL(url);
+  } catch {
+    parsed = undefined;
+  }
+  const host = parsed?.hostname.replace(/^\[|\]$/g, '') ?? '';
+  const port = parsed?.port || '6379';
+  if (parsed && ['127.0.0.1', 'localhost', '::1', ''].includes(host)) {
+    const password = parsed.password ? ` --requirepass '<the password in REEL_REDIS_URL>'` : '';
+    return `redis-server --daemonize yes --bind 127.0.0.1 -::1 --port ${port} --save "" --appendonly no${password}   (or set REEL_REDIS_URL)`;
+  }
+  return `start Redis on ${host || url}:${port}, or set REEL_REDIS_URL to one that runs`;
+}
 
 export function checkNode(version = process.versions.node): CheckResult {
   const major = Number(version.split('.')[0]);
@@ -80,7 +99,7 @@ export async function checkRedisServer(
       ? FIXES.redisClusterMode
       : mode.cluster || url.includes(',')
         ? FIXES.redisCluster
-        : FIXES.redis;
+        : redisFix(url);
   return { name: 'redis', ok: false, detail: result.problem, fix };
 }
 

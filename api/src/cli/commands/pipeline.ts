@@ -4,6 +4,7 @@ import { expandPaths, openPipeline, startPipelineWorker } from '@reel/workers';
 import { type Command, InvalidArgumentError } from 'commander';
 import { waitWithProgress } from '../batch-progress.ts';
 import { type CliContext, ExitCode, UsageError } from '../context.ts';
+import { needRedis } from '../need-redis.ts';
 import { formatTable, humanBytes, printJson } from '../output.ts';
 
 const ALL_QUEUES = ['ingest', 'embed', 'index', 'batch', 'reindex'] as const;
@@ -114,6 +115,7 @@ function registerIngest(program: Command, context: () => CliContext): void {
         const ctx = context();
         const files = await expandPaths(paths);
         if (files.length === 0) throw new UsageError(`no video files found in ${paths.join(', ')}`);
+        await needRedis(ctx.config, 'reel ingest');
         const pipeline = await openPipeline(ctx.config);
         let local: RunningWorker | undefined;
         try {
@@ -168,6 +170,7 @@ function registerStatus(program: Command, context: () => CliContext): void {
     .addHelpText('after', '\nExample:\n  $ npx reel status\n  $ npx reel status 4f0c2a9e-...')
     .action(async (batch: string | undefined, options: { json?: boolean }) => {
       const ctx = context();
+      await needRedis(ctx.config, 'reel status');
       const pipeline = await openPipeline(ctx.config);
       try {
         if (batch) {
@@ -285,6 +288,7 @@ function registerReindex(program: Command, context: () => CliContext): void {
       }) => {
         const ctx = context();
         const all = !options.model && !options.sweep && !options.upkeep;
+        await needRedis(ctx.config, 'reel reindex');
         const pipeline = await openPipeline(ctx.config, ctx.logger);
         let local: RunningWorker | undefined;
         const outcomes: ReindexReport[] = [];
