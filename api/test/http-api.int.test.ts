@@ -124,6 +124,14 @@ describe('upload, progress and search', () => {
       headers: { range: `bytes=${size + 10}-` },
     });
     expect(beyond.status).toBe(416);
+    expect(beyond.headers.get('content-range')).toBe(`bytes */${size}`);
+    expect((await json(beyond)).code).toBe('RANGE_NOT_SATISFIABLE');
+    // thumbnails are served whole: a Range on one is ignored (not a bare 416 without reel's code)
+    const thumbBeyond = await fetch(`${api.url}${moment.thumbnailUrl}`, {
+      headers: { range: `bytes=${bytes.length + 10}-` },
+    });
+    expect(thumbBeyond.status).toBe(200);
+    expect(Buffer.from(await thumbBeyond.arrayBuffer()).equals(bytes)).toBe(true);
   });
 
   it('finds the moment inside the video: a scene change half-way', async () => {
@@ -217,6 +225,78 @@ describe('errors are problem+json with a stable code', () => {
       403,
       'PATHS_DISABLED',
     );
+  });
+
+  it('follows HTTP: allowed values named, unknown fields named, 405 with Allow, 415, bad JSON, 401 challenge', async () => {
+    const post = (body: string, type = 'application/json') =>
+      fetch(`${api.url}/v1/search`, { method: 'POST', headers: { 'content-type': type }, body });
+    const pooling = await problem(
+      await post(JSON.stringify({ query: 'red', pooling: 'median' })),
+      400,
+      'VALIDATION_FAILED',
+    );
+    expect(pooling.detail).toBe('body.pooling: must be one of mean, attention, topk, max, xpool');
+    const get = await problem(
+      await fetch(`${api.url}/v1/search?q=red&pooling=foo`),
+      400,
+      'VALIDATION_FAILED',
+    );
+    expect(get.detail).toBe('querystring.pooling: must be one of mean, attention, topk, max, xpool');
+    const status = await problem(await fetch(`${api.url}/v1/videos?status=done`), 400, 'VALIDATION_FAILED');
+    expect(status.detail).toBe('querystring.status: must be one of queued, processing, indexed, failed');
+    const unknown = await problem(
+      await post(JSON.stringify({ query: 'red', colour: 'blue' })),
+      400,
+      'VALIDATION_FAILED',
+    );
+    expect(unknown.detail).toBe('body.colour: is not a field this route takes');
+    const nested = await problem(
+      await post(JSON.stringify({ query: 'red', filters: { tag: ['a'] } })),
+      400,
+      'VALIDATION_FAILED',
+    );
+    expect(nested.detail).toBe('body.filters.tag: is not a field this route takes');
+
+    const wrongMethod = await problem(
+      await fetch(`${api.url}/v1/search`, { method: 'PUT' }),
+      405,
+      'METHOD_NOT_ALLOWED',
+    );
+    expect(wrongMethod.detail).toBe('/v1/search takes POST, GET, HEAD, not PUT');
+    const del = await fetch(`${api.url}/v1/batches/abc`, { method: 'DELETE' });
+    expect(del.status).toBe(405);
+    expect(del.headers.get('allow')).toBe('GET, HEAD');
+    await problem(await fetch(`${api.url}/v1/nothing-here`, { method: 'PUT' }), 404, 'ROUTE_NOT_FOUND');
+    await problem(await fetch(`${api.url}/web/nope.js`), 404, 'ROUTE_NOT_FOUND');
+
+    const text = await problem(await post('query=red', 'text/plain'), 415, 'UNSUPPORTED_MEDIA_TYPE');
+    expect(text.detail).toContain('text/plain');
+    const broken = await problem(await post('{"query": "red",'), 400, 'INVALID_JSON');
+    expect(broken.detail).toMatch(/^the body is not valid JSON: /);
+    await problem(await post(''), 400, 'INVALID_JSON');
+  });
+
+  it('takes repeated tags and the date and duration filters in GET /v1/search, as in its body', async () => {
+    const search = (query: string) => fetch(`${api.url}/v1/search?q=red&k=20&${query}`).then(json);
+    const all = (await search('')).results.length;
+    expect(all).toBeGreaterThan(1);
+    // red lasts 3 s, blue 2 s, grey-then-yellow 6 s: duration bounds keep red alone
+    const between = await search('minDuration=2.5&maxDuration=4');
+    expect(between.results.map((r: any) => r.title)).toEqual(['red']);
+    expect((await search('maxDuration=2.5')).results.map((r: any) => r.title)).not.toContain('red');
+    const future = new Date(Date.now() + 3_600_000).toISOString();
+    expect((await search(`createdAfter=${encodeURIComponent(future)}`)).results).toEqual([]);
+    expect((await search(`createdBefore=${encodeURIComponent(future)}`)).results).toHaveLength(all);
+    // repeated and comma-separated tags mean the same, in search and in the video list
+    expect((await search('tags=nope&tags=other')).results).toEqual([]);
+    const listed = await fetch(`${api.url}/v1/videos?tags=a&tags=b`).then(json);
+    expect(listed.videos).toEqual([]);
+    const body = await problem(
+      await fetch(`${api.url}/v1/search?q=red&minDuration=long`),
+      400,
+      'VALIDATION_FAILED',
+    );
+    expect(body.detail).toBe('querystring.minDuration: must be number');
   });
 });
 

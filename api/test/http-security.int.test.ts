@@ -67,6 +67,8 @@ describe('API keys and tenants', () => {
   it('needs a valid key once keys exist, and a key with the route scope', async () => {
     const none = await fetch(`${api.url}/v1/search?q=red`);
     expect(none.status).toBe(401);
+    // RFC 9110: a 401 names the scheme to authenticate with
+    expect(none.headers.get('www-authenticate')).toBe('Bearer realm="reel"');
     expect((await json(none)).code).toBe('UNAUTHORIZED');
     const wrong = await fetch(`${api.url}/v1/search?q=red`, { headers: auth(`${acme.slice(0, -4)}AAAA`) });
     expect(wrong.status).toBe(401);

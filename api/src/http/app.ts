@@ -64,6 +64,9 @@ export async function buildApp(deps: ApiDeps): Promise<ReelApp> {
   app.decorate('deps', deps);
   app.addSchema(ProblemSchema);
   registerProblemHandler(app);
+  // Bodies are JSON or multipart: fastify's default text/plain parser would let a text body reach a
+  // JSON route as a string (a 400 about its type) instead of a 415.
+  app.removeContentTypeParser('text/plain');
 
   await app.register(fastifySwagger, {
     openapi: {

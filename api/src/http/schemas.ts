@@ -24,6 +24,43 @@ export function splitTags(value: string): string[] {
     .filter(Boolean);
 }
 
+/**
+ * Filters in a query string: `tags` comma-separated or repeated (`?tags=a,b` or `?tags=a&tags=b`, all
+ * must match), and the same date and duration bounds as a JSON body's `filters`.
+ */
+export function filterQuery() {
+  return {
+    tags: Type.Optional(
+      Type.Array(Type.String({ maxLength: 1000 }), {
+        maxItems: 20,
+        description: 'Comma-separated or repeated; videos carrying all of them',
+      }),
+    ),
+    createdAfter: FiltersSchema.properties.createdAfter,
+    createdBefore: FiltersSchema.properties.createdBefore,
+    minDuration: FiltersSchema.properties.minDuration,
+    maxDuration: FiltersSchema.properties.maxDuration,
+  };
+}
+
+/** The filters of a query string made by {@link filterQuery}, as a JSON body's `filters`. */
+export function filtersFromQuery(query: {
+  tags?: string[] | undefined;
+  createdAfter?: string | undefined;
+  createdBefore?: string | undefined;
+  minDuration?: number | undefined;
+  maxDuration?: number | undefined;
+}): Filters {
+  const tags = (query.tags ?? []).flatMap(splitTags).slice(0, 20);
+  return {
+    ...(tags.length > 0 ? { tags } : {}),
+    ...(query.createdAfter !== undefined ? { createdAfter: query.createdAfter } : {}),
+    ...(query.createdBefore !== undefined ? { createdBefore: query.createdBefore } : {}),
+    ...(query.minDuration !== undefined ? { minDuration: query.minDuration } : {}),
+    ...(query.maxDuration !== undefined ? { maxDuration: query.maxDuration } : {}),
+  };
+}
+
 export const VideoId = Type.String({ minLength: 1, maxLength: 200, description: 'Video id' });
 
 export const FiltersSchema = Type.Object(

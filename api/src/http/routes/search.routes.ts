@@ -10,8 +10,9 @@ import {
   authErrors,
   type Filters,
   FiltersSchema,
+  filterQuery,
+  filtersFromQuery,
   problemRef,
-  splitTags,
   thumbnailUrl,
   toVideoFilters,
 } from '../schemas.ts';
@@ -157,9 +158,7 @@ export const searchRoutes: FastifyPluginAsyncTypebox = async (app) => {
             q: query,
             k: Type.Optional(k),
             pooling: Type.Optional(PoolingSchema),
-            tags: Type.Optional(
-              Type.String({ maxLength: 1000, description: 'Comma-separated; all must match' }),
-            ),
+            ...filterQuery(),
             minScore: Type.Optional(minScore),
             cursor: Type.Optional(Type.String({ maxLength: 4096 })),
           },
@@ -169,15 +168,14 @@ export const searchRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request) => {
-      const q = request.query;
-      const tags = q.tags === undefined ? undefined : splitTags(q.tags);
+      const { q, k: size, pooling, minScore: min, cursor, ...filters } = request.query;
       return run(request.principal.tenant, {
-        query: q.q,
-        k: q.k ?? 10,
-        ...(q.pooling ? { pooling: q.pooling } : {}),
-        ...(tags?.length ? { filters: { tags } } : {}),
-        ...(q.minScore !== undefined ? { minScore: q.minScore } : {}),
-        ...(q.cursor ? { cursor: q.cursor } : {}),
+        query: q,
+        k: size ?? 10,
+        ...(pooling ? { pooling } : {}),
+        filters: filtersFromQuery(filters),
+        ...(min !== undefined ? { minScore: min } : {}),
+        ...(cursor ? { cursor } : {}),
       });
     },
   );

@@ -10,7 +10,8 @@ import { requireRedis } from '../require-redis.ts';
 import {
   authErrors,
   BatchAcceptedSchema,
-  FiltersSchema,
+  filterQuery,
+  filtersFromQuery,
   problemRef,
   splitTags,
   toAccepted,
@@ -125,13 +126,7 @@ export const videoRoutes: FastifyPluginAsyncTypebox = async (app) => {
             limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, default: 50 })),
             cursor: Type.Optional(Type.String({ maxLength: 4096 })),
             status: Type.Optional(Type.Union(STATUSES.map((s) => Type.Literal(s)))),
-            tags: Type.Optional(
-              Type.String({ maxLength: 1000, description: 'Comma-separated; all must match' }),
-            ),
-            createdAfter: FiltersSchema.properties.createdAfter,
-            createdBefore: FiltersSchema.properties.createdBefore,
-            minDuration: FiltersSchema.properties.minDuration,
-            maxDuration: FiltersSchema.properties.maxDuration,
+            ...filterQuery(),
           },
           { additionalProperties: false },
         ),
@@ -145,13 +140,12 @@ export const videoRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request) => {
-      const { tags: tagList, status, limit, cursor, ...range } = request.query;
-      const tags = tagList ? splitTags(tagList).slice(0, MAX_TAGS) : undefined;
+      const { status, limit, cursor, ...filters } = request.query;
       const page = await videos.list(request.principal.tenant, {
         limit: limit ?? 50,
         ...(cursor ? { cursor } : {}),
         filters: {
-          ...toVideoFilters({ ...range, ...(tags ? { tags } : {}) }),
+          ...toVideoFilters(filtersFromQuery(filters)),
           ...(status ? { status: [status] } : {}),
         },
       });
@@ -267,9 +261,12 @@ export const videoRoutes: FastifyPluginAsyncTypebox = async (app) => {
         search.fingerprint ?? undefined,
       );
       if (thumbnail.kind === 'local')
+        // Whole thumbnails only (a few kB): a Range is ignored (RFC 9110 allows it) rather than answered
+        // by the static plugin's own 416, which has neither reel's code nor Content-Range.
         return reply.sendFile(thumbnail.name, config.paths.thumbnails, {
           cacheControl: true,
           maxAge: 3600_000,
+          acceptRanges: false,
         });
       const { object } = thumbnail;
       objectHeaders(reply, object, 'image/webp');
