@@ -26,14 +26,14 @@ describe('truncate', () => {
 });
 
 describe('reel search table', () => {
-  const result = (title: string, score: number, start: number, end: number, videoId: string) =>
-    ({ title, score, moment: { start, end }, videoId }) as Parameters<typeof formatResults>[0][number];
+  const result = (title: string, score: number, start: number, end: number, videoId: string, rank: number) =>
+    ({ rank, title, score, moment: { start, end }, videoId }) as Parameters<typeof formatResults>[0][number];
 
   it('has #, title, score, moment and video columns, aligned, long titles trimmed', () => {
     const long = 'a very long title of a holiday video filmed on a beach at sunset in 2024';
     const table = formatResults([
-      result('red', 0.31234, 1.96, 4, 'vid-1'),
-      result(long, -0.05, 61.04, 125.5, 'vid-2'),
+      result('red', 0.31234, 1.96, 4, 'vid-1', 1),
+      result(long, -0.05, 61.04, 125.5, 'vid-2', 2),
     ]);
     const lines = table.split('\n');
     expect(lines).toHaveLength(3);

@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { freePort } from '@reel/infra';
@@ -108,6 +109,61 @@ describe('reel ingest, status, search (real CLI, local worker)', () => {
       );
     }
   }, 60_000);
+
+  it('says what is wrong with the command line at once: a mistyped path, an empty search, the version', async () => {
+    const nope = path.join(videos, 'nope');
+    const missing = await runCli(['ingest', nope, path.join(videos, 'red.mp4')], env);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toBe(`reel: no such file or folder: ${nope} (nothing was submitted)\n`);
+    const empty = await runCli(['search', '  '], env);
+    expect(empty.code).toBe(2);
+    expect(empty.stderr).toBe('reel: search text is empty: say what to look for\n');
+    const version = await runCli(['--version'], env);
+    expect(version.code).toBe(0);
+    expect(version.stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
+  });
+
+  it('names the files a folder walk skipped, and numbers page 2 on from page 1', async () => {
+    const folder = path.join(videos, '..', 'mixed');
+    mkdirSync(path.join(folder, 'sub'), { recursive: true });
+    writeFileSync(path.join(folder, 'notes.txt'), 'not a video by name');
+    writeFileSync(path.join(folder, 'sub', 'cover.jpg'), 'nor this');
+    copyFileSync(path.join(videos, 'red.mp4'), path.join(folder, 'red-copy.mp4'));
+    const run = await runCli(['ingest', folder], env);
+    expect(run.code).toBe(0);
+    expect(run.stderr).toContain(
+      `skipped 2 file(s) that are not videos by name (.mp4 .m4v .mov .mkv .webm .avi .ts .mts .m2ts .mpg .mpeg .gif .wmv .flv .3gp .ogv) or not regular files: ${path.join(folder, 'notes.txt')}, ${path.join(folder, 'sub', 'cover.jpg')}\n`,
+    );
+    expect(run.stdout).toMatch(/red-copy\.mp4\s+duplicate/);
+
+    const first = JSON.parse((await runCli(['search', 'red', '-k', '1', '--json'], env)).stdout) as {
+      results: { rank: number }[];
+      nextCursor: string;
+    };
+    expect(first.results.map((r) => r.rank)).toEqual([1]);
+    const second = await runCli(['search', 'red', '-k', '1', '--cursor', first.nextCursor], env);
+    expect(second.code).toBe(0);
+    expect(second.stdout.split('\n')[1]).toMatch(/^2\s/); // the row under the header
+  });
+
+  it('reel serve on a taken port says which and what to do', async () => {
+    const blocker = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    const port = (blocker.address() as AddressInfo).port;
+    try {
+      const run = await runCli(['serve'], {
+        ...env,
+        REEL_API_PORT: String(port),
+        REEL_API_HOST: '127.0.0.1',
+      });
+      expect(run.code).toBe(1);
+      expect(run.stderr).toContain(
+        `error PORT_IN_USE: 127.0.0.1:${port} is taken by another process: stop it (lsof -i :${port}, or ss -ltnp), or set REEL_API_PORT to a free port`,
+      );
+    } finally {
+      blocker.close();
+    }
+  });
 
   it('reel search ranks with the X-Pool head from config, as the API does', async () => {
     // The CLI built its own SearchService without the head: --pooling xpool failed POOLING_UNAVAILABLE.

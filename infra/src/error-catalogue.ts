@@ -160,6 +160,7 @@ export const ERROR_CATALOGUE = {
   // Start-up and the command line
   CONFIG_INVALID: input(400, 'a setting has a bad value (start-up)'),
   REDIS_SERVER_MISSING: system(503, 'no redis-server to start for the demo', false),
+  PORT_IN_USE: system(503, 'the API port is taken by another process (start-up)', false),
   REDIS_SERVER_FAILED: system(503, 'the private redis-server did not start'),
   REDIS_TOO_OLD: system(503, 'Redis is older than BullMQ needs (6.2)', false),
   INTERNAL: system(500, 'an unexpected failure (a bug, or a dependency failing oddly)'),

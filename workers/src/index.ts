@@ -48,5 +48,5 @@ export {
 export { LiveSearch, type LiveSearchOptions } from './services/live-search.ts';
 export type { Upload, UploadedFile, UploadService } from './services/upload.service.ts';
 export type { VideoService } from './services/video.service.ts';
-export { expandPaths, VIDEO_EXTENSIONS } from './submit-paths.ts';
+export { type ExpandedPaths, expandPaths, VIDEO_EXTENSIONS, walkPaths } from './submit-paths.ts';
 export { checkVideoUrl } from './video-url.ts';

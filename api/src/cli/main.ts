@@ -4,6 +4,7 @@
  * commands on stdout and exits 0.
  */
 
+import { readFileSync } from 'node:fs';
 import { isInputFault, isReelError } from '@reel/infra';
 import { Command, CommanderError } from 'commander';
 import { registerDemo } from './commands/demo.ts';
@@ -19,6 +20,11 @@ import { registerTokenize } from './commands/tokenize.ts';
 import { type CliContext, ExitCode, loadCliContext, UsageError } from './context.ts';
 import { formatError } from './output.ts';
 
+/** The version of @reel/api, which `reel` ships in. */
+const VERSION = (
+  JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
+).version;
+
 /** Commander exits the process on its own errors unless told otherwise, command by command. */
 function overrideExits(command: Command): void {
   command.exitOverride();
@@ -28,6 +34,7 @@ function overrideExits(command: Command): void {
 export function buildProgram(context: () => CliContext): Command {
   const program = new Command('reel')
     .description('reel: search your videos by text and jump to the moment that matched')
+    .version(VERSION, '-V, --version', 'print the version')
     .showHelpAfterError('(run "reel --help" for usage)')
     .exitOverride()
     .configureOutput({ writeErr: (text) => process.stderr.write(text) });

@@ -5,7 +5,7 @@
  */
 import { mkdir } from 'node:fs/promises';
 import { isIP } from 'node:net';
-import type { Logger, ReelConfig } from '@reel/infra';
+import { type Logger, type ReelConfig, ReelError } from '@reel/infra';
 import { LiveSearch, type LiveSearchOptions, openPipeline } from '@reel/workers';
 import { AccessPolicy } from '../keys/access-policy.ts';
 import { KeyStore } from '../keys/key-store.ts';
@@ -45,6 +45,11 @@ export async function startServer(
   } catch (error) {
     await search.close();
     await pipeline.close();
+    if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE')
+      throw new ReelError(
+        'PORT_IN_USE',
+        `${config.apiHost}:${config.apiPort} is taken by another process: stop it (lsof -i :${config.apiPort}, or ss -ltnp), or set REEL_API_PORT to a free port`,
+      );
     throw error;
   }
   const address = app.server.address();

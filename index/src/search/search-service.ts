@@ -104,6 +104,8 @@ export interface SearchMoment {
 }
 
 export interface SearchResult {
+  /** 1-based place in the whole ranking, counted across pages (page 2 of 10 starts at 11). */
+  rank: number;
   videoId: string;
   title: string;
   /** Cosine between the text and the pooled video embedding, in [−1, 1]. */
@@ -355,11 +357,12 @@ export class SearchService {
       page.map((p) => p.candidate),
     );
     const results: SearchResult[] = [];
-    for (const p of page) {
+    for (const [i, p] of page.entries()) {
       const d = details.get(p.key);
       if (d === undefined) continue; // deleted since the snapshot
       const moment = momentOf(pooling, p.weights, p.cosines, p.timestamps, d.durationSeconds);
       results.push({
+        rank: offset + i + 1,
         videoId: d.videoId,
         title: d.title,
         score: p.score,

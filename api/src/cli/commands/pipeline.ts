@@ -1,6 +1,6 @@
 import type { TableUpkeep } from '@reel/index';
 import type { BatchStatus, Pipeline, QueueName, RunningWorker } from '@reel/workers';
-import { expandPaths, openPipeline, startPipelineWorker } from '@reel/workers';
+import { openPipeline, startPipelineWorker, VIDEO_EXTENSIONS, walkPaths } from '@reel/workers';
 import { type Command, InvalidArgumentError } from 'commander';
 import { waitWithProgress } from '../batch-progress.ts';
 import { type CliContext, ExitCode, UsageError } from '../context.ts';
@@ -63,6 +63,13 @@ function registerWorker(program: Command, context: () => CliContext): void {
     });
 }
 
+/** The files a folder walk passed over, counted and named (the first few). */
+function skippedLine(skipped: readonly string[]): string {
+  const shown = skipped.slice(0, 5).join(', ');
+  const more = skipped.length > 5 ? ` and ${skipped.length - 5} more` : '';
+  return `skipped ${skipped.length} file(s) that are not videos by name (${[...VIDEO_EXTENSIONS].join(' ')}) or not regular files: ${shown}${more}`;
+}
+
 function formatOutcomes(status: BatchStatus): string {
   return formatTable(
     ['file', 'status', 'detail'],
@@ -113,7 +120,13 @@ function registerIngest(program: Command, context: () => CliContext): void {
         },
       ) => {
         const ctx = context();
-        const files = await expandPaths(paths);
+        const walked = await walkPaths(paths);
+        if (walked.missing.length > 0)
+          throw new UsageError(
+            `no such file or folder: ${walked.missing.join(', ')} (nothing was submitted)`,
+          );
+        if (walked.skipped.length > 0) process.stderr.write(`${skippedLine(walked.skipped)}\n`);
+        const files = walked.files;
         if (files.length === 0) throw new UsageError(`no video files found in ${paths.join(', ')}`);
         await needRedis(ctx.config, 'reel ingest');
         const pipeline = await openPipeline(ctx.config);

@@ -1,7 +1,7 @@
 import { POOLINGS, type Pooling, type SearchResponse } from '@reel/index';
 import { LiveSearch, openPipeline } from '@reel/workers';
 import { type Command, InvalidArgumentError, Option } from 'commander';
-import type { CliContext } from '../context.ts';
+import { type CliContext, UsageError } from '../context.ts';
 import { formatClock, formatTable, printJson, truncate } from '../output.ts';
 
 function intIn(min: number, max: number) {
@@ -28,8 +28,8 @@ export function formatResults(results: SearchResponse['results']): string {
   if (results.length === 0) return 'no results';
   return formatTable(
     ['#', 'title', 'score', 'moment', 'video'],
-    results.map((r, i) => [
-      `${i + 1}`,
+    results.map((r) => [
+      `${r.rank}`,
       truncate(r.title, TITLE_WIDTH),
       r.score.toFixed(3),
       `${formatClock(r.moment.start)}–${formatClock(r.moment.end)}`,
@@ -80,6 +80,7 @@ export function registerSearch(program: Command, context: () => CliContext): voi
           json?: boolean;
         },
       ) => {
+        if (text.trim() === '') throw new UsageError('search text is empty: say what to look for');
         const ctx = context();
         const pipeline = await openPipeline(ctx.config, ctx.logger);
         // The same search as the API's: the model searches read, with the X-Pool head from config.

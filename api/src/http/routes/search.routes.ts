@@ -23,6 +23,7 @@ const PoolingSchema = Type.Union(
 );
 
 const SearchResultSchema = Type.Object({
+  rank: Type.Integer({ minimum: 1, description: '1-based place in the whole ranking, counted across pages' }),
   videoId: Type.String(),
   title: Type.String(),
   score: Type.Number({ description: 'Cosine between the text and the pooled video, in [-1, 1]' }),
@@ -55,6 +56,7 @@ const SearchResponseSchema = Type.Object({
 function toBody(response: SearchResponse) {
   return {
     results: response.results.map((r) => ({
+      rank: r.rank,
       videoId: r.videoId,
       title: r.title,
       score: r.score,
