@@ -235,6 +235,64 @@ describe('the web page at / (real chromium, API, worker, ffmpeg, onnxruntime, La
     await page.close();
   }, 240_000);
 
+  it('fits phones and desktops (320, 390, 1280 px): nothing cut, no sideways scrolling', async () => {
+    for (const width of [320, 390, 1280]) {
+      const page = await browser.newPage({ viewport: { width, height: 800 } });
+      await page.goto(`${api.url}/?q=red`);
+      await page.locator('#results li').first().waitFor();
+      await page.click('#filters summary');
+      await page.fill('#filter-tags', 'a-rather-long-tag-name, another-long-tag, and-one-more');
+      await page.fill('#upload-tags', 'holiday, beach, family, 2026, a-long-tag-for-good-measure');
+      const layout = await page.evaluate(() => {
+        const box = (selector: string) => document.querySelector(selector)!.getBoundingClientRect();
+        const panelOf = (selector: string) =>
+          document.querySelector(selector)!.closest('.panel')!.getBoundingClientRect();
+        const inside = (selector: string) => {
+          const b = box(selector);
+          const p = panelOf(selector);
+          return b.left >= p.left - 0.5 && b.right <= p.right + 0.5;
+        };
+        return {
+          scrollWidth: document.documentElement.scrollWidth,
+          viewport: window.innerWidth,
+          inside: Object.fromEntries(
+            [
+              '#search-form button[type="submit"]',
+              '#q',
+              '#filter-tags',
+              '#upload-tags',
+              '#upload-button',
+              '#results li',
+            ].map((s) => [s, inside(s)]),
+          ),
+        };
+      });
+      expect(layout.scrollWidth, `${width} px: page wider than the screen`).toBeLessThanOrEqual(
+        layout.viewport,
+      );
+      for (const [selector, fits] of Object.entries(layout.inside))
+        expect(fits, `${width} px: ${selector} sticks out of its panel`).toBe(true);
+      await page.screenshot({ path: path.join(ARTIFACTS, `web-page-${width}px.png`), fullPage: true });
+      await page.close();
+    }
+  }, 60_000);
+
+  it('offers only the poolings the server can run, its default named', async () => {
+    const { page, errors } = await openPage(`${api.url}/`);
+    await expect
+      .poll(() =>
+        page
+          .locator('#filter-pooling option')
+          .evaluateAll((o) => o.map((x) => (x as HTMLOptionElement).value)),
+      )
+      .toEqual(['', 'attention', 'topk', 'max', 'mean']); // no learned head on this server: no xpool
+    expect(await page.locator('#filter-pooling option[value=""]').textContent()).toBe(
+      'server default (attention)',
+    );
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
   it('asks for an API key when the server needs one, and uses it for search and media', async () => {
     const keys = new KeyStore(api.config.paths.apiKeys);
     const { key } = await keys.create({ tenant: 'default', scopes: ['search', 'ingest'], name: 'browser' });
@@ -246,6 +304,19 @@ describe('the web page at / (real chromium, API, worker, ffmpeg, onnxruntime, La
     const { page } = await openPage(`${api.url}/`);
     await page.locator('#key-section').waitFor({ state: 'visible' });
     expect(await page.locator('#key-reason').textContent()).toContain('needs an API key');
+    // A key the server rejects: asked again, and never "using your API key"
+    await page.fill('#api-key', `${key.slice(0, -4)}AAAA`);
+    await page.press('#api-key', 'Enter');
+    await page.locator('#key-section').waitFor({ state: 'visible' });
+    await expect.poll(() => page.locator('#server-status').textContent()).not.toBe('Connecting…');
+    expect(await page.locator('#server-status').textContent()).not.toContain('using your API key');
+    // an error is shown as one, not as plain grey text
+    await page.fill('#q', 'yellow');
+    await page.press('#q', 'Enter');
+    await page.locator('#search-status[data-tone="error"]').waitFor();
+    expect(await page.locator('#search-status').evaluate((e) => getComputedStyle(e).color)).toBe(
+      'rgb(179, 38, 30)',
+    );
     await page.fill('#api-key', key);
     await page.press('#api-key', 'Enter');
     await page.locator('#key-section').waitFor({ state: 'hidden' });

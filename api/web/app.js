@@ -27,6 +27,13 @@ function el(tag, attributes = {}, ...children) {
   return node;
 }
 
+/** Sets a status line; `tone` 'error' shows it as a problem (red, with a mark), not as plain news. */
+function say(element, text, tone = '') {
+  element.textContent = text;
+  if (tone) element.dataset.tone = tone;
+  else delete element.dataset.tone;
+}
+
 function describe(error) {
   if (error instanceof ApiError)
     return error.code === 'NETWORK' ? error.message : `${error.message} (${error.code})`;
@@ -78,16 +85,28 @@ async function checkServer() {
       parts.push(index.ok ? index.detail.replace(/^LanceDB at [^:]+: /, '') : `index: ${index.detail}`);
     if (workers && !workers.ok) parts.push(`uploads will wait: ${workers.detail}`);
     if (!ready.search) parts.push('search is not ready');
-    status.textContent = parts.join(' · ') || 'ready';
+    say(status, parts.join(' · ') || 'ready');
   } catch (error) {
-    status.textContent = `Server not ready: ${describe(error)}`;
+    say(status, `Server not ready: ${describe(error)}`, 'error');
   }
-  // Asks for a key up front when the server needs one, rather than at the first search.
-  await withKey(
-    () => request('/v1/videos?limit=1'),
+  // Asks for a key up front when the server needs one, rather than at the first search; says a key is
+  // in use only once the server took it.
+  const poolings = await withKey(
+    () => request('/v1/search/poolings'),
     () => {},
   );
+  if (!poolings) return;
+  offerPoolings(poolings);
   if (apiKey()) status.textContent += ' · using your API key';
+}
+
+/** Only the poolings this server can run (learned X-Pool needs a head), its default marked. */
+function offerPoolings({ available, default: chosen }) {
+  const select = $('filter-pooling');
+  for (const option of [...select.options]) {
+    if (option.value === '') option.textContent = `server default (${chosen})`;
+    else if (!available.includes(option.value)) option.remove();
+  }
 }
 
 // ---------------------------------------------------------------- search
@@ -161,23 +180,25 @@ async function runSearch({ more = false } = {}) {
     url.searchParams.set('q', search.body.query);
     history.replaceState(null, '', url);
   }
-  status.textContent = more ? 'Loading more…' : 'Searching…';
+  say(status, more ? 'Loading more…' : 'Searching…');
   $('load-more').hidden = true;
   const body = { ...search.body, ...(more && search.cursor ? { cursor: search.cursor } : {}) };
   const response = await withKey(
     () => request('/v1/search', { method: 'POST', body }),
     (message) => {
-      status.textContent = `Search failed: ${message}`;
+      say(status, `Search failed: ${message}`, 'error');
     },
   );
   if (!response) return;
   for (const result of response.results) list.append(card(result, ++search.shown));
   search.cursor = response.nextCursor;
   $('load-more').hidden = !response.nextCursor;
-  status.textContent =
+  say(
+    status,
     search.shown === 0
       ? `No videos match "${search.body.query}".`
-      : `${search.shown} result${search.shown === 1 ? '' : 's'} for "${search.body.query}" (${Math.round(response.timings.totalMs)} ms)`;
+      : `${search.shown} result${search.shown === 1 ? '' : 's'} for "${search.body.query}" (${Math.round(response.timings.totalMs)} ms)`,
+  );
 }
 
 $('search-form').addEventListener('submit', (event) => {
@@ -203,7 +224,7 @@ async function play(result) {
   try {
     playing = await mediaUrl(result.streamUrl);
   } catch (error) {
-    $('player-moment').textContent = `Cannot load the video: ${describe(error)}`;
+    say($('player-moment'), `Cannot load the video: ${describe(error)}`, 'error');
     return;
   }
   player.addEventListener(
@@ -295,7 +316,7 @@ async function followBatch(batchId) {
     const batch = await withKey(
       () => request(`/v1/batches/${encodeURIComponent(batchId)}`),
       (message) => {
-        status.textContent = `Cannot follow the batch: ${message}`;
+        say(status, `Cannot follow the batch: ${message}`, 'error');
       },
     );
     if (!batch) return;
@@ -306,7 +327,11 @@ async function followBatch(batchId) {
     );
     if (batch.finishedAt) {
       const c = batch.counts;
-      status.textContent = `Done: ${c.indexed ?? 0} indexed, ${c.duplicate ?? 0} already there, ${c.failed ?? 0} failed.`;
+      say(
+        status,
+        `Done: ${c.indexed ?? 0} indexed, ${c.duplicate ?? 0} already there, ${c.failed ?? 0} failed.`,
+        c.failed ? 'error' : '',
+      );
       checkServer();
       return;
     }
@@ -319,14 +344,14 @@ $('upload-form').addEventListener('submit', async (event) => {
   const status = $('upload-status');
   const progress = $('upload-progress');
   if (picked.length === 0) {
-    status.textContent = 'Choose or drop at least one video file first.';
+    say(status, 'Choose or drop at least one video file first.', 'error');
     $('files').focus();
     return;
   }
   $('upload-button').disabled = true;
   progress.hidden = false;
   progress.value = 0;
-  status.textContent = `Uploading ${picked.length} file${picked.length === 1 ? '' : 's'}…`;
+  say(status, `Uploading ${picked.length} file${picked.length === 1 ? '' : 's'}…`);
   const accepted = await withKey(
     () =>
       upload(picked, {
@@ -337,7 +362,7 @@ $('upload-form').addEventListener('submit', async (event) => {
         },
       }),
     (message) => {
-      status.textContent = `Upload failed: ${message}`;
+      say(status, `Upload failed: ${message}`, 'error');
     },
   );
   progress.hidden = true;
@@ -345,7 +370,7 @@ $('upload-form').addEventListener('submit', async (event) => {
   if (!accepted) return;
   showPicked([]);
   $('files').value = '';
-  status.textContent = 'Uploaded; indexing…';
+  say(status, 'Uploaded; indexing…');
   renderBatch(accepted.videos, `Batch ${accepted.batchId}`);
   await followBatch(accepted.batchId);
 });

@@ -402,7 +402,8 @@ export function registerDemo(program: Command, context: () => CliContext): void 
                 model: { name: active.name, fingerprint: model.fingerprint, synthetic },
                 batch: status.counts,
                 searches,
-                url: `${api.url}/`,
+                // With --no-serve the server stops with the demo: there is no page to open.
+                url: options.serve ? `${api.url}/` : null,
                 redis: { private: redis.private !== undefined, port: redis.private?.port ?? null },
               },
               null,

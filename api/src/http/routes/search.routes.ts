@@ -149,6 +149,30 @@ export const searchRoutes: FastifyPluginAsyncTypebox = async (app) => {
   );
 
   app.get(
+    '/search/poolings',
+    {
+      config: { scope: 'search' },
+      schema: {
+        summary: 'The poolings searches may ask for here, and the default',
+        description: '`xpool` is offered only when the server has a learned X-Pool head (REEL_XPOOL_HEAD).',
+        tags: ['search'],
+        response: {
+          200: Type.Object({ available: Type.Array(PoolingSchema), default: PoolingSchema }),
+          ...authErrors,
+          503: problemRef,
+        },
+      },
+    },
+    async () => {
+      const service = await search.service();
+      return {
+        available: POOLINGS.filter((p) => p !== 'xpool' || service.xpoolHead !== undefined),
+        default: service.defaultPooling,
+      };
+    },
+  );
+
+  app.get(
     '/search',
     {
       config: { scope: 'search' },
