@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { modelChangeLine } from '../src/cli/commands/models.ts';
 import { describeOutcome } from '../src/cli/commands/pipeline.ts';
 import { formatResults } from '../src/cli/commands/search.ts';
 import { formatClock, truncate } from '../src/cli/output.ts';
@@ -55,6 +56,17 @@ describe('reel search table', () => {
   });
 });
 
+describe('model change lines', () => {
+  it('say what a change of the active model sets off, and when nothing changes', () => {
+    expect(modelChangeLine('clip', 'clip-int8-image', '*/15 * * * *')).toBe(
+      'the active model is now clip-int8-image (was clip): the next sweep (REEL_SWEEP_CRON "*/15 * * * *") re-embeds every indexed video with it, or now: npx reel reindex --model; searches read clip until that ends',
+    );
+    expect(modelChangeLine('clip', 'clip', '*/15 * * * *')).toBe(
+      'the active model stays clip: nothing is re-embedded',
+    );
+  });
+});
+
 describe('reel reindex lines', () => {
   it('says what each step did', () => {
     expect(
@@ -67,10 +79,24 @@ describe('reel reindex lines', () => {
         searching: 'sha256:0123456789abcdef0123',
       }),
     ).toBe(
-      'model:  re-embedded 2 video(s) with the active model (batch backfill-1: 2 indexed, 0 duplicate, 0 failed); searches read sha256:0123456789ab… (the active model)',
+      'model:  re-embedded 2 video(s) with the active model (batch backfill-1: 2 indexed, 0 duplicate, 0 failed); searches now read the active model (sha256:0123456789ab…)',
     );
     expect(describeOutcome({ kind: 'backfill', videos: 0, switched: false, searching: 'sha256:ffff' })).toBe(
-      'model:  nothing to re-embed; searches read sha256:ffff… (not the active model yet)',
+      'model:  nothing to re-embed; searches still read sha256:ffff…, not the active model',
+    );
+    // a round whose failures keep searches on the old model says so, and what to do
+    expect(
+      describeOutcome({
+        kind: 'backfill',
+        batchId: 'backfill-2',
+        videos: 2,
+        switched: false,
+        batch: { indexed: 1, duplicate: 0, failed: 1 },
+        searching: 'sha256:0123456789abcdef0123',
+        stuckOn: 'backfill-2',
+      }),
+    ).toBe(
+      "model:  re-embedded 2 video(s) with the active model (batch backfill-2: 1 indexed, 0 duplicate, 1 failed); searches still read sha256:0123456789ab…, not the active model: 1 video(s) could not get the active model's vectors (npx reel status backfill-2 says why); searches switch once every indexed video has them: run npx reel reindex --model again when they can",
     );
     expect(describeOutcome({ kind: 'sweep', videos: 0 })).toBe('sweep:  nothing to re-run');
     expect(

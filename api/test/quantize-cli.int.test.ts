@@ -56,6 +56,12 @@ describe('reel models quantize (real CLI, Redis, ffmpeg, onnxruntime)', () => {
       chosen: { dir: string; image: { precision: string; reason: string } };
     };
     expect(result.written).toBe(true);
+    // precision auto picks the new int8 copy: the command says the active model changed, and what follows
+    expect((result as unknown as { activeModel: unknown }).activeModel).toEqual({
+      before: ID,
+      after: `${ID}-int8-image`,
+      changed: true,
+    });
     expect(result.folders.map((f) => f.id)).toEqual([`${ID}-int8`, `${ID}-int8-image`, `${ID}-int8-text`]);
     const calibration = result.folders[0]!.calibration;
     // 2 videos × 12 frames, topped up with generated images to 64.
@@ -79,7 +85,7 @@ describe('reel models quantize (real CLI, Redis, ffmpeg, onnxruntime)', () => {
     );
     expect(list.stdout).toContain(`active: ${ID} (from default)`);
     expect(list.stdout).toMatch(
-      /runs as reel-synthetic-clip-int8-image: image int8 \(REEL_IMAGE_PRECISION=auto: calibration p1 cosine 0\.99\d+ ≥ 0\.99\)/,
+      /runs as reel-synthetic-clip-int8-image: image int8 \(REEL_IMAGE_PRECISION=auto: calibration p1 cosine 0\.99\d+, top-10 agreement [01]\.\d{3} \(≥ 0\.99 and ≥ 0\.95\)\)/,
     );
     const listed = JSON.parse((await runCli(['models', 'list', '--json'], env)).stdout) as {
       models: { id: string; active: boolean; calibration?: Folder['calibration'] }[];
@@ -116,6 +122,10 @@ describe('reel models quantize (real CLI, Redis, ffmpeg, onnxruntime)', () => {
     const { results } = JSON.parse(search.stdout) as { results: { title: string; score: number }[] };
     expect(results.map((r) => r.title)).toEqual(['red', 'blue']);
     expect(results[0]!.score).toBeGreaterThan(results[1]!.score + 0.1);
+    // quantizing again changes nothing, and says so
+    const again = await runCli(['models', 'quantize', ID], env);
+    expect(again.code).toBe(0);
+    expect(again.stdout).toContain(`the active model stays ${ID}-int8-image: nothing is re-embedded`);
   });
 
   it('REEL_IMAGE_PRECISION=fp32 keeps the fp32 model; int8 on a model without a copy fails doctor with the fix', async () => {

@@ -300,7 +300,7 @@ const SETTINGS = {
     env: 'REEL_IMAGE_PRECISION',
     schema: z.enum(PRECISIONS, { error: `expected one of ${PRECISIONS.join(', ')}` }),
     default: 'auto',
-    doc: "Image encoder precision: `int8` uses the active model's quantized copy (`reel models quantize`), `auto` does so only when its calibration's 1st-percentile cosine to fp32 is at least 0.99, `fp32` never. Changing it is a model change (backfill).",
+    doc: "Image encoder precision: `int8` uses the active model's quantized copy (`reel models quantize`), `auto` does so only when its calibration's 1st-percentile cosine to fp32 is at least 0.99 and its top-10 retrieval agreement (near-ties counted as agreeing) at least 0.95, `fp32` never. Changing it is a model change (backfill).",
   },
   textPrecision: {
     env: 'REEL_TEXT_PRECISION',

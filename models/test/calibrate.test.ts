@@ -38,6 +38,19 @@ describe('calibration figures', () => {
     expect(topKAgreement(same, swapped, 10)).toBe(1); // k capped at the gallery size
   });
 
+  it('topKAgreement counts a swap between near-ties (reference scores within 1e-3) as agreeing', () => {
+    // Items 1 and 2 are near-duplicates (two frames of one shot): which of them is second is a tie.
+    const gallery = [unit(1, 0), unit(0.8, 0.2), unit(0.8, 0.2005), unit(0, 1)];
+    const queries = [unit(1, 0)];
+    const reference = { queries, gallery };
+    // the candidate ranks item 2 above item 1 (a rounding difference), and item 3 not at all
+    const candidate = { queries, gallery: [gallery[0]!, unit(0.8, 0.21), unit(0.8, 0.19), gallery[3]!] };
+    expect(topKAgreement(reference, candidate, 2)).toBe(1);
+    // a real change (item 3, far from the edge, instead of item 1) still counts against
+    const changed = { queries, gallery: [gallery[0]!, unit(0, 1), gallery[2]!, unit(0.85, 0.15)] };
+    expect(topKAgreement(reference, changed, 2)).toBe(0.5);
+  });
+
   it('generates the same varied RGB frames every time', () => {
     const a = generatedCalibrationImages(8, 32);
     const b = generatedCalibrationImages(8, 32);

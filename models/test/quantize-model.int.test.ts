@@ -123,7 +123,9 @@ describe('quantizeModel on the synthetic CLIP (real onnxruntime-node)', () => {
     expect(auto.dir).toBe(path.join(modelsDir, `${ID}-int8-image`));
     expect(auto.precision.image).toEqual({
       precision: 'int8',
-      reason: expect.stringMatching(/^REEL_IMAGE_PRECISION=auto: calibration p1 cosine 0\.99\d+ ≥ 0\.99$/),
+      reason: expect.stringMatching(
+        /^REEL_IMAGE_PRECISION=auto: calibration p1 cosine 0\.99\d+, top-10 agreement [01]\.\d{3} \(≥ 0\.99 and ≥ 0\.95\)$/,
+      ),
     });
     expect(auto.precision.text).toEqual({ precision: 'fp32', reason: 'REEL_TEXT_PRECISION=fp32' });
 
@@ -154,7 +156,17 @@ describe('quantizeModel on the synthetic CLIP (real onnxruntime-node)', () => {
       const auto = resolvePrecision(source, modelsDir, { image: 'auto', text: 'fp32' });
       expect(auto.dir).toBe(source);
       expect(auto.image.reason).toBe(
-        'REEL_IMAGE_PRECISION=auto: calibration p1 cosine 0.9500 < 0.99, int8 would lose too much',
+        'REEL_IMAGE_PRECISION=auto: p1 cosine 0.9500 < 0.99, int8 would lose too much',
+      );
+      // Cosines fine, but searches would come back in another order: auto keeps fp32 (it picked int8
+      // at a top-10 agreement of 0.87 before)
+      const reordering = JSON.parse(original) as Calibration;
+      reordering.retrieval = { k: 10, agreement: 0.87 };
+      await writeFile(path.join(copy, CALIBRATION_FILE), JSON.stringify(reordering));
+      const kept = resolvePrecision(source, modelsDir, { image: 'auto', text: 'fp32' });
+      expect(kept.dir).toBe(source);
+      expect(kept.image.reason).toBe(
+        'REEL_IMAGE_PRECISION=auto: top-10 agreement 0.870 < 0.95, int8 would change search results',
       );
     } finally {
       await writeFile(path.join(copy, CALIBRATION_FILE), original);

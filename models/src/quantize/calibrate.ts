@@ -14,6 +14,12 @@ export const CALIBRATION_FILE = 'calibration.json';
 /** The 1st-percentile cosine an encoder must reach for `auto` precision to pick int8. */
 export const DEFAULT_CALIBRATION_THRESHOLD = 0.99;
 
+/**
+ * The top-10 retrieval agreement with fp32 a copy must also reach for `auto` to pick it: embeddings can
+ * each stay close (high cosines) and still reorder near-ties enough to change what a search returns.
+ */
+export const DEFAULT_RETRIEVAL_AGREEMENT = 0.95;
+
 export type Precision = 'fp32' | 'int8';
 
 export interface CosineStats {
@@ -81,19 +87,35 @@ export function cosineStats(values: readonly number[]): CosineStats {
   };
 }
 
-function topK(query: Float32Array, gallery: readonly Float32Array[], k: number): number[] {
-  const scored = gallery.map((item, index) => {
+function scores(query: Float32Array, gallery: readonly Float32Array[]): number[] {
+  return gallery.map((item) => {
     let dot = 0;
     for (let j = 0; j < item.length; j++) dot += item[j]! * query[j]!;
-    return { index, dot };
+    return dot;
   });
-  scored.sort((x, y) => y.dot - x.dot || x.index - y.index);
-  return scored.slice(0, k).map((s) => s.index);
+}
+
+function topK(scored: readonly number[], k: number): number[] {
+  return scored
+    .map((dot, index) => ({ index, dot }))
+    .sort((x, y) => y.dot - x.dot || x.index - y.index)
+    .slice(0, k)
+    .map((s) => s.index);
 }
 
 /**
+ * Reference scores this close to the k-th best are a tie at the edge of the top k: which of them makes
+ * it in is not a change a person would see (the same gap the index's int8 frames are judged by, see
+ * index/DESIGN.md), and near-duplicate gallery items (frames of one shot) would otherwise count as
+ * disagreements.
+ */
+export const RETRIEVAL_TIE = 1e-3;
+
+/**
  * Mean overlap, in [0, 1], of the top-`k` gallery items per query under two embeddings of the same
- * queries and gallery (reference, candidate). `k` is capped at the gallery size.
+ * queries and gallery (reference, candidate). `k` is capped at the gallery size. A candidate pick
+ * outside the reference top k still agrees when its reference score ties the k-th best (within
+ * {@link RETRIEVAL_TIE}).
  */
 export function topKAgreement(
   reference: { queries: readonly Float32Array[]; gallery: readonly Float32Array[] },
@@ -104,8 +126,12 @@ export function topKAgreement(
   if (kk === 0 || reference.queries.length === 0) return 1;
   let total = 0;
   reference.queries.forEach((query, i) => {
-    const expected = new Set(topK(query, reference.gallery, kk));
-    total += topK(candidate.queries[i]!, candidate.gallery, kk).filter((x) => expected.has(x)).length / kk;
+    const referenceScores = scores(query, reference.gallery);
+    const expected = topK(referenceScores, kk);
+    const edge = referenceScores[expected[kk - 1]!]! - RETRIEVAL_TIE;
+    const kept = new Set(expected);
+    const picks = topK(scores(candidate.queries[i]!, candidate.gallery), kk);
+    total += picks.filter((x) => kept.has(x) || referenceScores[x]! >= edge).length / kk;
   });
   return total / reference.queries.length;
 }

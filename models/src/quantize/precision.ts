@@ -12,7 +12,12 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { FINGERPRINT_CACHE_FILE } from '../model-fingerprint.ts';
 import { inspectModelFolder } from '../model-layout.ts';
-import { type Calibration, type Precision, readCalibration } from './calibrate.ts';
+import {
+  type Calibration,
+  DEFAULT_RETRIEVAL_AGREEMENT,
+  type Precision,
+  readCalibration,
+} from './calibrate.ts';
 
 /** The combinations `reel models quantize` writes, with their folder suffix. */
 export const QUANTIZED_VARIANTS = [
@@ -79,14 +84,25 @@ function decide(
     };
   }
   const { p1 } = calibration[encoder];
-  const measured = `calibration p1 cosine ${p1.toFixed(4)}`;
+  const agreement = calibration.retrieval?.agreement;
+  const k = calibration.retrieval?.k ?? 10;
+  const measured = `calibration p1 cosine ${p1.toFixed(4)}${agreement === undefined ? '' : `, top-${k} agreement ${agreement.toFixed(3)}`}`;
   if (choice === 'int8') return { precision: 'int8', reason: `${setting} (${measured})` };
-  return p1 >= calibration.threshold
-    ? { precision: 'int8', reason: `${setting}: ${measured} ≥ ${calibration.threshold}` }
-    : {
-        precision: 'fp32',
-        reason: `${setting}: ${measured} < ${calibration.threshold}, int8 would lose too much`,
-      };
+  if (p1 < calibration.threshold)
+    return {
+      precision: 'fp32',
+      reason: `${setting}: p1 cosine ${p1.toFixed(4)} < ${calibration.threshold}, int8 would lose too much`,
+    };
+  // Close embeddings can still reorder results: the copy must also keep what a search returns.
+  if (agreement !== undefined && agreement < DEFAULT_RETRIEVAL_AGREEMENT)
+    return {
+      precision: 'fp32',
+      reason: `${setting}: top-${k} agreement ${agreement.toFixed(3)} < ${DEFAULT_RETRIEVAL_AGREEMENT}, int8 would change search results`,
+    };
+  return {
+    precision: 'int8',
+    reason: `${setting}: ${measured} (≥ ${calibration.threshold}${agreement === undefined ? '' : ` and ≥ ${DEFAULT_RETRIEVAL_AGREEMENT}`})`,
+  };
 }
 
 /** The fingerprint last computed for `dir` (cached beside the model), if any: reading it hashes nothing. */

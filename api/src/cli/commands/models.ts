@@ -120,6 +120,7 @@ function registerQuantize(models: Command, context: () => CliContext): void {
       const { config, logger } = context();
       const dir = resolveModelDir(id, config.paths.models);
       const { images, source } = calibrationImages(config.paths.thumbnails);
+      const activeBefore = resolveActiveModel(config.model, config.paths.models, precisionSettings(config));
       const pool = createInferencePool({ size: 1 });
       const result = await quantizeModel(dir, {
         pool,
@@ -131,8 +132,16 @@ function registerQuantize(models: Command, context: () => CliContext): void {
         log: (message) => logger.info(message),
       }).finally(() => pool.close());
       const chosen = resolvePrecision(dir, config.paths.models, precisionSettings(config));
+      // A new copy may become the active model (precision auto): the next sweep then re-embeds every
+      // video with it. Said here, where it happens, not discovered later.
+      const activeAfter = resolveActiveModel(config.model, config.paths.models, precisionSettings(config));
+      const activeModel = {
+        before: path.basename(activeBefore.dir),
+        after: path.basename(activeAfter.dir),
+        changed: activeBefore.dir !== activeAfter.dir,
+      };
       if (options.json) {
-        printJson({ ...result, chosen });
+        printJson({ ...result, chosen, activeModel });
         return;
       }
       const calibration = result.folders[0]!.calibration;
@@ -152,9 +161,16 @@ function registerQuantize(models: Command, context: () => CliContext): void {
               `${f.fingerprint.slice(0, 19)}…`,
             ]),
           )}\n` +
-          `with the current settings ${result.source.id} runs as ${path.basename(chosen.dir)}: image ${chosen.image.precision} (${chosen.image.reason}), text ${chosen.text.precision} (${chosen.text.reason})\n`,
+          `with the current settings ${result.source.id} runs as ${path.basename(chosen.dir)}: image ${chosen.image.precision} (${chosen.image.reason}), text ${chosen.text.precision} (${chosen.text.reason})\n` +
+          `${modelChangeLine(activeModel.before, activeModel.after, config.sweepCron)}\n`,
       );
     });
+}
+
+/** What a change of the active model sets off, for the commands that make one. */
+export function modelChangeLine(before: string, after: string, sweepCron: string): string {
+  if (before === after) return `the active model stays ${before}: nothing is re-embedded`;
+  return `the active model is now ${after} (was ${before}): the next sweep (REEL_SWEEP_CRON "${sweepCron}") re-embeds every indexed video with it, or now: npx reel reindex --model; searches read ${before} until that ends`;
 }
 
 function registerSynth(models: Command, context: () => CliContext): void {
@@ -320,18 +336,23 @@ function registerUse(models: Command, context: () => CliContext): void {
       const { config } = context();
       const dir = resolveModelDir(id, config.paths.models);
       const checked = await validateModel(dir);
+      const settings = precisionSettings(config);
+      const before = path.basename(resolveActiveModel(config.model, config.paths.models, settings).dir);
       await saveActiveModel(config.paths.models, id);
+      const after = path.basename(resolveActiveModel(config.model, config.paths.models, settings).dir);
       const overridden = config.model !== undefined && config.model !== id;
       if (options.json)
         printJson({
           id,
           dir,
           ...checked,
+          activeModel: { before, after, changed: before !== after },
           ...(overridden ? { overriddenBy: { REEL_MODEL: config.model } } : {}),
         });
       else
         process.stdout.write(
-          `active model: ${id} (${checked.layout} ${checked.variant}, ${checked.dim}-d, ${checked.fingerprint})\n`,
+          `active model: ${id} (${checked.layout} ${checked.variant}, ${checked.dim}-d, ${checked.fingerprint})\n` +
+            `${modelChangeLine(before, after, config.sweepCron)}\n`,
         );
       if (overridden) {
         process.stderr.write(

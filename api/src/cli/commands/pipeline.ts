@@ -236,6 +236,8 @@ export interface ReindexReport extends ReindexOutcome {
   batch?: Record<string, number> | undefined;
   /** Backfill: the fingerprint searches read once it ended. */
   searching?: string;
+  /** Backfill: the batch whose failures keep searches on the old model. */
+  stuckOn?: string;
 }
 
 function countsText(counts: Record<string, number> | undefined): string {
@@ -252,8 +254,12 @@ export function describeOutcome(outcome: ReindexReport): string {
         ? `re-embedded ${outcome.videos} video(s) with the active model${batch}`
         : 'nothing to re-embed';
     // `switched` as reindex reports it: searches now read the active model.
-    const reads = outcome.switched ? 'the active model' : 'not the active model yet';
-    return `model:  ${what}; searches read ${outcome.searching?.slice(0, 19) ?? '?'}… (${reads})`;
+    if (outcome.switched)
+      return `model:  ${what}; searches now read the active model (${outcome.searching?.slice(0, 19) ?? '?'}…)`;
+    const stuck = outcome.stuckOn
+      ? `: ${outcome.batch?.failed ?? 'some'} video(s) could not get the active model's vectors (npx reel status ${outcome.stuckOn} says why); searches switch once every indexed video has them: run npx reel reindex --model again when they can`
+      : '';
+    return `model:  ${what}; searches still read ${outcome.searching?.slice(0, 19) ?? '?'}…, not the active model${stuck}`;
   }
   if (outcome.kind === 'sweep')
     return (outcome.videos ?? 0) > 0
@@ -321,14 +327,28 @@ function registerReindex(program: Command, context: () => CliContext): void {
           if (all || options.model) {
             const active = await pipeline.activeModel();
             await pipeline.searchModel();
-            const outcome = await pipeline.reindex.backfill(active);
-            const batch = await follow(outcome.batchId, 'backfill');
+            // Each round re-embeds the videos that lack the active model's vectors; when a round ends,
+            // asking again switches searches, or starts a round for videos indexed meanwhile. The same
+            // round asked twice means its failures keep searches where they are.
+            const first = await pipeline.reindex.backfill(active);
+            let outcome = first;
+            let batch: BatchStatus | undefined;
+            const rounds: string[] = [];
+            while (outcome.batchId && !rounds.includes(outcome.batchId)) {
+              rounds.push(outcome.batchId);
+              batch = await follow(
+                outcome.batchId,
+                rounds.length > 1 ? `backfill round ${rounds.length}` : 'backfill',
+              );
+              outcome = await pipeline.reindex.backfill(active);
+            }
             const now = await pipeline.searchModel();
             outcomes.push({
-              ...outcome,
+              ...first,
               batch: batch?.counts,
               searching: now.fingerprint,
               switched: now.fingerprint === active.fingerprint,
+              ...(now.fingerprint !== active.fingerprint && batch ? { stuckOn: batch.id } : {}),
             });
           }
           if (all || options.sweep) {

@@ -64,7 +64,8 @@ export function registerSearch(program: Command, context: () => CliContext): voi
     .addHelpText(
       'after',
       '\nPrints #, title, score (cosine), the moment that matched (m:ss.s–m:ss.s) and the video id; --json\n' +
-        'prints the whole response (untrimmed titles, frame timestamps, timings, the next-page cursor).\n\n' +
+        'prints the whole response (untrimmed titles, each rank and moment with its frame index, timings,\n' +
+        'the next-page cursor).\n\n' +
         'Examples:\n  $ npx reel search "a red square on the left" -k 5\n  $ npx reel search "dog on a beach" --pooling mean --min-score 0.25',
     )
     .action(
