@@ -43,6 +43,14 @@ describe('reel ingest, status, search (real CLI, local worker)', () => {
       videos: { name: string; status: string; code?: string }[];
     };
     expect(batch.counts).toMatchObject({ indexed: 2, failed: 1 });
+    // the CLI's JSON is the API's: GET /v1/batches/:id field names, ISO dates, the tenant's batch id
+    expect(batch).toMatchObject({
+      kind: 'upload',
+      createdAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/),
+      finishedAt: expect.stringMatching(/Z$/),
+      etaSeconds: null,
+    });
+    expect(batch.id).not.toContain('.');
     expect(batch.videos.find((v) => v.name.endsWith('broken.mp4'))).toMatchObject({
       status: 'failed',
       code: 'NOT_A_VIDEO',
@@ -59,6 +67,13 @@ describe('reel ingest, status, search (real CLI, local worker)', () => {
     };
     expect(response.results.map((r) => r.title)).toEqual(['red', 'blue']);
     expect(response.results[0]!.score).toBeGreaterThan(response.results[1]!.score + 0.1);
+    // and a search's JSON is POST /v1/search's
+    expect(response.results[0]).toMatchObject({
+      rank: 1,
+      durationSeconds: expect.any(Number),
+      createdAt: expect.stringMatching(/Z$/),
+      streamUrl: expect.stringMatching(/^\/v1\/videos\/v_[0-9a-f]{24}\/stream#t=/),
+    });
     expect(response.results[0]!.moment.end).toBeGreaterThan(response.results[0]!.moment.start);
 
     const again = await runCli(['ingest', path.join(videos, 'red.mp4'), '--json'], env);
@@ -144,6 +159,17 @@ describe('reel ingest, status, search (real CLI, local worker)', () => {
     const second = await runCli(['search', 'red', '-k', '1', '--cursor', first.nextCursor], env);
     expect(second.code).toBe(0);
     expect(second.stdout.split('\n')[1]).toMatch(/^2\s/); // the row under the header
+  });
+
+  it("a worker the command runs itself logs only warnings: no log lines among the command's output", async () => {
+    const quiet: Record<string, string> = { ...env };
+    delete quiet.REEL_LOG_LEVEL;
+    const purple = colourVideo(videos, 'purple.mp4', 'purple');
+    const run = await runCli(['ingest', purple], quiet);
+    expect(run.code).toBe(0);
+    expect(run.stderr).toContain('no worker is running: starting one in this process');
+    expect(run.stderr.split('\n').filter((line) => line.startsWith('{'))).toEqual([]);
+    expect(run.stdout).toMatch(/purple\.mp4\s+indexed/);
   });
 
   it('reel serve on a taken port says which and what to do', async () => {

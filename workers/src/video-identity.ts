@@ -48,3 +48,11 @@ export async function hashHandle(handle: FileHandle, signal?: AbortSignal): Prom
 export function videoIdFor(tenant: string, sha256: string): string {
   return `v_${createHash('sha256').update(`${tenant}\0${sha256}`).digest('hex').slice(0, 24)}`;
 }
+
+/**
+ * True for a video known by its URL or server path rather than by its content (its id is not its
+ * content's): such a video may read differently next time (a server back up, a file put in place).
+ */
+export function isProvisional(record: { tenant: string; videoId: string; sha256: string }): boolean {
+  return record.sha256 === '' || videoIdFor(record.tenant, record.sha256) !== record.videoId;
+}

@@ -20,7 +20,7 @@ import type { SpooledEmbeddings, SpooledFrames } from '../adapters/frame-spool.t
 import { clientBatchId } from '../batch-id.ts';
 import type { StageSkip, VideoJobData, VideoOutcome } from '../jobs.ts';
 import type { CatalogVideo, ContentClaim, Frame, PipelineDeps } from '../pipeline-deps.ts';
-import { type ContentHash, videoIdFor } from '../video-identity.ts';
+import { type ContentHash, isProvisional, videoIdFor } from '../video-identity.ts';
 import { isVideoUrl } from '../video-url.ts';
 
 /** Error code of a job that names a video nobody submitted. */
@@ -128,9 +128,6 @@ async function settleContent(
  * True for a video whose id is not its content's (a URL or a server-side path submitted through the
  * API): its id was given before its content was known.
  */
-function isProvisional(record: CatalogVideo): boolean {
-  return record.sha256 === '' || videoIdFor(record.tenant, record.sha256) !== record.videoId;
-}
 
 /** Downloads a URL video into its tenant's storage; returns the record's new source and hash. */
 async function download(

@@ -25,7 +25,7 @@ import { BATCH_ID_PATTERN, batchKey, clientBatchId } from '../batch-id.ts';
 import type { BatchKind, BatchProgress, BatchStatus, BatchVideo } from '../batch-progress.ts';
 import type { ModelRef, VideoJobData } from '../jobs.ts';
 import type { CatalogVideo, VideoCatalog } from '../pipeline-deps.ts';
-import { type ContentHash, hashFile, videoIdFor } from '../video-identity.ts';
+import { type ContentHash, hashFile, isProvisional, videoIdFor } from '../video-identity.ts';
 import { checkVideoUrl, titleForUrl, videoIdForPath, videoIdForUrl } from '../video-url.ts';
 
 export interface SubmitFile {
@@ -159,7 +159,8 @@ export class BatchService {
         duplicate: { name, videoId, status: 'duplicate', message: `${name}: already indexed as ${videoId}` },
       };
     const failedBefore = existing?.status === 'failed' ? existing.error : undefined;
-    if (failedBefore && isInputFault(failedBefore.code))
+    // Only content fails the same way again; a URL or path may read differently now.
+    if (failedBefore && isInputFault(failedBefore.code) && existing && !isProvisional(existing))
       return {
         failed: {
           name,

@@ -1,7 +1,10 @@
 import type { TableUpkeep } from '@reel/index';
+import type { Logger } from '@reel/infra';
 import type { BatchStatus, Pipeline, QueueName, RunningWorker } from '@reel/workers';
-import { openPipeline, startPipelineWorker, VIDEO_EXTENSIONS, walkPaths } from '@reel/workers';
+import { clientBatchId, openPipeline, startPipelineWorker, VIDEO_EXTENSIONS, walkPaths } from '@reel/workers';
 import { type Command, InvalidArgumentError } from 'commander';
+import { toAccepted } from '../../http/schemas.ts';
+import { batchView } from '../../json-views.ts';
 import { waitWithProgress } from '../batch-progress.ts';
 import { type CliContext, ExitCode, UsageError } from '../context.ts';
 import { needRedis } from '../need-redis.ts';
@@ -61,6 +64,16 @@ function registerWorker(program: Command, context: () => CliContext): void {
       );
       await drained;
     });
+}
+
+/**
+ * The log of a worker a command runs in its own process: warnings and errors only (its info lines,
+ * one per video and stage, would land between the command's own progress and table), unless
+ * REEL_LOG_LEVEL (or a config file) sets a level of its own.
+ */
+function quietLogger(ctx: CliContext): Logger {
+  if (process.env.REEL_LOG_LEVEL || ctx.config.logLevel !== 'info') return ctx.logger;
+  return ctx.logger.child({}, { level: 'warn' });
 }
 
 /** The files a folder walk passed over, counted and named (the first few). */
@@ -140,7 +153,7 @@ function registerIngest(program: Command, context: () => CliContext): void {
             ...(options.batchId ? { batchId: options.batchId } : {}),
           });
           if (!options.wait) {
-            if (options.json) printJson(submitted);
+            if (options.json) printJson(toAccepted(submitted));
             else
               process.stdout.write(
                 `batch ${submitted.batchId}: ${submitted.videos.length} file(s) submitted; follow it with: npx reel status ${submitted.batchId}\n`,
@@ -151,14 +164,14 @@ function registerIngest(program: Command, context: () => CliContext): void {
             process.stderr.write(
               'no worker is running: starting one in this process (run `npx reel worker` to keep one up)\n',
             );
-            local = await startPipelineWorker(ctx.config, ctx.logger);
+            local = await startPipelineWorker(ctx.config, quietLogger(ctx));
           }
           const status = await waitWithProgress(
             pipeline,
             submitted.batchId,
             !options.json && process.stderr.isTTY === true,
           );
-          if (options.json) printJson(status);
+          if (options.json) printJson(batchView(status, clientBatchId(status.id)));
           else {
             process.stdout.write(`${formatOutcomes(status)}\n`);
             process.stdout.write(
@@ -178,16 +191,19 @@ function registerStatus(program: Command, context: () => CliContext): void {
   program
     .command('status')
     .description("a batch's progress and per-video outcomes, or (without an id) the queues and the index")
-    .argument('[batch]', 'batch id')
-    .option('--json', 'print as JSON')
+    .argument('[batch]', 'batch id (as ingest printed it, or as the API shows it with --tenant)')
+    .option('--tenant <id>', "the tenant whose batch id it is (the API's ids are per tenant)", 'default')
+    .option('--json', 'print as JSON (the shape GET /v1/batches/:id answers)')
     .addHelpText('after', '\nExample:\n  $ npx reel status\n  $ npx reel status 4f0c2a9e-...')
-    .action(async (batch: string | undefined, options: { json?: boolean }) => {
+    .action(async (batch: string | undefined, options: { json?: boolean; tenant: string }) => {
       const ctx = context();
       await needRedis(ctx.config, 'reel status');
       const pipeline = await openPipeline(ctx.config);
       try {
         if (batch) {
-          const status = await pipeline.service.status(batch);
+          const status =
+            (await pipeline.service.status(batch)) ??
+            (await pipeline.service.statusOf(options.tenant, batch));
           if (!status) {
             process.stderr.write(
               `error BATCH_NOT_FOUND: no batch ${batch} (batches are kept 30 days after they end)\n`,
@@ -195,7 +211,7 @@ function registerStatus(program: Command, context: () => CliContext): void {
             process.exitCode = ExitCode.failure;
             return;
           }
-          if (options.json) printJson(status);
+          if (options.json) printJson(batchView(status, clientBatchId(status.id)));
           else
             process.stdout.write(
               `batch ${status.id} (${status.tenant}): ${status.done}/${status.total} done${status.finishedAt ? ', finished' : status.etaSeconds !== undefined ? `, about ${status.etaSeconds}s left` : ''}\n${formatOutcomes(status)}\n`,
@@ -318,7 +334,7 @@ function registerReindex(program: Command, context: () => CliContext): void {
             if (!batchId) return undefined;
             if (!local && options.localWorker && !(await pipeline.status.workersListening())) {
               process.stderr.write('no worker is running: starting one in this process\n');
-              local = await startPipelineWorker(ctx.config, ctx.logger);
+              local = await startPipelineWorker(ctx.config, quietLogger(ctx));
             }
             const status = await waitWithProgress(pipeline, batchId, showBar, label);
             failed += status.counts.failed;

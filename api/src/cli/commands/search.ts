@@ -1,6 +1,7 @@
 import { POOLINGS, type Pooling, type SearchResponse } from '@reel/index';
 import { LiveSearch, openPipeline } from '@reel/workers';
 import { type Command, InvalidArgumentError, Option } from 'commander';
+import { searchView } from '../../json-views.ts';
 import { type CliContext, UsageError } from '../context.ts';
 import { formatClock, formatTable, printJson, truncate } from '../output.ts';
 
@@ -97,7 +98,7 @@ export function registerSearch(program: Command, context: () => CliContext): voi
             ...(options.cursor ? { cursor: options.cursor } : {}),
           });
           if (options.json) {
-            printJson(response);
+            printJson(searchView(response));
             return;
           }
           process.stdout.write(`${formatResults(response.results)}\n`);

@@ -5,6 +5,7 @@
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
+import { batchView } from '../../json-views.ts';
 import { AllowedPaths } from '../allowed-paths.ts';
 import { HttpProblem } from '../problem.ts';
 import { requireRedis } from '../require-redis.ts';
@@ -149,26 +150,7 @@ export const batchRoutes: FastifyPluginAsyncTypebox = async (app) => {
       // Batch ids are the tenant's own: the same id of another tenant is another batch.
       const status = await pipeline.service.statusOf(request.principal.tenant, id);
       if (!status) throw new HttpProblem(404, 'BATCH_NOT_FOUND', `no batch ${id}`);
-      return {
-        id,
-        kind: status.kind ?? 'upload',
-        createdAt: new Date(status.createdAt).toISOString(),
-        finishedAt: status.finishedAt === undefined ? null : new Date(status.finishedAt).toISOString(),
-        total: status.total,
-        done: status.done,
-        counts: status.counts,
-        stages: status.stages,
-        etaSeconds: status.etaSeconds ?? null,
-        videos: status.videos.map((v) => ({
-          videoId: v.videoId,
-          name: v.name,
-          status: v.status,
-          ...(v.code ? { code: v.code } : {}),
-          ...(v.message ? { message: v.message } : {}),
-          ...(v.duplicateOf ? { duplicateOf: v.duplicateOf } : {}),
-          updatedAt: new Date(v.updatedAt).toISOString(),
-        })),
-      };
+      return batchView(status, id);
     },
   );
 };

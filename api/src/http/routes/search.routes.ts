@@ -3,8 +3,9 @@
  * browser or curl). Needs only the index and the model: it keeps answering while Redis is down.
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { POOLINGS, type Pooling, type SearchResponse } from '@reel/index';
+import { POOLINGS, type Pooling } from '@reel/index';
 import { Type } from 'typebox';
+import { searchView } from '../../json-views.ts';
 import { HttpProblem } from '../problem.ts';
 import {
   authErrors,
@@ -53,31 +54,6 @@ const SearchResponseSchema = Type.Object({
   }),
 });
 
-function toBody(response: SearchResponse) {
-  return {
-    results: response.results.map((r) => ({
-      rank: r.rank,
-      videoId: r.videoId,
-      title: r.title,
-      score: r.score,
-      moment: {
-        start: r.moment.start,
-        end: r.moment.end,
-        frameIndex: r.moment.frameIndex,
-        thumbnailUrl: r.moment.thumbnail === null ? null : thumbnailUrl(r.videoId, r.moment.frameIndex),
-      },
-      tags: r.tags,
-      durationSeconds: r.duration,
-      createdAt: r.createdAt.toISOString(),
-      streamUrl: `/v1/videos/${encodeURIComponent(r.videoId)}/stream#t=${r.moment.start}`,
-    })),
-    nextCursor: response.nextCursor,
-    fingerprint: response.fingerprint,
-    pooling: response.pooling,
-    timings: response.timings,
-  };
-}
-
 export const searchRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const { config, search } = app.deps;
   const query = Type.String({
@@ -119,7 +95,7 @@ export const searchRoutes: FastifyPluginAsyncTypebox = async (app) => {
       ...(input.cursor ? { cursor: input.cursor } : {}),
     });
     app.observeSearch?.(response);
-    return toBody(response);
+    return searchView(response);
   };
 
   app.post(

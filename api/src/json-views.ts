@@ -1,0 +1,58 @@
+/**
+ * The JSON reel answers with, one shape per kind of answer, shared by the HTTP API and the CLI's
+ * `--json`: the same field names, ISO 8601 dates and nulls for what is unknown, whichever door a
+ * program reads reel through.
+ */
+import type { SearchResponse } from '@reel/index';
+import type { BatchStatus } from '@reel/workers';
+import { thumbnailUrl } from './http/schemas.ts';
+
+/** A batch's progress and per-video outcomes (`GET /v1/batches/:id`, `reel status ID --json`). */
+export function batchView(status: BatchStatus, id: string) {
+  return {
+    id,
+    kind: status.kind ?? 'upload',
+    createdAt: new Date(status.createdAt).toISOString(),
+    finishedAt: status.finishedAt === undefined ? null : new Date(status.finishedAt).toISOString(),
+    total: status.total,
+    done: status.done,
+    counts: status.counts,
+    stages: status.stages,
+    etaSeconds: status.etaSeconds ?? null,
+    videos: status.videos.map((v) => ({
+      videoId: v.videoId,
+      name: v.name,
+      status: v.status,
+      ...(v.code ? { code: v.code } : {}),
+      ...(v.message ? { message: v.message } : {}),
+      ...(v.duplicateOf ? { duplicateOf: v.duplicateOf } : {}),
+      updatedAt: new Date(v.updatedAt).toISOString(),
+    })),
+  };
+}
+
+/** A page of search results (`POST|GET /v1/search`, `reel search --json`). */
+export function searchView(response: SearchResponse) {
+  return {
+    results: response.results.map((r) => ({
+      rank: r.rank,
+      videoId: r.videoId,
+      title: r.title,
+      score: r.score,
+      moment: {
+        start: r.moment.start,
+        end: r.moment.end,
+        frameIndex: r.moment.frameIndex,
+        thumbnailUrl: r.moment.thumbnail === null ? null : thumbnailUrl(r.videoId, r.moment.frameIndex),
+      },
+      tags: r.tags,
+      durationSeconds: r.duration,
+      createdAt: r.createdAt.toISOString(),
+      streamUrl: `/v1/videos/${encodeURIComponent(r.videoId)}/stream#t=${r.moment.start}`,
+    })),
+    nextCursor: response.nextCursor,
+    fingerprint: response.fingerprint,
+    pooling: response.pooling,
+    timings: response.timings,
+  };
+}
