@@ -14,7 +14,6 @@ import {
   filterQuery,
   filtersFromQuery,
   problemRef,
-  thumbnailUrl,
   toVideoFilters,
 } from '../schemas.ts';
 
