@@ -1,7 +1,7 @@
 import { ReelError } from '@reel/infra';
 import Fastify from 'fastify';
 import { describe, expect, it } from 'vitest';
-import { isRedisOutage, registerProblemHandler } from '../src/http/problem.ts';
+import { isRedisOutage, registerProblemHandler, validationDetail } from '../src/http/problem.ts';
 
 describe('problem+json for Redis failing mid-request', () => {
   it('recognises a cluster without quorum and a dropped connection, and nothing else', () => {
@@ -61,5 +61,55 @@ describe('problem+json statuses come from the error catalogue', () => {
     expect(await statusOf('TOO_LARGE')).toBe(413);
     expect(await statusOf('NO_SUCH_CODE_ANYWHERE')).toBe(500);
     await app.close();
+  });
+});
+
+describe('validationDetail: what was wrong, once per field', () => {
+  const issue = (
+    keyword: string,
+    instancePath: string,
+    params: Record<string, unknown>,
+    message?: string,
+  ) => ({
+    keyword,
+    instancePath,
+    params,
+    ...(message ? { message } : {}),
+  });
+
+  it('names the values of a union of constants once, not "must be equal to constant" per value', () => {
+    const issues = ['mean', 'attention', 'xpool'].map((v) =>
+      issue('const', '/pooling', { allowedValue: v }, 'must be equal to constant'),
+    );
+    issues.push(issue('anyOf', '/pooling', {}, 'must match a schema in anyOf'));
+    expect(validationDetail('body', issues)).toBe('body.pooling: must be one of mean, attention, xpool');
+  });
+
+  it('names enums, missing and unknown fields, and keeps fields apart', () => {
+    expect(
+      validationDetail('querystring', [
+        issue(
+          'enum',
+          '/status',
+          { allowedValues: ['queued', 'indexed'] },
+          'must be equal to one of the allowed values',
+        ),
+        issue('required', '', { missingProperty: 'q' }, "must have required property 'q'"),
+        issue(
+          'additionalProperties',
+          '/filters',
+          { additionalProperty: 'tag' },
+          'must NOT have additional properties',
+        ),
+        issue('type', '/k', { type: 'integer' }, 'must be integer'),
+      ]),
+    ).toBe(
+      'querystring.status: must be one of queued, indexed; querystring.q: is required; querystring.filters.tag: is not a field this route takes; querystring.k: must be integer',
+    );
+  });
+
+  it('says a message once when ajv repeats it', () => {
+    const twice = [issue('type', '/k', {}, 'must be integer'), issue('type', '/k', {}, 'must be integer')];
+    expect(validationDetail('body', twice)).toBe('body.k: must be integer');
   });
 });
