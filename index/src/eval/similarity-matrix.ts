@@ -14,11 +14,12 @@ import { meanFromCosines } from '../pooling/pooling-kernels.ts';
 import {
   DEFAULT_ATTENTION_TEMPERATURE,
   DEFAULT_TOP_K,
+  frameCosines,
   scoreAttention,
   scoreMax,
   scoreTopK,
 } from '../pooling/text-conditioned-pooling.ts';
-import { dot, gramMatrix, l2NormalizeRows, norm } from '../pooling/vector-math.ts';
+import { gramMatrix, l2NormalizeRows } from '../pooling/vector-math.ts';
 import { checkXPoolHeadDim, type XPoolHead } from '../xpool/xpool-head.ts';
 import { prepareXPoolCompactQuery, scoreXPoolCompact, type XPoolCompactQuery } from '../xpool/xpool-score.ts';
 import { buildXPoolCompactCache, type XPoolCompactCache } from '../xpool/xpool-terms.ts';
@@ -97,24 +98,7 @@ function videoScorer(e: EvalEmbeddings, options: SimilarityMatrixOptions): PairS
   const report = (v: number) => options.onProgress?.('videos', v + 1, Nv);
   const framesOf = (v: number) => e.frames.subarray(v * F * D, (v + 1) * F * D);
   switch (options.pooling) {
-    case 'mean': {
-      const normalised: Float32Array[] = [];
-      const grams: Float32Array[] = [];
-      for (let v = 0; v < Nv; v++) {
-        const x = l2NormalizeRows(framesOf(v), F, D);
-        normalised.push(x);
-        grams.push(gramMatrix(x, F, D));
-        report(v);
-      }
-      const cos = new Float64Array(2 * F);
-      return (text, _t, v) => {
-        const x = normalised[v]!;
-        const textNorm = norm(text, 0, D);
-        const inv = textNorm > 0 ? 1 / textNorm : 0;
-        for (let f = 0; f < F; f++) cos[f] = dot(text, 0, x, f * D, D) * inv;
-        return meanFromCosines(cos, F, grams[v]!, 0);
-      };
-    }
+    case 'mean':
     case 'attention':
     case 'topk': {
       const normalised: Float32Array[] = [];
@@ -124,6 +108,13 @@ function videoScorer(e: EvalEmbeddings, options: SimilarityMatrixOptions): PairS
         normalised.push(x);
         grams.push(gramMatrix(x, F, D));
         report(v);
+      }
+      if (options.pooling === 'mean') {
+        const cos = new Float64Array(2 * F);
+        return (text, _t, v) => {
+          frameCosines(text, normalised[v]!, F, D, cos);
+          return meanFromCosines(cos, F, grams[v]!, 0);
+        };
       }
       if (options.pooling === 'attention') {
         const tau = options.tau ?? DEFAULT_ATTENTION_TEMPERATURE;

@@ -28,7 +28,7 @@ export const DEFAULT_ATTENTION_TEMPERATURE = 0.01;
 export const DEFAULT_TOP_K = 3;
 
 /** Fills `sims[0..F)` with cos(text, x̂_f) and returns ‖text‖ (0 for a zero text). */
-function frameCosines(
+export function frameCosines(
   text: Float32Array,
   frames: Float32Array,
   frameCount: number,

@@ -352,12 +352,10 @@ export class BatchService {
       }
       videos.push({ name: entry.name, videoId, status: 'queued' });
       queued.push({ name: entry.name, record: this.#recordFor(settled.existing, entry.record) });
-      // The failed run's jobs keep their ids a week: the new ones would be ignored under the same ids.
-      if (settled.retry && !options.clearFinished)
+      // A failed run's jobs keep their ids a week: new ones under the same ids would be ignored.
+      if (options.clearFinished || settled.retry)
         await this.#jobs.clearFinished(videoId, input.model.fingerprint);
     }
-    if (options.clearFinished)
-      for (const q of queued) await this.#jobs.clearFinished(q.record.videoId, input.model.fingerprint);
     await this.#enqueueSubmitted({ id: batchId, tenant: input.tenant }, videos, queued, input.model);
     return { batchId, existing: false, videos };
   }

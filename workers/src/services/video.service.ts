@@ -50,8 +50,8 @@ export interface VideoFile {
   contentType: string | undefined;
   etag: string | undefined;
   lastModified: Date | undefined;
-  /** The bytes, or the range asked for; undefined when the file vanished meanwhile. */
-  read(range: ByteRange | undefined): Promise<Readable | undefined>;
+  /** The bytes, or the range asked for; VIDEO_FILE_MISSING when the file vanished meanwhile. */
+  read(range: ByteRange | undefined): Promise<Readable>;
   /** Releases the file when nothing was read. */
   close(): Promise<void>;
 }
@@ -133,8 +133,7 @@ export class VideoService implements DeletedVideos {
         'VIDEO_NOT_INDEXED',
         `video ${video.id} is ${video.status}: only indexed videos are streamed`,
       );
-    const missing = () =>
-      new ReelError('VIDEO_FILE_MISSING', `video ${video.id}: its file is no longer stored`);
+    const missing = () => fileMissing(video.id);
     let source: ResolvedSource;
     try {
       source = await resolveSource(this.#storage, {
@@ -149,7 +148,7 @@ export class VideoService implements DeletedVideos {
       throw missing();
     }
     const file =
-      source.kind === 'stored' ? await this.#storedFile(source.key) : await serverFile(source.path);
+      source.kind === 'stored' ? await this.#storedFile(video.id, source.key) : await serverFile(source.path);
     if (!file) throw missing();
     return file;
   }
@@ -182,7 +181,7 @@ export class VideoService implements DeletedVideos {
   }
 
   /** A stored object (the data folder or a bucket), typed by reel's key. */
-  async #storedFile(key: string): Promise<VideoFile | undefined> {
+  async #storedFile(videoId: string, key: string): Promise<VideoFile | undefined> {
     const info = await this.#storage.stat(key);
     if (!info) return undefined;
     return {
@@ -190,7 +189,11 @@ export class VideoService implements DeletedVideos {
       contentType: contentTypeOf(key),
       etag: info.etag,
       lastModified: info.lastModified,
-      read: async (range) => (await this.#storage.get(key, range ? { range } : {}))?.stream,
+      read: async (range) => {
+        const object = await this.#storage.get(key, range ? { range } : {});
+        if (!object) throw fileMissing(videoId);
+        return object.stream;
+      },
       close: async () => {},
     };
   }
@@ -252,6 +255,10 @@ export class VideoService implements DeletedVideos {
     if (search) fingerprints.add(search);
     return this.#jobs.videoJobs(videoId, fingerprints);
   }
+}
+
+function fileMissing(videoId: string): ReelError {
+  return new ReelError('VIDEO_FILE_MISSING', `video ${videoId}: its file is no longer stored`);
 }
 
 /** A server-side path, opened as a regular file: what is streamed is the file that was checked. */

@@ -222,12 +222,6 @@ export const videoRoutes: FastifyPluginAsyncTypebox = async (app) => {
         );
       }
       const body = await file.read(range);
-      if (!body)
-        throw new HttpProblem(
-          404,
-          'VIDEO_FILE_MISSING',
-          `video ${request.params.id}: its file is no longer stored`,
-        );
       objectHeaders(reply, file, file.contentType);
       if (range) {
         reply.code(206);
