@@ -136,7 +136,8 @@ describe('node version', () => {
       const run = await runCli(['doctor'], env(), oldNode);
       expect(run.code).toBe(1);
       expect(run.stderr).toContain('reel needs Node.js 24 LTS or newer');
-      expect(run.stderr).toContain('fix: npm install --prefix ~/.reel-node node@24');
+      expect(run.stderr).toContain('fix: run it as `npx reel …` inside the reel folder');
+      expect(run.stderr).toContain('npm install --prefix ~/.reel-node node@24');
     },
   );
 });

@@ -23,7 +23,8 @@ export interface CheckResult {
 export const MIN_NODE_MAJOR = 24;
 
 export const FIXES = {
-  node: 'npm install --prefix ~/.reel-node node@24 && export PATH="$HOME/.reel-node/node_modules/.bin:$PATH"',
+  // In the clone, npm ci installed Node 24 as the `node` dev dependency: npm and npx put it first on PATH.
+  node: 'run reel as `npx reel …` inside the reel folder (after npm ci it runs on the node dev dependency, Node 24), or install Node 24: npm install --prefix ~/.reel-node node@24 && export PATH="$HOME/.reel-node/node_modules/.bin:$PATH"',
   ffmpeg: 'apt-get update && apt-get install -y ffmpeg   (or set REEL_FFMPEG_PATH / REEL_FFPROBE_PATH)',
   redisOld: 'upgrade Redis to 6.2 or newer (Debian 12: apt-get install -y redis-server)',
   redisCluster:
