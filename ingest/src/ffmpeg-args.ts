@@ -25,6 +25,19 @@ export interface FfmpegCommandSpec {
   filterComplex: string;
   /** Output options, global ones included (ffmpeg takes global options anywhere); the output is stdout. */
   output: string[];
+  /** A second output: each frame again at the video's own aspect, as numbered PNGs (see {@link PreviewOutput}). */
+  preview?: { output: string[]; target: string };
+}
+
+/**
+ * Each sampled frame also written as a PNG at the video's display aspect (what a person sees, not the
+ * model's square crop): longest side `maxSide` (never enlarged), square pixels. Files are `pattern` with
+ * `%06d` replaced by the frame's position in ffmpeg's output, from 0.
+ */
+export interface PreviewOutput {
+  maxSide: number;
+  /** Absolute path with one `%06d`, in a folder the caller owns. */
+  pattern: string;
 }
 
 /** Geometry and clean-up every sampled frame gets inside ffmpeg. */
@@ -33,6 +46,8 @@ export interface FrameFilterOptions {
   size: number;
   /** Keep one field of each interlaced frame (no combing; vertical resolution is halved, then rescaled). */
   deinterlace: boolean;
+  /** Also write each frame at the video's aspect for thumbnails. */
+  preview?: PreviewOutput;
 }
 
 /** How far into the file the probe reads packets to learn keyframe spacing and frame pacing. */
@@ -115,24 +130,98 @@ export function seconds(value: number): string {
   return Math.max(0, value).toFixed(6);
 }
 
+/** One field per interlaced frame: a field has half the lines, so its pixels are twice as tall. */
+function fieldFilters(deinterlace: boolean): string[] {
+  return deinterlace ? ['field=type=top', "setsar=r='sar/2':max=1000"] : [];
+}
+
+/** Shortest edge to `size` (pixel aspect taken into account), centre crop, square pixels, rgb24. */
+function modelFilters(size: number): string[] {
+  const s = String(size);
+  const landscape = 'gte(iw*sar,ih)';
+  return [
+    `scale=w='if(${landscape},trunc(${s}*iw*sar/ih),${s})':h='if(${landscape},${s},trunc(${s}*ih/(iw*sar)))':flags=bicubic`,
+    `crop=${s}:${s}`,
+    'setsar=1',
+    'format=rgb24',
+  ];
+}
+
 /**
  * Filters after selection: one field per interlaced frame, shortest edge to `size` (pixel aspect taken into
  * account, rotation already applied by ffmpeg's autorotate), centre crop, square pixels, rgb24.
  * Resize follows CLIP: the short side becomes `size`, the long side `trunc(size × long / short)`.
  */
 export function frameFilters({ size, deinterlace }: FrameFilterOptions): string[] {
-  const s = String(size);
+  return [...fieldFilters(deinterlace), ...modelFilters(size)];
+}
+
+/**
+ * The preview's geometry: the display aspect (`iw*sar` by `ih`) kept, the longest side at most `maxSide`
+ * and never enlarged, even sides, square pixels, rgb24 (PNG's own pixels, converted once by ffmpeg).
+ */
+export function previewFilters(maxSide: number): string[] {
+  const m = String(maxSide);
   const landscape = 'gte(iw*sar,ih)';
-  const filters: string[] = [];
-  // A field has half the lines: its pixels are twice as tall, so the pixel aspect halves.
-  if (deinterlace) filters.push('field=type=top', "setsar=r='sar/2':max=1000");
-  filters.push(
-    `scale=w='if(${landscape},trunc(${s}*iw*sar/ih),${s})':h='if(${landscape},${s},trunc(${s}*ih/(iw*sar)))':flags=bicubic`,
-    `crop=${s}:${s}`,
+  const long = `if(${landscape},min(${m},iw*sar),min(${m},ih))`;
+  const w = `if(${landscape},${long},${long}*iw*sar/ih)`;
+  const h = `if(${landscape},${long}*ih/(iw*sar),${long})`;
+  return [
+    `scale=w='max(2,trunc(${w}/2)*2)':h='max(2,trunc(${h}/2)*2)':flags=bicubic`,
     'setsar=1',
     'format=rgb24',
+  ];
+}
+
+/**
+ * The part of a graph from `input` (a stream label) through `before` (selection) to the labelled model
+ * output `out`, logged by `log` (a showinfo or nothing); with a preview, a `split` after the field filter
+ * also feeds `previewOut`. `tag` keeps the split's own labels unique when a graph has several chains.
+ */
+function geometryChain(
+  input: string,
+  before: string[],
+  frame: FrameFilterOptions,
+  log: string[],
+  labels: { out: string; previewOut: string; tag: string },
+): string {
+  const field = fieldFilters(frame.deinterlace);
+  const model = [...modelFilters(frame.size), ...log];
+  if (!frame.preview) return `${input}${[...before, ...field, ...model].join(',')}[${labels.out}]`;
+  const m = `m${labels.tag}`;
+  const p = `p${labels.tag}`;
+  return (
+    `${input}${[...before, ...field, 'split=2'].join(',')}[${m}][${p}];` +
+    `[${m}]${model.join(',')}[${labels.out}];[${p}]${previewFilters(frame.preview.maxSide).join(',')}[${labels.previewOut}]`
   );
-  return filters;
+}
+
+/** The second output of a command with a preview: numbered PNGs, as many as the frames (`limit`, when known). */
+function previewSpec(frame: FrameFilterOptions, limit?: number): FfmpegCommandSpec['preview'] {
+  if (!frame.preview) return undefined;
+  return {
+    output: [
+      '-map',
+      '[preview]',
+      '-fps_mode',
+      'passthrough',
+      ...(limit === undefined ? [] : ['-frames:v', String(limit)]),
+      '-c:v',
+      'png',
+      '-compression_level',
+      '1',
+      '-start_number',
+      '0',
+      '-f',
+      'image2',
+    ],
+    target: fileSource(frame.preview.pattern),
+  };
+}
+
+/** `spec` with its preview output when it has one (never an `undefined` field). */
+function withPreview(spec: FfmpegCommandSpec, preview: FfmpegCommandSpec['preview']): FfmpegCommandSpec {
+  return preview ? { ...spec, preview } : spec;
 }
 
 /**
@@ -145,6 +234,9 @@ export function selectAtOrAfter(targets: number[]): string {
   const next = targets.map((t, k) => `${seconds(t)}*eq(selected_n\\,${k})`).join('+');
   return `lt(selected_n\\,${n})*gte(t\\,${next})`;
 }
+
+/** Labels of a graph with one chain: the model's frames to `[out]`, the preview's to `[preview]`. */
+const LABELS = { out: 'out', previewOut: 'preview', tag: '' };
 
 const OUTPUT_RAW_RGB = [
   '-map',
@@ -177,18 +269,27 @@ export function seekCommand(
   frame: FrameFilterOptions,
 ): FfmpegCommandSpec {
   const source = fileSource(file);
-  const chains = targets.map(
-    (_, k) => `[${k}:${streamIndex}]trim=end_frame=1,${frameFilters(frame).join(',')},showinfo@s${k}[v${k}]`,
+  const single = targets.length === 1;
+  const chains = targets.map((_, k) =>
+    geometryChain(`[${k}:${streamIndex}]`, ['trim=end_frame=1'], frame, [`showinfo@s${k}`], {
+      out: single ? 'out' : `v${k}`,
+      previewOut: single ? 'preview' : `w${k}`,
+      tag: String(k),
+    }),
   );
-  const joined =
-    targets.length === 1
-      ? chains[0]!.replace(/\[v0\]$/, '[out]')
-      : `${chains.join(';')};${targets.map((_, k) => `[v${k}]`).join('')}concat=n=${targets.length}:v=1:a=0[out]`;
-  return {
-    inputs: targets.map((t) => ({ options: [...INPUT_SAFETY, '-ss', seconds(t)], source })),
-    filterComplex: joined,
-    output: OUTPUT_RAW_RGB,
-  };
+  // concat writes segment k's streams (model frame, and preview) as the k-th frame of each output.
+  const streams = targets.map((_, k) => (frame.preview ? `[v${k}][w${k}]` : `[v${k}]`)).join('');
+  const joined = single
+    ? chains[0]!
+    : `${chains.join(';')};${streams}concat=n=${targets.length}:v=${frame.preview ? 2 : 1}:a=0[out]${frame.preview ? '[preview]' : ''}`;
+  return withPreview(
+    {
+      inputs: targets.map((t) => ({ options: [...INPUT_SAFETY, '-ss', seconds(t)], source })),
+      filterComplex: joined,
+      output: OUTPUT_RAW_RGB,
+    },
+    previewSpec(frame),
+  );
 }
 
 /**
@@ -205,11 +306,16 @@ export function singlePassCommand(
   decoderThreads?: number,
 ): FfmpegCommandSpec {
   const threads = decoderThreads === undefined ? [] : ['-threads', String(decoderThreads)];
-  return {
-    inputs: [{ options: [...INPUT_SAFETY, ...threads], source: fileSource(file) }],
-    filterComplex: `[0:${streamIndex}]select='${selectAtOrAfter(targets)}',${frameFilters(frame).join(',')},showinfo@p[out]`,
-    output: ['-frames:v', String(targets.length), ...OUTPUT_RAW_RGB],
-  };
+  const select = `select='${selectAtOrAfter(targets)}'`;
+  return withPreview(
+    {
+      inputs: [{ options: [...INPUT_SAFETY, ...threads], source: fileSource(file) }],
+      filterComplex: geometryChain(`[0:${streamIndex}]`, [select], frame, ['showinfo@p'], LABELS),
+      output: ['-frames:v', String(targets.length), ...OUTPUT_RAW_RGB],
+    },
+    // Both outputs stop at the last target, or ffmpeg would decode the rest of the file for the preview.
+    previewSpec(frame, targets.length),
+  );
 }
 
 /** A `select` expression passing frames within `window` seconds of any target. */
@@ -232,17 +338,20 @@ export function keyframesCommand(
   window: number | undefined,
   frame: FrameFilterOptions,
 ): FfmpegCommandSpec {
-  const select = window === undefined ? '' : `select='${selectNear(targets, window)}',`;
-  return {
-    inputs: [
-      {
-        options: [...INPUT_SAFETY, '-discard', 'nokey', '-skip_frame', 'nokey'],
-        source: fileSource(file),
-      },
-    ],
-    filterComplex: `[0:${streamIndex}]${select}${frameFilters(frame).join(',')},showinfo@k[out]`,
-    output: OUTPUT_RAW_RGB,
-  };
+  const select = window === undefined ? [] : [`select='${selectNear(targets, window)}'`];
+  return withPreview(
+    {
+      inputs: [
+        {
+          options: [...INPUT_SAFETY, '-discard', 'nokey', '-skip_frame', 'nokey'],
+          source: fileSource(file),
+        },
+      ],
+      filterComplex: geometryChain(`[0:${streamIndex}]`, select, frame, ['showinfo@k'], LABELS),
+      output: OUTPUT_RAW_RGB,
+    },
+    previewSpec(frame),
+  );
 }
 
 /** Options of the scene-change strategy as ffmpeg sees them. */
@@ -269,11 +378,15 @@ export function scenesCommand(
   const options = scene.keyframesOnly
     ? [...INPUT_SAFETY, '-discard', 'nokey', '-skip_frame', 'nokey']
     : [...INPUT_SAFETY];
-  return {
-    inputs: [{ options, source: fileSource(file) }],
-    filterComplex: `[0:${streamIndex}]select='gt(eq(n\\,0)+${cut}\\,0)',metadata@m=mode=print:key=lavfi.scene_score,${frameFilters(frame).join(',')}[out]`,
-    output: OUTPUT_RAW_RGB,
-  };
+  const select = [`select='gt(eq(n\\,0)+${cut}\\,0)'`, 'metadata@m=mode=print:key=lavfi.scene_score'];
+  return withPreview(
+    {
+      inputs: [{ options, source: fileSource(file) }],
+      filterComplex: geometryChain(`[0:${streamIndex}]`, select, frame, [], LABELS),
+      output: OUTPUT_RAW_RGB,
+    },
+    previewSpec(frame),
+  );
 }
 
 /**
@@ -287,6 +400,7 @@ export function toArgv(spec: FfmpegCommandSpec): string[] {
     spec.filterComplex,
     ...spec.output,
     'pipe:1',
+    ...(spec.preview ? [...spec.preview.output, spec.preview.target] : []),
   ];
 }
 

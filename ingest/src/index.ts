@@ -4,12 +4,18 @@ export {
   type FfmpegBinaries,
   renderVideo,
 } from './adapters/ffmpeg.ts';
-export { type ThumbnailOptions, writeFramePngs, writeThumbnails } from './adapters/thumbnails.ts';
+export {
+  THUMBNAIL_MAX_SIDE,
+  type ThumbnailOptions,
+  writeFramePngs,
+  writeThumbnails,
+} from './adapters/thumbnails.ts';
 export { INPUT_ERROR_CODES, IngestErrorCode } from './errors.ts';
 export { type ColourSegment, colourVideoArgs } from './ffmpeg-args.ts';
 export { type ProbeOptions, probeVideo, type VideoLimits } from './probe-video.ts';
 export {
   DEFAULT_FRAME_SIZE,
+  type PreviewOptions,
   type SampledFrame,
   type SampleVideoOptions,
   type SampleVideoResult,

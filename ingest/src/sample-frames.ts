@@ -4,7 +4,9 @@
  * cost, runs ffmpeg, maps decoded frames back to targets, and copes with files whose frames end early
  * (truncated, or a header that overstates the video) by sampling what decodes, with a warning.
  */
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
+import path from 'node:path';
 import { runFrameCommand } from './adapters/ffmpeg.ts';
 import { isVideoDemuxer, refusedDemuxer, unsupportedContainerCause } from './containers.ts';
 import { IngestErrorCode, ingestError } from './errors.ts';
@@ -12,6 +14,7 @@ import {
   type FfmpegCommandSpec,
   type FrameFilterOptions,
   keyframesCommand,
+  type PreviewOutput,
   scenesCommand,
   seekCommand,
   singlePassCommand,
@@ -49,6 +52,19 @@ export interface SampledFrame {
   height: number;
   /** rgb24, row-major H×W×3 (HWC), 0-255. Repeated frames share one array: copy before mutating. */
   data: Uint8Array;
+  /**
+   * With {@link SampleVideoOptions.preview}: the same frame as a PNG at the video's display aspect (what a
+   * person sees, where `data` is the model's square crop), for thumbnails. Absent if ffmpeg wrote none.
+   */
+  preview?: Uint8Array;
+}
+
+/** Asks {@link sampleVideo} for each frame's {@link SampledFrame.preview} too. */
+export interface PreviewOptions {
+  /** Longest side in pixels (never enlarged). */
+  maxSide: number;
+  /** Folder for ffmpeg's PNGs while sampling (a private folder inside it, removed before returning). */
+  tmpDir: string;
 }
 
 /** Options of {@link sampleVideo}. */
@@ -67,6 +83,8 @@ export interface SampleVideoOptions extends ProbeOptions {
   decoderThreads?: number;
   /** Force a decoding plan (benchmarks, tests); default: `keyframes` when keyframesOnly, else the cheaper. */
   plan?: DecodePlan;
+  /** Each frame at the video's display aspect as well, in the same ffmpeg run (see {@link SampledFrame.preview}). */
+  preview?: PreviewOptions;
 }
 
 export interface SampleVideoResult {
@@ -88,6 +106,55 @@ interface Decoded {
   pts: number;
   data: Uint8Array;
   score: number;
+  /** The PNG ffmpeg wrote for this frame at the display aspect, when a preview was asked for. */
+  previewFile?: string;
+}
+
+/**
+ * Where one sampling's previews go: each ffmpeg run gets its own file pattern in a private folder, and
+ * the i-th frame a run writes on stdout is its i-th PNG.
+ */
+class PreviewFiles {
+  readonly #dir: string;
+  readonly #maxSide: number;
+  #runs = 0;
+
+  private constructor(dir: string, maxSide: number) {
+    this.#dir = dir;
+    this.#maxSide = maxSide;
+  }
+
+  static async create(options: PreviewOptions): Promise<PreviewFiles> {
+    await mkdir(options.tmpDir, { recursive: true });
+    return new PreviewFiles(await mkdtemp(path.join(options.tmpDir, 'reel-preview-')), options.maxSide);
+  }
+
+  /** A new run's preview output, and the file of its i-th frame. */
+  nextRun(): { output: PreviewOutput; fileOf: (i: number) => string } {
+    const prefix = path.join(this.#dir, `run${this.#runs++}-`);
+    return {
+      output: { maxSide: this.#maxSide, pattern: `${prefix}%06d.png` },
+      fileOf: (i) => `${prefix}${String(i).padStart(6, '0')}.png`,
+    };
+  }
+
+  /** The chosen frames' PNGs, read once each (a missing one, from a run that failed midway, is left out). */
+  async read(frames: Decoded[]): Promise<Map<string, Uint8Array>> {
+    const read = new Map<string, Uint8Array>();
+    for (const file of new Set(frames.map((f) => f.previewFile))) {
+      if (file === undefined) continue;
+      try {
+        read.set(file, await readFile(file));
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      }
+    }
+    return read;
+  }
+
+  remove(): Promise<void> {
+    return rm(this.#dir, { recursive: true, force: true });
+  }
 }
 
 interface RunOutcome {
@@ -106,6 +173,9 @@ function checkOptions(file: string, options: SampleVideoOptions): void {
   const size = options.size ?? DEFAULT_FRAME_SIZE;
   if (!Number.isInteger(size) || size < 8 || size > 4096)
     invalid(file, `size must be 8..4096 pixels, got ${size}`);
+  const side = options.preview?.maxSide;
+  if (side !== undefined && (!Number.isInteger(side) || side < 16 || side > 4096))
+    invalid(file, `preview.maxSide must be 16..4096 pixels, got ${side}`);
   const threads = options.decoderThreads;
   if (threads !== undefined && (!Number.isInteger(threads) || threads < 1 || threads > 64))
     invalid(file, `decoderThreads must be an integer from 1 to 64, got ${threads}`);
@@ -141,11 +211,15 @@ async function run(
   info: VideoInfo,
   options: SampleVideoOptions,
   keep: (frame: Decoded) => void,
+  previewOf?: (i: number) => string,
 ): Promise<Omit<RunOutcome, 'frames'>> {
   const seekLabels: { k: number; pts: number }[] = [];
   const seekData: Uint8Array[] = [];
   const metas: { pts: number; score: number | undefined }[] = [];
-  const datas: Uint8Array[] = [];
+  // Each frame with its position on stdout: the i-th frame's preview is the run's i-th PNG.
+  const datas: { data: Uint8Array; n: number }[] = [];
+  let written = 0;
+  const preview = (n: number) => (previewOf ? { previewFile: previewOf(n) } : {});
   const tail: string[] = [];
   let errorLines = 0;
   let scored = false;
@@ -158,7 +232,8 @@ async function run(
       // A scene frame's score arrives on the line after its timestamp.
       if (scored && meta.score === undefined && metas.length === 1 && !final) return;
       metas.shift();
-      keep({ pts: meta.pts, data: datas.shift()!, score: meta.score ?? 0 });
+      const { data, n } = datas.shift()!;
+      keep({ pts: meta.pts, data, score: meta.score ?? 0, ...preview(n) });
     }
   };
   const onLine = (line: FfmpegLogLine) => {
@@ -187,9 +262,10 @@ async function run(
     onFrame: (data) => {
       if (isSeek) seekData.push(data);
       else {
-        datas.push(data);
+        datas.push({ data, n: written });
         drain(false);
       }
+      written++;
     },
     onStderrLine: (text) => onLine(parseFfmpegLogLine(text)),
   });
@@ -199,15 +275,28 @@ async function run(
     seekLabels.sort((a, b) => a.k - b.k);
     seekData.forEach((data, i) => {
       const label = seekLabels[i];
-      if (label) keep({ pts: label.pts, data, score: 0 });
+      if (label) keep({ pts: label.pts, data, score: 0, ...preview(i) });
     });
   }
   if (!result.ok && result.problem) tail.push(result.problem);
   return { ok: result.ok, stderrTail: tail, errorLines };
 }
 
-function frameOptions(info: VideoInfo, size: number): FrameFilterOptions {
-  return { size, deinterlace: info.interlaced };
+function frameOptions(info: VideoInfo, size: number, preview?: PreviewOutput): FrameFilterOptions {
+  return { size, deinterlace: info.interlaced, ...(preview ? { preview } : {}) };
+}
+
+/** Runs one command built by `build` (given its frame options), with the next preview run when asked for. */
+function runWithPreview(
+  build: (filters: FrameFilterOptions) => FfmpegCommandSpec,
+  info: VideoInfo,
+  size: number,
+  options: SampleVideoOptions,
+  keep: (frame: Decoded) => void,
+  previews: PreviewFiles | undefined,
+): Promise<Omit<RunOutcome, 'frames'>> {
+  const preview = previews?.nextRun();
+  return run(build(frameOptions(info, size, preview?.output)), size, info, options, keep, preview?.fileOf);
 }
 
 /** Decodes the frames for `targets` (ascending, unique, already shifted by the tolerance). */
@@ -217,18 +306,18 @@ async function decodeTargets(
   targets: number[],
   size: number,
   options: SampleVideoOptions,
+  previews: PreviewFiles | undefined,
 ): Promise<RunOutcome> {
   const frames: Decoded[] = [];
   let keep = (f: Decoded) => {
     frames.push(f);
   };
-  const filters = frameOptions(info, size);
   const outcomes: Omit<RunOutcome, 'frames'>[] = [];
+  const runSpec = (build: (filters: FrameFilterOptions) => FfmpegCommandSpec) =>
+    runWithPreview(build, info, size, options, keep, previews);
   if (plan === 'seek') {
     for (const chunk of seekChunks(targets, seekInputsPerProcess(info))) {
-      outcomes.push(
-        await run(seekCommand(info.file, info.streamIndex, chunk, filters), size, info, options, keep),
-      );
+      outcomes.push(await runSpec((filters) => seekCommand(info.file, info.streamIndex, chunk, filters)));
     }
   } else if (plan === 'keyframes') {
     // Hold only the keyframe nearest each target so far: memory stays at most one frame per target.
@@ -239,13 +328,17 @@ async function decodeTargets(
         if (!current || Math.abs(f.pts - t) < Math.abs(current.pts - t)) best[i] = f;
       });
     };
-    const spec = keyframesCommand(info.file, info.streamIndex, targets, keyframeInterval(info), filters);
-    outcomes.push(await run(spec, size, info, options, keep));
+    outcomes.push(
+      await runSpec((filters) =>
+        keyframesCommand(info.file, info.streamIndex, targets, keyframeInterval(info), filters),
+      ),
+    );
     for (const f of new Set(best)) if (f) frames.push(f);
   } else {
     const threads = options.decoderThreads ?? singlePassThreads(availableParallelism());
-    const spec = singlePassCommand(info.file, info.streamIndex, targets, filters, threads);
-    outcomes.push(await run(spec, size, info, options, keep));
+    outcomes.push(
+      await runSpec((filters) => singlePassCommand(info.file, info.streamIndex, targets, filters, threads)),
+    );
   }
   frames.sort((a, b) => a.pts - b.pts);
   return {
@@ -309,14 +402,23 @@ function problemsWarning(outcome: RunOutcome): string[] {
   ];
 }
 
-function toSampled(chosen: Decoded[], size: number): SampledFrame[] {
-  return chosen.map((f, index) => ({
-    index,
-    timestamp: Math.max(0, f.pts),
-    width: size,
-    height: size,
-    data: f.data,
-  }));
+async function toSampled(
+  chosen: Decoded[],
+  size: number,
+  previews: PreviewFiles | undefined,
+): Promise<SampledFrame[]> {
+  const pngs = previews ? await previews.read(chosen) : new Map<string, Uint8Array>();
+  return chosen.map((f, index) => {
+    const preview = f.previewFile === undefined ? undefined : pngs.get(f.previewFile);
+    return {
+      index,
+      timestamp: Math.max(0, f.pts),
+      width: size,
+      height: size,
+      data: f.data,
+      ...(preview ? { preview } : {}),
+    };
+  });
 }
 
 async function sampleScenes(
@@ -324,6 +426,7 @@ async function sampleScenes(
   strategy: Extract<SamplingStrategy, { kind: 'scenes' }>,
   size: number,
   options: SampleVideoOptions,
+  previews: PreviewFiles | undefined,
 ): Promise<SampleVideoResult> {
   const kept: Decoded[] = [];
   const keep = (frame: Decoded) => {
@@ -337,20 +440,24 @@ async function sampleScenes(
   };
   const keyframesOnly = options.keyframesOnly === true || options.plan === 'keyframes';
   const plan: DecodePlan = keyframesOnly ? 'keyframes' : 'single-pass';
-  const spec = scenesCommand(
-    info.file,
-    info.streamIndex,
-    {
-      threshold: strategy.threshold ?? DEFAULT_SCENE_THRESHOLD,
-      minGap: strategy.minGap ?? DEFAULT_SCENE_MIN_GAP,
-      keyframesOnly,
-    },
-    frameOptions(info, size),
+  const scene = {
+    threshold: strategy.threshold ?? DEFAULT_SCENE_THRESHOLD,
+    minGap: strategy.minGap ?? DEFAULT_SCENE_MIN_GAP,
+    keyframesOnly,
+  };
+  const ran = await runWithPreview(
+    (filters) => scenesCommand(info.file, info.streamIndex, scene, filters),
+    info,
+    size,
+    options,
+    keep,
+    previews,
   );
-  const outcome = { ...(await run(spec, size, info, options, keep)), frames: kept };
+  const outcome = { ...ran, frames: kept };
   if (kept.length === 0) throw nothingDecoded(info, outcome);
   kept.sort((a, b) => a.pts - b.pts);
-  return { info, frames: toSampled(kept, size), plan, targets: [], warnings: problemsWarning(outcome) };
+  const frames = await toSampled(kept, size, previews);
+  return { info, frames, plan, targets: [], warnings: problemsWarning(outcome) };
 }
 
 /** Targets of a non-scene strategy over `info` (seconds from the start). */
@@ -373,6 +480,19 @@ function strategyTargets(info: VideoInfo, strategy: SamplingStrategy): number[] 
  */
 export async function sampleVideo(file: string, options: SampleVideoOptions): Promise<SampleVideoResult> {
   checkOptions(file, options);
+  const previews = options.preview ? await PreviewFiles.create(options.preview) : undefined;
+  try {
+    return await sampleWith(file, options, previews);
+  } finally {
+    await previews?.remove();
+  }
+}
+
+async function sampleWith(
+  file: string,
+  options: SampleVideoOptions,
+  previews: PreviewFiles | undefined,
+): Promise<SampleVideoResult> {
   const size = options.size ?? DEFAULT_FRAME_SIZE;
   let info = options.info ?? (await probeVideo(file, options));
   if (!isVideoDemuxer(info.container))
@@ -381,7 +501,8 @@ export async function sampleVideo(file: string, options: SampleVideoOptions): Pr
       file,
       unsupportedContainerCause(info.container.split(',')[0] ?? info.container),
     );
-  if (options.strategy.kind === 'scenes') return sampleScenes(info, options.strategy, size, options);
+  if (options.strategy.kind === 'scenes')
+    return sampleScenes(info, options.strategy, size, options, previews);
 
   const warnings: string[] = [];
   const tolerance = frameDuration(info) / 2;
@@ -391,7 +512,7 @@ export async function sampleVideo(file: string, options: SampleVideoOptions): Pr
     hints.keyframesBefore = await keyframesBefore(info, [...new Set(targets)], options);
   }
   let plan = options.plan ?? choosePlan(info, targets, hints).plan;
-  let outcome = await decodeTargets(plan, info, unique(targets, tolerance), size, options);
+  let outcome = await decodeTargets(plan, info, unique(targets, tolerance), size, options, previews);
 
   const lastTarget = Math.max(...targets);
   const lastDecoded = outcome.frames[outcome.frames.length - 1]?.pts ?? Number.NEGATIVE_INFINITY;
@@ -414,7 +535,7 @@ export async function sampleVideo(file: string, options: SampleVideoOptions): Pr
       };
       targets = strategyTargets(info, options.strategy);
       if (plan === 'seek') plan = 'single-pass';
-      outcome = await decodeTargets(plan, info, unique(targets, tolerance), size, options);
+      outcome = await decodeTargets(plan, info, unique(targets, tolerance), size, options, previews);
     }
   }
   if (outcome.frames.length === 0) throw nothingDecoded(info, outcome);
@@ -438,7 +559,7 @@ export async function sampleVideo(file: string, options: SampleVideoOptions): Pr
         : `${targets.length} frames asked for, but the video has only ${distinct} distinct frames at those times: ${targets.length - distinct} are repeats (ask for ${distinct} or fewer)`,
     );
   }
-  return { info, frames: toSampled(chosen, size), plan, targets, warnings };
+  return { info, frames: await toSampled(chosen, size, previews), plan, targets, warnings };
 }
 
 /** Ascending unique targets, each moved `tolerance` earlier: "the first frame at or after target − ½ frame". */

@@ -21,18 +21,18 @@ function frame(index: number): SampledFrame {
 }
 
 describe('thumbnails (real sharp)', () => {
-  it('writes one small WebP per frame, in order, into a new folder', async () => {
+  it('writes one WebP per frame, in order, into a new folder (a frame without a preview: its crop, never enlarged)', async () => {
     const dir = path.join(tempDir('thumbs'), 'video 1', 'thumbs');
     const paths = await writeThumbnails([frame(0), frame(1)], dir);
     expect(paths.map((p) => path.basename(p))).toEqual(['thumb-0000.webp', 'thumb-0001.webp']);
     const meta = await sharp(paths[0]).metadata();
-    expect([meta.format, meta.width, meta.height]).toEqual(['webp', 160, 160]);
+    expect([meta.format, meta.width, meta.height]).toEqual(['webp', 224, 224]);
     const { data, info } = await sharp(paths[1]).raw().toBuffer({ resolveWithObject: true });
     const left = data.subarray((80 * info.width + 20) * info.channels);
-    const right = data.subarray((80 * info.width + 140) * info.channels);
+    const right = data.subarray((80 * info.width + 200) * info.channels);
     expect(left[0]).toBeGreaterThan(200);
     expect(right[2]).toBeGreaterThan(200);
-    const small = await writeThumbnails([frame(0)], dir, { width: 64, prefix: 'mini' });
+    const small = await writeThumbnails([frame(0)], dir, { maxSide: 64, prefix: 'mini' });
     expect((await sharp(small[0]).metadata()).width).toBe(64);
   });
 

@@ -14,6 +14,8 @@ export interface Frame {
   width: number;
   height: number;
   data: Uint8Array;
+  /** The frame at the video's display aspect (PNG), for its thumbnail; not spooled. */
+  preview?: Uint8Array;
 }
 
 /** Where a video comes from, as its catalog record says, and whose video it is. */

@@ -181,7 +181,7 @@ async function finished(batchId: string) {
       const status = await pipeline.progress.get(batchId);
       return status?.finishedAt !== undefined ? status : undefined;
     },
-    20_000,
+    60_000,
   );
 }
 

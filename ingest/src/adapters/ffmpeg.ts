@@ -278,6 +278,12 @@ export async function runFrameCommand(
       finish();
     });
     command.output(sink, { end: true });
+    // The preview's numbered PNGs: a second output, with its own options after it (fluent-ffmpeg applies
+    // outputOptions to the output named last).
+    if (spec.preview) {
+      command.output(spec.preview.target);
+      command.outputOptions(...(spec.preview.output as [string, ...string[]]));
+    }
     command.run();
   });
 }

@@ -1,17 +1,25 @@
 /**
- * Images from sampled frames, with sharp (the only module of @reel/ingest that imports it): small WebP
+ * Images from sampled frames, with sharp (the only module of @reel/ingest that imports it): WebP
  * thumbnails for result cards and moments, and lossless PNGs of the frames themselves for `reel frames`.
- * Frames are raw rgb24 already in memory, so nothing is decoded twice.
+ * A thumbnail is made from the frame's preview (the same frame at the video's display aspect, written by
+ * the same ffmpeg run: see `SampleVideoOptions.preview`), so it shows the whole picture, not the model's
+ * square crop; a frame without one falls back to its model crop. Nothing is decoded twice.
  */
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import sharp from 'sharp';
 import type { SampledFrame } from '../sample-frames.ts';
 
+/**
+ * Longest side of a thumbnail: sharp on a phone (a full-width card is about 360 CSS px at 1.3-3 device
+ * pixels per px) and still small (a 480×270 WebP of real footage is 10-30 KB).
+ */
+export const THUMBNAIL_MAX_SIDE = 480;
+
 /** Options of {@link writeThumbnails}. */
 export interface ThumbnailOptions {
-  /** Width in pixels (height follows the frame's aspect). Default 160. */
-  width?: number;
+  /** Longest side in pixels; the aspect is kept and nothing is enlarged. Default {@link THUMBNAIL_MAX_SIDE}. */
+  maxSide?: number;
   /** WebP quality 1-100. Default 75. */
   quality?: number;
   /** File name prefix. Default "thumb". */
@@ -35,14 +43,14 @@ export async function writeThumbnails(
   dir: string,
   options: ThumbnailOptions = {},
 ): Promise<string[]> {
-  const width = options.width ?? 160;
+  const side = options.maxSide ?? THUMBNAIL_MAX_SIDE;
   const prefix = options.prefix ?? 'thumb';
   await mkdir(dir, { recursive: true });
   const paths: string[] = [];
   for (const frame of frames) {
     const file = path.join(dir, name(prefix, frame, 'webp'));
-    await raw(frame)
-      .resize({ width, kernel: 'lanczos3' })
+    await (frame.preview ? sharp(frame.preview) : raw(frame))
+      .resize({ width: side, height: side, fit: 'inside', withoutEnlargement: true, kernel: 'lanczos3' })
       .webp({ quality: options.quality ?? 75 })
       .toFile(file);
     paths.push(file);

@@ -1,6 +1,7 @@
 /**
  * The pipeline's sampler over @reel/ingest: X-Pool's uniform sampling at the model's input size, with
- * the limits, binaries and timeout from config, and a WebP thumbnail per frame in storage.
+ * the limits, binaries and timeout from config, and a WebP thumbnail per frame in storage (the frame at
+ * the video's own aspect, up to 480 px, from the same ffmpeg run: not the model's square crop).
  *
  * It is the one place that opens a video's source, and checks it at the point of use: stored content
  * must lie in the video's tenant's area of storage (or the video's own folder), a server-side path must
@@ -17,7 +18,7 @@ import { type FileHandle, readFile, rm } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { isReelError, type ReelConfig, ReelError } from '@reel/infra';
-import { sampleVideo, writeThumbnails } from '@reel/ingest';
+import { sampleVideo, THUMBNAIL_MAX_SIDE, writeThumbnails } from '@reel/ingest';
 import type { Frame, VideoSampler, VideoSourceRef } from '../pipeline-deps.ts';
 import { hashHandle } from '../video-identity.ts';
 import { type OpenedFile, openRegularFile } from './regular-file.ts';
@@ -80,6 +81,8 @@ export class IngestSampler implements VideoSampler {
         binaries: { ffmpegPath: config.ffmpegPath, ffprobePath: config.ffprobePath },
         timeoutMs: config.ffmpegTimeoutSeconds * 1000,
         decoderThreads: decoderThreads(config),
+        // Thumbnails show the whole picture at its aspect, not the model's square crop.
+        preview: { maxSide: THUMBNAIL_MAX_SIDE, tmpDir: config.paths.tmp },
         signal,
       });
       const durationSeconds = result.info.duration ?? result.frames.at(-1)?.timestamp ?? 0;

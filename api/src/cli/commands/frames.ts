@@ -1,7 +1,14 @@
 import { writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { isInputFault, isReelError } from '@reel/infra';
-import { type SamplingStrategy, sampleVideo, writeFramePngs, writeThumbnails } from '@reel/ingest';
+import {
+  type SamplingStrategy,
+  sampleVideo,
+  THUMBNAIL_MAX_SIDE,
+  writeFramePngs,
+  writeThumbnails,
+} from '@reel/ingest';
 import type { Command } from 'commander';
 import { type CliContext, ExitCode, UsageError } from '../context.ts';
 import { printJson } from '../output.ts';
@@ -76,6 +83,7 @@ export function registerFrames(program: Command, context: () => CliContext): voi
           limits: config,
           binaries: config,
           timeoutMs: config.ffmpegTimeoutSeconds * 1000,
+          preview: { maxSide: THUMBNAIL_MAX_SIDE, tmpDir: tmpdir() },
         });
         const images = await writeFramePngs(result.frames, out);
         const thumbs = await writeThumbnails(result.frames, path.join(out, 'thumbs'));
