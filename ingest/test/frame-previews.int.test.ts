@@ -10,7 +10,15 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { writeThumbnails } from '../src/adapters/thumbnails.ts';
 import { type SampledFrame, type SampleVideoOptions, sampleVideo } from '../src/sample-frames.ts';
 import type { DecodePlan } from '../src/sampling-plan.ts';
-import { ffmpeg, mean, quadrantSource, rampLevel, rampSource, tempDir } from './helpers/videos.ts';
+import {
+  ffmpeg,
+  mean,
+  quadrantSource,
+  rampLevel,
+  rampSource,
+  tempDir,
+  thirdsVideo,
+} from './helpers/videos.ts';
 
 let dir: string;
 let scratch: string;
@@ -52,29 +60,9 @@ beforeAll(() => {
   dir = tempDir('preview');
   scratch = tempDir('preview-scratch');
   // 2.4:1, larger than a thumbnail: left third red, middle green, right third blue.
-  ffmpeg([
-    '-f',
-    'lavfi',
-    '-i',
-    "color=black:size=960x400:rate=10:duration=1,format=rgb24,geq=r='if(lt(X,W/3),255,0)':g='if(between(X,W/3,2*W/3-1),255,0)':b='if(gte(X,2*W/3),255,0)'",
-    '-c:v',
-    'libx264',
-    '-pix_fmt',
-    'yuv444p',
-    file('wide.mp4'),
-  ]);
+  thirdsVideo(file('wide.mp4'), '960x400');
   // Anamorphic: stored 64×64, pixels twice as wide as tall, so shown 128×64.
-  ffmpeg([
-    '-f',
-    'lavfi',
-    '-i',
-    "color=black:size=64x64:rate=10:duration=1,format=rgb24,geq=r='if(lt(X,W/3),255,0)':g='if(between(X,W/3,2*W/3-1),255,0)':b='if(gte(X,2*W/3),255,0)',setsar=2",
-    '-c:v',
-    'libx264',
-    '-pix_fmt',
-    'yuv444p',
-    file('anamorphic.mp4'),
-  ]);
+  thirdsVideo(file('anamorphic.mp4'), '64x64', 2);
   // Portrait upright quadrants stored turned on their side, with a display matrix turning them back.
   ffmpeg([
     '-f',

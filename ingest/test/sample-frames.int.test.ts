@@ -5,7 +5,16 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { IngestErrorCode } from '../src/errors.ts';
 import { probeVideo } from '../src/probe-video.ts';
 import { type SampleVideoOptions, type SampleVideoResult, sampleVideo } from '../src/sample-frames.ts';
-import { ffmpeg, mean, pixel, quadrantSource, rampLevel, rampSource, tempDir } from './helpers/videos.ts';
+import {
+  ffmpeg,
+  mean,
+  pixel,
+  quadrantSource,
+  rampLevel,
+  rampSource,
+  tempDir,
+  thirdsVideo,
+} from './helpers/videos.ts';
 
 const base = {
   limits: { maxVideoSeconds: 3600, maxVideoPixels: 7680 * 4320, maxVideoBytes: 2 ** 40 },
@@ -124,17 +133,7 @@ beforeAll(() => {
     file('rotated180.mp4'),
   ]);
   // Anamorphic: stored 64×64 in thirds (red, green, blue), pixels twice as wide as tall.
-  ffmpeg([
-    '-f',
-    'lavfi',
-    '-i',
-    "color=black:size=64x64:rate=10:duration=1,format=rgb24,geq=r='if(lt(X,W/3),255,0)':g='if(between(X,W/3,2*W/3-1),255,0)':b='if(gte(X,2*W/3),255,0)',setsar=2",
-    '-c:v',
-    'libx264',
-    '-pix_fmt',
-    'yuv444p',
-    file('anamorphic.mp4'),
-  ]);
+  thirdsVideo(file('anamorphic.mp4'), '64x64', 2);
   // Interlaced: each frame woven from a black and a white field (from alternate source frames).
   ffmpeg([
     '-f',

@@ -55,6 +55,24 @@ export function quadrantSource(size: string, rate: number, seconds: number): str
   );
 }
 
+/**
+ * Writes a one-second H.264 video (yuv444p, so colours stay sharp at the edges) in vertical thirds: red,
+ * green, blue. `sar` 2 stores pixels twice as wide as tall (anamorphic).
+ */
+export function thirdsVideo(file: string, size: string, sar = 1): void {
+  ffmpeg([
+    '-f',
+    'lavfi',
+    '-i',
+    `color=black:size=${size}:rate=10:duration=1,format=rgb24,geq=r='if(lt(X,W/3),255,0)':g='if(between(X,W/3,2*W/3-1),255,0)':b='if(gte(X,2*W/3),255,0)',setsar=${sar}`,
+    '-c:v',
+    'libx264',
+    '-pix_fmt',
+    'yuv444p',
+    file,
+  ]);
+}
+
 /** A pseudo-random but reproducible byte string (xorshift32). */
 export function noise(bytes: number, seed = 0x2545f491): Buffer {
   const out = Buffer.alloc(bytes);
