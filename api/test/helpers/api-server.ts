@@ -134,3 +134,25 @@ export function filesUnder(dir: string): string[] {
     return [];
   }
 }
+
+/**
+ * The picture size a WebP file declares, from whichever first chunk it has (RIFF container, then
+ * 'VP8 ' lossy, 'VP8L' lossless or 'VP8X' extended; layouts from Google's WebP container spec).
+ */
+export function webpSize(bytes: Buffer): { width: number; height: number } {
+  if (bytes.subarray(0, 4).toString() !== 'RIFF' || bytes.subarray(8, 12).toString() !== 'WEBP') {
+    throw new Error('not a WebP file');
+  }
+  const chunk = bytes.subarray(12, 16).toString();
+  if (chunk === 'VP8X') {
+    return { width: bytes.readUIntLE(24, 3) + 1, height: bytes.readUIntLE(27, 3) + 1 };
+  }
+  if (chunk === 'VP8L') {
+    const bits = bytes.readUInt32LE(21);
+    return { width: (bits & 0x3fff) + 1, height: ((bits >>> 14) & 0x3fff) + 1 };
+  }
+  if (chunk === 'VP8 ') {
+    return { width: bytes.readUInt16LE(26) & 0x3fff, height: bytes.readUInt16LE(28) & 0x3fff };
+  }
+  throw new Error(`unknown WebP chunk ${JSON.stringify(chunk)}`);
+}
