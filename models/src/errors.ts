@@ -35,6 +35,8 @@ export const ModelErrorCode = {
   TOKENIZER_INVALID: 'TOKENIZER_INVALID',
   /** Tokenizer options out of range (context length, pad id). */
   TOKENIZER_OPTIONS_INVALID: 'TOKENIZER_OPTIONS_INVALID',
+  /** A model folder's config names a model family reel cannot run (or says nothing it can read). */
+  MODEL_FAMILY_UNSUPPORTED: 'MODEL_FAMILY_UNSUPPORTED',
 } as const;
 
 export type ModelErrorCode = (typeof ModelErrorCode)[keyof typeof ModelErrorCode];

@@ -35,6 +35,12 @@ export {
 } from './hub/pull-model.ts';
 export { createInferencePool, type InferencePool, type ModelHandle } from './inference/inference-pool.ts';
 export { cpuSessionOptions, defaultIntraOpThreads } from './inference/session-options.ts';
+export {
+  detectModelFamily,
+  MODEL_FAMILIES,
+  type ModelFamily,
+  type ModelFamilyName,
+} from './model-family.ts';
 export { FINGERPRINT_CACHE_FILE, modelFingerprint } from './model-fingerprint.ts';
 export {
   inspectModelFolder,
@@ -108,4 +114,12 @@ export {
   syntheticClipFiles,
   writeSyntheticClip,
 } from './synthetic/synthetic-clip.ts';
+export {
+  SYNTHETIC_MULTILINGUAL_CONTEXT_LENGTH,
+  SYNTHETIC_TRANSLATIONS,
+  syntheticMultilingualFiles,
+  writeSyntheticMultilingual,
+} from './synthetic/synthetic-multilingual.ts';
 export { VIT_B32_EMBED_DIM, writeClipTextEncoder, writeVitB32Vision } from './synthetic/vit-b32.ts';
+export { cleanText, HF_TOKENIZER_MODELS, HfTokenizer, type TextCleaning } from './tokenizers/hf-tokenizer.ts';
+export { loadTextTokenizer, type TextTokenizer } from './tokenizers/text-tokenizer.ts';

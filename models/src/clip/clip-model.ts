@@ -3,11 +3,11 @@
  * image preprocessor and both encoders, validated together, with the fingerprint that is stored beside
  * every embedding it makes. Loading reports everything wrong with a folder in one message.
  */
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ReelError } from '@reel/infra';
 import { ModelErrorCode } from '../errors.ts';
 import type { InferencePool } from '../inference/inference-pool.ts';
+import { detectModelFamily, type ModelFamily } from '../model-family.ts';
 import { modelFingerprint } from '../model-fingerprint.ts';
 import {
   inspectModelFolder,
@@ -15,10 +15,11 @@ import {
   type ModelLayout,
   type ModelVariant,
 } from '../model-layout.ts';
+import { loadTextTokenizer, type TextTokenizer } from '../tokenizers/text-tokenizer.ts';
 import { ClipImageEncoder, ClipTextEncoder } from './encoders.ts';
 import { ImagePreprocessor, type PreprocessInput } from './preprocess.ts';
 import { loadPreprocessConfig, type PreprocessConfig } from './preprocess-config.ts';
-import { ClipTokenizer, DEFAULT_CONTEXT_LENGTH } from './tokenizer.ts';
+import { DEFAULT_CONTEXT_LENGTH } from './tokenizer.ts';
 
 export interface LoadClipModelOptions {
   /** Worker pool the encoders run in (shared by every model of the process). */
@@ -31,19 +32,6 @@ export interface LoadClipModelOptions {
   maxTextBatch?: number;
   /** Told about preprocessing fields the folder left out (filled with CLIP's defaults). */
   warn?: (message: string) => void;
-}
-
-/** Reads the text context length an HF `config.json` declares (`text_config.max_position_embeddings`). */
-async function configuredContextLength(dir: string): Promise<number | undefined> {
-  try {
-    const config = JSON.parse(await readFile(path.join(dir, 'config.json'), 'utf8')) as {
-      text_config?: { max_position_embeddings?: unknown };
-    };
-    const value = config.text_config?.max_position_embeddings;
-    return typeof value === 'number' && Number.isInteger(value) && value >= 2 ? value : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 function message(error: unknown): string {
@@ -59,7 +47,9 @@ export class ClipModel {
   readonly fingerprint: string;
   /** Embedding size shared by text and image embeddings. */
   readonly dim: number;
-  readonly tokenizer: ClipTokenizer;
+  /** The family the folder's config names: decides cleaning, context length and padding. */
+  readonly family: ModelFamily;
+  readonly tokenizer: TextTokenizer;
   readonly preprocessor: ImagePreprocessor;
   readonly textEncoder: ClipTextEncoder;
   readonly imageEncoder: ClipImageEncoder;
@@ -71,7 +61,8 @@ export class ClipModel {
     files: LayoutFiles;
     fingerprint: string;
     dim: number;
-    tokenizer: ClipTokenizer;
+    family: ModelFamily;
+    tokenizer: TextTokenizer;
     preprocessor: ImagePreprocessor;
     textEncoder: ClipTextEncoder;
     imageEncoder: ClipImageEncoder;
@@ -82,6 +73,7 @@ export class ClipModel {
     this.files = fields.files;
     this.fingerprint = fields.fingerprint;
     this.dim = fields.dim;
+    this.family = fields.family;
     this.tokenizer = fields.tokenizer;
     this.preprocessor = fields.preprocessor;
     this.textEncoder = fields.textEncoder;
@@ -103,13 +95,14 @@ export class ClipModel {
       throw new ReelError(code, report.problem, { details: { dir } });
     }
     const { files, layout, variant } = report;
+    // The family first: a folder reel cannot run is refused before its encoders are loaded.
+    const family = await detectModelFamily(dir, layout);
     const at = (file: string) => path.join(dir, file);
-    const [text, image, preprocess, fingerprint, configured] = await Promise.allSettled([
+    const [text, image, preprocess, fingerprint] = await Promise.allSettled([
       ClipTextEncoder.create(options.pool, at(files.textModel), { maxBatch: options.maxTextBatch ?? 32 }),
       ClipImageEncoder.create(options.pool, at(files.visionModel), { maxBatch: options.maxImageBatch ?? 8 }),
       loadPreprocessConfig(at(files.preprocess)),
       modelFingerprint(dir, files.all),
-      configuredContextLength(dir),
     ]);
     const problems: string[] = [];
     for (const result of [text, image, preprocess, fingerprint]) {
@@ -118,13 +111,10 @@ export class ClipModel {
 
     const textEncoder = text.status === 'fulfilled' ? text.value : undefined;
     const imageEncoder = image.status === 'fulfilled' ? image.value : undefined;
-    const contextLength =
-      textEncoder?.contextLength ??
-      (configured.status === 'fulfilled' ? configured.value : undefined) ??
-      DEFAULT_CONTEXT_LENGTH;
-    let tokenizer: ClipTokenizer | undefined;
+    const contextLength = textEncoder?.contextLength ?? family.contextLength ?? DEFAULT_CONTEXT_LENGTH;
+    let tokenizer: TextTokenizer | undefined;
     try {
-      tokenizer = await ClipTokenizer.fromTokenizerJson(at(files.tokenizer), { contextLength });
+      tokenizer = await loadTextTokenizer(at(files.tokenizer), { contextLength, cleaning: family.cleaning });
     } catch (error) {
       problems.push(message(error));
     }
@@ -152,7 +142,9 @@ export class ClipModel {
       // whose embedding dimension is symbolic.
       try {
         const [textProbe] = await textEncoder.encode(
-          tokenizer.encodeBatch(['a photo'], { padToContextLength: textEncoder.contextLength !== undefined }),
+          tokenizer.encodeBatch(['a photo'], {
+            padToContextLength: family.padToContextLength || textEncoder.contextLength !== undefined,
+          }),
         );
         const pixels = new Float32Array(3 * preprocessor.height * preprocessor.width);
         const [imageProbe] = await imageEncoder.encode({
@@ -192,6 +184,7 @@ export class ClipModel {
       files,
       fingerprint: (fingerprint as PromiseFulfilledResult<string>).value,
       dim,
+      family,
       tokenizer,
       preprocessor,
       textEncoder,
@@ -199,12 +192,15 @@ export class ClipModel {
     });
   }
 
+  /** Whether text batches are padded to the context length (the family asks, or the graph fixes it). */
+  get padsToContextLength(): boolean {
+    return this.family.padToContextLength || this.textEncoder.contextLength !== undefined;
+  }
+
   /** One L2-normalised embedding per text (`dim` floats each), in order. */
   async encodeTexts(texts: readonly string[]): Promise<Float32Array[]> {
     if (texts.length === 0) return [];
-    const batch = this.tokenizer.encodeBatch(texts, {
-      padToContextLength: this.textEncoder.contextLength !== undefined,
-    });
+    const batch = this.tokenizer.encodeBatch(texts, { padToContextLength: this.padsToContextLength });
     return this.textEncoder.encode(batch);
   }
 

@@ -178,9 +178,7 @@ export async function quantizeModel(
       return { source, written: false, folders: await withFingerprints(existing, options.pool) };
     }
     pixels = await fp32.preprocessor.preprocessBatch([...options.images]);
-    tokens = fp32.tokenizer.encodeBatch(texts, {
-      padToContextLength: fp32.textEncoder.contextLength !== undefined,
-    });
+    tokens = fp32.tokenizer.encodeBatch(texts, { padToContextLength: fp32.padsToContextLength });
     reference = {
       image: await fp32.imageEncoder.encode(pixels),
       text: await fp32.textEncoder.encode(tokens),

@@ -216,14 +216,34 @@ function project(g: GraphBuilder, concept: string, name: string, seed: number): 
   g.output(name, 'float32', ['batch', SYNTHETIC_EMBED_DIM]);
 }
 
-/** The text encoder: word vectors → masked sum → colour ⊗ region (+ brightness ⊗ region) → projection. */
-function textModel(wordIds: Map<string, number>, regularIdCount: number, seed: number): Uint8Array {
+/** How a synthetic text encoder reads its tokens. */
+export interface SyntheticTextSpec {
+  /** Each concept word (as in {@link SYNTHETIC_COLOURS} etc.) → every token id that means it. */
+  idsOf: ReadonlyMap<string, readonly number[]>;
+  /** Ids below this have a row; every other id (specials, padding) reads the all-zero last row. */
+  regularIdCount: number;
+  /** Element type of `input_ids` and `attention_mask`: int64 (HF) or int32 (immich, M-CLIP). */
+  idType?: 'int64' | 'int32';
+  /** Input name of the ids (`input_ids`; immich's open_clip exports say `text`). */
+  idsName?: string;
+  /** Output name (`text_embeds`; immich: `embedding`). */
+  outputName?: string;
+}
+
+/**
+ * The text encoder: word vectors → masked sum → colour ⊗ region (+ brightness ⊗ region) → projection.
+ * Shared by the CLIP-tokenizer synthetic model and the multilingual one, which differ only in their
+ * vocabularies and input types.
+ */
+export function syntheticTextModel(spec: SyntheticTextSpec, seed = PROJECTION_SEED): Uint8Array {
+  const { idsOf, regularIdCount } = spec;
+  const idType = spec.idType ?? 'int64';
   // One extra all-zero row at the end; ids are clipped into range so BOS/EOS (49406/49407), padding
   // and any out-of-range id all read that row instead of failing in Gather.
   const rows = regularIdCount + 1;
   const table = new Float32Array(rows * WORD_FEATURES);
   const set = (word: string, column: number, value: number) => {
-    table[wordIds.get(word)! * WORD_FEATURES + column] = value;
+    for (const id of idsOf.get(word) ?? []) table[id * WORD_FEATURES + column] = value;
   };
   SYNTHETIC_COLOURS.forEach((colour, k) => {
     for (const word of colour.words) set(word, k, 1);
@@ -234,8 +254,9 @@ function textModel(wordIds: Map<string, number>, regularIdCount: number, seed: n
   for (const [word, sign] of Object.entries(SYNTHETIC_BRIGHTNESS_WORDS)) set(word, K + R, sign);
 
   const g = new GraphBuilder('synthetic_clip_text');
-  const ids = g.input('input_ids', 'int64', ['batch', 'sequence']);
-  const mask = g.input('attention_mask', 'int64', ['batch', 'sequence']);
+  const rawIds = g.input(spec.idsName ?? 'input_ids', idType, ['batch', 'sequence']);
+  const mask = g.input('attention_mask', idType, ['batch', 'sequence']);
+  const ids = idType === 'int64' ? rawIds : g.op('Cast', [rawIds], { to: 7 });
   const clipped = g.op('Clip', [ids, g.int64s([0], []), g.int64s([rows - 1], [])]);
   const vectors = g.op('Gather', [g.floats(table, [rows, WORD_FEATURES], 'word_vectors'), clipped]); // [B,S,F]
   const weights = g.op('Unsqueeze', [g.op('Cast', [mask], { to: 1 }), g.int64s([2])]); // [B,S,1]
@@ -253,16 +274,24 @@ function textModel(wordIds: Map<string, number>, regularIdCount: number, seed: n
   const colourRegion = g.op('Reshape', [outer, g.int64s([0, -1])]); // [B,K*R]
   const brightRegion = g.op('Mul', [brightness, regions]); // [B,R]
   const concept = g.op('Concat', [colourRegion, brightRegion], { axis: 1 }); // [B,CONCEPT_DIM]
-  project(g, concept, 'text_embeds', seed);
+  project(g, concept, spec.outputName ?? 'text_embeds', seed);
   return g.serialize({
     docString: 'reel synthetic CLIP text encoder (hand-built colour/position/brightness concepts)',
   });
 }
 
 /** The vision encoder: un-normalise → 16×16 cell means → colour membership + brightness → region means → projection. */
-function visionModel(seed: number): Uint8Array {
+export function syntheticVisionModel(
+  seed = PROJECTION_SEED,
+  names: { input?: string; output?: string } = {},
+): Uint8Array {
   const g = new GraphBuilder('synthetic_clip_vision');
-  const pixels = g.input('pixel_values', 'float32', ['batch', 3, SYNTHETIC_IMAGE_SIZE, SYNTHETIC_IMAGE_SIZE]);
+  const pixels = g.input(names.input ?? 'pixel_values', 'float32', [
+    'batch',
+    3,
+    SYNTHETIC_IMAGE_SIZE,
+    SYNTHETIC_IMAGE_SIZE,
+  ]);
   const scaled = g.op('Mul', [pixels, g.floats(CLIP_IMAGE_STD, [1, 3, 1, 1], 'image_std')]);
   const rgb = g.op('Clip', [
     g.op('Add', [scaled, g.floats(CLIP_IMAGE_MEAN, [1, 3, 1, 1], 'image_mean')]),
@@ -312,7 +341,7 @@ function visionModel(seed: number): Uint8Array {
     g.floats(regionMeans, [GRID * GRID, R], 'region_means'),
   ]); // [B,K+1,R]
   const concept = g.op('Reshape', [pooled, g.int64s([0, -1])]); // [B,(K+1)*R] = [B,CONCEPT_DIM]
-  project(g, concept, 'image_embeds', seed);
+  project(g, concept, names.output ?? 'image_embeds', seed);
   return g.serialize({
     docString: 'reel synthetic CLIP vision encoder (hand-built colour/position/brightness concepts)',
   });
@@ -340,8 +369,12 @@ export function syntheticClipFiles(options: SyntheticClipOptions = {}): Map<stri
   const seed = options.projectionSeed ?? PROJECTION_SEED;
   const tokenizer = buildSyntheticTokenizer(vocabularyWords());
   const files = new Map<string, Uint8Array>();
-  files.set('onnx/text_model.onnx', textModel(tokenizer.wordIds, tokenizer.regularIdCount, seed));
-  files.set('onnx/vision_model.onnx', visionModel(seed));
+  const idsOf = new Map([...tokenizer.wordIds].map(([word, id]) => [word, [id]]));
+  files.set(
+    'onnx/text_model.onnx',
+    syntheticTextModel({ idsOf, regularIdCount: tokenizer.regularIdCount }, seed),
+  );
+  files.set('onnx/vision_model.onnx', syntheticVisionModel(seed));
   files.set('tokenizer.json', json(tokenizer.json));
   files.set(
     'tokenizer_config.json',
