@@ -1,7 +1,7 @@
 import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { syntheticClipFiles } from '@reel/models';
+import { syntheticClipFiles, syntheticMultilingualFiles } from '@reel/models';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 // The loopback hub that the models package's pull tests use; shared rather than written twice.
 import { type FakeHub, startFakeHub } from '../../models/test/fake-hub.ts';
@@ -26,7 +26,10 @@ function env(dataDir: string, extra: Record<string, string> = {}): Record<string
 }
 
 beforeAll(async () => {
-  hub = await startFakeHub({ 'acme/tiny-clip': { main: Object.fromEntries(syntheticClipFiles()) } });
+  hub = await startFakeHub({
+    'acme/tiny-clip': { main: Object.fromEntries(syntheticClipFiles()) },
+    'acme/tiny-multilingual': { main: Object.fromEntries(syntheticMultilingualFiles()) },
+  });
 });
 
 afterAll(async () => {
@@ -91,6 +94,26 @@ describe('reel models (real CLI, real onnxruntime, loopback hub)', () => {
     expect(line.ids).toHaveLength(3);
     expect(line.ids[0]).toBe(49406);
     expect(line.ids[2]).toBe(49407);
+  });
+
+  it('pulls a multilingual immich export, activates it, and tokenizes with its WordPiece tokenizer', async () => {
+    const dataDir = mkdtempSync(path.join(tmpdir(), 'reel-cli-pull-multi-'));
+    const pull = await runCli(
+      ['models', 'pull', 'acme/tiny-multilingual'],
+      env(dataDir, { HF_ENDPOINT: hub.endpoint }),
+    );
+    expect(pull.code).toBe(0);
+    expect(pull.stdout).toContain('pulled acme/tiny-multilingual@main (immich');
+    const use = await runCli(['models', 'use', 'acme__tiny-multilingual'], env(dataDir));
+    expect(use.code).toBe(0);
+    const tokenize = await runCli(['tokenize', 'Rot  LINKS'], env(dataDir));
+    expect(tokenize.code).toBe(0);
+    const line = JSON.parse(tokenize.stdout.trim()) as { ids: number[] };
+    // [CLS] rot links [SEP]: BERT's lowercasing, ids from the WordPiece vocabulary (specials 0-4).
+    expect(line.ids).toHaveLength(4);
+    expect(line.ids[0]).toBe(2);
+    expect(line.ids[3]).toBe(3);
+    expect(Math.min(...line.ids.slice(1, 3))).toBeGreaterThan(4);
   });
 
   it('fails with the error code when a repo does not exist or a model is not installed', async () => {

@@ -51,6 +51,7 @@ export {
   type ModelFolderReport,
   type ModelLayout,
   type ModelVariant,
+  modelFiles,
   resolveModelDir,
 } from './model-layout.ts';
 export {
@@ -64,6 +65,7 @@ export {
   resolveActiveModel,
   saveActiveModel,
 } from './model-registry.ts';
+export { externalDataFiles } from './onnx/external-data.ts';
 export {
   CALIBRATION_FILE,
   CALIBRATION_TEXTS,
@@ -120,6 +122,11 @@ export {
   syntheticMultilingualFiles,
   writeSyntheticMultilingual,
 } from './synthetic/synthetic-multilingual.ts';
+export {
+  SYNTHETIC_SIGLIP_CONTEXT_LENGTH,
+  syntheticSiglipFiles,
+  writeSyntheticSiglip,
+} from './synthetic/synthetic-siglip.ts';
 export { VIT_B32_EMBED_DIM, writeClipTextEncoder, writeVitB32Vision } from './synthetic/vit-b32.ts';
 export { cleanText, HF_TOKENIZER_MODELS, HfTokenizer, type TextCleaning } from './tokenizers/hf-tokenizer.ts';
 export { loadTextTokenizer, type TextTokenizer } from './tokenizers/text-tokenizer.ts';

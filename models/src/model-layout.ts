@@ -9,6 +9,9 @@
  */
 import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
+import { ReelError } from '@reel/infra';
+import { ModelErrorCode } from './errors.ts';
+import { externalDataFiles } from './onnx/external-data.ts';
 
 export const MODEL_LAYOUTS = ['hf', 'immich'] as const;
 export type ModelLayout = (typeof MODEL_LAYOUTS)[number];
@@ -87,6 +90,33 @@ export function inspectModelFolder(dir: string, variant?: ModelVariant): ModelFo
     dir,
     problem: `model folder ${dir} is incomplete for the ${what} layout: missing or empty ${missing.join(', ')}`,
   };
+}
+
+/**
+ * Every file the model in `dir` uses: the layout's files plus the external-data files its encoders
+ * name (models over 2 GB keep their weights beside the `.onnx`). What the fingerprint covers, what pull
+ * fetches. Read from the `.onnx` files without loading their weights.
+ * @throws ReelError `MODEL_INVALID`: an encoder names a location outside the folder, or a file it names
+ *   is missing or empty (listing them).
+ */
+export async function modelFiles(
+  dir: string,
+  files: LayoutFiles,
+): Promise<{ all: string[]; external: string[] }> {
+  const external: string[] = [];
+  for (const encoder of [files.textModel, files.visionModel]) {
+    external.push(...(await externalDataFiles(path.join(dir, encoder), dir)));
+  }
+  const missing = external.filter((file) => !hasFile(dir, file));
+  if (missing.length > 0) {
+    throw new ReelError(
+      ModelErrorCode.MODEL_INVALID,
+      `model folder ${dir} is incomplete: its encoders keep weights in ${missing.join(', ')}, missing or empty; pull the model again`,
+      { details: { dir, missing } },
+    );
+  }
+  const unique = [...new Set(external)];
+  return { all: [...files.all, ...unique], external: unique };
 }
 
 /**

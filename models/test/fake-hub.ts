@@ -53,8 +53,9 @@ function commitOf(repo: string, revision: string): string {
   return createHash('sha1').update(`${repo}@${revision}`).digest('hex');
 }
 
+/** Files stored in LFS (served through the CDN): ONNX graphs and their external weights. */
 function isLfs(file: string): boolean {
-  return file.endsWith('.onnx');
+  return file.endsWith('.onnx') || file.endsWith('.onnx_data') || file.endsWith('.data');
 }
 
 function listen(server: http.Server): Promise<string> {

@@ -15,6 +15,7 @@ import { createInferencePool, type InferencePool } from '../src/inference/infere
 import { detectModelFamily } from '../src/model-family.ts';
 import { writeSyntheticClip } from '../src/synthetic/synthetic-clip.ts';
 import { writeSyntheticMultilingual } from '../src/synthetic/synthetic-multilingual.ts';
+import { writeSyntheticSiglip } from '../src/synthetic/synthetic-siglip.ts';
 import { HfTokenizer } from '../src/tokenizers/hf-tokenizer.ts';
 
 let pool: InferencePool;
@@ -118,6 +119,36 @@ describe('the multilingual synthetic model (immich layout, WordPiece, int32 ids)
     const tokenizer = multilingual.tokenizer as HfTokenizer;
     expect(ids[0]).toBe(tokenizer.encode('')[0]);
     expect(ids.at(-1)).toBe(tokenizer.encode('').at(-1));
+  });
+});
+
+describe('the SigLIP-shaped synthetic model (Unigram, input_ids only, fixed padding)', () => {
+  it('pads every text to 64 with </s>, takes ids only, and embeds where the English model does', async () => {
+    const dir = tempDir('reel-family-siglip-');
+    await writeSyntheticSiglip(dir);
+    const siglip = await ClipModel.load(dir, { pool });
+    try {
+      expect(siglip.family).toMatchObject({ name: 'siglip', contextLength: 64, padToContextLength: true });
+      expect((siglip.tokenizer as HfTokenizer).kind).toBe('Unigram');
+      expect(siglip.textEncoder.attentionMask).toBeUndefined();
+      expect(siglip.textEncoder.output.name).toBe('pooler_output');
+      expect(siglip.imageEncoder.output.name).toBe('pooler_output');
+      const batch = siglip.tokenizer.encodeBatch(['Red'], { padToContextLength: siglip.padsToContextLength });
+      expect(batch.length).toBe(64);
+      // ▁red then </s> (1), padded with </s> (the file's padding.pad_id).
+      expect(Number(batch.inputIds[1])).toBe(1);
+      expect(Array.from(batch.inputIds.slice(2)).every((id) => id === 1n)).toBe(true);
+
+      const query = 'red on the left, blue on the right';
+      const [reference] = await english.encodeTexts([query]);
+      const [mine] = await siglip.encodeTexts([query]);
+      expect(cosine(mine!, reference!)).toBeGreaterThan(0.999);
+      const [frameEn] = await english.encodeImages([split(RED, BLUE)]);
+      const [frameSiglip] = await siglip.encodeImages([split(RED, BLUE)]);
+      expect(cosine(frameEn!, frameSiglip!)).toBeGreaterThan(0.999);
+    } finally {
+      await siglip.close();
+    }
   });
 });
 

@@ -14,6 +14,9 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { modelIdFromRepo, PULL_MANIFEST_FILE, type PullProgress, pullModel } from '../src/hub/pull-model.ts';
 import { inspectModelFolder, layoutFiles } from '../src/model-layout.ts';
+import { GraphBuilder } from '../src/onnx/graph-builder.ts';
+import { syntheticClipFiles } from '../src/synthetic/synthetic-clip.ts';
+import { syntheticMultilingualFiles } from '../src/synthetic/synthetic-multilingual.ts';
 import { type FakeHub, type FakeRepos, startFakeHub } from './fake-hub.ts';
 
 const HF_REPO = 'Xenova/clip-test';
@@ -35,29 +38,50 @@ function bytes(size: number, seed: number): Uint8Array {
   return out;
 }
 
+/**
+ * A real `.onnx` file of about `size` bytes whose weights are `bytes(size, seed)`: pull reads an
+ * encoder's graph (for the external-data files it names), so encoders must be ONNX, not noise.
+ */
+function onnx(size: number, seed: number): Uint8Array {
+  const g = new GraphBuilder(`pull_test_${seed}`);
+  const x = g.input('x', 'float32', [1]);
+  g.floats(new Float32Array(bytes(size - (size % 4), seed).buffer), [Math.floor(size / 4)], 'weights');
+  g.op('Identity', [x], {}, 'y');
+  g.output('y', 'float32', [1]);
+  return g.serialize();
+}
+
+/** The order pull fetches in: configs and tokenizer, then encoders. */
+const pullOrder = (files: string[]): string[] => [
+  ...files.filter((f) => !f.endsWith('.onnx')),
+  ...files.filter((f) => f.endsWith('.onnx')),
+];
+
 const json = (value: unknown): Uint8Array => new TextEncoder().encode(JSON.stringify(value));
+const CLIP_TOKENIZER = syntheticClipFiles().get('tokenizer.json')!;
+const MULTILINGUAL = syntheticMultilingualFiles();
 const sha256 = (data: Uint8Array): string => createHash('sha256').update(data).digest('hex');
 
 function makeRepos(): FakeRepos {
   return {
     [HF_REPO]: {
       main: {
-        'onnx/text_model.onnx': bytes(300_000, 1),
-        [VISION]: bytes(1_500_000, 2),
-        'onnx/text_model_quantized.onnx': bytes(90_000, 3),
-        'onnx/vision_model_quantized.onnx': bytes(400_000, 4),
-        'tokenizer.json': bytes(20_000, 5),
+        'onnx/text_model.onnx': onnx(300_000, 1),
+        [VISION]: onnx(1_500_000, 2),
+        'onnx/text_model_quantized.onnx': onnx(90_000, 3),
+        'onnx/vision_model_quantized.onnx': onnx(400_000, 4),
+        'tokenizer.json': CLIP_TOKENIZER,
         'preprocessor_config.json': json({ size: { shortest_edge: 224 } }),
         'config.json': json({ model_type: 'clip' }),
       },
     },
     [IMMICH_REPO]: {
       main: {
-        'config.json': json({ embed_dim: 512 }),
-        'textual/model.onnx': bytes(200_000, 6),
-        'textual/tokenizer.json': bytes(10_000, 7),
-        'textual/tokenizer_config.json': json({ model_max_length: 77 }),
-        'visual/model.onnx': bytes(600_000, 8),
+        'config.json': MULTILINGUAL.get('config.json')!,
+        'textual/model.onnx': onnx(200_000, 6),
+        'textual/tokenizer.json': MULTILINGUAL.get('textual/tokenizer.json')!,
+        'textual/tokenizer_config.json': MULTILINGUAL.get('textual/tokenizer_config.json')!,
+        'visual/model.onnx': onnx(600_000, 8),
         'visual/preprocess_cfg.json': json({ size: [224, 224] }),
         'visual/fp16/model.armnn': bytes(5_000, 9),
       },
@@ -65,10 +89,10 @@ function makeRepos(): FakeRepos {
     'someone/not-a-clip': { main: { 'config.json': json({}), 'model.safetensors': bytes(100, 10) } },
     'someone/incomplete': {
       main: {
-        'onnx/text_model.onnx': bytes(1000, 11),
-        [VISION]: bytes(1000, 12),
-        'tokenizer.json': bytes(100, 13),
-        'config.json': json({}),
+        'onnx/text_model.onnx': onnx(1000, 11),
+        [VISION]: onnx(1000, 12),
+        'tokenizer.json': CLIP_TOKENIZER,
+        'config.json': json({ model_type: 'clip' }),
       },
     },
   };
@@ -117,7 +141,7 @@ describe('pullModel: layouts and variants', () => {
       variant: 'fp32',
     });
     expect(result.upToDate).toBe(false);
-    expect(result.files.map((f) => f.path)).toEqual(needed);
+    expect(result.files.map((f) => f.path)).toEqual(pullOrder(needed));
     for (const file of result.files) {
       const served = hub.repos[HF_REPO]!.main![file.path]!;
       expect(file).toEqual({ path: file.path, bytes: served.length, sha256: sha256(served) });
@@ -149,7 +173,7 @@ describe('pullModel: layouts and variants', () => {
     expect(last.totalBytesDone).toBe(total);
     const vision = events.filter((e) => e.file === VISION);
     expect(vision.length).toBeGreaterThan(3); // per chunk, not per file
-    expect(vision.every((e) => e.bytesTotal === 1_500_000)).toBe(true);
+    expect(vision.every((e) => e.bytesTotal === hub.repos[HF_REPO]!.main![VISION]!.length)).toBe(true);
     for (let i = 1; i < vision.length; i++)
       expect(vision[i]!.bytesDone).toBeGreaterThanOrEqual(vision[i - 1]!.bytesDone);
   });
@@ -157,7 +181,7 @@ describe('pullModel: layouts and variants', () => {
   it('quantized variant picks the *_quantized.onnx encoders', async () => {
     const result = await pull({ variant: 'quantized' });
     expect(result.variant).toBe('quantized');
-    expect(result.files.map((f) => f.path)).toEqual(layoutFiles('hf', 'quantized').all);
+    expect(result.files.map((f) => f.path)).toEqual(pullOrder(layoutFiles('hf', 'quantized').all));
     expect(result.files.map((f) => f.path)).toContain('onnx/vision_model_quantized.onnx');
     expectIdentical(result.dir, HF_REPO, layoutFiles('hf', 'quantized').all);
     expect(hub.requests.some((r) => r.file === VISION || r.file === 'onnx/text_model.onnx')).toBe(false);
@@ -167,7 +191,7 @@ describe('pullModel: layouts and variants', () => {
   it('pulls an immich export, only the files its layout needs', async () => {
     const result = await pull({ repo: IMMICH_REPO });
     expect(result).toMatchObject({ id: 'immich-app__ViT-T__test', layout: 'immich', variant: 'fp32' });
-    expect(result.files.map((f) => f.path)).toEqual(layoutFiles('immich').all);
+    expect(result.files.map((f) => f.path)).toEqual(pullOrder(layoutFiles('immich').all));
     expectIdentical(result.dir, IMMICH_REPO, layoutFiles('immich').all);
     expect(inspectModelFolder(result.dir)).toMatchObject({ ok: true, layout: 'immich' });
     expect(existsSync(path.join(result.dir, 'visual/fp16'))).toBe(false);

@@ -14,6 +14,7 @@ import {
   type InferencePool,
   inspectModelFolder,
   loadPreprocessConfig,
+  modelFiles,
   modelFingerprint,
   resolveActiveModel,
 } from '@reel/models';
@@ -186,7 +187,8 @@ export async function openPipeline(config: ReelConfig, logger?: Logger): Promise
         `active model ${active.name} (from ${active.source}): ${report.problem}; ${fix}`,
       );
     }
-    return { dir: active.dir, fingerprint: await modelFingerprint(active.dir, report.files.all) };
+    const { all } = await modelFiles(active.dir, report.files);
+    return { dir: active.dir, fingerprint: await modelFingerprint(active.dir, all) };
   };
   return {
     config,

@@ -14,6 +14,7 @@ import {
   type LayoutFiles,
   type ModelLayout,
   type ModelVariant,
+  modelFiles,
 } from '../model-layout.ts';
 import { loadTextTokenizer, type TextTokenizer } from '../tokenizers/text-tokenizer.ts';
 import { ClipImageEncoder, ClipTextEncoder } from './encoders.ts';
@@ -97,12 +98,15 @@ export class ClipModel {
     const { files, layout, variant } = report;
     // The family first: a folder reel cannot run is refused before its encoders are loaded.
     const family = await detectModelFamily(dir, layout);
+    // External weights are checked before onnxruntime opens anything: a location outside the folder
+    // would have it read any file on the machine.
+    const used = await modelFiles(dir, files);
     const at = (file: string) => path.join(dir, file);
     const [text, image, preprocess, fingerprint] = await Promise.allSettled([
       ClipTextEncoder.create(options.pool, at(files.textModel), { maxBatch: options.maxTextBatch ?? 32 }),
       ClipImageEncoder.create(options.pool, at(files.visionModel), { maxBatch: options.maxImageBatch ?? 8 }),
       loadPreprocessConfig(at(files.preprocess)),
-      modelFingerprint(dir, files.all),
+      modelFingerprint(dir, used.all),
     ]);
     const problems: string[] = [];
     for (const result of [text, image, preprocess, fingerprint]) {

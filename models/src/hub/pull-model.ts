@@ -27,7 +27,10 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { isReelError, ReelError, retrying } from '@reel/infra';
+import { detectModelFamily } from '../model-family.ts';
 import { layoutFiles, type ModelLayout, type ModelVariant } from '../model-layout.ts';
+import { externalDataFiles } from '../onnx/external-data.ts';
+import { loadTextTokenizer } from '../tokenizers/text-tokenizer.ts';
 import { HubClient, type HubFileInfo } from './hub-client.ts';
 
 /** Progress of a pull, reported after every chunk written (and once when each file starts and ends). */
@@ -99,7 +102,7 @@ export interface PullModelResult {
   layout: ModelLayout;
   /** `fp32` for immich models (one precision per repo). */
   variant: ModelVariant;
-  /** The files the layout needs, in `layoutFiles(layout, variant).all` order. */
+  /** The files the layout needs (configs and tokenizer first, then each encoder and its external data). */
   files: PulledFile[];
   repo: string;
   /** The revision asked for. */
@@ -116,6 +119,8 @@ const STATE_FILE = '.reel-pull-state.json';
 
 interface ManifestFile extends PulledFile {
   etag: string | undefined;
+  /** For an ONNX external-data file: the encoder that names it. */
+  externalOf?: string;
 }
 
 interface PullManifest {
@@ -159,14 +164,18 @@ export function modelIdFromRepo(repo: string): string {
  * Downloads the files a CLIP model export needs from a hub and installs them as `<modelsDir>/<id>/`.
  *
  * Layout: HEAD `onnx/vision_model[_quantized].onnx` → `hf`; else HEAD `visual/model.onnx` → `immich`.
- * Only the files `layoutFiles(layout, variant).all` lists are fetched, all at the commit the revision
- * resolved to during that probe. Each file's size is checked against `X-Linked-Size`/`Content-Length` and
+ * The files `layoutFiles(layout, variant).all` lists are fetched, all at the commit the revision resolved
+ * to during that probe: configs and tokenizer first, and a model reel cannot run (its family, or a
+ * tokenizer that does not load) is refused then, before any weights; then each encoder, followed by
+ * the ONNX external-data files it names (models over 2 GB), whose locations must stay in the folder. Each file's size is checked against `X-Linked-Size`/`Content-Length` and
  * its sha256 against `X-Linked-Etag` when that is a sha256 (LFS files).
  *
  * @throws ReelError `MODEL_NOT_FOUND` (no repo/revision, neither layout, or a required file 404s),
  *   `MODEL_AUTH` (401/403: set HF_TOKEN), `MODEL_DOWNLOAD_CORRUPT` (size or sha256 mismatch; the bad file
  *   is deleted), `MODEL_DOWNLOAD_FAILED` (HTTP error or network failure after retries),
- *   `MODEL_PULL_INVALID` (bad repo, revision or endpoint). Rejects with `signal.reason` when aborted.
+ *   `MODEL_PULL_INVALID` (bad repo, revision or endpoint), `MODEL_FAMILY_UNSUPPORTED` /
+ *   `TOKENIZER_INVALID` (refused from the configs, no weights fetched), `MODEL_INVALID` (an encoder is
+ *   not ONNX, or names external data outside the folder). Rejects with `signal.reason` when aborted.
  */
 export async function pullModel(options: PullModelOptions): Promise<PullModelResult> {
   const { repo, modelsDir, signal, onProgress } = options;
@@ -203,21 +212,23 @@ export async function pullModel(options: PullModelOptions): Promise<PullModelRes
   await fs.mkdir(modelsDir, { recursive: true });
   await recoverInterruptedSwap(modelsDir, id, finalDir);
 
-  // 3. Already there?
+  // 3. Already there? (External data counts: the folder's manifest says which files the encoders name.)
   const manifestJson = await readJson<PullManifest>(path.join(finalDir, PULL_MANIFEST_FILE));
   // A hand-edited or foreign manifest is ignored (the folder is then replaced by a fresh pull).
   const existing = Array.isArray(manifestJson?.files) ? manifestJson : undefined;
   const base = { id, dir: finalDir, layout, variant, repo, revision, commit: probe.info.commit };
-  if (
-    existing?.repo === repo &&
-    existing.layout === layout &&
-    existing.variant === variant &&
-    (await sameFiles(existing, remote, finalDir))
-  ) {
-    const files = remote.map((info) => {
-      const { path: file, bytes, sha256 } = existing.files.find((entry) => entry.path === info.path)!;
-      return { path: file, bytes, sha256 };
-    });
+  const externals =
+    existing?.repo === repo && existing.layout === layout && existing.variant === variant
+      ? await headExternals(existing, remote, (file) =>
+          withRetries(retry, signal, () => client.head(repo, pinned, file, signal)),
+        )
+      : undefined;
+  if (existing && externals && (await sameFiles(existing, [...remote, ...externals], finalDir))) {
+    // In the order the manifest recorded them: the order they were pulled in.
+    const wanted = new Set([...remote, ...externals].map((info) => info.path));
+    const files = existing.files
+      .filter((entry) => wanted.has(entry.path))
+      .map(({ path: file, bytes, sha256 }) => ({ path: file, bytes, sha256 }));
     return { ...base, files, upToDate: true };
   }
 
@@ -225,32 +236,53 @@ export async function pullModel(options: PullModelOptions): Promise<PullModelRes
   await preparePartial(partialDir, { repo, layout, variant, remote });
   if (existing) await linkUnchanged(existing, remote, finalDir, partialDir);
 
-  const sizes = remote.map((info) => info.size);
-  const totalBytes = sizes.every((size) => size !== undefined) ? sizes.reduce((a, b) => a + b, 0) : undefined;
+  // Configs and tokenizer first: a model reel cannot run is refused before any weights are fetched.
+  const queue = [
+    ...remote.filter((info) => !info.path.endsWith('.onnx')),
+    ...remote.filter((info) => info.path.endsWith('.onnx')),
+  ];
+  let checked = false;
   let doneBytes = 0;
   const files: ManifestFile[] = [];
-  for (const [index, info] of remote.entries()) {
+  const ctx = { client, repo, revision: pinned, retry, signal };
+  for (let index = 0; index < queue.length; index++) {
+    const info = queue[index]!;
     signal?.throwIfAborted();
+    if (!checked && info.path.endsWith('.onnx')) {
+      await checkRunnable(partialDir, layout, `${repo}@${revision}`);
+      checked = true;
+    }
+    const sizes = queue.map((entry) => entry.size);
+    const totalBytes = sizes.every((size) => size !== undefined)
+      ? sizes.reduce((a, b) => a + b, 0)
+      : undefined;
     const report = (bytesDone: number, filesDone: number): void =>
       onProgress?.({
         file: info.path,
         bytesDone,
         bytesTotal: info.size,
         filesDone,
-        filesTotal: remote.length,
+        filesTotal: queue.length,
         totalBytesDone: doneBytes + bytesDone,
         totalBytes,
       });
-    const file = await fetchFile(
-      { client, repo, revision: pinned, retry, signal },
-      info,
-      partialDir,
-      (bytes) => report(bytes, index),
-    );
+    const file = await fetchFile(ctx, info, partialDir, (bytes) => report(bytes, index));
     report(file.bytes, index + 1);
     doneBytes += file.bytes;
-    files.push({ ...file, etag: info.etag });
+    const externalOf = (info as HubFileInfo & { externalOf?: string }).externalOf;
+    files.push({ ...file, etag: info.etag, ...(externalOf ? { externalOf } : {}) });
+    if (info.path.endsWith('.onnx')) {
+      // Models over 2 GB keep their weights beside the graph; the graph names the files exactly.
+      for (const external of await externalDataFiles(path.join(partialDir, info.path), partialDir)) {
+        if (queue.some((entry) => entry.path === external)) continue;
+        const head = await withRetries(retry, signal, () => client.head(repo, pinned, external, signal));
+        const entry = { ...head, externalOf: info.path };
+        if (existing) await linkUnchanged(existing, [entry], finalDir, partialDir);
+        queue.splice(index + 1, 0, entry);
+      }
+    }
   }
+  if (!checked) await checkRunnable(partialDir, layout, `${repo}@${revision}`);
 
   // 5. Manifest, then swap the complete folder into place.
   const endpoint = new URL(client.endpoint);
@@ -316,6 +348,54 @@ async function probeLayout(
       `tried ${tried.map((file, i) => `${file} (${candidates[i]!.layout})`).join(', ')}`,
     { details: { repo, revision, tried } },
   );
+}
+
+/**
+ * HEADs the external-data files the existing folder's manifest lists, when their encoders are unchanged
+ * on the hub; undefined when an encoder changed or a file is gone (the folder is then pulled again).
+ */
+async function headExternals(
+  manifest: PullManifest,
+  remote: HubFileInfo[],
+  head: (file: string) => Promise<HubFileInfo>,
+): Promise<HubFileInfo[] | undefined> {
+  const out: HubFileInfo[] = [];
+  for (const entry of manifest.files) {
+    if (!entry.externalOf) continue;
+    const owner = manifest.files.find((file) => file.path === entry.externalOf);
+    const ownerRemote = remote.find((info) => info.path === entry.externalOf);
+    if (!owner || !ownerRemote || !sameVersion(owner, ownerRemote)) return undefined;
+    try {
+      out.push({ ...(await head(entry.path)), externalOf: entry.externalOf } as HubFileInfo);
+    } catch (error) {
+      if (isReelError(error, 'MODEL_NOT_FOUND')) return undefined;
+      throw error;
+    }
+  }
+  return out;
+}
+
+/**
+ * Refuses a model reel cannot run from its configs and tokenizer alone, before its weights: the family
+ * its config names, and a tokenizer that loads. The partial folder is removed (it holds only configs).
+ * @throws ReelError `MODEL_FAMILY_UNSUPPORTED` or `TOKENIZER_INVALID`, saying no weights were fetched.
+ */
+async function checkRunnable(partialDir: string, layout: ModelLayout, what: string): Promise<void> {
+  try {
+    const family = await detectModelFamily(partialDir, layout);
+    await loadTextTokenizer(path.join(partialDir, layoutFiles(layout).tokenizer), {
+      contextLength: family.contextLength ?? 77,
+      cleaning: family.cleaning,
+    });
+  } catch (error) {
+    if (!isReelError(error)) throw error;
+    await fs.rm(partialDir, { recursive: true, force: true });
+    throw new ReelError(
+      error.code,
+      `${what} cannot be used, so its weights were not downloaded: ${error.message.replaceAll(partialDir, 'the model')}`,
+      { details: error.details, cause: error },
+    );
+  }
 }
 
 /** True when the manifest's files are exactly the remote ones and still whole on disk. */

@@ -297,4 +297,56 @@ export class GraphBuilder {
   serialize(meta: ModelMeta = {}): Uint8Array {
     return ModelProto.encode(this.toModel(meta)).finish();
   }
+
+  /** {@link withExternalData} of this graph's model. */
+  serializeWithExternalData(
+    location: string,
+    options: ModelMeta & { minBytes?: number } = {},
+  ): { model: Uint8Array; data: Uint8Array } {
+    return withExternalData(this.toModel(options), location, options.minBytes);
+  }
+}
+
+/**
+ * `model` with every initializer of at least `minBytes` (default 1 KiB) stored outside it, as exporters
+ * write models over 2 GB: the `.onnx` bytes, whose tensors name `location` (relative to the model file)
+ * with their offset and length, and the bytes of that external file (each tensor 4 KiB-aligned, as
+ * `onnx.save(..., save_as_external_data=True)` lays them out). `model` may be bytes of an `.onnx` file.
+ */
+export function withExternalData(
+  model: onnx.IModelProto | Uint8Array,
+  location: string,
+  minBytes = 1024,
+): { model: Uint8Array; data: Uint8Array } {
+  const proto = model instanceof Uint8Array ? ModelProto.decode(model) : model;
+  const parts: Uint8Array[] = [];
+  let offset = 0;
+  const initializer = (proto.graph?.initializer ?? []).map((tensor) => {
+    const raw = tensor.rawData;
+    if (!raw || raw.length < minBytes) return tensor;
+    const padding = (4096 - (offset % 4096)) % 4096;
+    if (padding > 0) parts.push(new Uint8Array(padding));
+    offset += padding;
+    parts.push(raw);
+    const entry: onnx.ITensorProto = {
+      ...tensor,
+      rawData: undefined,
+      dataLocation: TensorProto.DataLocation.EXTERNAL,
+      externalData: [
+        { key: 'location', value: location },
+        { key: 'offset', value: String(offset) },
+        { key: 'length', value: String(raw.length) },
+      ],
+    };
+    offset += raw.length;
+    return entry;
+  });
+  const data = new Uint8Array(offset);
+  let at = 0;
+  for (const part of parts) {
+    data.set(part, at);
+    at += part.length;
+  }
+  const encoded = ModelProto.encode({ ...proto, graph: { ...proto.graph, initializer } }).finish();
+  return { model: encoded, data };
 }

@@ -205,6 +205,12 @@ function projection(seed: number): { matrix: Float32Array; bias: Float32Array } 
   return { matrix, bias };
 }
 
+/** Declares `[batch, 1, D]` (the embedding unsqueezed) as output `name`: a 3-D output to not pick. */
+function hiddenState(g: GraphBuilder, embedding: string, name: string): void {
+  g.op('Unsqueeze', [embedding, g.int64s([1])], {}, name);
+  g.output(name, 'float32', ['batch', 1, SYNTHETIC_EMBED_DIM]);
+}
+
 /** Adds `MatMul(concept, P) + bias` and declares it as output `name` [batch, D]. */
 function project(g: GraphBuilder, concept: string, name: string, seed: number): void {
   const { matrix, bias } = projection(seed);
@@ -228,6 +234,10 @@ export interface SyntheticTextSpec {
   idsName?: string;
   /** Output name (`text_embeds`; immich: `embedding`). */
   outputName?: string;
+  /** False for towers that take `input_ids` only (SigLIP): padding then reads the zero row. */
+  attentionMask?: boolean;
+  /** Also output `[batch, 1, D]` under this name, as towers that export `last_hidden_state` do. */
+  hiddenStateName?: string;
 }
 
 /**
@@ -255,12 +265,15 @@ export function syntheticTextModel(spec: SyntheticTextSpec, seed = PROJECTION_SE
 
   const g = new GraphBuilder('synthetic_clip_text');
   const rawIds = g.input(spec.idsName ?? 'input_ids', idType, ['batch', 'sequence']);
-  const mask = g.input('attention_mask', idType, ['batch', 'sequence']);
+  const mask =
+    spec.attentionMask === false ? undefined : g.input('attention_mask', idType, ['batch', 'sequence']);
   const ids = idType === 'int64' ? rawIds : g.op('Cast', [rawIds], { to: 7 });
   const clipped = g.op('Clip', [ids, g.int64s([0], []), g.int64s([rows - 1], [])]);
   const vectors = g.op('Gather', [g.floats(table, [rows, WORD_FEATURES], 'word_vectors'), clipped]); // [B,S,F]
-  const weights = g.op('Unsqueeze', [g.op('Cast', [mask], { to: 1 }), g.int64s([2])]); // [B,S,1]
-  const summed = g.op('ReduceSum', [g.op('Mul', [vectors, weights]), g.int64s([1])], { keepdims: 0 }); // [B,F]
+  const masked = mask
+    ? g.op('Mul', [vectors, g.op('Unsqueeze', [g.op('Cast', [mask], { to: 1 }), g.int64s([2])])]) // × [B,S,1]
+    : vectors;
+  const summed = g.op('ReduceSum', [masked, g.int64s([1])], { keepdims: 0 }); // [B,F]
   const slice = (from: number, to: number) =>
     g.op('Slice', [summed, g.int64s([from]), g.int64s([to]), g.int64s([1])]);
   const colours = slice(0, K); // [B,K]
@@ -274,7 +287,9 @@ export function syntheticTextModel(spec: SyntheticTextSpec, seed = PROJECTION_SE
   const colourRegion = g.op('Reshape', [outer, g.int64s([0, -1])]); // [B,K*R]
   const brightRegion = g.op('Mul', [brightness, regions]); // [B,R]
   const concept = g.op('Concat', [colourRegion, brightRegion], { axis: 1 }); // [B,CONCEPT_DIM]
-  project(g, concept, spec.outputName ?? 'text_embeds', seed);
+  const output = spec.outputName ?? 'text_embeds';
+  project(g, concept, output, seed);
+  if (spec.hiddenStateName) hiddenState(g, output, spec.hiddenStateName);
   return g.serialize({
     docString: 'reel synthetic CLIP text encoder (hand-built colour/position/brightness concepts)',
   });
@@ -283,7 +298,14 @@ export function syntheticTextModel(spec: SyntheticTextSpec, seed = PROJECTION_SE
 /** The vision encoder: un-normalise → 16×16 cell means → colour membership + brightness → region means → projection. */
 export function syntheticVisionModel(
   seed = PROJECTION_SEED,
-  names: { input?: string; output?: string } = {},
+  names: {
+    input?: string;
+    output?: string;
+    hiddenState?: string;
+    /** Normalisation the preprocessing applies (default CLIP's), undone first. */
+    mean?: readonly number[];
+    std?: readonly number[];
+  } = {},
 ): Uint8Array {
   const g = new GraphBuilder('synthetic_clip_vision');
   const pixels = g.input(names.input ?? 'pixel_values', 'float32', [
@@ -292,9 +314,9 @@ export function syntheticVisionModel(
     SYNTHETIC_IMAGE_SIZE,
     SYNTHETIC_IMAGE_SIZE,
   ]);
-  const scaled = g.op('Mul', [pixels, g.floats(CLIP_IMAGE_STD, [1, 3, 1, 1], 'image_std')]);
+  const scaled = g.op('Mul', [pixels, g.floats(names.std ?? CLIP_IMAGE_STD, [1, 3, 1, 1], 'image_std')]);
   const rgb = g.op('Clip', [
-    g.op('Add', [scaled, g.floats(CLIP_IMAGE_MEAN, [1, 3, 1, 1], 'image_mean')]),
+    g.op('Add', [scaled, g.floats(names.mean ?? CLIP_IMAGE_MEAN, [1, 3, 1, 1], 'image_mean')]),
     g.floats([0], []),
     g.floats([1], []),
   ]);
@@ -341,7 +363,9 @@ export function syntheticVisionModel(
     g.floats(regionMeans, [GRID * GRID, R], 'region_means'),
   ]); // [B,K+1,R]
   const concept = g.op('Reshape', [pooled, g.int64s([0, -1])]); // [B,(K+1)*R] = [B,CONCEPT_DIM]
-  project(g, concept, names.output ?? 'image_embeds', seed);
+  const output = names.output ?? 'image_embeds';
+  project(g, concept, output, seed);
+  if (names.hiddenState) hiddenState(g, output, names.hiddenState);
   return g.serialize({
     docString: 'reel synthetic CLIP vision encoder (hand-built colour/position/brightness concepts)',
   });

@@ -1,6 +1,14 @@
 import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { ClipTokenizer, DEFAULT_CONTEXT_LENGTH, resolveActiveModel } from '@reel/models';
+import {
+  ClipTokenizer,
+  DEFAULT_CONTEXT_LENGTH,
+  detectModelFamily,
+  inspectModelFolder,
+  loadTextTokenizer,
+  resolveActiveModel,
+  type TextTokenizer,
+} from '@reel/models';
 import { type Command, InvalidArgumentError } from 'commander';
 import { type CliContext, UsageError } from '../context.ts';
 
@@ -26,14 +34,14 @@ export function registerTokenize(program: Command, context: () => CliContext): v
   program
     .command('tokenize')
     .description(
-      'print CLIP token ids for each text, one JSON line per text (BOS to EOS, truncated, no padding)',
+      "print a model's token ids for each text, one JSON line per text (special tokens included, truncated, no padding)",
     )
     .argument('<text...>', 'texts to tokenize')
     .option('--model <dir>', "a model folder whose tokenizer.json to use (default: the active model's)")
     .option('--vocab <file>', "OpenAI's bpe_simple_vocab_16e6.txt.gz instead of a model's tokenizer")
     .option(
       '--context <n>',
-      `context length, BOS and EOS included (default ${DEFAULT_CONTEXT_LENGTH})`,
+      `context length, special tokens included (default: the model's, else ${DEFAULT_CONTEXT_LENGTH})`,
       positiveInt,
     )
     .option('--json', 'accepted for consistency: the output is JSON lines already')
@@ -44,7 +52,7 @@ export function registerTokenize(program: Command, context: () => CliContext): v
     .action(async (texts: string[], options: { model?: string; vocab?: string; context?: number }) => {
       if (options.model && options.vocab) throw new UsageError('give --model or --vocab, not both');
       const tokenizerOptions = options.context === undefined ? {} : { contextLength: options.context };
-      let tokenizer: ClipTokenizer;
+      let tokenizer: TextTokenizer;
       if (options.vocab) {
         tokenizer = await ClipTokenizer.fromOpenAiVocab(options.vocab, tokenizerOptions);
       } else {
@@ -54,7 +62,13 @@ export function registerTokenize(program: Command, context: () => CliContext): v
             const { config } = context();
             return resolveActiveModel(config.model, config.paths.models).dir;
           })();
-        tokenizer = await ClipTokenizer.fromTokenizerJson(tokenizerFileOf(modelDir), tokenizerOptions);
+        // A whole model folder: its family says the context length and the cleaning before tokenizing.
+        const report = inspectModelFolder(modelDir);
+        const family = report.ok ? await detectModelFamily(modelDir, report.layout) : undefined;
+        tokenizer = await loadTextTokenizer(tokenizerFileOf(modelDir), {
+          contextLength: options.context ?? family?.contextLength ?? DEFAULT_CONTEXT_LENGTH,
+          cleaning: family?.cleaning,
+        });
       }
       for (const text of texts)
         process.stdout.write(`${JSON.stringify({ text, ids: tokenizer.encode(text) })}\n`);
