@@ -12,6 +12,7 @@ import { gunzipSync, gzipSync } from 'node:zlib';
 import { Tokenizer } from '@huggingface/tokenizers';
 import { isReelError } from '@reel/infra';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fixText } from '../src/clip/ftfy.ts';
 import { htmlUnescape } from '../src/clip/html-unescape.ts';
 import { openAiVocabToTokenizerJson, readOpenAiVocab } from '../src/clip/openai-vocab.ts';
 import { ClipTokenizer, cleanClipText } from '../src/clip/tokenizer.ts';
@@ -92,9 +93,90 @@ function pyStrip(text: string): string {
   return chars.join('');
 }
 
-/** `basic_clean`: ftfy.fix_text (here only its NFC step), html.unescape twice, strip. */
+/**
+ * `ftfy.fix_text` with ftfy 6.3's defaults, less its mojibake repair: written here a second time, code
+ * point by code point from ftfy's tables, so the tokenizer's regex version is checked against it.
+ */
+function refFtfy(text: string): string {
+  const ligatures = new Map(
+    Object.entries({
+      Ĳ: 'IJ',
+      ĳ: 'ij',
+      ŉ: 'ʼn',
+      Ǳ: 'DZ',
+      ǲ: 'Dz',
+      ǳ: 'dz',
+      Ǆ: 'DŽ',
+      ǅ: 'Dž',
+      ǆ: 'dž',
+      Ǉ: 'LJ',
+      ǈ: 'Lj',
+      ǉ: 'lj',
+      Ǌ: 'NJ',
+      ǋ: 'Nj',
+      ǌ: 'nj',
+      ﬀ: 'ff',
+      ﬁ: 'fi',
+      ﬂ: 'fl',
+      ﬃ: 'ffi',
+      ﬄ: 'ffl',
+      ﬅ: 'ſt',
+      ﬆ: 'st',
+    }),
+  );
+  const isControl = (c: number) =>
+    c <= 0x08 ||
+    c === 0x0b ||
+    (c >= 0x0e && c <= 0x1f) ||
+    c === 0x7f ||
+    (c >= 0x206a && c <= 0x206f) ||
+    c === 0xfeff ||
+    (c >= 0xfff9 && c <= 0xfffc);
+  const unescape = !text.includes('<');
+  let current = text;
+  for (;;) {
+    let out = current;
+    if (unescape) {
+      let replaced = '';
+      for (let i = 0; i < out.length; i++) {
+        const end = out[i] === '&' ? out.indexOf(';', i) : -1;
+        const entity = end > i ? out.slice(i, end + 1) : '';
+        if (/^&#?[0-9A-Za-z]{1,24};$/.test(entity) && !htmlUnescape(entity).includes(';')) {
+          replaced += htmlUnescape(entity);
+          i = end;
+        } else replaced += out[i];
+      }
+      out = replaced;
+    }
+    let fixed = '';
+    for (const char of out) {
+      const c = char.codePointAt(0)!;
+      if (c >= 0x80 && c <= 0x9f) fixed += new TextDecoder('windows-1252').decode(Uint8Array.of(c));
+      else if (ligatures.has(char)) fixed += ligatures.get(char);
+      else if (c === 0x3000) fixed += ' ';
+      else if (c >= 0xff01 && c <= 0xffef) fixed += char.normalize('NFKC');
+      else if (c === 0x2bc || (c >= 0x2018 && c <= 0x201b)) fixed += "'";
+      else if (c >= 0x201c && c <= 0x201f) fixed += '"';
+      else fixed += char;
+    }
+    fixed = fixed
+      .split('\r\n')
+      .join('\n')
+      .replace(/[\r\u2028\u2029\x85]/g, '\n')
+      .toWellFormed();
+    fixed = fixed.replace(/\x1b\[[\d;]*[a-zA-Z]/g, '');
+    fixed = Array.from(fixed)
+      .filter((char) => !isControl(char.codePointAt(0)!))
+      .join('')
+      .normalize('NFC');
+    if (fixed === current) return fixed;
+    current = fixed;
+  }
+}
+
+/** `basic_clean`: ftfy.fix_text, html.unescape twice, strip. */
 function basicClean(text: string): string {
-  return pyStrip(htmlUnescape(htmlUnescape(text.normalize('NFC'))));
+  return pyStrip(htmlUnescape(htmlUnescape(refFtfy(text))));
 }
 
 /** `whitespace_clean`: `re.sub(r'\s+', ' ', text).strip()`. */
@@ -283,7 +365,18 @@ const CAPTION_WORDS =
 const LONG_CAPTION = Array.from({ length: 200 }, (_, i) => CAPTION_WORDS[i % CAPTION_WORDS.length]).join(' ');
 
 /** Text → ids from CPython running OpenAI's simple_tokenizer.py (ftfy → NFC). */
+/** OpenAI's ids for the ASCII texts ftfy turns the typed forms into (the reference on `don't`, …). */
+const DONT = [49406, 847, 713, 49407];
+const DOG_TOY = [49406, 257, 585, 568, 320, 1929, 568, 5988, 257, 49407];
+const FISH = [49406, 2759, 49407];
+const RED_CAR = [49406, 736, 1615, 49407];
+
 const GOLDEN: Array<[string, string, number[]]> = [
+  [
+    "ftfy's ASCII forms",
+    `don't "it's a dog's toy" fish red car`,
+    [...DONT.slice(0, -1), ...DOG_TOY.slice(1, -1), ...FISH.slice(1, -1), ...RED_CAR.slice(1)],
+  ],
   ['brief example', 'a photo of a cat', [49406, 320, 1125, 539, 320, 2368, 49407]],
   ['uppercase', 'A PHOTO OF A CAT', [49406, 320, 1125, 539, 320, 2368, 49407]],
   [
@@ -342,7 +435,11 @@ const GOLDEN: Array<[string, string, number[]]> = [
     '<|startoftext|>hello<|endoftext|> <<|endoftext|>',
     [49406, 49406, 3306, 49407, 24588, 347, 40786, 4160, 91, 285, 49407],
   ],
-  ['curly apostrophe (no ftfy)', 'don’t', [49406, 847, 728, 503, 339, 49407]],
+  // ftfy straightens quotes, splits ligatures and narrows full-width forms before anything else.
+  ['curly apostrophe (ftfy)', 'don’t', DONT],
+  ['smart quotes (ftfy)', '“it’s a dog’s toy”', DOG_TOY],
+  ['ligature (ftfy)', 'ﬁsh', FISH],
+  ['full-width (ftfy)', 'ＲＥＤ　ＣＡＲ', RED_CAR],
   ['combining accent, NFC', 'cafe\u0301', [49406, 15304, 49407]],
   ['empty', '', [49406, 49407]],
 ];
@@ -617,6 +714,18 @@ describe('CLIP tokenizer from a tokenizer.json with its own special ids', () => 
 // ---- Text cleaning --------------------------------------------------------------------------------
 
 describe('CLIP text cleaning', () => {
+  it("applies ftfy's default fixes that typed text meets", () => {
+    expect(fixText('“It’s” ‘ok’ ʼn')).toBe(`"It's" 'ok' 'n`);
+    expect(fixText('ﬁne ﬂat ĳs')).toBe('fine flat ijs');
+    expect(fixText('ＡＢＣ１２３！　ｶﾞ')).toBe('ABC123! ガ');
+    expect(fixText('I\x92m\x85')).toBe("I'm…");
+    expect(fixText('a\r\nb\rc\u2028d')).toBe('a\nb\nc\nd');
+    expect(fixText('\x1b[36;44mblue\x1b[0m\x00\ufeff')).toBe('blue');
+    expect(fixText('it&rsquo;s &amp;amp; &notit')).toBe("it's & &notit");
+    // With a "<" the text may be HTML: ftfy leaves its entities alone (CLIP's own unescape still runs).
+    expect(fixText('<b>&amp;amp;</b>')).toBe('<b>&amp;amp;</b>');
+  });
+
   it('unescapes HTML like CPython html.unescape', () => {
     const cases: Array<[string, string]> = [
       ['&amp;', '&'],
@@ -645,8 +754,9 @@ describe('CLIP text cleaning', () => {
   });
 
   it('collapses Python whitespace, strips, lowercases, unescapes twice', () => {
-    expect(cleanClipText('  A\u3000B\x1c\x1dC\x85D\u00a0 ')).toBe('a b c d');
-    expect(cleanClipText('\ufeffx')).toBe('\ufeffx'); // not whitespace to Python
+    // ftfy first: U+001C/U+001D are removed as control characters, U+0085 is read as Windows-1252 "…".
+    expect(cleanClipText('  A\u3000B\x1c\x1dC\x85D\u00a0 ')).toBe('a bc…d');
+    expect(cleanClipText('\ufeffx')).toBe('x'); // ftfy removes the byte-order mark
     expect(cleanClipText('Fish &amp;amp; Chips')).toBe('fish & chips');
     expect(cleanClipText('\n\t ')).toBe('');
   });

@@ -3,8 +3,8 @@
  * (`simple_tokenizer.py` in openai/CLIP), loaded from a Hugging Face / immich `tokenizer.json` or from
  * OpenAI's `bpe_simple_vocab_16e6.txt.gz`.
  *
- * Pipeline, as in the reference: NFC (the one part of `ftfy.fix_text` kept: ftfy's other repairs are
- * out of scope) → `html.unescape` twice → whitespace runs (Python's `\s`) to one space, stripped →
+ * Pipeline, as in the reference: `ftfy.fix_text`'s default fixes that apply to typed text (curly quotes,
+ * ligatures, full-width forms, C1 controls, control characters, NFC; see `ftfy.ts`) → `html.unescape` twice → whitespace runs (Python's `\s`) to one space, stripped →
  * lowercase → CLIP's word regex → UTF-8 bytes to GPT-2's byte alphabet → BPE with `</w>` on the last
  * symbol of each word → `[BOS, …, EOS]`. Longer texts keep BOS, the first `contextLength - 2` tokens
  * and EOS last.
@@ -23,6 +23,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ReelError } from '@reel/infra';
 import { ModelErrorCode } from '../errors.ts';
+import { fixText } from './ftfy.ts';
 import { htmlUnescape } from './html-unescape.ts';
 import {
   bytesToUnicode,
@@ -81,11 +82,11 @@ const CACHE_LIMIT = 100_000;
 const utf8 = new TextEncoder();
 
 /**
- * The text exactly as CLIP's word regex sees it: NFC, HTML-unescaped twice, whitespace collapsed and
+ * The text exactly as CLIP's word regex sees it: ftfy's fixes, HTML-unescaped twice, whitespace collapsed and
  * stripped, lowercased. Lone surrogates become U+FFFD first (Python could not encode them at all).
  */
 export function cleanClipText(text: string): string {
-  let clean = htmlUnescape(htmlUnescape(text.toWellFormed().normalize('NFC')));
+  let clean = htmlUnescape(htmlUnescape(fixText(text.toWellFormed())));
   clean = clean.replace(PYTHON_SPACE_RUN, ' ');
   if (clean.startsWith(' ')) clean = clean.slice(1);
   if (clean.endsWith(' ')) clean = clean.slice(0, -1);
