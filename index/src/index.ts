@@ -73,6 +73,9 @@ export {
 export {
   checkXPoolHeadDim,
   loadXPoolHead,
+  XPOOL_MODEL_FINGERPRINT_KEY,
+  XPOOL_MODEL_NAME_KEY,
   type XPoolHead,
+  xpoolHeadPairingWarning,
   xpoolHeadTensorShapes,
 } from './xpool/xpool-head.ts';

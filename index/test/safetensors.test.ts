@@ -4,7 +4,12 @@ import path from 'node:path';
 import { isReelError } from '@reel/infra';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseSafetensors, readSafetensorsFile, tensorToFloat32 } from '../src/xpool/safetensors.ts';
-import { checkXPoolHeadDim, loadXPoolHead, parseXPoolHead } from '../src/xpool/xpool-head.ts';
+import {
+  checkXPoolHeadDim,
+  loadXPoolHead,
+  parseXPoolHead,
+  xpoolHeadPairingWarning,
+} from '../src/xpool/xpool-head.ts';
 import { clipLikeFrames, clipLikeText, randomVector, rng } from './helpers/pooling-fixtures.ts';
 import { xpoolDirectScore } from './helpers/xpool-direct.ts';
 
@@ -232,11 +237,59 @@ describe('X-Pool head from safetensors', () => {
     );
   });
 
-  it('reports an extra tensor', () => {
-    const extra = { name: 'clip.logit_scale', dtype: 'F32', shape: [1], data: f32(new Float32Array([4.6])) };
+  it('reports an extra pool_frames tensor', () => {
+    const extra = {
+      name: 'pool_frames.extra.weight',
+      dtype: 'F32',
+      shape: [1],
+      data: f32(new Float32Array([4.6])),
+    };
     expect(headError(buildSafetensors([...entries, extra])).message).toBe(
-      'xpool.safetensors: not a valid X-Pool head (1 problem): unexpected tensor clip.logit_scale',
+      'xpool.safetensors: not a valid X-Pool head (1 problem): unexpected tensor pool_frames.extra.weight',
     );
+  });
+
+  it("reads the head out of the reference's whole state_dict (module. prefixes, clip.* beside it)", async () => {
+    // What the reference's model_best.pth holds under 'state_dict', saved as safetensors: the head
+    // after DataParallel's module. prefix, next to every CLIP tensor (one big one stands in for them).
+    const clip = [
+      { name: 'module.clip.logit_scale', dtype: 'F32', shape: [1], data: f32(new Float32Array([4.6])) },
+      {
+        name: 'module.clip.visual.conv1.weight',
+        dtype: 'F16',
+        shape: [768, 3, 32, 32],
+        data: new Uint8Array(768 * 3 * 32 * 32 * 2),
+      },
+    ];
+    const checkpoint = buildSafetensors(
+      [...clip, ...entries.map((e) => ({ ...e, name: `module.${e.name}` }))],
+      { metadata: { 'reel.model_fingerprint': `sha256:${'a'.repeat(64)}`, 'reel.model': 'xpool msrvtt9k' } },
+    );
+    const file = path.join(dir, 'model_best.safetensors');
+    writeFileSync(file, checkpoint);
+    const head = await loadXPoolHead(file);
+    expect(head.checksum).toBe(parseXPoolHead(good, 'x').checksum);
+    expect(head.ignoredTensors).toBe(2);
+    expect(head.pairedModel).toEqual({ fingerprint: `sha256:${'a'.repeat(64)}`, name: 'xpool msrvtt9k' });
+    expect(parseXPoolHead(checkpoint, 'in-memory').checksum).toBe(head.checksum);
+
+    expect(
+      xpoolHeadPairingWarning(head, { fingerprint: `sha256:${'a'.repeat(64)}`, name: 'fine-tuned' }),
+    ).toBeUndefined();
+    expect(
+      xpoolHeadPairingWarning(head, { fingerprint: `sha256:${'b'.repeat(64)}`, name: 'Xenova' }),
+    ).toMatch(/was trained with xpool msrvtt9k .* but model Xenova/);
+    expect(
+      xpoolHeadPairingWarning(parseXPoolHead(good, 'plain.safetensors'), {
+        fingerprint: 'sha256:x',
+        name: 'm',
+      }),
+    ).toMatch(/plain\.safetensors does not say which CLIP/);
+
+    // A checkpoint without the head says so.
+    expect(headError(buildSafetensors(clip)).problems).toEqual([
+      'no pool_frames.* tensors among its 2 (is it an X-Pool checkpoint?)',
+    ]);
   });
 
   it('reports a mis-shaped tensor', () => {

@@ -18,8 +18,16 @@ export function normals(seed: number): () => number {
   return () => Math.sqrt(-2 * Math.log(1 - uniform())) * Math.cos(2 * Math.PI * uniform());
 }
 
-/** Writes a random head of embedding size `dim` (LayerNorm weights near 1, the rest small). */
-export function writeXPoolHead(file: string, dim: number, seed = 99): void {
+/**
+ * Writes a random head of embedding size `dim` (LayerNorm weights near 1, the rest small). `metadata`
+ * goes into `__metadata__` (e.g. the model it belongs to).
+ */
+export function writeXPoolHead(
+  file: string,
+  dim: number,
+  seed = 99,
+  metadata?: Record<string, string>,
+): void {
   const normal = normals(seed);
   const entries: [string, number[], Float32Array][] = [];
   for (const [name, shape] of xpoolHeadTensorShapes(dim)) {
@@ -32,7 +40,7 @@ export function writeXPoolHead(file: string, dim: number, seed = 99): void {
       Float32Array.from({ length: size }, () => (isNormWeight ? 1 : 0) + scale * normal()),
     ]);
   }
-  const header: Record<string, unknown> = {};
+  const header: Record<string, unknown> = metadata ? { __metadata__: metadata } : {};
   let offset = 0;
   for (const [name, shape, data] of entries) {
     header[name] = { dtype: 'F32', shape, data_offsets: [offset, offset + data.byteLength] };

@@ -53,6 +53,8 @@ export interface SearchServiceOptions {
   embedder: TextEmbedder;
   /** The learned X-Pool head; without it `pooling: 'xpool'` fails with POOLING_UNAVAILABLE. */
   xpoolHead?: XPoolHead;
+  /** Why the head may not fit the embedder (trained with another CLIP, or unrecorded), shown to clients. */
+  xpoolWarning?: string;
   /** K' (default {@link DEFAULT_CANDIDATES}). */
   candidates?: number;
   maxCandidates?: number;
@@ -147,6 +149,7 @@ export class SearchService {
   readonly store: SearchServiceOptions['store'];
   readonly embedder: TextEmbedder;
   readonly xpoolHead: XPoolHead | undefined;
+  readonly xpoolWarning: string | undefined;
   readonly candidates: number;
   readonly maxCandidates: number;
   readonly maxK: number;
@@ -164,6 +167,7 @@ export class SearchService {
     this.store = options.store;
     this.embedder = options.embedder;
     this.xpoolHead = options.xpoolHead;
+    this.xpoolWarning = options.xpoolHead ? options.xpoolWarning : undefined;
     this.candidates = options.candidates ?? DEFAULT_CANDIDATES;
     this.maxCandidates = Math.max(this.candidates, options.maxCandidates ?? DEFAULT_MAX_CANDIDATES);
     this.maxK = options.maxK ?? DEFAULT_MAX_K;

@@ -11,9 +11,9 @@
  * nothing more than this file.
  *
  * Parsing is pure (bytes in, typed tensors out); {@link readSafetensorsFile} is the one function here
- * that touches the file system.
+ * that touches the file system, and reads only the tensors asked for.
  */
-import { readFile } from 'node:fs/promises';
+import { type FileHandle, open } from 'node:fs/promises';
 import path from 'node:path';
 import { ReelError } from '@reel/infra';
 import { IndexErrorCode } from '../errors.ts';
@@ -53,6 +53,8 @@ export interface SafetensorsFile {
   tensors: Map<string, SafetensorsTensor>;
   /** The optional `__metadata__` string map ({} when absent). */
   metadata: Record<string, string>;
+  /** Every tensor name in the header, read or not, in header order. */
+  names: string[];
 }
 
 /** A header this large is not a tensor index but a corrupt or hostile length field. */
@@ -67,27 +69,59 @@ const MAX_HEADER_BYTES = 100 * 1024 * 1024;
  * @throws ReelError SAFETENSORS_INVALID naming the file and the first problem found.
  */
 export function parseSafetensors(bytes: Uint8Array, fileName: string): SafetensorsFile {
-  const fail = (message: string): never => {
-    throw new ReelError(IndexErrorCode.SAFETENSORS_INVALID, `${fileName}: ${message}`);
-  };
+  const fail = failWith(fileName);
   if (bytes.length < 8) fail(`expected at least 8 bytes (the header length), got ${bytes.length}`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const headerLength = view.getBigUint64(0, true);
-  if (headerLength > BigInt(Math.min(MAX_HEADER_BYTES, bytes.length - 8)))
-    fail(
-      `header length says ${headerLength} bytes but the file has ${bytes.length - 8} after the length field`,
-    );
-  const dataStart = 8 + Number(headerLength);
+  const dataStart = headerEnd(view.getBigUint64(0, true), bytes.length, fail);
+  const { entries, metadata } = parseHeader(bytes.subarray(8, dataStart), bytes.length - dataStart, fileName);
+  const tensors = new Map<string, SafetensorsTensor>();
+  for (const [name, { dtype, shape, begin, end }] of entries) {
+    tensors.set(name, { dtype, shape, bytes: bytes.subarray(dataStart + begin, dataStart + end) });
+  }
+  return { tensors, metadata, names: [...entries.keys()] };
+}
+
+/** Where a tensor's bytes lie, relative to the data after the header. */
+interface HeaderEntry {
+  dtype: string;
+  shape: number[];
+  begin: number;
+  end: number;
+}
+
+function failWith(fileName: string): (message: string) => never {
+  return (message: string): never => {
+    throw new ReelError(IndexErrorCode.SAFETENSORS_INVALID, `${fileName}: ${message}`);
+  };
+}
+
+/** Offset of the first data byte, after checking the header length fits in a file of `fileSize` bytes. */
+function headerEnd(headerLength: bigint, fileSize: number, fail: (message: string) => never): number {
+  if (headerLength > BigInt(Math.min(MAX_HEADER_BYTES, fileSize - 8)))
+    fail(`header length says ${headerLength} bytes but the file has ${fileSize - 8} after the length field`);
+  return 8 + Number(headerLength);
+}
+
+/**
+ * Parses and checks the JSON header: each entry has a known dtype, a shape of non-negative integers
+ * and offsets that lie inside `dataLength` bytes and span exactly dtype size × element count, and no
+ * two tensors overlap.
+ */
+function parseHeader(
+  headerBytes: Uint8Array,
+  dataLength: number,
+  fileName: string,
+): { entries: Map<string, HeaderEntry>; metadata: Record<string, string> } {
+  const fail = failWith(fileName);
   let header: unknown;
   try {
-    header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, dataStart)));
+    header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(headerBytes));
   } catch (error) {
     fail(`header is not valid UTF-8 JSON (${(error as Error).message})`);
   }
   if (typeof header !== 'object' || header === null || Array.isArray(header))
     fail('header: expected a JSON object of tensors');
-  const dataLength = bytes.length - dataStart;
-  const tensors = new Map<string, SafetensorsTensor>();
+  const entries = new Map<string, HeaderEntry>();
   let metadata: Record<string, string> = {};
   const spans: Array<[number, number, string]> = [];
   for (const [name, entry] of Object.entries(header as Record<string, unknown>)) {
@@ -123,11 +157,7 @@ export function parseSafetensors(bytes: Uint8Array, fileName: string): Safetenso
         `${name}: data_offsets end at byte ${end} but the file holds ${dataLength} data bytes (truncated?)`,
       );
     spans.push([begin, end, name]);
-    tensors.set(name, {
-      dtype: dtype as string,
-      shape: dims,
-      bytes: bytes.subarray(dataStart + begin, dataStart + end),
-    });
+    entries.set(name, { dtype: dtype as string, shape: dims, begin, end });
   }
   spans.sort((a, b) => a[0] - b[0]);
   for (let i = 1; i < spans.length; i++) {
@@ -135,22 +165,55 @@ export function parseSafetensors(bytes: Uint8Array, fileName: string): Safetenso
     const [, previousEnd, previousName] = spans[i - 1]!;
     if (begin < previousEnd) fail(`${name}: data overlaps ${previousName}`);
   }
-  return { tensors, metadata };
+  return { entries, metadata };
 }
 
-/** Reads and parses a safetensors file (the only file-system access of the pooling code). */
-export async function readSafetensorsFile(filePath: string): Promise<SafetensorsFile> {
-  let bytes: Uint8Array;
+/**
+ * Reads a safetensors file: the header, then the bytes of the tensors `select` keeps (all by default),
+ * each with one positioned read. A full training checkpoint (the X-Pool head beside a whole CLIP, about
+ * 600 MB) costs only the head's bytes. The only file-system access of the pooling code.
+ */
+export async function readSafetensorsFile(
+  filePath: string,
+  select: (name: string) => boolean = () => true,
+): Promise<SafetensorsFile> {
+  const fileName = path.basename(filePath);
+  const fail = failWith(fileName);
+  let handle: FileHandle | undefined;
   try {
-    bytes = await readFile(filePath);
-  } catch (error) {
-    throw new ReelError(
-      IndexErrorCode.SAFETENSORS_INVALID,
-      `${filePath}: cannot read the file (${(error as Error).message})`,
-      { cause: error },
-    );
+    try {
+      handle = await open(filePath, 'r');
+    } catch (error) {
+      throw new ReelError(
+        IndexErrorCode.SAFETENSORS_INVALID,
+        `${filePath}: cannot read the file (${(error as Error).message})`,
+        { cause: error },
+      );
+    }
+    const { size } = await handle.stat();
+    if (size < 8) fail(`expected at least 8 bytes (the header length), got ${size}`);
+    const lengthBytes = Buffer.alloc(8);
+    await handle.read(lengthBytes, 0, 8, 0);
+    const dataStart = headerEnd(lengthBytes.readBigUInt64LE(0), size, fail);
+    const headerBytes = Buffer.alloc(dataStart - 8);
+    await handle.read(headerBytes, 0, headerBytes.length, 8);
+    const { entries, metadata } = parseHeader(headerBytes, size - dataStart, fileName);
+    const tensors = new Map<string, SafetensorsTensor>();
+    for (const [name, { dtype, shape, begin, end }] of entries) {
+      if (!select(name)) continue;
+      const bytes = Buffer.alloc(end - begin);
+      const { bytesRead } = await handle.read(bytes, 0, bytes.length, dataStart + begin);
+      if (bytesRead !== bytes.length) fail(`${name}: the file ended before its data (truncated?)`);
+      tensors.set(name, {
+        dtype,
+        shape,
+        bytes: new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length),
+      });
+    }
+    return { tensors, metadata, names: [...entries.keys()] };
+  } finally {
+    await handle?.close();
   }
-  return parseSafetensors(bytes, path.basename(filePath));
 }
 
 const littleEndianHost = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;

@@ -1,8 +1,15 @@
 /**
  * The learned X-Pool pooling head (Gorti et al., CVPR 2022; layer6ai-labs/xpool, modules/transformer.py),
- * loaded from a `.safetensors` file that holds the reference checkpoint's `pool_frames.*` parameters
- * under their reference names. D is read from the file (512 for ViT-B/32); {@link checkXPoolHeadDim}
- * tells the caller whether it fits the CLIP model in use.
+ * loaded from a `.safetensors` file: either just the reference checkpoint's `pool_frames.*` parameters,
+ * or its whole `state_dict` (the `.pth` files the reference publishes hold `{epoch, state_dict,
+ * optimizer}` with every `clip.*` tensor beside the head; a DataParallel run prefixes `module.`). Only
+ * `pool_frames.*` is read. D is read from the file (512 for ViT-B/32); {@link checkXPoolHeadDim} tells the
+ * caller whether it fits the CLIP model in use.
+ *
+ * The head was trained with a fine-tuned CLIP: with another CLIP its attention is meaningless though
+ * the dimensions fit. The file's `__metadata__` may say which model it belongs to
+ * (`reel.model_fingerprint`, the `sha256:…` reel prints for a model folder; `reel.model`, a name), and
+ * {@link xpoolHeadPairingWarning} says when it is used with another, or when it does not say.
  */
 import { ReelError } from '@reel/infra';
 import { IndexErrorCode } from '../errors.ts';
@@ -11,6 +18,7 @@ import {
   parseSafetensors,
   readSafetensorsFile,
   type SafetensorsFile,
+  type SafetensorsTensor,
   tensorToFloat32,
 } from './safetensors.ts';
 
@@ -55,6 +63,26 @@ export interface XPoolHead {
   checksum: number;
   /** Where the head came from (file name), for messages. */
   source: string;
+  /** The CLIP model the file's metadata says the head was trained with, when it says. */
+  pairedModel?: { fingerprint?: string; name?: string };
+  /** Tensors of the file that are not the head (a whole checkpoint's `clip.*`), ignored. */
+  ignoredTensors?: number;
+}
+
+/** Metadata keys naming the CLIP model a head belongs to. */
+export const XPOOL_MODEL_FINGERPRINT_KEY = 'reel.model_fingerprint';
+export const XPOOL_MODEL_NAME_KEY = 'reel.model';
+
+/** A checkpoint name as the head's reference name: DataParallel's `module.` prefixes dropped. */
+function headName(name: string): string {
+  let out = name;
+  while (out.startsWith('module.')) out = out.slice('module.'.length);
+  return out;
+}
+
+/** True for the tensors of the head (after {@link headName}); everything else in a checkpoint is skipped. */
+function isHeadTensor(name: string): boolean {
+  return headName(name).startsWith('pool_frames.');
 }
 
 type ParamKey =
@@ -113,12 +141,32 @@ function fnv1a(hash: number, values: Float32Array): number {
  * @throws ReelError XPOOL_HEAD_INVALID listing every problem, prefixed with the file name.
  */
 export function xpoolHeadFromSafetensors(
-  file: SafetensorsFile,
+  checkpoint: SafetensorsFile,
   fileName: string,
   expectedDim?: number,
 ): XPoolHead {
-  const dim = expectedDim ?? inferDim(file);
+  // Keep the head's tensors under their reference names; a whole checkpoint's others are ignored.
+  const tensors = new Map<string, SafetensorsTensor>();
   const problems: string[] = [];
+  for (const [name, tensor] of checkpoint.tensors) {
+    if (!isHeadTensor(name)) continue;
+    const reference = headName(name);
+    if (tensors.has(reference)) problems.push(`${reference} appears twice (with and without module.)`);
+    tensors.set(reference, tensor);
+  }
+  const ignoredTensors = checkpoint.names.filter((name) => !isHeadTensor(name)).length;
+  const file: SafetensorsFile = { tensors, metadata: checkpoint.metadata, names: [...tensors.keys()] };
+  if (tensors.size === 0 && ignoredTensors > 0) {
+    const problem = `no pool_frames.* tensors among its ${ignoredTensors} (is it an X-Pool checkpoint?)`;
+    throw new ReelError(
+      IndexErrorCode.XPOOL_HEAD_INVALID,
+      `${fileName}: not a valid X-Pool head: ${problem}`,
+      {
+        details: { file: fileName, problems: [problem] },
+      },
+    );
+  }
+  const dim = expectedDim ?? inferDim(file);
   const expected = xpoolHeadTensorShapes(dim ?? 0);
   const values = new Map<string, Float32Array>();
   if (dim === undefined) {
@@ -153,13 +201,37 @@ export function xpoolHeadFromSafetensors(
     checksum = fnv1a(fnv1a(checksum, weight), bias);
     head[key] = { weight, bias };
   }
+  const fingerprint = checkpoint.metadata[XPOOL_MODEL_FINGERPRINT_KEY];
+  const name = checkpoint.metadata[XPOOL_MODEL_NAME_KEY];
   return {
     ...(head as Record<ParamKey, LinearParams>),
     dim,
     eps: XPOOL_LAYER_NORM_EPS,
     checksum,
     source: fileName,
+    pairedModel:
+      fingerprint || name
+        ? { ...(fingerprint ? { fingerprint } : {}), ...(name ? { name } : {}) }
+        : undefined,
+    ignoredTensors,
   };
+}
+
+/**
+ * What to tell the user about using `head` with `model`: undefined when the head's metadata names this
+ * model's fingerprint; otherwise a sentence saying it was trained with another model, or that it does
+ * not say which (X-Pool's scores mean something only with the CLIP it was trained with).
+ */
+export function xpoolHeadPairingWarning(
+  head: XPoolHead,
+  model: { fingerprint: string; name: string },
+): string | undefined {
+  const paired = head.pairedModel;
+  if (paired?.fingerprint === model.fingerprint) return undefined;
+  if (paired?.fingerprint) {
+    return `X-Pool head ${head.source} was trained with ${paired.name ?? paired.fingerprint} (${paired.fingerprint.slice(0, 19)}…), but model ${model.name} (${model.fingerprint.slice(0, 19)}…) makes the embeddings: its pooling will not mean what it learned`;
+  }
+  return `X-Pool head ${head.source} does not say which CLIP it was trained with (no ${XPOOL_MODEL_FINGERPRINT_KEY} in its metadata): it is only meaningful with that CLIP; add ${XPOOL_MODEL_FINGERPRINT_KEY}=${model.fingerprint} if ${model.name} is the one`;
 }
 
 /**
@@ -179,7 +251,7 @@ export function parseXPoolHead(bytes: Uint8Array, fileName: string, expectedDim?
  * @throws ReelError SAFETENSORS_INVALID (unreadable or malformed) or XPOOL_HEAD_INVALID (wrong tensors).
  */
 export async function loadXPoolHead(filePath: string, expectedDim?: number): Promise<XPoolHead> {
-  const file = await readSafetensorsFile(filePath);
+  const file = await readSafetensorsFile(filePath, isHeadTensor);
   const fileName = filePath.split(/[\\/]/).pop() ?? filePath;
   return xpoolHeadFromSafetensors(file, fileName, expectedDim);
 }

@@ -5,7 +5,8 @@
  * answering when Redis is down: the pointer is re-read in the background with a short timeout, and the
  * last model known (or, on a cold start without Redis, the active model from config) keeps serving.
  */
-import { loadXPoolHead, SearchService, type XPoolHead } from '@reel/index';
+import path from 'node:path';
+import { loadXPoolHead, SearchService, type XPoolHead, xpoolHeadPairingWarning } from '@reel/index';
 import { type Logger, withTimeout } from '@reel/infra';
 import { ClipModel, createInferencePool, type InferencePool } from '@reel/models';
 import type { ModelRef } from '../jobs.ts';
@@ -72,10 +73,15 @@ export class LiveSearch {
         { expected: model.fingerprint, found: clip.fingerprint, dir: model.dir },
         'the search model folder changed since it was indexed',
       );
+    const xpoolWarning = this.#head
+      ? xpoolHeadPairingWarning(this.#head, { fingerprint: clip.fingerprint, name: path.basename(model.dir) })
+      : undefined;
+    if (xpoolWarning) this.#logger.warn({ head: this.#head?.source, model: model.dir }, xpoolWarning);
     const service = new SearchService({
       store: this.#pipeline.store,
       embedder: clip,
       ...(this.#head ? { xpoolHead: this.#head } : {}),
+      ...(xpoolWarning ? { xpoolWarning } : {}),
     });
     return { model, clip, service };
   }

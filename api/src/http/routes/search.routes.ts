@@ -132,7 +132,16 @@ export const searchRoutes: FastifyPluginAsyncTypebox = async (app) => {
         description: '`xpool` is offered only when the server has a learned X-Pool head (REEL_XPOOL_HEAD).',
         tags: ['search'],
         response: {
-          200: Type.Object({ available: Type.Array(PoolingSchema), default: PoolingSchema }),
+          200: Type.Object({
+            available: Type.Array(PoolingSchema),
+            default: PoolingSchema,
+            xpoolWarning: Type.Optional(
+              Type.String({
+                description:
+                  'Set when the X-Pool head was trained with another CLIP than the one searching, or does not say which',
+              }),
+            ),
+          }),
           ...authErrors,
           503: problemRef,
         },
@@ -143,6 +152,7 @@ export const searchRoutes: FastifyPluginAsyncTypebox = async (app) => {
       return {
         available: POOLINGS.filter((p) => p !== 'xpool' || service.xpoolHead !== undefined),
         default: service.defaultPooling,
+        ...(service.xpoolWarning ? { xpoolWarning: service.xpoolWarning } : {}),
       };
     },
   );
