@@ -41,9 +41,29 @@ export interface PreviewOutput {
 }
 
 /** Geometry and clean-up every sampled frame gets inside ffmpeg. */
+/**
+ * How a frame becomes the model's square input, from the model's own preprocessing config:
+ * `shortest` scales the shortest edge to `shortestEdge` (default: the output side) and centre-crops;
+ * `squash` resizes to exactly size × size, aspect ignored (SigLIP, DFN5B's `resize_mode: squash`).
+ */
+export interface FrameGeometry {
+  resize: 'shortest' | 'squash';
+  shortestEdge?: number;
+  interpolation?: 'bicubic' | 'bilinear' | 'nearest';
+}
+
+/** swscale's flag for each interpolation the preprocessing configs name. */
+const SCALE_FLAGS: Record<NonNullable<FrameGeometry['interpolation']>, string> = {
+  bicubic: 'bicubic',
+  bilinear: 'bilinear',
+  nearest: 'neighbor',
+};
+
 export interface FrameFilterOptions {
-  /** Output side in pixels: shortest edge resized to it (bicubic), then centre-cropped to size × size. */
+  /** Output side in pixels; by default shortest edge resized to it (bicubic), then centre-cropped. */
   size: number;
+  /** The model's resize: default CLIP's (shortest edge, centre crop, bicubic). */
+  geometry?: FrameGeometry;
   /** Keep one field of each interlaced frame (no combing; vertical resolution is halved, then rescaled). */
   deinterlace: boolean;
   /** Also write each frame at the video's aspect for thumbnails. */
@@ -136,11 +156,14 @@ function fieldFilters(deinterlace: boolean): string[] {
 }
 
 /** Shortest edge to `size` (pixel aspect taken into account), centre crop, square pixels, rgb24. */
-function modelFilters(size: number): string[] {
+function modelFilters(size: number, geometry: FrameGeometry = { resize: 'shortest' }): string[] {
   const s = String(size);
+  const flags = SCALE_FLAGS[geometry.interpolation ?? 'bicubic'];
+  if (geometry.resize === 'squash') return [`scale=${s}:${s}:flags=${flags}`, 'setsar=1', 'format=rgb24'];
+  const e = String(Math.max(size, geometry.shortestEdge ?? size));
   const landscape = 'gte(iw*sar,ih)';
   return [
-    `scale=w='if(${landscape},trunc(${s}*iw*sar/ih),${s})':h='if(${landscape},${s},trunc(${s}*ih/(iw*sar)))':flags=bicubic`,
+    `scale=w='if(${landscape},trunc(${e}*iw*sar/ih),${e})':h='if(${landscape},${e},trunc(${e}*ih/(iw*sar)))':flags=${flags}`,
     `crop=${s}:${s}`,
     'setsar=1',
     'format=rgb24',
@@ -152,8 +175,8 @@ function modelFilters(size: number): string[] {
  * account, rotation already applied by ffmpeg's autorotate), centre crop, square pixels, rgb24.
  * Resize follows CLIP: the short side becomes `size`, the long side `trunc(size × long / short)`.
  */
-export function frameFilters({ size, deinterlace }: FrameFilterOptions): string[] {
-  return [...fieldFilters(deinterlace), ...modelFilters(size)];
+export function frameFilters({ size, deinterlace, geometry }: FrameFilterOptions): string[] {
+  return [...fieldFilters(deinterlace), ...modelFilters(size, geometry)];
 }
 
 /**
@@ -186,7 +209,7 @@ function geometryChain(
   labels: { out: string; previewOut: string; tag: string },
 ): string {
   const field = fieldFilters(frame.deinterlace);
-  const model = [...modelFilters(frame.size), ...log];
+  const model = [...modelFilters(frame.size, frame.geometry), ...log];
   if (!frame.preview) return `${input}${[...before, ...field, ...model].join(',')}[${labels.out}]`;
   const m = `m${labels.tag}`;
   const p = `p${labels.tag}`;

@@ -11,7 +11,7 @@ export {
   writeThumbnails,
 } from './adapters/thumbnails.ts';
 export { INPUT_ERROR_CODES, IngestErrorCode } from './errors.ts';
-export { type ColourSegment, colourVideoArgs } from './ffmpeg-args.ts';
+export { type ColourSegment, colourVideoArgs, type FrameGeometry } from './ffmpeg-args.ts';
 export { type ProbeOptions, probeVideo, type VideoLimits } from './probe-video.ts';
 export {
   DEFAULT_FRAME_SIZE,

@@ -13,6 +13,7 @@ import { IngestErrorCode, ingestError } from './errors.ts';
 import {
   type FfmpegCommandSpec,
   type FrameFilterOptions,
+  type FrameGeometry,
   keyframesCommand,
   type PreviewOutput,
   scenesCommand,
@@ -72,6 +73,8 @@ export interface SampleVideoOptions extends ProbeOptions {
   strategy: SamplingStrategy;
   /** Output side in pixels: shortest edge resized to it (bicubic), centre crop to size × size. Default 224. */
   size?: number;
+  /** The model's own resize (squash, another shortest edge, bilinear); default CLIP's as above. */
+  geometry?: FrameGeometry;
   /** Decode keyframes only: the nearest keyframe per target ("close to uniform is enough"), fastest. */
   keyframesOnly?: boolean;
   /** A probe already made for this file (skips probing again). */
@@ -282,8 +285,18 @@ async function run(
   return { ok: result.ok, stderrTail: tail, errorLines };
 }
 
-function frameOptions(info: VideoInfo, size: number, preview?: PreviewOutput): FrameFilterOptions {
-  return { size, deinterlace: info.interlaced, ...(preview ? { preview } : {}) };
+function frameOptions(
+  info: VideoInfo,
+  size: number,
+  geometry: FrameGeometry | undefined,
+  preview?: PreviewOutput,
+): FrameFilterOptions {
+  return {
+    size,
+    deinterlace: info.interlaced,
+    ...(geometry ? { geometry } : {}),
+    ...(preview ? { preview } : {}),
+  };
 }
 
 /** Runs one command built by `build` (given its frame options), with the next preview run when asked for. */
@@ -296,7 +309,14 @@ function runWithPreview(
   previews: PreviewFiles | undefined,
 ): Promise<Omit<RunOutcome, 'frames'>> {
   const preview = previews?.nextRun();
-  return run(build(frameOptions(info, size, preview?.output)), size, info, options, keep, preview?.fileOf);
+  return run(
+    build(frameOptions(info, size, options.geometry, preview?.output)),
+    size,
+    info,
+    options,
+    keep,
+    preview?.fileOf,
+  );
 }
 
 /** Decodes the frames for `targets` (ascending, unique, already shifted by the tolerance). */

@@ -66,6 +66,26 @@ describe('ffmpeg arguments', () => {
     ]);
   });
 
+  it("cuts frames the model's way: squash, another shortest edge, its interpolation", () => {
+    expect(
+      frameFilters({
+        size: 224,
+        deinterlace: false,
+        geometry: { resize: 'squash', interpolation: 'bilinear' },
+      }),
+    ).toEqual(['scale=224:224:flags=bilinear', 'setsar=1', 'format=rgb24']);
+    expect(
+      frameFilters({
+        size: 224,
+        deinterlace: false,
+        geometry: { resize: 'shortest', shortestEdge: 256, interpolation: 'nearest' },
+      }).slice(0, 2),
+    ).toEqual([
+      "scale=w='if(gte(iw*sar,ih),trunc(256*iw*sar/ih),256)':h='if(gte(iw*sar,ih),256,trunc(256*ih/(iw*sar)))':flags=neighbor",
+      'crop=224:224',
+    ]);
+  });
+
   it('selects the first frame at or after each target in turn', () => {
     expect(selectAtOrAfter([0.5, 1.25])).toBe(
       'lt(selected_n\\,2)*gte(t\\,0.500000*eq(selected_n\\,0)+1.250000*eq(selected_n\\,1))',

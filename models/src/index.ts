@@ -14,6 +14,7 @@ export {
   CLIP_IMAGE_STD,
   loadPreprocessConfig,
   type PreprocessConfig,
+  videoFrameGeometry,
 } from './clip/preprocess-config.ts';
 export {
   type ClipTextBatch,

@@ -12,6 +12,7 @@ import {
   type PreprocessConfig,
   parseHfPreprocessorConfig,
   parseImmichPreprocessConfig,
+  videoFrameGeometry,
 } from '../src/clip/preprocess-config.ts';
 
 /** openai/clip-vit-base-patch32's preprocessor_config.json, verbatim fields. */
@@ -441,6 +442,37 @@ describe('ImagePreprocessor errors', () => {
       'IMAGE_INVALID',
       'batch item 1 of 2',
     );
+  });
+});
+
+describe('video frame geometry from a preprocessing config', () => {
+  it("cuts frames as each family's config says", () => {
+    const hf = (json: Record<string, unknown>) =>
+      videoFrameGeometry(parseHfPreprocessorConfig(json, 'x.json'));
+    expect(hf({ size: { shortest_edge: 224 }, crop_size: 224, resample: 3 })).toEqual({
+      size: 224,
+      resize: 'shortest',
+      shortestEdge: 224,
+      interpolation: 'bicubic',
+    });
+    // SigLIP: an exact resize without a crop, bilinear.
+    expect(hf({ size: { height: 384, width: 384 }, resample: 2 })).toEqual({
+      size: 384,
+      resize: 'squash',
+      interpolation: 'bilinear',
+    });
+    expect(hf({ size: { shortest_edge: 256 }, crop_size: 224 })).toMatchObject({
+      size: 224,
+      shortestEdge: 256,
+    });
+    const immich = (json: Record<string, unknown>) =>
+      videoFrameGeometry(parseImmichPreprocessConfig(json, 'preprocess_cfg.json'));
+    expect(immich({ size: [224, 224], resize_mode: 'squash', interpolation: 'bicubic' })).toMatchObject({
+      resize: 'squash',
+    });
+    expect(immich({ size: [224, 224], resize_mode: 'shortest' })).toMatchObject({ resize: 'shortest' });
+    // What a square ffmpeg cut cannot express.
+    expect(hf({ size: { height: 224, width: 320 } })).toBeUndefined();
   });
 });
 

@@ -7,6 +7,7 @@
 import path from 'node:path';
 import { type IndexStore, LanceIndexStore, loadXPoolHead, type XPoolHead } from '@reel/index';
 import { createLogger, type Logger, type ReelConfig, ReelError } from '@reel/infra';
+import type { FrameGeometry } from '@reel/ingest';
 import {
   createInferencePool,
   DEFAULT_MODEL_ID,
@@ -17,6 +18,7 @@ import {
   modelFiles,
   modelFingerprint,
   resolveActiveModel,
+  videoFrameGeometry,
 } from '@reel/models';
 import { FlowProducer, Queue } from 'bullmq';
 import { ClaimStore } from './adapters/claim-store.ts';
@@ -84,12 +86,25 @@ export interface Pipeline {
   close(): Promise<void>;
 }
 
-/** The side of the frames a model takes, from its folder's preprocessing config (no ONNX is loaded). */
-async function frameSize(dir: string): Promise<number> {
+/**
+ * How frames are cut for a model, from its folder's preprocessing config (no ONNX is loaded): the side
+ * it takes and its own resize (shortest edge and crop, or squash; its interpolation), so the encoder
+ * sees video frames as it was trained to see images.
+ */
+async function frameCut(dir: string, logger: Logger): Promise<{ size: number; geometry?: FrameGeometry }> {
   const report = inspectModelFolder(dir);
   if (!report.ok) throw new ReelError('MODEL_NOT_FOUND', `active model: ${report.problem}`);
   const config = await loadPreprocessConfig(path.join(dir, report.files.preprocess));
-  return new ImagePreprocessor(config).width;
+  const cut = videoFrameGeometry(config);
+  if (!cut) {
+    logger.warn(
+      { dir },
+      `${report.files.preprocess}: a resize ffmpeg cannot cut square (non-square input, or an exact resize then a crop); frames are cut CLIP's way`,
+    );
+    return { size: new ImagePreprocessor(config).width };
+  }
+  const { size, ...geometry } = cut;
+  return { size, geometry };
 }
 
 /** Where frames and embeddings wait between stages. */
@@ -273,7 +288,7 @@ export async function startPipelineWorker(
   );
   // Frames are sampled at the active model's input size, read from its preprocessing config: an
   // ingest-only worker never loads the encoders (embed workers load them on their first job).
-  const size = await frameSize(active.dir);
+  const cut = await frameCut(active.dir, logger);
   const downloader = new UrlFetcher({
     videosDir: config.paths.videos,
     maxBytes: config.maxVideoBytes,
@@ -286,7 +301,7 @@ export async function startPipelineWorker(
       meta.kind === 'backfill' && meta.target ? pipeline.reindex.backfillFinished(meta.target) : undefined,
     progress: pipeline.progress,
     spool: new FrameSpool(spoolDir(config)),
-    sampler: new IngestSampler(config, size, pipeline.storage),
+    sampler: new IngestSampler(config, cut.size, pipeline.storage, cut.geometry),
     embedders,
     catalog: pipeline.catalog,
     logger,

@@ -365,3 +365,27 @@ function invalid(file: string, key: string | undefined, message: string, cause?:
     cause,
   });
 }
+
+/**
+ * How video frames should be cut for a model with this preprocessing, in the terms the frame sampler
+ * takes: the square output side, and `shortest` (scale the shortest edge to `shortestEdge`, centre crop)
+ * or `squash` (resize to size × size, aspect ignored), with the config's interpolation. Undefined for
+ * what a square ffmpeg cut cannot express (non-square inputs; an exact resize followed by a crop): the
+ * sampler then cuts CLIP's way at the output size and the image preprocessor takes the frames as they are.
+ */
+export function videoFrameGeometry(config: PreprocessConfig):
+  | {
+      size: number;
+      resize: 'shortest' | 'squash';
+      shortestEdge?: number;
+      interpolation: Interpolation;
+    }
+  | undefined {
+  const { size, crop, interpolation } = config;
+  if ('shortestEdge' in size) {
+    if (!crop || crop.height !== crop.width || crop.height > size.shortestEdge) return undefined;
+    return { size: crop.height, resize: 'shortest', shortestEdge: size.shortestEdge, interpolation };
+  }
+  if (crop || size.height !== size.width) return undefined;
+  return { size: size.height, resize: 'squash', interpolation };
+}

@@ -18,7 +18,7 @@ import { type FileHandle, readFile, rm } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { isReelError, type ReelConfig, ReelError } from '@reel/infra';
-import { sampleVideo, THUMBNAIL_MAX_SIDE, writeThumbnails } from '@reel/ingest';
+import { type FrameGeometry, sampleVideo, THUMBNAIL_MAX_SIDE, writeThumbnails } from '@reel/ingest';
 import type { Frame, VideoSampler, VideoSourceRef } from '../pipeline-deps.ts';
 import { hashHandle } from '../video-identity.ts';
 import { type OpenedFile, openRegularFile } from './regular-file.ts';
@@ -48,13 +48,15 @@ export function decoderThreads(config: Pick<ReelConfig, 'ffmpegThreads' | 'inges
 export class IngestSampler implements VideoSampler {
   readonly #config: ReelConfig;
   readonly #size: number;
+  readonly #geometry: FrameGeometry | undefined;
   readonly #storage: ObjectStorage;
 
   /**
    * @param size frame side in px: the model's image input (224 for CLIP ViT-B/32).
    * @param storage where videos and thumbnails are stored (default: the one config names).
    */
-  constructor(config: ReelConfig, size: number, storage?: ObjectStorage) {
+  constructor(config: ReelConfig, size: number, storage?: ObjectStorage, geometry?: FrameGeometry) {
+    this.#geometry = geometry;
     this.#config = config;
     this.#size = size;
     this.#storage = storage ?? openStorage(config);
@@ -73,6 +75,7 @@ export class IngestSampler implements VideoSampler {
       const result = await sampleVideo(input, {
         strategy: { kind: 'uniform', count: config.framesPerVideo },
         size: this.#size,
+        ...(this.#geometry ? { geometry: this.#geometry } : {}),
         limits: {
           maxVideoSeconds: config.maxVideoSeconds,
           maxVideoPixels: config.maxVideoPixels,

@@ -22,7 +22,7 @@ import {
 } from '@reel/index';
 import { type Logger, type ReelConfig, ReelError } from '@reel/infra';
 import { DEFAULT_FRAME_SIZE, IngestErrorCode, sampleVideo } from '@reel/ingest';
-import { ClipModel, createInferencePool, resolveActiveModel } from '@reel/models';
+import { ClipModel, createInferencePool, resolveActiveModel, videoFrameGeometry } from '@reel/models';
 
 /** A phase's progress: `done` of `total` (texts, videos, then pool videos, score texts). */
 export type EvalProgress = (phase: string, done: number, total: number) => void;
@@ -190,10 +190,16 @@ export async function encodeVideos(
     try {
       if (head !== undefined) checkXPoolHeadDim(head, model.dim, `model ${active.name}`);
       const D = model.dim;
+      // Frames cut the model's way (its resize and interpolation), as the pipeline cuts them.
+      const cut = videoFrameGeometry(model.preprocessor.config);
       const size =
-        model.preprocessor.width === model.preprocessor.height
+        cut?.size ??
+        (model.preprocessor.width === model.preprocessor.height
           ? model.preprocessor.width
-          : DEFAULT_FRAME_SIZE;
+          : DEFAULT_FRAME_SIZE);
+      const geometry = cut
+        ? { resize: cut.resize, shortestEdge: cut.shortestEdge, interpolation: cut.interpolation }
+        : undefined;
       const sentences = captions.map((c) => c.sentence);
       const textEmbeddings: Float32Array[] = [];
       const textBatch = 256;
@@ -219,6 +225,7 @@ export async function encodeVideos(
             const sampled = await sampleVideo(file, {
               strategy: { kind: 'uniform', count: frameCount },
               size,
+              ...(geometry ? { geometry } : {}),
               limits: config,
               binaries: config,
               timeoutMs: config.ffmpegTimeoutSeconds * 1000,
