@@ -213,7 +213,9 @@ export async function startFakeHub(repos: FakeRepos): Promise<FakeHub> {
       res.end(req.method === 'HEAD' ? undefined : note);
       return;
     }
-    const etag = `"${createHash('sha1').update(found.bytes).digest('hex')}"`;
+    // A git file's ETag is its blob id: sha1 of "blob <size>\0" and the bytes, as git hashes objects.
+    const blob = createHash('sha1').update(`blob ${found.bytes.length}\0`).update(found.bytes);
+    const etag = `"${blob.digest('hex')}"`;
     sendBody(req, res, file, found.bytes, { ...common, etag });
   });
 

@@ -295,6 +295,17 @@ describe('pullModel: faults', () => {
     expect(existsSync(path.join(partial, `${VISION}.part`))).toBe(false);
   });
 
+  it('verifies a small file against its git blob ETag, as the hub announces no sha256 for it', async () => {
+    hub.corrupt.add('preprocessor_config.json');
+    const error = await pull().catch((e: unknown) => e);
+    const served = hub.repos[HF_REPO]!.main!['preprocessor_config.json']!;
+    const blob = createHash('sha1').update(`blob ${served.length}\0`).update(served).digest('hex');
+    expect(error).toMatchObject({ code: 'MODEL_DOWNLOAD_CORRUPT' });
+    expect((error as Error).message).toContain('preprocessor_config.json');
+    expect((error as Error).message).toContain(`expected git blob ${blob}`);
+    expect(existsSync(path.join(modelsDir, HF_ID))).toBe(false);
+  });
+
   it('an aborted pull leaves a .part that the next pull resumes', async () => {
     const controller = new AbortController();
     const first = pull({

@@ -504,6 +504,7 @@ async function fetchFile(
     const before = (await sizeOf(part)) ?? 0;
     try {
       const { bytes, sha256 } = await downloadOnce(ctx, info, part, report);
+      await verifyGitBlob(info, part);
       await fs.rename(part, dest);
       return { path: info.path, bytes, sha256 };
     } catch (error) {
@@ -629,6 +630,23 @@ function verify(
     throw corrupt(info.path, `sha256 ${info.sha256}`, `sha256 ${sha256}`, resumedFrom);
   }
   return { bytes, sha256 };
+}
+
+const GIT_SHA1 = /^[0-9a-f]{40}$/;
+
+/**
+ * A small (non-LFS) file's ETag is its git blob id, sha1("blob <size>\0" + bytes): checked, so a file the
+ * hub announces no sha256 for is still verified. Files with a sha256 (LFS) were checked by it already.
+ * @throws ReelError `MODEL_DOWNLOAD_CORRUPT` when the id differs.
+ */
+async function verifyGitBlob(info: HubFileInfo, file: string): Promise<void> {
+  if (info.sha256 !== undefined || info.etag === undefined || !GIT_SHA1.test(info.etag)) return;
+  const bytes = await fs.readFile(file);
+  const id = createHash('sha1').update(`blob ${bytes.length}\0`).update(bytes).digest('hex');
+  if (id !== info.etag) {
+    await fs.rm(file, { force: true });
+    throw corrupt(info.path, `git blob ${info.etag}`, `git blob ${id}`, 0);
+  }
 }
 
 function corrupt(file: string, expected: string, actual: string, resumedFrom: number): ReelError {
