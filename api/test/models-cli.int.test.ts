@@ -1,4 +1,5 @@
-import { existsSync, mkdtempSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { syntheticClipFiles, syntheticMultilingualFiles } from '@reel/models';
@@ -114,6 +115,75 @@ describe('reel models (real CLI, real onnxruntime, loopback hub)', () => {
     expect(line.ids[0]).toBe(2);
     expect(line.ids[3]).toBe(3);
     expect(Math.min(...line.ids.slice(1, 3))).toBeGreaterThan(4);
+  });
+
+  it('reads the token that `hf auth login` saved in HF_HOME when HF_TOKEN is unset', async () => {
+    const dataDir = mkdtempSync(path.join(tmpdir(), 'reel-cli-token-'));
+    const hfHome = mkdtempSync(path.join(tmpdir(), 'reel-hf-home-'));
+    writeFileSync(path.join(hfHome, 'token'), 'hf_from_the_file\n');
+    hub.requiredToken = 'hf_from_the_file';
+    try {
+      const pull = await runCli(
+        ['models', 'pull', 'acme/tiny-clip'],
+        env(dataDir, { HF_ENDPOINT: hub.endpoint, HF_HOME: hfHome }),
+      );
+      expect(pull.stderr).toBe('');
+      expect(pull.code).toBe(0);
+      const denied = await runCli(
+        ['models', 'pull', 'acme/tiny-clip', '--revision', 'main'],
+        env(dataDir, { HF_ENDPOINT: hub.endpoint }),
+      );
+      expect(denied.stderr).toContain('MODEL_AUTH');
+    } finally {
+      hub.requiredToken = undefined;
+    }
+  });
+
+  it('with HF_HUB_OFFLINE installs from the Hugging Face cache or immich cache without any network', async () => {
+    const dataDir = mkdtempSync(path.join(tmpdir(), 'reel-cli-offline-'));
+    const hfHome = mkdtempSync(path.join(tmpdir(), 'reel-hf-home-'));
+    // The hub cache as huggingface_hub writes it: refs/main → commit, snapshot files linking to blobs.
+    const repoDir = path.join(hfHome, 'hub', 'models--acme--cached-clip');
+    const commit = 'c'.repeat(40);
+    mkdirSync(path.join(repoDir, 'refs'), { recursive: true });
+    writeFileSync(path.join(repoDir, 'refs', 'main'), commit);
+    for (const [file, bytes] of syntheticClipFiles()) {
+      const blob = path.join(repoDir, 'blobs', createHash('sha256').update(bytes).digest('hex'));
+      mkdirSync(path.dirname(blob), { recursive: true });
+      writeFileSync(blob, bytes);
+      const link = path.join(repoDir, 'snapshots', commit, file);
+      mkdirSync(path.dirname(link), { recursive: true });
+      symlinkSync(path.relative(path.dirname(link), blob), link);
+    }
+    const immichCache = mkdtempSync(path.join(tmpdir(), 'reel-immich-cache-'));
+    for (const [file, bytes] of syntheticMultilingualFiles()) {
+      mkdirSync(path.dirname(path.join(immichCache, 'clip', 'XLM-test', file)), { recursive: true });
+      writeFileSync(path.join(immichCache, 'clip', 'XLM-test', file), bytes);
+    }
+    // Nothing listens here: any request would fail.
+    const offline = env(dataDir, {
+      HF_HUB_OFFLINE: '1',
+      HF_HOME: hfHome,
+      HF_ENDPOINT: 'http://127.0.0.1:9',
+      MACHINE_LEARNING_CACHE_FOLDER: immichCache,
+    });
+    const pull = await runCli(['models', 'pull', 'acme/cached-clip'], offline);
+    expect(pull.stderr).toBe('');
+    expect(pull.code).toBe(0);
+    expect(pull.stdout).toContain(
+      `installed from the local cache ${path.join(repoDir, 'snapshots', commit)}`,
+    );
+    const use = await runCli(['models', 'use', 'acme__cached-clip'], offline);
+    expect(use.code, use.stderr).toBe(0);
+
+    const immich = await runCli(['models', 'pull', 'immich-app/XLM-test'], offline);
+    expect(immich.code, immich.stderr).toBe(0);
+    expect(immich.stdout).toContain('(immich, fp32');
+
+    const missing = await runCli(['models', 'pull', 'acme/not-cached'], offline);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain('HF_HUB_OFFLINE is set and acme/not-cached@main is in no local cache');
+    expect(missing.stderr).toContain(path.join(hfHome, 'hub', 'models--acme--not-cached', 'refs', 'main'));
   });
 
   it('fails with the error code when a repo does not exist or a model is not installed', async () => {

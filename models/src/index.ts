@@ -23,6 +23,7 @@ export {
   DEFAULT_CONTEXT_LENGTH,
 } from './clip/tokenizer.ts';
 export { ModelErrorCode } from './errors.ts';
+export { cachedRepo, type HubEnv, hubPaths, hubToken, isHubOffline } from './hub/hub-cache.ts';
 export {
   DEFAULT_RETRY_POLICY,
   modelIdFromRepo,

@@ -22,15 +22,16 @@
  * variant's encoders) are not kept. Two pulls of the same id at the same time are not supported.
  */
 import { createHash, type Hash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { createReadStream, existsSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { isReelError, ReelError, retrying } from '@reel/infra';
 import { detectModelFamily } from '../model-family.ts';
-import { layoutFiles, type ModelLayout, type ModelVariant } from '../model-layout.ts';
+import { layoutFiles, type ModelLayout, type ModelVariant, modelFiles } from '../model-layout.ts';
 import { externalDataFiles } from '../onnx/external-data.ts';
 import { loadTextTokenizer } from '../tokenizers/text-tokenizer.ts';
+import { cachedRepo, type HubEnv } from './hub-cache.ts';
 import { HubClient, type HubFileInfo } from './hub-client.ts';
 
 /** Progress of a pull, reported after every chunk written (and once when each file starts and ends). */
@@ -92,6 +93,13 @@ export interface PullModelOptions {
   fetch?: typeof fetch;
   /** Retry tuning; default {@link DEFAULT_RETRY_POLICY}. */
   retry?: Partial<RetryPolicy>;
+  /**
+   * No network (HF_HUB_OFFLINE): install from the Hugging Face cache snapshot or immich cache folder of
+   * the repo instead (files hard-linked when the file system allows, else copied).
+   */
+  offline?: boolean;
+  /** Environment the caches are found from (HF_HOME, HF_HUB_CACHE, MACHINE_LEARNING_CACHE_FOLDER); default process.env. */
+  env?: HubEnv;
 }
 
 export interface PullModelResult {
@@ -111,6 +119,8 @@ export interface PullModelResult {
   commit: string | undefined;
   /** True when the folder already held exactly these files and nothing was downloaded. */
   upToDate: boolean;
+  /** Set when the files came from a local cache (offline), not the hub: that folder. */
+  fromCache?: string;
 }
 
 /** Name of the manifest a pull writes into the model folder. */
@@ -187,6 +197,7 @@ export async function pullModel(options: PullModelOptions): Promise<PullModelRes
     );
   }
   const id = modelIdFromRepo(repo);
+  if (options.offline) return pullFromCache({ ...options, revision, id });
   const client = new HubClient({ endpoint: options.endpoint, token: options.token, fetch: options.fetch });
   const retry: RetryPolicy = { ...DEFAULT_RETRY_POLICY, ...options.retry };
   const finalDir = path.resolve(modelsDir, id);
@@ -351,6 +362,118 @@ async function probeLayout(
 }
 
 /**
+ * Offline pull: the repo's files from a local cache (Hugging Face snapshot, else immich's folder),
+ * checked as a download is (family and tokenizer, external data inside the folder, every file the layout
+ * needs), linked or copied into the partial folder and swapped into place with a manifest.
+ * @throws ReelError `MODEL_NOT_FOUND` naming every place looked in, or what {@link checkRunnable} and
+ *   {@link modelFiles} throw.
+ */
+async function pullFromCache(
+  options: PullModelOptions & { revision: string; id: string },
+): Promise<PullModelResult> {
+  const { repo, revision, id, modelsDir } = options;
+  const cached = cachedRepo(repo, revision, options.env ?? process.env);
+  if (!cached.dir) {
+    throw new ReelError(
+      'MODEL_NOT_FOUND',
+      `HF_HUB_OFFLINE is set and ${repo}@${revision} is in no local cache (looked in ${cached.looked.join(', ')}): pull it once with network, or unset HF_HUB_OFFLINE`,
+      { details: { repo, revision, looked: cached.looked } },
+    );
+  }
+  const dir = cached.dir;
+  const wanted = options.variant ?? 'fp32';
+  const has = (file: string) => existsSync(path.join(dir, file));
+  const probe: { layout: ModelLayout; variant: ModelVariant } | undefined = has(
+    layoutFiles('hf', wanted).visionModel,
+  )
+    ? { layout: 'hf', variant: wanted }
+    : has(layoutFiles('immich').visionModel)
+      ? { layout: 'immich', variant: 'fp32' }
+      : undefined;
+  if (!probe) {
+    throw new ReelError(
+      'MODEL_NOT_FOUND',
+      `${dir} (the cached ${repo}@${revision}) holds neither ${layoutFiles('hf', wanted).visionModel} nor ${layoutFiles('immich').visionModel}`,
+      { details: { repo, dir } },
+    );
+  }
+  const { layout, variant } = probe;
+  await checkRunnable(dir, layout, `${repo}@${revision} (cached at ${dir})`, { remove: false });
+  const files = layoutFiles(layout, variant);
+  const missing = files.all.filter((file) => !has(file));
+  if (missing.length > 0) {
+    throw new ReelError(
+      'MODEL_NOT_FOUND',
+      `the cached ${repo}@${revision} at ${dir} lacks ${missing.join(', ')}: pull it once with network`,
+      { details: { repo, dir, missing } },
+    );
+  }
+  const { all, external } = await modelFiles(dir, files);
+
+  await fs.mkdir(modelsDir, { recursive: true });
+  const finalDir = path.resolve(modelsDir, id);
+  const partialDir = path.resolve(modelsDir, `.${id}.partial`);
+  await recoverInterruptedSwap(modelsDir, id, finalDir);
+  await fs.rm(partialDir, { recursive: true, force: true });
+  const manifestFiles: ManifestFile[] = [];
+  for (const [index, file] of all.entries()) {
+    options.signal?.throwIfAborted();
+    // Snapshot files are links into the cache's blobs: link (or copy) what they point at.
+    const source = await fs.realpath(path.join(dir, file));
+    const target = path.join(partialDir, file);
+    await fs.mkdir(path.dirname(target), { recursive: true });
+    await fs.link(source, target).catch(() => fs.copyFile(source, target));
+    const { bytes, sha256 } = await hashFile(target);
+    const owner = external.includes(file)
+      ? [files.textModel, files.visionModel].find(
+          (encoder) => path.posix.dirname(encoder) === path.posix.dirname(file),
+        )
+      : undefined;
+    manifestFiles.push({
+      path: file,
+      bytes,
+      sha256,
+      etag: undefined,
+      ...(owner ? { externalOf: owner } : {}),
+    });
+    options.onProgress?.({
+      file,
+      bytesDone: bytes,
+      bytesTotal: bytes,
+      filesDone: index + 1,
+      filesTotal: all.length,
+      totalBytesDone: manifestFiles.reduce((sum, f) => sum + f.bytes, 0),
+      totalBytes: undefined,
+    });
+  }
+  const manifest: PullManifest = {
+    version: 1,
+    repo,
+    revision,
+    commit: cached.commit,
+    endpoint: `cache:${dir}`,
+    layout,
+    variant,
+    pulledAt: new Date().toISOString(),
+    files: manifestFiles,
+  };
+  await fs.writeFile(path.join(partialDir, PULL_MANIFEST_FILE), `${JSON.stringify(manifest, null, 2)}\n`);
+  await swapIntoPlace(modelsDir, id, partialDir, finalDir);
+  return {
+    id,
+    dir: finalDir,
+    layout,
+    variant,
+    repo,
+    revision,
+    commit: cached.commit,
+    files: manifestFiles.map(({ path: file, bytes, sha256 }) => ({ path: file, bytes, sha256 })),
+    upToDate: false,
+    fromCache: dir,
+  };
+}
+
+/**
  * HEADs the external-data files the existing folder's manifest lists, when their encoders are unchanged
  * on the hub; undefined when an encoder changed or a file is gone (the folder is then pulled again).
  */
@@ -380,7 +503,12 @@ async function headExternals(
  * its config names, and a tokenizer that loads. The partial folder is removed (it holds only configs).
  * @throws ReelError `MODEL_FAMILY_UNSUPPORTED` or `TOKENIZER_INVALID`, saying no weights were fetched.
  */
-async function checkRunnable(partialDir: string, layout: ModelLayout, what: string): Promise<void> {
+async function checkRunnable(
+  partialDir: string,
+  layout: ModelLayout,
+  what: string,
+  options: { remove?: boolean } = {},
+): Promise<void> {
   try {
     const family = await detectModelFamily(partialDir, layout);
     await loadTextTokenizer(path.join(partialDir, layoutFiles(layout).tokenizer), {
@@ -389,7 +517,7 @@ async function checkRunnable(partialDir: string, layout: ModelLayout, what: stri
     });
   } catch (error) {
     if (!isReelError(error)) throw error;
-    await fs.rm(partialDir, { recursive: true, force: true });
+    if (options.remove !== false) await fs.rm(partialDir, { recursive: true, force: true });
     throw new ReelError(
       error.code,
       `${what} cannot be used, so its weights were not downloaded: ${error.message.replaceAll(partialDir, 'the model')}`,

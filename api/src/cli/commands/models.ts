@@ -9,6 +9,8 @@ import {
   DEFAULT_MODEL_ID,
   describeCosines,
   generatedCalibrationImages,
+  hubToken,
+  isHubOffline,
   listInstalledModels,
   MODEL_VARIANTS,
   type ModelVariant,
@@ -223,7 +225,7 @@ function registerPull(models: Command, context: () => CliContext): void {
     .option('--json', 'print the result as JSON')
     .addHelpText(
       'after',
-      '\nResumable: run it again after an interruption. Set HF_TOKEN for gated models, HF_ENDPOINT for a mirror.\n\nExample:\n  $ npx reel models pull Xenova/clip-vit-base-patch32 --variant quantized\n  $ npx reel models use Xenova__clip-vit-base-patch32',
+      "\nResumable: run it again after an interruption. Set HF_TOKEN (or log in with `hf auth login`) for gated models, HF_ENDPOINT for a mirror; with HF_HUB_OFFLINE=1 the model is installed from the Hugging Face cache (HF_HOME) or immich's (MACHINE_LEARNING_CACHE_FOLDER) without network.\n\nExample:\n  $ npx reel models pull Xenova/clip-vit-base-patch32 --variant quantized\n  $ npx reel models use Xenova__clip-vit-base-patch32",
     )
     .action(async (repo: string, options: { revision: string; variant: ModelVariant; json?: boolean }) => {
       const { config } = context();
@@ -238,7 +240,10 @@ function registerPull(models: Command, context: () => CliContext): void {
         revision: options.revision,
         variant: options.variant,
         endpoint: config.hfEndpoint,
-        token: config.hfToken,
+        // HF_TOKEN, else the token file `hf auth login` writes ($HF_HOME/token, HF_TOKEN_PATH).
+        token: config.hfToken || hubToken(),
+        // HF_HUB_OFFLINE: no network; installed from the Hugging Face or immich cache.
+        offline: isHubOffline(),
         modelsDir: config.paths.models,
         onProgress: (p) => {
           const total = p.totalBytes ?? 0;
@@ -263,8 +268,13 @@ function registerPull(models: Command, context: () => CliContext): void {
       if (options.json) printJson(result);
       else {
         const size = result.files.reduce((sum, f) => sum + f.bytes, 0);
+        const how = result.upToDate
+          ? 'up to date:'
+          : result.fromCache
+            ? `installed from the local cache ${result.fromCache} (HF_HUB_OFFLINE):`
+            : 'pulled';
         process.stdout.write(
-          `${result.upToDate ? 'up to date:' : 'pulled'} ${repo}@${result.revision} (${result.layout}, ${result.variant}, ${humanBytes(size)}) into ${result.dir}\n` +
+          `${how} ${repo}@${result.revision} (${result.layout}, ${result.variant}, ${humanBytes(size)}) into ${result.dir}\n` +
             `use it with: npx reel models use ${result.id}\n`,
         );
       }
