@@ -9,8 +9,10 @@
  *   text, as Transformers.js does), `siglip`/`siglip2` (pad to the context length, 64 unless the
  *   config says otherwise, as SigLIP was trained and Transformers.js pads it).
  * - immich layout, open_clip's `config.json` `text_cfg`: a tokenizer named in `hf_tokenizer_name` or
- *   `hf_model_name` is SigLIP when the name says so, else a multilingual text tower (XLM-R, M-CLIP,
- *   LaBSE, NLLB); none is OpenAI's CLIP tokenizer. immich pads every family to `context_length` (77
+ *   `hf_model_name` is SigLIP when the name says so, else a multilingual text tower (XLM-R, NLLB). No
+ *   name means OpenAI's CLIP tokenizer, unless `tokenizer.json` is not CLIP's BPE: immich's M-CLIP
+ *   exports (`XLM-Roberta-Large-Vit-B-16Plus`, …) carry the open_clip config of their vision tower
+ *   only, and their XLM-R tokenizer says what they are ({@link refineFamily}). immich pads every family to `context_length` (77
  *   unless set) and cleans texts (whitespace collapsed; `tokenizer_kwargs.clean: canonicalize` also drops
  *   ASCII punctuation and lowercases).
  */
@@ -76,6 +78,19 @@ export async function detectModelFamily(dir: string, layout: ModelLayout): Promi
   if (layout === 'hf')
     return hfFamily(dir, config, await readObject(path.join(dir, 'tokenizer_config.json')));
   return immichFamily(dir, config);
+}
+
+/**
+ * The family once the tokenizer is known: an immich `clip` whose `tokenizer.json` is not CLIP's BPE is
+ * a multilingual text tower (M-CLIP, LaBSE), whatever its open_clip config says.
+ */
+export function refineFamily(family: ModelFamily, isClipTokenizer: boolean, kind?: string): ModelFamily {
+  if (family.name !== 'clip' || isClipTokenizer) return family;
+  return {
+    ...family,
+    name: 'multilingual-clip',
+    evidence: `${family.evidence}, with a ${kind ?? 'non-CLIP'} tokenizer.json`,
+  };
 }
 
 function hfFamily(dir: string, config: Json, tokenizerConfig: Json | undefined): ModelFamily {

@@ -10,9 +10,10 @@ import path from 'node:path';
 import { isReelError } from '@reel/infra';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ClipModel } from '../src/clip/clip-model.ts';
+import { loadPreprocessConfig, videoFrameGeometry } from '../src/clip/preprocess-config.ts';
 import { ClipTokenizer } from '../src/clip/tokenizer.ts';
 import { createInferencePool, type InferencePool } from '../src/inference/inference-pool.ts';
-import { detectModelFamily } from '../src/model-family.ts';
+import { detectModelFamily, refineFamily } from '../src/model-family.ts';
 import { writeSyntheticClip } from '../src/synthetic/synthetic-clip.ts';
 import { writeSyntheticMultilingual } from '../src/synthetic/synthetic-multilingual.ts';
 import { writeSyntheticSiglip } from '../src/synthetic/synthetic-siglip.ts';
@@ -71,7 +72,7 @@ afterAll(async () => {
 describe('the multilingual synthetic model (immich layout, WordPiece, int32 ids)', () => {
   it('is read as a multilingual family with a WordPiece tokenizer, padded to its context length', () => {
     expect(multilingual.layout).toBe('immich');
-    expect(multilingual.family).toMatchObject({ name: 'multilingual-clip', contextLength: 32 });
+    expect(multilingual.family).toMatchObject({ name: 'multilingual-clip', contextLength: 77 });
     expect(multilingual.tokenizer).toBeInstanceOf(HfTokenizer);
     expect((multilingual.tokenizer as HfTokenizer).kind).toBe('WordPiece');
     expect(multilingual.textEncoder.inputIds.type).toBe('int32');
@@ -79,7 +80,7 @@ describe('the multilingual synthetic model (immich layout, WordPiece, int32 ids)
     const batch = multilingual.tokenizer.encodeBatch(['rot'], {
       padToContextLength: multilingual.padsToContextLength,
     });
-    expect(batch.length).toBe(32);
+    expect(batch.length).toBe(77);
     // [CLS] rot [SEP] then [PAD]s, with the mask over the first three.
     expect(Array.from(batch.attentionMask.slice(0, 4))).toEqual([1n, 1n, 1n, 0n]);
     expect(english.tokenizer).toBeInstanceOf(ClipTokenizer);
@@ -114,8 +115,8 @@ describe('the multilingual synthetic model (immich layout, WordPiece, int32 ids)
   });
 
   it('cuts a text longer than the context at a token boundary and keeps [SEP] last', () => {
-    const ids = multilingual.tokenizer.encode(Array.from({ length: 60 }, () => 'rot').join(' '));
-    expect(ids).toHaveLength(32);
+    const ids = multilingual.tokenizer.encode(Array.from({ length: 100 }, () => 'rot').join(' '));
+    expect(ids).toHaveLength(77);
     const tokenizer = multilingual.tokenizer as HfTokenizer;
     expect(ids[0]).toBe(tokenizer.encode('')[0]);
     expect(ids.at(-1)).toBe(tokenizer.encode('').at(-1));
@@ -187,6 +188,33 @@ describe('families from the folder config', () => {
       contextLength: 64,
       padToContextLength: true,
     });
+  });
+
+  it("reads immich's M-CLIP export from its real config (verbatim) and its tokenizer", async () => {
+    const fixture = path.join(import.meta.dirname, 'fixtures', 'immich-XLM-Roberta-Large-Vit-B-16Plus');
+    const dir = tempDir('reel-family-mclip-');
+    cpSync(path.join(fixture, 'config.json'), path.join(dir, 'config.json'));
+    const detected = await detectModelFamily(dir, 'immich');
+    // The config alone names no tokenizer: it reads as open_clip CLIP, padded to 77 as immich pads.
+    expect(detected).toMatchObject({
+      name: 'clip',
+      contextLength: 77,
+      padToContextLength: true,
+      cleaning: 'whitespace',
+    });
+    expect(refineFamily(detected, false, 'Unigram')).toMatchObject({
+      name: 'multilingual-clip',
+      contextLength: 77,
+    });
+    expect(refineFamily(detected, true).name).toBe('clip');
+    const preprocess = await loadPreprocessConfig(path.join(fixture, 'preprocess_cfg.json'));
+    expect(videoFrameGeometry(preprocess)).toEqual({
+      size: 240,
+      resize: 'shortest',
+      shortestEdge: 240,
+      interpolation: 'bicubic',
+    });
+    expect(preprocess.defaulted).toEqual([]);
   });
 
   it('reads immich SigLIP configs (canonicalize) and open_clip CLIP configs', async () => {

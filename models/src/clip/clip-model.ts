@@ -7,7 +7,8 @@ import path from 'node:path';
 import { ReelError } from '@reel/infra';
 import { ModelErrorCode } from '../errors.ts';
 import type { InferencePool } from '../inference/inference-pool.ts';
-import { detectModelFamily, type ModelFamily } from '../model-family.ts';
+import { detectModelFamily, type ModelFamily, refineFamily } from '../model-family.ts';
+import { HfTokenizer } from '../tokenizers/hf-tokenizer.ts';
 import { modelFingerprint } from '../model-fingerprint.ts';
 import {
   inspectModelFolder,
@@ -20,7 +21,7 @@ import { loadTextTokenizer, type TextTokenizer } from '../tokenizers/text-tokeni
 import { ClipImageEncoder, ClipTextEncoder } from './encoders.ts';
 import { ImagePreprocessor, type PreprocessInput } from './preprocess.ts';
 import { loadPreprocessConfig, type PreprocessConfig } from './preprocess-config.ts';
-import { DEFAULT_CONTEXT_LENGTH } from './tokenizer.ts';
+import { ClipTokenizer, DEFAULT_CONTEXT_LENGTH } from './tokenizer.ts';
 
 export interface LoadClipModelOptions {
   /** Worker pool the encoders run in (shared by every model of the process). */
@@ -97,7 +98,7 @@ export class ClipModel {
     }
     const { files, layout, variant } = report;
     // The family first: a folder reel cannot run is refused before its encoders are loaded.
-    const family = await detectModelFamily(dir, layout);
+    const detected = await detectModelFamily(dir, layout);
     // External weights are checked before onnxruntime opens anything: a location outside the folder
     // would have it read any file on the machine.
     const used = await modelFiles(dir, files);
@@ -115,13 +116,20 @@ export class ClipModel {
 
     const textEncoder = text.status === 'fulfilled' ? text.value : undefined;
     const imageEncoder = image.status === 'fulfilled' ? image.value : undefined;
-    const contextLength = textEncoder?.contextLength ?? family.contextLength ?? DEFAULT_CONTEXT_LENGTH;
+    const contextLength = textEncoder?.contextLength ?? detected.contextLength ?? DEFAULT_CONTEXT_LENGTH;
     let tokenizer: TextTokenizer | undefined;
     try {
-      tokenizer = await loadTextTokenizer(at(files.tokenizer), { contextLength, cleaning: family.cleaning });
+      tokenizer = await loadTextTokenizer(at(files.tokenizer), { contextLength, cleaning: detected.cleaning });
     } catch (error) {
       problems.push(message(error));
     }
+    const family = tokenizer
+      ? refineFamily(
+          detected,
+          tokenizer instanceof ClipTokenizer,
+          tokenizer instanceof HfTokenizer ? tokenizer.kind : undefined,
+        )
+      : detected;
 
     let preprocessor: ImagePreprocessor | undefined;
     if (preprocess.status === 'fulfilled') {

@@ -23,8 +23,8 @@ import {
   syntheticVisionModel,
 } from './synthetic-clip.ts';
 
-/** Token length of the multilingual text tower (immich pads every text to it). */
-export const SYNTHETIC_MULTILINGUAL_CONTEXT_LENGTH = 32;
+/** Token length of the multilingual text tower (immich pads every text to it): open_clip's 77. */
+export const SYNTHETIC_MULTILINGUAL_CONTEXT_LENGTH = 77;
 
 /** English concept word → its translations (lowercase, as BERT's normalizer leaves them). */
 export const SYNTHETIC_TRANSLATIONS: Readonly<Record<string, readonly string[]>> = {
@@ -230,15 +230,19 @@ export function syntheticMultilingualFiles(
       fill_color: 0,
     }),
   );
+  // The shape of immich's M-CLIP config.json (XLM-Roberta-Large-Vit-B-16Plus): the open_clip config of
+  // the vision tower, no Hugging Face tokenizer named; the WordPiece tokenizer.json tells the family.
   files.set(
     'config.json',
     json({
       embed_dim: SYNTHETIC_EMBED_DIM,
-      vision_cfg: { image_size: SYNTHETIC_IMAGE_SIZE, layers: 1, width: SYNTHETIC_EMBED_DIM, patch_size: 14 },
+      vision_cfg: { image_size: SYNTHETIC_IMAGE_SIZE, layers: 1, width: SYNTHETIC_EMBED_DIM, patch_size: 16 },
       text_cfg: {
-        hf_model_name: 'reel/synthetic-multilingual',
-        hf_tokenizer_name: 'reel/synthetic-multilingual',
         context_length: SYNTHETIC_MULTILINGUAL_CONTEXT_LENGTH,
+        vocab_size: 49408,
+        width: SYNTHETIC_EMBED_DIM,
+        heads: 1,
+        layers: 1,
       },
       reel_synthetic: true,
       description:
