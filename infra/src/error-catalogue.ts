@@ -108,6 +108,11 @@ export const ERROR_CATALOGUE = {
   // Models and inference
   MODEL_NOT_FOUND: system(503, 'the model folder or one of its files is missing', false),
   MODEL_INVALID: system(503, 'a model file is not a loadable model of the kind asked for', false),
+  MODEL_FAMILY_UNSUPPORTED: system(
+    503,
+    "the model folder's config names a model family reel cannot run",
+    false,
+  ),
   MODEL_CHANGED: system(503, "the model folder's fingerprint changed since the video was submitted"),
   MODEL_NOT_ALLOWED: input(400, 'a job or pointer names a model folder reel may not load'),
   MODEL_AUTH: input(401, 'the hub refused the request: no, wrong or insufficient HF_TOKEN'),

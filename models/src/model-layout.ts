@@ -105,7 +105,9 @@ export async function modelFiles(
 ): Promise<{ all: string[]; external: string[] }> {
   const external: string[] = [];
   for (const encoder of [files.textModel, files.visionModel]) {
-    external.push(...(await externalDataFiles(path.join(dir, encoder), dir)));
+    // A malformed encoder is the loader's to report (ingest-only workers never load one); an unsafe
+    // location is refused here, always.
+    external.push(...(await externalDataFiles(path.join(dir, encoder), dir, { tolerateMalformed: true })));
   }
   const missing = external.filter((file) => !hasFile(dir, file));
   if (missing.length > 0) {

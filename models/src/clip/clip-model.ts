@@ -8,7 +8,6 @@ import { ReelError } from '@reel/infra';
 import { ModelErrorCode } from '../errors.ts';
 import type { InferencePool } from '../inference/inference-pool.ts';
 import { detectModelFamily, type ModelFamily, refineFamily } from '../model-family.ts';
-import { HfTokenizer } from '../tokenizers/hf-tokenizer.ts';
 import { modelFingerprint } from '../model-fingerprint.ts';
 import {
   inspectModelFolder,
@@ -17,6 +16,7 @@ import {
   type ModelVariant,
   modelFiles,
 } from '../model-layout.ts';
+import { HfTokenizer } from '../tokenizers/hf-tokenizer.ts';
 import { loadTextTokenizer, type TextTokenizer } from '../tokenizers/text-tokenizer.ts';
 import { ClipImageEncoder, ClipTextEncoder } from './encoders.ts';
 import { ImagePreprocessor, type PreprocessInput } from './preprocess.ts';
@@ -119,7 +119,10 @@ export class ClipModel {
     const contextLength = textEncoder?.contextLength ?? detected.contextLength ?? DEFAULT_CONTEXT_LENGTH;
     let tokenizer: TextTokenizer | undefined;
     try {
-      tokenizer = await loadTextTokenizer(at(files.tokenizer), { contextLength, cleaning: detected.cleaning });
+      tokenizer = await loadTextTokenizer(at(files.tokenizer), {
+        contextLength,
+        cleaning: detected.cleaning,
+      });
     } catch (error) {
       problems.push(message(error));
     }

@@ -163,14 +163,21 @@ async function walk(
   return entry;
 }
 
+/** A location no model may name (the one error never tolerated). */
+class UnsafeLocation extends Error {}
+
 /** `location` as a normalised POSIX path inside the model file's folder; throws when it is not one. */
 function safeLocation(location: string): string {
   if (location === '' || location.includes('\0') || location.includes('\\')) {
-    throw new Error(`external data location ${JSON.stringify(location)} is not a plain relative path`);
+    throw new UnsafeLocation(
+      `external data location ${JSON.stringify(location)} is not a plain relative path`,
+    );
   }
   const normal = path.posix.normalize(location);
   if (path.posix.isAbsolute(normal) || normal === '..' || normal.startsWith('../')) {
-    throw new Error(`external data location ${JSON.stringify(location)} points outside the model's folder`);
+    throw new UnsafeLocation(
+      `external data location ${JSON.stringify(location)} points outside the model's folder`,
+    );
   }
   return normal;
 }
@@ -178,10 +185,14 @@ function safeLocation(location: string): string {
 /**
  * The external-data files `file` (an .onnx model) names, as paths relative to `relativeTo` (POSIX
  * separators), sorted. Empty for a model that keeps its weights inside.
- * @throws ReelError `MODEL_INVALID` naming the file: unreadable, not a protobuf model, or a location that
- *   is absolute or leaves the folder.
+ * @throws ReelError `MODEL_INVALID` naming the file: unreadable, not a protobuf model (unless
+ *   `tolerateMalformed`, which gives []), or a location that is absolute or leaves the folder (always).
  */
-export async function externalDataFiles(file: string, relativeTo = path.dirname(file)): Promise<string[]> {
+export async function externalDataFiles(
+  file: string,
+  relativeTo = path.dirname(file),
+  options: { tolerateMalformed?: boolean } = {},
+): Promise<string[]> {
   let handle: FileHandle | undefined;
   try {
     handle = await open(file, 'r');
@@ -192,6 +203,8 @@ export async function externalDataFiles(file: string, relativeTo = path.dirname(
     const folder = path.relative(relativeTo, path.dirname(file)).split(path.sep).join('/');
     return [...found.locations].map((location) => path.posix.join(folder, safeLocation(location))).sort();
   } catch (error) {
+    // A file that is no ONNX model names no weights onnxruntime could read; the loader reports it.
+    if (options.tolerateMalformed && !(error instanceof UnsafeLocation)) return [];
     throw new ReelError(
       ModelErrorCode.MODEL_INVALID,
       `${file}: cannot list its external data (${(error as Error).message})`,
