@@ -116,6 +116,7 @@ export {
   SYNTHETIC_REGIONS,
   type SyntheticClipOptions,
   syntheticClipFiles,
+  syntheticVisionModel,
   writeSyntheticClip,
 } from './synthetic/synthetic-clip.ts';
 export {

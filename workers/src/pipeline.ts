@@ -275,7 +275,10 @@ export async function startPipelineWorker(
   const pipeline = await openPipeline(config, logger);
   // The encoder shares the cores with ffmpeg, sharp and LanceDB: its idle threads must not spin.
   const pool = createInferencePool({ size: 1, allowSpinning: false });
-  const embedders = new ClipEmbedders(pool, { checkDir: (dir) => checkModelDir(config, dir) });
+  const embedders = new ClipEmbedders(pool, {
+    checkDir: (dir) => checkModelDir(config, dir),
+    log: (message) => logger.info(message),
+  });
   // Frames are sampled at the active model's input size; a model with another size (during a model
   // change) resizes them in its preprocessor.
   const active = resolveActiveModel(config.model, config.paths.models, {

@@ -51,6 +51,8 @@ export class ClipModel {
   readonly dim: number;
   /** The family the folder's config names: decides cleaning, context length and padding. */
   readonly family: ModelFamily;
+  /** ONNX external-data files the encoders name (relative paths), part of the fingerprint. */
+  readonly externalFiles: readonly string[];
   readonly tokenizer: TextTokenizer;
   readonly preprocessor: ImagePreprocessor;
   readonly textEncoder: ClipTextEncoder;
@@ -64,6 +66,7 @@ export class ClipModel {
     fingerprint: string;
     dim: number;
     family: ModelFamily;
+    externalFiles: readonly string[];
     tokenizer: TextTokenizer;
     preprocessor: ImagePreprocessor;
     textEncoder: ClipTextEncoder;
@@ -76,6 +79,7 @@ export class ClipModel {
     this.fingerprint = fields.fingerprint;
     this.dim = fields.dim;
     this.family = fields.family;
+    this.externalFiles = fields.externalFiles;
     this.tokenizer = fields.tokenizer;
     this.preprocessor = fields.preprocessor;
     this.textEncoder = fields.textEncoder;
@@ -200,6 +204,7 @@ export class ClipModel {
       fingerprint: (fingerprint as PromiseFulfilledResult<string>).value,
       dim,
       family,
+      externalFiles: used.external,
       tokenizer,
       preprocessor,
       textEncoder,

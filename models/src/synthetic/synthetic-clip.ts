@@ -305,11 +305,13 @@ export function syntheticVisionModel(
     /** Normalisation the preprocessing applies (default CLIP's), undone first. */
     mean?: readonly number[];
     std?: readonly number[];
+    /** A fixed batch size (immich's current exports fix it at 1); default symbolic. */
+    batch?: number;
   } = {},
 ): Uint8Array {
   const g = new GraphBuilder('synthetic_clip_vision');
   const pixels = g.input(names.input ?? 'pixel_values', 'float32', [
-    'batch',
+    names.batch ?? 'batch',
     3,
     SYNTHETIC_IMAGE_SIZE,
     SYNTHETIC_IMAGE_SIZE,

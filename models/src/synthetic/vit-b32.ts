@@ -34,6 +34,8 @@ export interface EncoderFileInfo {
 export interface RandomEncoderOptions {
   /** PRNG seed of the weights; default fixed, so files are identical across runs. */
   seed?: number;
+  /** A fixed batch size for the input (immich's current exports fix it at 1); default symbolic. */
+  batch?: number;
 }
 
 const WEIGHT_STD = 0.02;
@@ -144,7 +146,7 @@ export function buildVitB32Vision(options: RandomEncoderOptions = {}): GraphBuil
   };
   const patch = 32;
   const patches = (224 / patch) ** 2;
-  const pixels = g.input('pixel_values', 'float32', ['batch', 3, 224, 224]);
+  const pixels = g.input('pixel_values', 'float32', [options.batch ?? 'batch', 3, 224, 224]);
   const convWeight = g.initializer(
     'vision_model.embeddings.patch_embedding.weight',
     t.random.uniform(t.width * 3 * patch * patch, WEIGHT_STD),
@@ -176,7 +178,7 @@ export function buildVitB32Vision(options: RandomEncoderOptions = {}): GraphBuil
     'vision_model.post_layernorm',
   );
   linearInto(t, pooled, t.width, VIT_B32_EMBED_DIM, 'visual_projection', 'image_embeds');
-  g.output('image_embeds', 'float32', ['batch', VIT_B32_EMBED_DIM]);
+  g.output('image_embeds', 'float32', [options.batch ?? 'batch', VIT_B32_EMBED_DIM]);
   return g;
 }
 
