@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { checkRedis } from '@reel/workers';
 import { describe, expect, it } from 'vitest';
-import { DEMO_SEARCHES, DEMO_VIDEOS } from '../src/cli/commands/demo.ts';
+import { DEMO_SEARCHES, DEMO_SEARCHES_MULTILINGUAL, DEMO_VIDEOS } from '../src/cli/commands/demo.ts';
 import { findOnPath } from '../src/cli/private-redis.ts';
 import { runCli, spawnCli } from './helpers/run-cli.ts';
 
@@ -75,6 +75,22 @@ describe('reel demo (the README main command: real ffmpeg, onnxruntime, Redis, L
     expect(again.stdout).toMatch(/search "a purple sky"\n#\s+video\s+score\s+moment\n1\s+sunset\s/);
     expect(again.stdout).not.toContain('Open http');
   }, 120_000);
+
+  it('--multilingual finds the same videos in German, French, Spanish and Chinese (same data folder)', async () => {
+    const env = { ...baseEnv, REEL_QUEUE_PREFIX: `{demo-${randomUUID().slice(0, 8)}}`, REEL_API_PORT: '0' };
+    const run = await runCli(['demo', '--no-serve', '--json', '--multilingual'], env);
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    const out = JSON.parse(run.stdout) as {
+      model: { name: string; synthetic: boolean };
+      searches: DemoSearch[];
+    };
+    expect(out.model).toMatchObject({ name: 'reel-synthetic-multilingual', synthetic: true });
+    for (const expected of [...DEMO_SEARCHES, ...DEMO_SEARCHES_MULTILINGUAL]) {
+      const found = out.searches.find((s) => s.query === expected.query);
+      expect(found?.results[0]?.title, expected.query).toBe(expected.expect);
+    }
+  }, 180_000);
 
   it('starts a private redis-server when Redis does not answer, serves until SIGINT, then stops it', async () => {
     const deadRedis = `redis://127.0.0.1:${await closedPort()}`;

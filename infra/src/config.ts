@@ -503,7 +503,7 @@ const SETTINGS = {
     env: 'HF_TOKEN',
     schema: z.string().optional(),
     default: undefined,
-    doc: 'Access token sent to HF_ENDPOINT for gated or private models (optional).',
+    doc: 'Access token sent to HF_ENDPOINT for gated or private models (optional). Unset: the token `hf auth login` saved (`HF_TOKEN_PATH`, default `$HF_HOME/token`), if any.',
   },
 } as const;
 

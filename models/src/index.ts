@@ -65,6 +65,7 @@ export {
   listInstalledModels,
   readSavedModel,
   resolveActiveModel,
+  SYNTHETIC_MULTILINGUAL_ID,
   saveActiveModel,
 } from './model-registry.ts';
 export { externalDataFiles } from './onnx/external-data.ts';

@@ -17,6 +17,8 @@ import {
 } from './quantize/precision.ts';
 
 export const DEFAULT_MODEL_ID = 'reel-synthetic-clip';
+/** Where `reel models synth --multilingual` and `reel demo --multilingual` put the multilingual synthetic model. */
+export const SYNTHETIC_MULTILINGUAL_ID = 'reel-synthetic-multilingual';
 export const ACTIVE_MODEL_FILE = 'active-model.json';
 
 export type ActiveModelSource = 'REEL_MODEL' | 'reel models use' | 'default';

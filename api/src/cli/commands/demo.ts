@@ -13,7 +13,14 @@ import { mkdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { createLogger, isReelError, type Logger, type ReelConfig } from '@reel/infra';
 import { type ColourSegment, colourVideoArgs, renderVideo } from '@reel/ingest';
-import { DEFAULT_MODEL_ID, inspectModelFolder, resolveActiveModel, writeSyntheticClip } from '@reel/models';
+import {
+  DEFAULT_MODEL_ID,
+  inspectModelFolder,
+  resolveActiveModel,
+  SYNTHETIC_MULTILINGUAL_ID,
+  writeSyntheticClip,
+  writeSyntheticMultilingual,
+} from '@reel/models';
 import { type BatchStatus, type Pipeline, type RunningWorker, startPipelineWorker } from '@reel/workers';
 import type { Command } from 'commander';
 import { runChecks } from '../../doctor/checks.ts';
@@ -99,6 +106,17 @@ export const DEMO_SEARCHES = [
   { query: 'a purple sky', expect: 'sunset', within: [3, 6] },
   { query: 'red on the left, blue on the right', expect: 'split-screen', within: [0, 3] },
   { query: 'blue on top, yellow at the bottom', expect: 'desert', within: [0, 6] },
+] as const;
+
+/**
+ * With `--multilingual`: the same videos found in German, French, Spanish and Chinese by the
+ * multilingual synthetic model (immich's layout, WordPiece tokenizer).
+ */
+export const DEMO_SEARCHES_MULTILINGUAL = [
+  { query: 'rot links, blau rechts', expect: 'split-screen', within: [0, 3] },
+  { query: 'rouge à gauche, bleu à droite', expect: 'split-screen', within: [0, 3] },
+  { query: 'azul arriba, amarillo abajo', expect: 'desert', within: [0, 6] },
+  { query: '左红右蓝', expect: 'split-screen', within: [0, 3] },
 ] as const;
 
 /** Tag every demo video carries (searches filter on it, so your own videos never mix in). */
@@ -220,13 +238,17 @@ export function registerDemo(program: Command, context: () => CliContext): void 
     )
     .option('--no-serve', 'stop after the example searches instead of serving the web page')
     .option('--json', 'print the model, the batch, the searches and the URL as JSON')
+    .option(
+      '--multilingual',
+      `use the multilingual synthetic model (${SYNTHETIC_MULTILINGUAL_ID}) and search in German, French, Spanish and Chinese too`,
+    )
     .addHelpText(
       'after',
       '\nUses the configured Redis when it answers, else starts a private redis-server (data in <data dir>/redis).\n' +
         'Logs below warn are hidden unless REEL_LOG_LEVEL is debug or trace.\n\n' +
         'Example:\n  $ npm run demo\n  $ npx reel demo --no-serve --json',
     )
-    .action(async (options: { json?: boolean; serve: boolean }) => {
+    .action(async (options: { json?: boolean; serve: boolean; multilingual?: boolean }) => {
       const ctx = context();
       const say = (text: string) => {
         if (!options.json) process.stdout.write(`${text}\n`);
@@ -287,7 +309,11 @@ export function registerDemo(program: Command, context: () => CliContext): void 
             `Redis: ${ctx.config.redisUrl} does not answer; ${started.adopted ? 'using the private redis-server left running' : 'started a private redis-server'} on 127.0.0.1:${started.port} (pid ${started.pid}, data in ${started.dir})`,
           );
         } else say(`Redis: ${redis.url}`);
-        const config: ReelConfig = { ...ctx.config, redisUrl: redis.url };
+        const config: ReelConfig = {
+          ...ctx.config,
+          redisUrl: redis.url,
+          ...(options.multilingual ? { model: SYNTHETIC_MULTILINGUAL_ID } : {}),
+        };
 
         // 2. The rest of doctor's checks (the model is written below when missing).
         const checks = (await runChecks(config)).filter((c) => c.name !== 'model');
@@ -305,14 +331,16 @@ export function registerDemo(program: Command, context: () => CliContext): void 
           image: config.imagePrecision,
           text: config.textPrecision,
         });
-        const synthetic = active.name === DEFAULT_MODEL_ID;
+        const multilingual = active.name === SYNTHETIC_MULTILINGUAL_ID;
+        const synthetic = active.name === DEFAULT_MODEL_ID || multilingual;
         if (synthetic && !inspectModelFolder(active.configuredDir).ok) {
           say(`model: writing the synthetic model to ${active.configuredDir}`);
-          await writeSyntheticClip(active.configuredDir);
+          if (multilingual) await writeSyntheticMultilingual(active.configuredDir);
+          else await writeSyntheticClip(active.configuredDir);
         }
         say(
           synthetic
-            ? `model: ${active.name}, synthetic: it knows 12 colours, light/dark and left/right/top/bottom/centre, nothing else`
+            ? `model: ${active.name}, synthetic: it knows 12 colours, light/dark and left/right/top/bottom/centre, nothing else${multilingual ? ' (in English, German, French, Spanish and Chinese)' : ''}`
             : `model: ${active.name} (${active.dir})`,
         );
 
@@ -380,7 +408,9 @@ export function registerDemo(program: Command, context: () => CliContext): void 
 
         // 7. Example searches, through the API.
         const searches: { query: string; results: SearchHit[] }[] = [];
-        for (const { query } of DEMO_SEARCHES) {
+        for (const { query } of multilingual
+          ? [...DEMO_SEARCHES, ...DEMO_SEARCHES_MULTILINGUAL]
+          : DEMO_SEARCHES) {
           const results = await searchApi(api.url, query, key);
           searches.push({ query, results });
           say(

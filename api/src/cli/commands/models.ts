@@ -22,8 +22,10 @@ import {
   resolveActiveModel,
   resolveModelDir,
   resolvePrecision,
+  SYNTHETIC_MULTILINGUAL_ID,
   saveActiveModel,
   writeSyntheticClip,
+  writeSyntheticMultilingual,
 } from '@reel/models';
 import { SingleBar } from 'cli-progress';
 import { type Command, Option } from 'commander';
@@ -182,29 +184,34 @@ function registerSynth(models: Command, context: () => CliContext): void {
       `write the small synthetic CLIP model used by the demo and tests into <data dir>/models/${DEFAULT_MODEL_ID}`,
     )
     .option('--force', 'rewrite it even if it is already there')
+    .option(
+      '--multilingual',
+      `write the multilingual one instead (immich layout, its words in English, German, French, Spanish and Chinese) into <data dir>/models/${SYNTHETIC_MULTILINGUAL_ID}`,
+    )
     .option('--json', 'print the result as JSON')
     .addHelpText(
       'after',
-      '\nThe synthetic model understands colours, light/dark and coarse positions only.\n\nExample:\n  $ npx reel models synth',
+      '\nThe synthetic model understands colours, light/dark and coarse positions only.\n\nExample:\n  $ npx reel models synth\n  $ npx reel models synth --multilingual && npx reel models use reel-synthetic-multilingual',
     )
-    .action(async (options: { force?: boolean; json?: boolean }) => {
+    .action(async (options: { force?: boolean; json?: boolean; multilingual?: boolean }) => {
       const { config } = context();
-      const dir = path.join(config.paths.models, DEFAULT_MODEL_ID);
+      const id = options.multilingual ? SYNTHETIC_MULTILINGUAL_ID : DEFAULT_MODEL_ID;
+      const dir = path.join(config.paths.models, id);
       const existed = existsSync(dir);
       if (!existed || options.force) {
         // Written beside the final folder, then renamed: a crash never leaves a half-written model.
-        const tmp = path.join(config.paths.models, `.${DEFAULT_MODEL_ID}.${process.pid}.tmp`);
+        const tmp = path.join(config.paths.models, `.${id}.${process.pid}.tmp`);
         await rm(tmp, { recursive: true, force: true });
-        await writeSyntheticClip(tmp);
+        await (options.multilingual ? writeSyntheticMultilingual(tmp) : writeSyntheticClip(tmp));
         await rm(dir, { recursive: true, force: true });
         await rename(tmp, dir);
       }
       const checked = await validateModel(dir);
-      const result = { id: DEFAULT_MODEL_ID, dir, written: !existed || Boolean(options.force), ...checked };
+      const result = { id, dir, written: !existed || Boolean(options.force), ...checked };
       if (options.json) printJson(result);
       else
         process.stdout.write(
-          `${result.written ? 'wrote' : 'already present:'} ${DEFAULT_MODEL_ID} (${checked.layout}, ${checked.dim}-d, ${checked.fingerprint.slice(0, 19)}…) at ${dir}\n`,
+          `${result.written ? 'wrote' : 'already present:'} ${id} (${checked.layout}, ${checked.dim}-d, ${checked.fingerprint.slice(0, 19)}…) at ${dir}\n`,
         );
     });
 }
