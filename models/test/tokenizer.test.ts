@@ -132,11 +132,11 @@ function refFtfy(text: string): string {
     (c >= 0x206a && c <= 0x206f) ||
     c === 0xfeff ||
     (c >= 0xfff9 && c <= 0xfffc);
-  const unescape = !text.includes('<');
+  const entities = !text.includes('<');
   let current = text;
   for (;;) {
     let out = current;
-    if (unescape) {
+    if (entities) {
       let replaced = '';
       for (let i = 0; i < out.length; i++) {
         const end = out[i] === '&' ? out.indexOf(';', i) : -1;
@@ -164,7 +164,14 @@ function refFtfy(text: string): string {
       .join('\n')
       .replace(/[\r\u2028\u2029\x85]/g, '\n')
       .toWellFormed();
-    fixed = fixed.replace(/\x1b\[[\d;]*[a-zA-Z]/g, '');
+    fixed = fixed
+      .split('\x1b[')
+      .map((part, i) => {
+        if (i === 0) return part;
+        const sequence = /^[\d;]*[a-zA-Z]/.exec(part);
+        return sequence ? part.slice(sequence[0].length) : `\x1b[${part}`;
+      })
+      .join('');
     fixed = Array.from(fixed)
       .filter((char) => !isControl(char.codePointAt(0)!))
       .join('')

@@ -49,7 +49,6 @@ const LIGATURE_RE = new RegExp(`[${Object.keys(LIGATURES).join('')}]`, 'g');
 
 /** ftfy's `HTML_ENTITY_RE`: an entity or character reference that ends in a semicolon. */
 const ENTITY_RE = /&#?[0-9A-Za-z]{1,24};/g;
-// biome-ignore lint/suspicious/noControlCharactersInRegex: the C1 range is what this step repairs.
 const C1_RE = /[\x80-\x9f]/g;
 const WIDTH_RE = /[\u3000\uff01-\uffef]/g;
 const SINGLE_QUOTE_RE = /[\u02bc\u2018-\u201b]/g;

@@ -62,6 +62,25 @@ export interface ClipTextBatch {
   length: number;
 }
 
+/**
+ * Token rows as one int64 batch `[rows, length]` with its attention mask: each row followed by `padId`,
+ * `length` the longest row or `minLength` if longer.
+ */
+export function padBatch(rows: readonly number[][], padId: number, minLength = 0): ClipTextBatch {
+  let length = rows.length > 0 ? minLength : 0;
+  for (const row of rows) if (row.length > length) length = row.length;
+  const inputIds = new BigInt64Array(rows.length * length).fill(BigInt(padId));
+  const attentionMask = new BigInt64Array(rows.length * length);
+  rows.forEach((row, r) => {
+    const offset = r * length;
+    for (let i = 0; i < row.length; i++) {
+      inputIds[offset + i] = BigInt(row[i]!);
+      attentionMask[offset + i] = 1n;
+    }
+  });
+  return { inputIds, attentionMask, batchSize: rows.length, length };
+}
+
 /** Python's `str.isspace()` set, which `re`'s `\s` and `str.strip()` use in OpenAI's `whitespace_clean`. */
 // biome-ignore lint/suspicious/noControlCharactersInRegex: Python's \s includes U+001C-U+001F.
 const PYTHON_SPACE_RUN = /[\t\n\v\f\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+/g;
@@ -236,19 +255,11 @@ export class ClipTokenizer {
    * `options.padToContextLength`.
    */
   encodeBatch(texts: readonly string[], options: EncodeBatchOptions = {}): ClipTextBatch {
-    const rows = texts.map((text) => this.encode(text));
-    let length = options.padToContextLength && rows.length > 0 ? this.contextLength : 0;
-    for (const row of rows) if (row.length > length) length = row.length;
-    const inputIds = new BigInt64Array(rows.length * length).fill(BigInt(this.padId));
-    const attentionMask = new BigInt64Array(rows.length * length);
-    rows.forEach((row, r) => {
-      const offset = r * length;
-      for (let i = 0; i < row.length; i++) {
-        inputIds[offset + i] = BigInt(row[i]!);
-        attentionMask[offset + i] = 1n;
-      }
-    });
-    return { inputIds, attentionMask, batchSize: rows.length, length };
+    return padBatch(
+      texts.map((text) => this.encode(text)),
+      this.padId,
+      options.padToContextLength ? this.contextLength : 0,
+    );
   }
 
   /** Ids of one regex match: a special token, or BPE over its UTF-8 bytes. */

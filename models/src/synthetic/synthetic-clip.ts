@@ -474,7 +474,12 @@ export function syntheticClipFiles(options: SyntheticClipOptions = {}): Map<stri
  * 224] (CLIP-normalised) → `image_embeds` float32 [batch, 128]. Same bytes on every call.
  */
 export async function writeSyntheticClip(dir: string, options: SyntheticClipOptions = {}): Promise<void> {
-  for (const [relative, bytes] of syntheticClipFiles(options)) {
+  await writeModelFiles(dir, syntheticClipFiles(options));
+}
+
+/** Writes a model's files (POSIX relative path → bytes) into `dir`, creating folders, overwriting files. */
+export async function writeModelFiles(dir: string, files: ReadonlyMap<string, Uint8Array>): Promise<void> {
+  for (const [relative, bytes] of files) {
     const file = path.join(dir, ...relative.split('/'));
     await mkdir(path.dirname(file), { recursive: true });
     await writeFile(file, bytes);

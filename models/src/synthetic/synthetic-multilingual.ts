@@ -9,8 +9,6 @@
  * same space as {@link syntheticClipFiles} with the same seed: `rot links, blau rechts`,
  * `rouge à gauche, bleu à droite`, `左红右蓝` and `red on the left, blue on the right` are the same query.
  */
-import { mkdir, writeFile } from 'node:fs/promises';
-import path from 'node:path';
 import { CLIP_IMAGE_MEAN, CLIP_IMAGE_STD } from '../clip/preprocess-config.ts';
 import {
   SYNTHETIC_BRIGHTNESS_WORDS,
@@ -21,6 +19,7 @@ import {
   SYNTHETIC_REGIONS,
   syntheticTextModel,
   syntheticVisionModel,
+  writeModelFiles,
 } from './synthetic-clip.ts';
 
 /** Token length of the multilingual text tower (immich pads every text to it): open_clip's 77. */
@@ -258,9 +257,5 @@ export async function writeSyntheticMultilingual(
   dir: string,
   options: { projectionSeed?: number } = {},
 ): Promise<void> {
-  for (const [relative, bytes] of syntheticMultilingualFiles(options)) {
-    const file = path.join(dir, ...relative.split('/'));
-    await mkdir(path.dirname(file), { recursive: true });
-    await writeFile(file, bytes);
-  }
+  await writeModelFiles(dir, syntheticMultilingualFiles(options));
 }

@@ -6,8 +6,6 @@
  * `pooler_output`; a vision tower normalising with mean and std 0.5, resized to exactly 224×224 without
  * a crop, bilinear. Same understanding and, with the same seed, the same space as the CLIP one.
  */
-import { mkdir, writeFile } from 'node:fs/promises';
-import path from 'node:path';
 import {
   SYNTHETIC_BRIGHTNESS_WORDS,
   SYNTHETIC_COLOURS,
@@ -17,6 +15,7 @@ import {
   SYNTHETIC_REGIONS,
   syntheticTextModel,
   syntheticVisionModel,
+  writeModelFiles,
 } from './synthetic-clip.ts';
 
 /** SigLIP's text length: every text is padded to it. */
@@ -178,9 +177,5 @@ export async function writeSyntheticSiglip(
   dir: string,
   options: { projectionSeed?: number } = {},
 ): Promise<void> {
-  for (const [relative, bytes] of syntheticSiglipFiles(options)) {
-    const file = path.join(dir, ...relative.split('/'));
-    await mkdir(path.dirname(file), { recursive: true });
-    await writeFile(file, bytes);
-  }
+  await writeModelFiles(dir, syntheticSiglipFiles(options));
 }

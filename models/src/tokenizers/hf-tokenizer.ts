@@ -14,7 +14,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Tokenizer } from '@huggingface/tokenizers';
 import { ReelError } from '@reel/infra';
-import type { ClipTextBatch, EncodeBatchOptions } from '../clip/tokenizer.ts';
+import { type ClipTextBatch, type EncodeBatchOptions, padBatch } from '../clip/tokenizer.ts';
 import { ModelErrorCode } from '../errors.ts';
 
 /** Text cleaning before tokenizing: none, immich's whitespace collapse, or open_clip's `canonicalize`. */
@@ -162,18 +162,11 @@ export class HfTokenizer {
 
   /** As {@link ClipTokenizer.encodeBatch}: rows padded with `padId` to the longest or to `contextLength`. */
   encodeBatch(texts: readonly string[], options: EncodeBatchOptions = {}): ClipTextBatch {
-    const rows = texts.map((text) => this.encode(text));
-    let length = options.padToContextLength && rows.length > 0 ? this.contextLength : 0;
-    for (const row of rows) if (row.length > length) length = row.length;
-    const inputIds = new BigInt64Array(rows.length * length).fill(BigInt(this.padId));
-    const attentionMask = new BigInt64Array(rows.length * length);
-    rows.forEach((row, r) => {
-      for (let i = 0; i < row.length; i++) {
-        inputIds[r * length + i] = BigInt(row[i]!);
-        attentionMask[r * length + i] = 1n;
-      }
-    });
-    return { inputIds, attentionMask, batchSize: rows.length, length };
+    return padBatch(
+      texts.map((text) => this.encode(text)),
+      this.padId,
+      options.padToContextLength ? this.contextLength : 0,
+    );
   }
 }
 
