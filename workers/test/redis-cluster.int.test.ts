@@ -109,16 +109,24 @@ beforeAll(async () => {
     });
   }
   for (const node of nodes) startNode(node);
+  // A port found free can be taken by another test process before redis-server binds it: a node
+  // whose server exited starts again on new ports. Under a loaded CI machine start-up is slow too.
   await until(
     'three redis-servers',
     async () => {
+      for (const node of nodes) {
+        if (node.child && node.child.exitCode === null && node.child.signalCode === null) continue;
+        node.port = await freePort();
+        node.busPort = await freePort();
+        startNode(node);
+      }
       try {
         return nodes.every((n) => cli(n, 'ping').trim() === 'PONG') ? true : undefined;
       } catch {
         return undefined;
       }
     },
-    10_000,
+    30_000,
   );
   execFileSync(
     'redis-cli',
