@@ -39,6 +39,7 @@ export function searchView(response: SearchResponse) {
       videoId: r.videoId,
       title: r.title,
       score: r.score,
+      confidence: r.confidence,
       moment: {
         start: r.moment.start,
         end: r.moment.end,
@@ -50,6 +51,8 @@ export function searchView(response: SearchResponse) {
       createdAt: r.createdAt.toISOString(),
       streamUrl: `/v1/videos/${encodeURIComponent(r.videoId)}/stream#t=${r.moment.start}`,
     })),
+    noGoodMatch: response.noGoodMatch,
+    matchConfidence: response.matchConfidence,
     nextCursor: response.nextCursor,
     fingerprint: response.fingerprint,
     pooling: response.pooling,

@@ -28,9 +28,11 @@ describe('truncate', () => {
 
 describe('reel search table', () => {
   const result = (title: string, score: number, start: number, end: number, videoId: string, rank: number) =>
-    ({ rank, title, score, moment: { start, end }, videoId }) as Parameters<typeof formatResults>[0][number];
+    ({ rank, title, score, confidence: score * 100, moment: { start, end }, videoId }) as Parameters<
+      typeof formatResults
+    >[0][number];
 
-  it('has #, title, score, moment and video columns, aligned, long titles trimmed', () => {
+  it('has #, title, score, conf, moment and video columns, aligned, long titles trimmed', () => {
     const long = 'a very long title of a holiday video filmed on a beach at sunset in 2024';
     const table = formatResults([
       result('red', 0.31234, 1.96, 4, 'vid-1', 1),
@@ -38,21 +40,25 @@ describe('reel search table', () => {
     ]);
     const lines = table.split('\n');
     expect(lines).toHaveLength(3);
-    expect(lines[0]).toMatch(/^#\s+title\s+score\s+moment\s+video$/);
-    expect(lines[1]).toMatch(/^1\s+red\s+0\.312\s+0:02\.0–0:04\.0\s+vid-1$/);
+    expect(lines[0]).toMatch(/^#\s+title\s+score\s+conf\s+moment\s+video$/);
+    expect(lines[1]).toMatch(/^1\s+red\s+0\.312\s+31\.2\s+0:02\.0–0:04\.0\s+vid-1$/);
     expect(lines[2]).toMatch(
-      /^2\s+a very long title of a holiday video fi…\s+-0\.050\s+1:01\.0–2:05\.5\s+vid-2$/,
+      /^2\s+a very long title of a holiday video fi…\s+-0\.050\s+-5\.0\s+1:01\.0–2:05\.5\s+vid-2$/,
     );
     // Columns start at the same place on every line.
-    for (const column of ['score', 'moment', 'video']) {
+    for (const column of ['score', 'conf', 'moment', 'video']) {
       const at = lines[0]!.indexOf(column);
       expect(lines.slice(1).map((l) => l[at - 1])).toEqual([' ', ' ']);
       expect(lines.slice(1).map((l) => l[at])).not.toContain(' ');
     }
   });
 
-  it('says so when nothing matched', () => {
+  it('says so when nothing matched, and heads the closest videos with "no good match" when nothing stands out', () => {
     expect(formatResults([])).toBe('no results');
+    const table = formatResults([result('red', 0.01, 0, 1, 'vid-1', 1)], true);
+    expect(table.split('\n')[0]).toBe(
+      'no good match: nothing stands out from text that matches nothing; the closest videos are',
+    );
   });
 });
 

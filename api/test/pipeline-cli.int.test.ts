@@ -159,6 +159,13 @@ describe('reel ingest, status, search (real CLI, local worker)', () => {
     const second = await runCli(['search', 'red', '-k', '1', '--cursor', first.nextCursor], env);
     expect(second.code).toBe(0);
     expect(second.stdout.split('\n')[1]).toMatch(/^2\s/); // the row under the header
+    // A query the model cannot tell from nonsense: the closest videos, under "no good match".
+    const nonsense = await runCli(['search', 'xyzzy plugh'], env);
+    expect(nonsense.code).toBe(0);
+    expect(nonsense.stdout.split('\n')[0]).toBe(
+      'no good match: nothing stands out from text that matches nothing; the closest videos are',
+    );
+    expect(nonsense.stdout.split('\n')[1]).toMatch(/^#\s+title\s+score\s+conf\s+moment\s+video$/);
   });
 
   it("a worker the command runs itself logs only warnings: no log lines among the command's output", async () => {

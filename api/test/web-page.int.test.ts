@@ -187,6 +187,20 @@ describe('the web page at / (real chromium, API, worker, ffmpeg, onnxruntime, La
     await page.press('#q', 'Enter');
     await page.locator('#load-more').waitFor({ state: 'visible' });
     expect(await page.locator('#results li .card-title').allTextContents()).toEqual(['meadow']);
+    // A query that matches nothing the model knows: "no good match" above the closest videos.
+    await page.fill('#filter-tags', '');
+    await page.fill('#q', 'xyzzy plugh');
+    await page.press('#q', 'Enter');
+    await page
+      .locator('#search-status[data-tone="warning"]', { hasText: 'No good match for "xyzzy plugh"' })
+      .waitFor();
+    expect(await page.locator('#results li').count()).toBeGreaterThan(0);
+    expect(await page.locator('#results li .confidence.match').count()).toBe(0);
+    // A real one: no warning, and its best card marked as a match.
+    await page.fill('#q', 'green');
+    await page.press('#q', 'Enter');
+    await page.locator('#search-status:not([data-tone])', { hasText: 'for "green"' }).waitFor();
+    expect(await page.locator('#results li').first().locator('.confidence.match').count()).toBe(1);
     expect(errors).toEqual([]);
     await page.close();
   }, 60_000);

@@ -160,6 +160,11 @@ function card(result, rank) {
       'span',
       { class: 'card-meta' },
       el('span', { class: 'score', text: `score ${result.score.toFixed(3)}` }),
+      el('span', {
+        class: result.confidence >= search.matchConfidence ? 'confidence match' : 'confidence',
+        title: 'How far the score stands above text that matches nothing (3 and more: a clear match)',
+        text: `confidence ${result.confidence.toFixed(1)}`,
+      }),
       el('span', { class: 'moment', text: moment }),
     ),
   );
@@ -190,6 +195,8 @@ async function runSearch({ more = false } = {}) {
     },
   );
   if (!response) return;
+  search.matchConfidence = response.matchConfidence;
+  if (!more) search.noGoodMatch = response.noGoodMatch;
   for (const result of response.results) list.append(card(result, ++search.shown));
   search.cursor = response.nextCursor;
   $('load-more').hidden = !response.nextCursor;
@@ -197,7 +204,10 @@ async function runSearch({ more = false } = {}) {
     status,
     search.shown === 0
       ? `No videos match "${search.body.query}".`
-      : `${search.shown} result${search.shown === 1 ? '' : 's'} for "${search.body.query}" (${Math.round(response.timings.totalMs)} ms)`,
+      : search.noGoodMatch
+        ? `No good match for "${search.body.query}": nothing stands out from text that matches nothing. The closest ${search.shown} video${search.shown === 1 ? '' : 's'} follow.`
+        : `${search.shown} result${search.shown === 1 ? '' : 's'} for "${search.body.query}" (${Math.round(response.timings.totalMs)} ms)`,
+    search.noGoodMatch && search.shown > 0 ? 'warning' : undefined,
   );
 }
 

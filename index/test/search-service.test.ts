@@ -99,7 +99,10 @@ describe('SearchService (in-memory store)', () => {
     const service = new SearchService({ store, embedder: localEmbedder });
     const first = await service.search('any text', { tenant: 't1', k: 5 });
     const second = await service.search('any text', { tenant: 't1', k: 5 });
-    expect(localEmbedder.calls).toBe(1);
+    // One call for the query, one for the confidence references (once per model).
+    expect(localEmbedder.calls).toBe(2);
+    await service.search('other text', { tenant: 't1', k: 5 });
+    expect(localEmbedder.calls).toBe(3);
     expect(first.stats).toMatchObject({ queryCached: false, fetched: 30, candidates: 30 });
     expect(second.stats).toMatchObject({ queryCached: true, fetched: 0 });
     expect(second.results.map((x) => x.videoId)).toEqual(first.results.map((x) => x.videoId));

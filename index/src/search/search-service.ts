@@ -18,6 +18,12 @@ import { videoKey } from '../video-record.ts';
 import type { XPoolHead } from '../xpool/xpool-head.ts';
 import { prepareXPoolCompactQuery, type XPoolCompactQuery } from '../xpool/xpool-score.ts';
 import { buildXPoolCompactCache } from '../xpool/xpool-terms.ts';
+import {
+  CONFIDENCE_REFERENCE_TEXTS,
+  confidenceOf,
+  DEFAULT_MATCH_CONFIDENCE,
+  referenceStats,
+} from './confidence.ts';
 import { decodeCursor, encodeCursor, hashFingerprint, hashQuery } from './cursor.ts';
 import { normalizeFilters, type VideoFilters } from './filter-sql.ts';
 import { findMoment, frameSpan } from './moments.ts';
@@ -79,6 +85,10 @@ export interface SearchServiceOptions {
    * terms built so far stay cached). Default 100.
    */
   maxXPoolBuildsPerQuery?: number;
+  /** Texts that match no video, for confidence (default {@link CONFIDENCE_REFERENCE_TEXTS}). */
+  confidenceReferences?: readonly string[];
+  /** Confidence a result needs to count as a match (default {@link DEFAULT_MATCH_CONFIDENCE}). */
+  matchConfidence?: number;
 }
 
 export interface SearchOptions {
@@ -90,6 +100,8 @@ export interface SearchOptions {
   filters?: VideoFilters;
   /** Results scoring below this cosine are dropped (in [−1, 1]). */
   minScore?: number;
+  /** Results with a lower confidence are dropped (see confidence.ts). */
+  minConfidence?: number;
   /** `nextCursor` of the previous page of the same request. */
   cursor?: string;
 }
@@ -112,6 +124,11 @@ export interface SearchResult {
   title: string;
   /** Cosine between the text and the pooled video embedding, in [−1, 1]. */
   score: number;
+  /**
+   * How far the score stands above the same video's scores for texts that match nothing, in their
+   * standard deviations (see confidence.ts): about 0 for nonsense, 3 and more for a match.
+   */
+  confidence: number;
   moment: SearchMoment;
   tags: string[];
   /** Seconds, null when unknown. */
@@ -121,6 +138,13 @@ export interface SearchResult {
 
 export interface SearchResponse {
   results: SearchResult[];
+  /**
+   * True when no result among the best ranked reaches the match confidence: the query matched nothing
+   * the model can tell from nonsense (the results are still listed).
+   */
+  noGoodMatch: boolean;
+  /** The confidence a result needs to count as a match. */
+  matchConfidence: number;
   /** Pass it back as `cursor` for the next page; null on the last page. */
   nextCursor: string | null;
   /** The model whose vectors were searched. */
@@ -160,6 +184,9 @@ export class SearchService {
   readonly #rescoreCapacity: number;
   readonly #rescoreMaxFrames: number;
   readonly #maxXPoolBuilds: number;
+  readonly matchConfidence: number;
+  readonly #referenceTexts: readonly string[];
+  readonly #references = new Map<string, Promise<Float32Array[]>>();
   #rescore: { fingerprint: string; cache: RescoreCache } | null = null;
   readonly #xpoolQueries = new WeakMap<Float32Array, XPoolCompactQuery>();
 
@@ -184,6 +211,8 @@ export class SearchService {
     );
     this.#rescoreMaxFrames = options.rescoreMaxFrames ?? 16;
     this.#maxXPoolBuilds = options.maxXPoolBuildsPerQuery ?? 100;
+    this.matchConfidence = options.matchConfidence ?? DEFAULT_MATCH_CONFIDENCE;
+    this.#referenceTexts = options.confidenceReferences ?? CONFIDENCE_REFERENCE_TEXTS;
     if (options.rescoreCache !== undefined)
       this.#rescore = { fingerprint: this.embedder.fingerprint, cache: options.rescoreCache };
     if (!Number.isInteger(this.candidates) || this.candidates < 1)
@@ -284,10 +313,20 @@ export class SearchService {
     const minScore = options.minScore;
     if (minScore !== undefined && (typeof minScore !== 'number' || !(minScore >= -1 && minScore <= 1)))
       invalid(`minScore: expected a cosine in [-1, 1], got ${minScore}`);
+    const minConfidence = options.minConfidence;
+    if (minConfidence !== undefined && !Number.isFinite(minConfidence))
+      invalid(`minConfidence: expected a number, got ${minConfidence}`);
     const pooling = this.resolvePooling(options.pooling);
     const filters = normalizeFilters(options.filters);
     const fingerprint = this.embedder.fingerprint;
-    const queryHash = hashQuery({ tenant, text, pooling, filters, minScore: minScore ?? null });
+    const queryHash = hashQuery({
+      tenant,
+      text,
+      pooling,
+      filters,
+      minScore: minScore ?? null,
+      ...(minConfidence !== undefined ? { minConfidence } : {}),
+    });
     const fingerprintHash = hashFingerprint(fingerprint);
     const cursor =
       options.cursor === undefined
@@ -296,9 +335,12 @@ export class SearchService {
     const offset = cursor?.offset ?? 0;
 
     const { vector, cached } = await this.queryCache.embed(this.embedder, text);
+    const references = await this.#referenceVectors(fingerprint);
     const encoded = performance.now();
     const empty = (stage1Ms = 0): SearchResponse => ({
       results: [],
+      noGoodMatch: true,
+      matchConfidence: this.matchConfidence,
       nextCursor: null,
       fingerprint,
       pooling,
@@ -344,14 +386,56 @@ export class SearchService {
       prepared,
     );
     // slot numbers are valid until the next await
-    slots.sort((a, b) => b.score - a.score || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-    const ranked = minScore === undefined ? slots : slots.filter((s) => s.score >= minScore);
+    // Exact ties (same score) go to the video whose best frame scores higher, then to the lower key.
+    const momentScores = new Map<number, number>();
+    const momentScore = (slot: number) => {
+      let best = momentScores.get(slot);
+      if (best === undefined) {
+        const cosines = new Float32Array(cache.frameCount(slot));
+        cache.score(slot, prepared, undefined, pooling === 'xpool' ? undefined : cosines);
+        best = pooling === 'xpool' ? 0 : Math.max(...cosines);
+        momentScores.set(slot, best);
+      }
+      return best;
+    };
+    slots.sort(
+      (a, b) =>
+        b.score - a.score ||
+        momentScore(b.slot) - momentScore(a.slot) ||
+        (a.key < b.key ? -1 : a.key > b.key ? 1 : 0),
+    );
+    const preparedReferences = references.map((reference) => this.prepare(pooling, reference));
+    const confidences = new Map<number, number>();
+    const confidence = (slot: number, score: number) => {
+      let value = confidences.get(slot);
+      if (value === undefined) {
+        const scores = preparedReferences.map((reference) => cache.score(slot, reference));
+        value = confidenceOf(score, referenceStats(scores));
+        confidences.set(slot, value);
+      }
+      return value;
+    };
+    const ranked = slots.filter(
+      (s) =>
+        (minScore === undefined || s.score >= minScore) &&
+        (minConfidence === undefined || confidence(s.slot, s.score) >= minConfidence),
+    );
+    // Nothing stands out when none of the best ten reaches the match confidence.
+    const noGoodMatch = !ranked
+      .slice(0, Math.max(10, offset + k))
+      .some((s) => confidence(s.slot, s.score) >= this.matchConfidence);
     const page = ranked.slice(offset, offset + k).map((s) => {
       const F = cache.frameCount(s.slot);
       const weights = new Float32Array(F);
       const cosines = new Float32Array(F);
       cache.score(s.slot, prepared, weights, cosines);
-      return { ...s, weights, cosines, timestamps: cache.timestamps(s.slot) };
+      return {
+        ...s,
+        weights,
+        cosines,
+        timestamps: cache.timestamps(s.slot),
+        confidence: confidence(s.slot, s.score),
+      };
     });
     const stage2Done = performance.now();
 
@@ -370,6 +454,7 @@ export class SearchService {
         videoId: d.videoId,
         title: d.title,
         score: p.score,
+        confidence: p.confidence,
         moment: { ...moment, thumbnail: d.thumbnails[moment.frameIndex] ?? null },
         tags: d.tags,
         duration: d.durationSeconds,
@@ -384,6 +469,8 @@ export class SearchService {
     const done = performance.now();
     return {
       results,
+      noGoodMatch,
+      matchConfidence: this.matchConfidence,
       nextCursor,
       fingerprint,
       pooling,
@@ -396,6 +483,17 @@ export class SearchService {
       },
       stats: { candidates: candidates.length, fetched, xpoolBuilt, queryCached: cached },
     };
+  }
+
+  /** The reference texts' embeddings for a model, embedded once (see confidence.ts). */
+  #referenceVectors(fingerprint: string): Promise<Float32Array[]> {
+    let vectors = this.#references.get(fingerprint);
+    if (vectors === undefined) {
+      vectors = this.embedder.encodeTexts(this.#referenceTexts);
+      this.#references.set(fingerprint, vectors);
+      vectors.catch(() => this.#references.delete(fingerprint));
+    }
+    return vectors;
   }
 
   /**

@@ -24,19 +24,33 @@ function score(value: string): number {
 /** Longest title shown in the table; longer ones end in an ellipsis (--json has them whole). */
 const TITLE_WIDTH = 40;
 
-/** The readable answer: #, title, score, moment (m:ss.s–m:ss.s) and the video id to open it by. */
-export function formatResults(results: SearchResponse['results']): string {
+/**
+ * The readable answer: #, title, score, confidence, moment (m:ss.s–m:ss.s) and the video id to open it
+ * by; "no good match" first when nothing stands out.
+ */
+export function formatResults(results: SearchResponse['results'], noGoodMatch = false): string {
   if (results.length === 0) return 'no results';
-  return formatTable(
-    ['#', 'title', 'score', 'moment', 'video'],
+  const table = formatTable(
+    ['#', 'title', 'score', 'conf', 'moment', 'video'],
     results.map((r) => [
       `${r.rank}`,
       truncate(r.title, TITLE_WIDTH),
       r.score.toFixed(3),
+      r.confidence.toFixed(1),
       `${formatClock(r.moment.start)}–${formatClock(r.moment.end)}`,
       r.videoId,
     ]),
   );
+  return noGoodMatch
+    ? `no good match: nothing stands out from text that matches nothing; the closest videos are\n${table}`
+    : table;
+}
+
+function confidence(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n))
+    throw new InvalidArgumentError('expected a number (3: only results that stand out)');
+  return n;
 }
 
 export function registerSearch(program: Command, context: () => CliContext): void {
@@ -60,11 +74,18 @@ export function registerSearch(program: Command, context: () => CliContext): voi
         .filter(Boolean),
     )
     .option('--min-score <cosine>', 'drop results scoring below this', score)
+    .option(
+      '--min-confidence <c>',
+      'drop results whose confidence is below this (3: only clear matches)',
+      confidence,
+    )
     .option('--cursor <cursor>', 'next page: the cursor a previous search printed')
     .option('--json', 'print the response as JSON')
     .addHelpText(
       'after',
-      '\nPrints #, title, score (cosine), the moment that matched (m:ss.s–m:ss.s) and the video id; --json\n' +
+      '\nPrints #, title, score (cosine), conf (confidence: how far it stands above text that matches nothing;\n' +
+        '3 and more is a clear match), the moment that matched (m:ss.s–m:ss.s) and the video id, under\n' +
+        '"no good match" when nothing stands out; --json\n' +
         'prints the whole response (untrimmed titles, each rank and moment with its frame index, timings,\n' +
         'the next-page cursor).\n\n' +
         'Examples:\n  $ npx reel search "a red square on the left" -k 5\n  $ npx reel search "dog on a beach" --pooling mean --min-score 0.25',
@@ -78,6 +99,7 @@ export function registerSearch(program: Command, context: () => CliContext): voi
           tenant: string;
           tags?: string[];
           minScore?: number;
+          minConfidence?: number;
           cursor?: string;
           json?: boolean;
         },
@@ -95,13 +117,14 @@ export function registerSearch(program: Command, context: () => CliContext): voi
             ...(options.pooling ? { pooling: options.pooling } : {}),
             ...(options.tags ? { filters: { tags: options.tags } } : {}),
             ...(options.minScore !== undefined ? { minScore: options.minScore } : {}),
+            ...(options.minConfidence !== undefined ? { minConfidence: options.minConfidence } : {}),
             ...(options.cursor ? { cursor: options.cursor } : {}),
           });
           if (options.json) {
             printJson(searchView(response));
             return;
           }
-          process.stdout.write(`${formatResults(response.results)}\n`);
+          process.stdout.write(`${formatResults(response.results, response.noGoodMatch)}\n`);
           process.stdout.write(
             `${response.pooling} pooling · ${response.timings.totalMs.toFixed(0)} ms${response.nextCursor ? ` · more: --cursor ${response.nextCursor}` : ''}\n`,
           );

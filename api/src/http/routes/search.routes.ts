@@ -27,6 +27,10 @@ const SearchResultSchema = Type.Object({
   videoId: Type.String(),
   title: Type.String(),
   score: Type.Number({ description: 'Cosine between the text and the pooled video, in [-1, 1]' }),
+  confidence: Type.Number({
+    description:
+      "How far the score stands above the same video's scores for texts that match nothing, in their standard deviations: about 0 for nonsense, 3 and more for a match (independent of the model's cosine scale)",
+  }),
   moment: Type.Object({
     start: Type.Number({ description: 'Seconds' }),
     end: Type.Number({ description: 'Seconds' }),
@@ -41,6 +45,11 @@ const SearchResultSchema = Type.Object({
 
 const SearchResponseSchema = Type.Object({
   results: Type.Array(SearchResultSchema),
+  noGoodMatch: Type.Boolean({
+    description:
+      'True when none of the best-ranked results reaches matchConfidence: nothing stands out from nonsense (results are still listed, ranked)',
+  }),
+  matchConfidence: Type.Number({ description: 'The confidence a result needs to count as a match' }),
   nextCursor: Type.Union([Type.String(), Type.Null()]),
   fingerprint: Type.String({ description: 'The model whose vectors were searched' }),
   pooling: Type.String(),
@@ -71,6 +80,11 @@ export const searchRoutes: FastifyPluginAsyncTypebox = async (app) => {
     maximum: 1,
     description: 'Drop results scoring below this cosine',
   });
+  const minConfidence = Type.Number({
+    minimum: -1000,
+    maximum: 1000,
+    description: 'Drop results whose confidence is below this (3: only results that stand out)',
+  });
 
   const run = async (
     tenant: string,
@@ -80,6 +94,7 @@ export const searchRoutes: FastifyPluginAsyncTypebox = async (app) => {
       pooling?: Pooling;
       filters?: Filters;
       minScore?: number;
+      minConfidence?: number;
       cursor?: string;
     },
   ) => {
@@ -91,6 +106,7 @@ export const searchRoutes: FastifyPluginAsyncTypebox = async (app) => {
       ...(input.pooling ? { pooling: input.pooling } : {}),
       filters: toVideoFilters(input.filters),
       ...(input.minScore !== undefined ? { minScore: input.minScore } : {}),
+      ...(input.minConfidence !== undefined ? { minConfidence: input.minConfidence } : {}),
       ...(input.cursor ? { cursor: input.cursor } : {}),
     });
     app.observeSearch?.(response);
@@ -111,6 +127,7 @@ export const searchRoutes: FastifyPluginAsyncTypebox = async (app) => {
             pooling: Type.Optional(PoolingSchema),
             filters: Type.Optional(FiltersSchema),
             minScore: Type.Optional(minScore),
+            minConfidence: Type.Optional(minConfidence),
             cursor: Type.Optional(
               Type.String({ maxLength: 4096, description: 'nextCursor of the previous page' }),
             ),
@@ -171,6 +188,7 @@ export const searchRoutes: FastifyPluginAsyncTypebox = async (app) => {
             pooling: Type.Optional(PoolingSchema),
             ...filterQuery(),
             minScore: Type.Optional(minScore),
+            minConfidence: Type.Optional(minConfidence),
             cursor: Type.Optional(Type.String({ maxLength: 4096 })),
           },
           { additionalProperties: false },
@@ -179,13 +197,22 @@ export const searchRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request) => {
-      const { q, k: size, pooling, minScore: min, cursor, ...filters } = request.query;
+      const {
+        q,
+        k: size,
+        pooling,
+        minScore: min,
+        minConfidence: confident,
+        cursor,
+        ...filters
+      } = request.query;
       return run(request.principal.tenant, {
         query: q,
         k: size ?? 10,
         ...(pooling ? { pooling } : {}),
         filters: filtersFromQuery(filters),
         ...(min !== undefined ? { minScore: min } : {}),
+        ...(confident !== undefined ? { minConfidence: confident } : {}),
         ...(cursor ? { cursor } : {}),
       });
     },

@@ -1,0 +1,176 @@
+/**
+ * Confidence and "no good match", measured on the synthetic colour corpus through the real server, worker,
+ * Redis, LanceDB and onnxruntime: answerable queries (colour and position phrases, each matching a video
+ * of the corpus) against nonsense (random strings, words the model does not know, an SQL injection).
+ * The goal: at least 95% of each told apart. The same run measures the alternative (a z-score of the top
+ * result against the query's own pool of results) and prints both, for the closing note.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  type ApiFixture,
+  json,
+  renderColourVideo,
+  startApi,
+  uploadForm,
+  waitForBatch,
+} from './helpers/api-server.ts';
+
+const CORPUS: Record<string, Parameters<typeof renderColourVideo>[2]> = {
+  'red.mp4': [{ colour: 'red', seconds: 2 }],
+  'blue.mp4': [{ colour: 'blue', seconds: 2 }],
+  'green-left.mp4': [{ colour: 'green', right: 'white', seconds: 2 }],
+  'yellow-bottom.mp4': [{ colour: 'black', bottom: 'yellow', seconds: 2 }],
+  'pink-centre.mp4': [{ colour: 'gray', centre: 'pink', seconds: 2 }],
+  'purple.mp4': [{ colour: 'purple', seconds: 2 }],
+  'orange-then-cyan.mp4': [
+    { colour: 'orange', seconds: 2 },
+    { colour: 'cyan', seconds: 2 },
+  ],
+  'brown-right.mp4': [{ colour: 'white', right: 'brown', seconds: 2 }],
+};
+
+const ANSWERABLE = [
+  'red',
+  'a red video',
+  'blue',
+  'the colour blue',
+  'green on the left',
+  'a green square on the left side',
+  'white on the right',
+  'yellow at the bottom',
+  'black on top',
+  'pink in the centre',
+  'a pink box in the middle',
+  'purple',
+  'violet',
+  'orange',
+  'cyan',
+  'turquoise',
+  'brown on the right',
+  'gray background',
+  'white',
+  'dark',
+];
+
+const NONSENSE = [
+  'asdf qwer zxcv',
+  'xyzzy plugh',
+  'a dog on a beach',
+  'the quick fox jumps',
+  "'; DROP TABLE videos; --",
+  'mountain sunrise',
+  'a photo of a cat',
+  'politics and economics',
+  'kjhgfdsa',
+  'lorem ipsum',
+  'banana',
+  'music concert',
+  'car',
+  '12345',
+  'a video',
+  'something happening',
+  'people talking',
+  'zzzz zzzz',
+  'table and chair',
+  '🐱🐶',
+];
+
+interface Answer {
+  noGoodMatch: boolean;
+  matchConfidence: number;
+  results: { title: string; score: number; confidence: number }[];
+}
+
+let api: ApiFixture;
+const answers = new Map<string, Answer>();
+
+beforeAll(async () => {
+  api = await startApi();
+  const files = Object.entries(CORPUS).map(([name, segments]) => ({
+    file: renderColourVideo(api.videos, name, segments),
+  }));
+  const accepted = await json(
+    await fetch(`${api.url}/v1/videos`, { method: 'POST', body: uploadForm(files) }),
+  );
+  const status = await waitForBatch(api.url, accepted.batchId);
+  expect(status.counts.indexed).toBe(files.length);
+  for (const q of [...ANSWERABLE, ...NONSENSE]) {
+    const body = await json(
+      await fetch(`${api.url}/v1/search`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ query: q, k: 100 }),
+      }),
+    );
+    answers.set(q, body as unknown as Answer);
+  }
+}, 180_000);
+
+afterAll(async () => {
+  await api?.close();
+});
+
+/** The alternative: how far the top score stands above the query's other results, in their sd. */
+function poolZ(answer: Answer): number {
+  const scores = answer.results.map((r) => r.score);
+  const rest = scores.slice(1);
+  const mean = rest.reduce((a, b) => a + b, 0) / rest.length;
+  const sd = Math.sqrt(rest.reduce((a, b) => a + (b - mean) ** 2, 0) / rest.length);
+  return (scores[0]! - mean) / Math.max(sd, 1e-6);
+}
+
+describe('confidence on the synthetic corpus (real server)', () => {
+  it('tells at least 95% of answerable queries and of nonsense apart', () => {
+    const answered = ANSWERABLE.filter((q) => !answers.get(q)!.noGoodMatch);
+    const flagged = NONSENSE.filter((q) => answers.get(q)!.noGoodMatch);
+    // The alternative, thresholded at its best single cut for this corpus (in its favour).
+    const z = (q: string) => poolZ(answers.get(q)!);
+    const cuts = [...ANSWERABLE, ...NONSENSE].map(z).sort((a, b) => a - b);
+    let best = { cut: 0, accuracy: 0, answered: 0, flagged: 0 };
+    for (const cut of cuts) {
+      const a = ANSWERABLE.filter((q) => z(q) >= cut).length / ANSWERABLE.length;
+      const f = NONSENSE.filter((q) => z(q) < cut).length / NONSENSE.length;
+      if (Math.min(a, f) > best.accuracy) best = { cut, accuracy: Math.min(a, f), answered: a, flagged: f };
+    }
+    console.log(
+      `confidence (reference texts): answerable ${answered.length}/${ANSWERABLE.length}, nonsense flagged ${flagged.length}/${NONSENSE.length}; ` +
+        `pool z-score at its best cut ${best.cut.toFixed(2)}: answerable ${(best.answered * 100).toFixed(0)}%, nonsense flagged ${(best.flagged * 100).toFixed(0)}%`,
+    );
+    expect(
+      ANSWERABLE.filter((q) => answers.get(q)!.noGoodMatch),
+      'answerable queries called "no good match"',
+    ).toEqual([]);
+    expect(
+      NONSENSE.filter((q) => !answers.get(q)!.noGoodMatch),
+      'nonsense queries with a match',
+    ).toEqual([]);
+    expect(answered.length / ANSWERABLE.length).toBeGreaterThanOrEqual(0.95);
+    expect(flagged.length / NONSENSE.length).toBeGreaterThanOrEqual(0.95);
+  });
+
+  it('puts the matching video first with a clear confidence, and drops the rest with minConfidence', async () => {
+    const red = answers.get('red')!;
+    expect(red.results[0]).toMatchObject({ title: 'red' });
+    expect(red.results[0]!.confidence).toBeGreaterThanOrEqual(red.matchConfidence);
+    const confident = await json(
+      await fetch(`${api.url}/v1/search?q=red&k=100&minConfidence=${red.matchConfidence}`),
+    );
+    expect(confident.results.map((r: { title: string }) => r.title)).toEqual(
+      red.results.filter((r) => r.confidence >= red.matchConfidence).map((r) => r.title),
+    );
+    expect(confident.results.length).toBeLessThan(red.results.length);
+    const nonsense = await json(
+      await fetch(`${api.url}/v1/search?q=${encodeURIComponent('xyzzy plugh')}&minConfidence=3`),
+    );
+    expect(nonsense).toMatchObject({ results: [], noGoodMatch: true });
+  });
+
+  it('breaks exact ties the same way every time', async () => {
+    // Nonsense scores every video alike; the order must still be stable.
+    const first = answers.get('xyzzy plugh')!.results.map((r) => r.title);
+    const again = await json(
+      await fetch(`${api.url}/v1/search?q=${encodeURIComponent('xyzzy plugh')}&k=100`),
+    );
+    expect(again.results.map((r: { title: string }) => r.title)).toEqual(first);
+  });
+});
