@@ -53,6 +53,7 @@ export function searchView(response: SearchResponse) {
     })),
     noGoodMatch: response.noGoodMatch,
     matchConfidence: response.matchConfidence,
+    warnings: response.warnings,
     nextCursor: response.nextCursor,
     fingerprint: response.fingerprint,
     pooling: response.pooling,

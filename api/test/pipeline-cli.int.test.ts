@@ -166,6 +166,15 @@ describe('reel ingest, status, search (real CLI, local worker)', () => {
       'no good match: nothing stands out from text that matches nothing; the closest videos are',
     );
     expect(nonsense.stdout.split('\n')[1]).toMatch(/^#\s+title\s+score\s+conf\s+moment\s+video$/);
+    // The API's query-length limit holds for the CLI too; a long query that fits is cut with a warning.
+    const tooLong = await runCli(['search', 'x'.repeat(501)], env);
+    expect(tooLong.code).toBe(2);
+    expect(tooLong.stderr).toContain(
+      'search text is 501 characters; the limit is 500 (REEL_API_MAX_QUERY_CHARS)',
+    );
+    const cut = await runCli(['search', Array.from({ length: 90 }, () => 'red').join(' ')], env);
+    expect(cut.code).toBe(0);
+    expect(cut.stderr).toContain('warning: query: 92 tokens, but the model reads at most 77');
   });
 
   it("a worker the command runs itself logs only warnings: no log lines among the command's output", async () => {

@@ -77,6 +77,7 @@ const NONSENSE = [
 
 interface Answer {
   noGoodMatch: boolean;
+  warnings: string[];
   matchConfidence: number;
   results: { title: string; score: number; confidence: number }[];
 }
@@ -172,5 +173,17 @@ describe('confidence on the synthetic corpus (real server)', () => {
       await fetch(`${api.url}/v1/search?q=${encodeURIComponent('xyzzy plugh')}&k=100`),
     );
     expect(again.results.map((r: { title: string }) => r.title)).toEqual(first);
+  });
+});
+
+describe('the query text', () => {
+  it('warns when a query is longer than the model reads, and says nothing for one that fits', async () => {
+    const long = Array.from({ length: 100 }, () => 'red').join(' ');
+    const body = await json(await fetch(`${api.url}/v1/search?q=${encodeURIComponent(long)}`));
+    expect(body.warnings).toEqual([
+      'query: 102 tokens, but the model reads at most 77: only the start of it was searched (cut at a token boundary)',
+    ]);
+    expect(body.results[0].title).toBe('red');
+    expect(answers.get('red')).toMatchObject({ warnings: [] });
   });
 });

@@ -209,6 +209,8 @@ async function runSearch({ more = false } = {}) {
         : `${search.shown} result${search.shown === 1 ? '' : 's'} for "${search.body.query}" (${Math.round(response.timings.totalMs)} ms)`,
     search.noGoodMatch && search.shown > 0 ? 'warning' : undefined,
   );
+  // What the server says about the query itself (e.g. cut to the model's context).
+  if (response.warnings?.length) status.textContent += ` ${response.warnings.join(' ')}`;
 }
 
 $('search-form').addEventListener('submit', (event) => {

@@ -115,8 +115,13 @@ describe('the multilingual synthetic model (immich layout, WordPiece, int32 ids)
   });
 
   it('cuts a text longer than the context at a token boundary and keeps [SEP] last', () => {
-    const ids = multilingual.tokenizer.encode(Array.from({ length: 100 }, () => 'rot').join(' '));
+    const long = Array.from({ length: 100 }, () => 'rot').join(' ');
+    const ids = multilingual.tokenizer.encode(long);
     expect(ids).toHaveLength(77);
+    // What it would have taken uncut, for the search's warning; the CLIP tokenizer counts the same way.
+    expect(multilingual.textFit(long)).toEqual({ tokens: 102, contextLength: 77 });
+    expect(english.textFit(long.replaceAll('rot', 'red'))).toEqual({ tokens: 102, contextLength: 77 });
+    expect(english.textFit('red')).toEqual({ tokens: 3, contextLength: 77 });
     const tokenizer = multilingual.tokenizer as HfTokenizer;
     expect(ids[0]).toBe(tokenizer.encode('')[0]);
     expect(ids.at(-1)).toBe(tokenizer.encode('').at(-1));

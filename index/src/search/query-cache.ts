@@ -54,6 +54,8 @@ export interface TextEmbedder {
   readonly fingerprint: string;
   /** One embedding (D values) per text, in order. */
   encodeTexts(texts: readonly string[]): Promise<Float32Array[]>;
+  /** The tokens a text needs and the most the model reads, when the embedder can tell. */
+  textFit?(text: string): { tokens: number; contextLength: number };
 }
 
 /** Default number of query embeddings kept (2 KB each at D = 512). */

@@ -145,6 +145,8 @@ export interface SearchResponse {
   noGoodMatch: boolean;
   /** The confidence a result needs to count as a match. */
   matchConfidence: number;
+  /** What the user should know about the query, e.g. that it was cut to the model's context. */
+  warnings: string[];
   /** Pass it back as `cursor` for the next page; null on the last page. */
   nextCursor: string | null;
   /** The model whose vectors were searched. */
@@ -334,6 +336,13 @@ export class SearchService {
         : decodeCursor(options.cursor, { kind: 'search', queryHash, fingerprintHash });
     const offset = cursor?.offset ?? 0;
 
+    const fit = this.embedder.textFit?.(text);
+    const warnings =
+      fit && fit.tokens > fit.contextLength
+        ? [
+            `query: ${fit.tokens} tokens, but the model reads at most ${fit.contextLength}: only the start of it was searched (cut at a token boundary)`,
+          ]
+        : [];
     const { vector, cached } = await this.queryCache.embed(this.embedder, text);
     const references = await this.#referenceVectors(fingerprint);
     const encoded = performance.now();
@@ -341,6 +350,7 @@ export class SearchService {
       results: [],
       noGoodMatch: true,
       matchConfidence: this.matchConfidence,
+      warnings,
       nextCursor: null,
       fingerprint,
       pooling,
@@ -471,6 +481,7 @@ export class SearchService {
       results,
       noGoodMatch,
       matchConfidence: this.matchConfidence,
+      warnings,
       nextCursor,
       fingerprint,
       pooling,

@@ -217,6 +217,14 @@ export class ClipModel {
     return this.family.padToContextLength || this.textEncoder.contextLength !== undefined;
   }
 
+  /**
+   * How a text fits the model's context: the tokens it needs and the most the model reads (a text
+   * needing more is cut at a token boundary, the closing special token kept).
+   */
+  textFit(text: string): { tokens: number; contextLength: number } {
+    return { tokens: this.tokenizer.countTokens(text), contextLength: this.tokenizer.contextLength };
+  }
+
   /** One L2-normalised embedding per text (`dim` floats each), in order. */
   async encodeTexts(texts: readonly string[]): Promise<Float32Array[]> {
     if (texts.length === 0) return [];

@@ -249,6 +249,13 @@ export class ClipTokenizer {
     return ids;
   }
 
+  /** Ids the text would take without truncation, BOS and EOS included (compare with `contextLength`). */
+  countTokens(text: string): number {
+    let count = 2;
+    for (const match of cleanClipText(text).matchAll(WORD)) count += this.#wordIds(match[0]).length;
+    return count;
+  }
+
   /**
    * Tokenizes texts into one int64 batch `[texts.length, length]`, each row `encode(text)` followed by
    * `padId`, with the matching attention mask. `length` is the longest row unless

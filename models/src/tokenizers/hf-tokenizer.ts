@@ -160,6 +160,11 @@ export class HfTokenizer {
     return [...this.#prefix, ...inner.slice(0, room), ...this.#suffix];
   }
 
+  /** Ids the text would take without truncation, special tokens included. */
+  countTokens(text: string): number {
+    return this.#tokenizer.encode(cleanText(text, this.cleaning)).ids.length;
+  }
+
   /** As {@link ClipTokenizer.encodeBatch}: rows padded with `padId` to the longest or to `contextLength`. */
   encodeBatch(texts: readonly string[], options: EncodeBatchOptions = {}): ClipTextBatch {
     return padBatch(

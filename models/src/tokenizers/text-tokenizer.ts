@@ -14,6 +14,8 @@ export interface TextTokenizer {
   readonly padId: number;
   /** Ids of one text, special tokens included, at most `contextLength`. */
   encode(text: string): number[];
+  /** Ids the text would take without truncation, special tokens included. */
+  countTokens(text: string): number;
   encodeBatch(texts: readonly string[], options?: EncodeBatchOptions): ClipTextBatch;
 }
 

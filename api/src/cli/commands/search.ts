@@ -106,6 +106,11 @@ export function registerSearch(program: Command, context: () => CliContext): voi
       ) => {
         if (text.trim() === '') throw new UsageError('search text is empty: say what to look for');
         const ctx = context();
+        // The API's limit, so a query the CLI takes is one the API takes.
+        if (text.length > ctx.config.apiMaxQueryChars)
+          throw new UsageError(
+            `search text is ${text.length} characters; the limit is ${ctx.config.apiMaxQueryChars} (REEL_API_MAX_QUERY_CHARS), as for the API`,
+          );
         const pipeline = await openPipeline(ctx.config, ctx.logger);
         // The same search as the API's: the model searches read, with the X-Pool head from config.
         const live = new LiveSearch(pipeline, ctx.logger);
@@ -124,6 +129,7 @@ export function registerSearch(program: Command, context: () => CliContext): voi
             printJson(searchView(response));
             return;
           }
+          for (const warning of response.warnings) process.stderr.write(`warning: ${warning}\n`);
           process.stdout.write(`${formatResults(response.results, response.noGoodMatch)}\n`);
           process.stdout.write(
             `${response.pooling} pooling · ${response.timings.totalMs.toFixed(0)} ms${response.nextCursor ? ` · more: --cursor ${response.nextCursor}` : ''}\n`,

@@ -50,6 +50,9 @@ const SearchResponseSchema = Type.Object({
       'True when none of the best-ranked results reaches matchConfidence: nothing stands out from nonsense (results are still listed, ranked)',
   }),
   matchConfidence: Type.Number({ description: 'The confidence a result needs to count as a match' }),
+  warnings: Type.Array(Type.String(), {
+    description: 'What to know about the query, e.g. that it was longer than the model reads and was cut',
+  }),
   nextCursor: Type.Union([Type.String(), Type.Null()]),
   fingerprint: Type.String({ description: 'The model whose vectors were searched' }),
   pooling: Type.String(),
