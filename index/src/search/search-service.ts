@@ -48,6 +48,8 @@ export const DEFAULT_CANDIDATES = 500;
 export const DEFAULT_MAX_CANDIDATES = 5000;
 /** Largest page. */
 export const DEFAULT_MAX_K = 100;
+/** Videos whose confidence statistics are kept (≈ 100 bytes each); the map starts over beyond it. */
+const REFERENCE_STATS_LIMIT = 200_000;
 /** Videos whose rescoring data stay in memory by default (≈ 8.6 KB each at F = 12, D = 512). */
 export const DEFAULT_RESCORE_CAPACITY = 50_000;
 
@@ -189,6 +191,7 @@ export class SearchService {
   readonly matchConfidence: number;
   readonly #referenceTexts: readonly string[];
   readonly #references = new Map<string, Promise<Float32Array[]>>();
+  readonly #referenceStats = new Map<string, { mean: number; sd: number }>();
   #rescore: { fingerprint: string; cache: RescoreCache } | null = null;
   readonly #xpoolQueries = new WeakMap<Float32Array, XPoolCompactQuery>();
 
@@ -414,22 +417,37 @@ export class SearchService {
         momentScore(b.slot) - momentScore(a.slot) ||
         (a.key < b.key ? -1 : a.key > b.key ? 1 : 0),
     );
-    const preparedReferences = references.map((reference) => this.prepare(pooling, reference));
+    let preparedReferences: PreparedQuery[] | undefined;
     const confidences = new Map<number, number>();
     const confidence = (slot: number, score: number) => {
       let value = confidences.get(slot);
       if (value === undefined) {
-        const scores = preparedReferences.map((reference) => cache.score(slot, reference));
-        value = confidenceOf(score, referenceStats(scores));
+        // A video's reference statistics depend on the video, the pooling and the model, not on the
+        // query: kept across queries, so a video costs its 24 reference scorings once.
+        const statsKey = `${fingerprint}\u0000${pooling}\u0000${cache.key(slot)}\u0000${cache.revision(slot)}`;
+        let stats = this.#referenceStats.get(statsKey);
+        if (stats === undefined) {
+          preparedReferences ??= references.map((reference) => this.prepare(pooling, reference));
+          stats = referenceStats(preparedReferences.map((reference) => cache.score(slot, reference)));
+          if (this.#referenceStats.size >= REFERENCE_STATS_LIMIT) this.#referenceStats.clear();
+          this.#referenceStats.set(statsKey, stats);
+        }
+        value = confidenceOf(score, stats);
         confidences.set(slot, value);
       }
       return value;
     };
-    const ranked = slots.filter(
-      (s) =>
-        (minScore === undefined || s.score >= minScore) &&
-        (minConfidence === undefined || confidence(s.slot, s.score) >= minConfidence),
-    );
+    // Confidence costs one scoring per reference text (≈ 24 × 10 µs a video): with minConfidence it is
+    // computed in rank order only until the page and one more result are known.
+    const ranked: typeof slots = [];
+    for (const s of slots) {
+      if (minScore !== undefined && s.score < minScore) continue;
+      if (minConfidence !== undefined) {
+        if (confidence(s.slot, s.score) < minConfidence) continue;
+        if (ranked.length > offset + k) break;
+      }
+      ranked.push(s);
+    }
     // Nothing stands out when none of the best ten reaches the match confidence.
     const noGoodMatch = !ranked
       .slice(0, Math.max(10, offset + k))
