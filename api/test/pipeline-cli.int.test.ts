@@ -152,7 +152,7 @@ describe('reel ingest, status, search (real CLI, local worker)', () => {
     expect(run.stdout).toMatch(/red-copy\.mp4\s+duplicate/);
 
     const first = JSON.parse((await runCli(['search', 'red', '-k', '1', '--json'], env)).stdout) as {
-      results: { rank: number }[];
+      results: { rank: number; videoId: string }[];
       nextCursor: string;
     };
     expect(first.results.map((r) => r.rank)).toEqual([1]);
@@ -166,6 +166,21 @@ describe('reel ingest, status, search (real CLI, local worker)', () => {
       'no good match: nothing stands out from text that matches nothing; the closest videos are',
     );
     expect(nonsense.stdout.split('\n')[1]).toMatch(/^#\s+title\s+score\s+conf\s+moment\s+video$/);
+    // More like this: by a video's id, never that video itself.
+    const redId = first.results[0]!.videoId;
+    const similar = await runCli(['search', '--like', redId, '--json'], env);
+    expect(similar.code, similar.stderr).toBe(0);
+    const similarIds = (JSON.parse(similar.stdout) as { results: { videoId: string }[] }).results.map(
+      (r) => r.videoId,
+    );
+    expect(similarIds.length).toBeGreaterThan(0);
+    expect(similarIds).not.toContain(redId);
+    const atTime = await runCli(['search', '--like', `${redId}@1.5`], env);
+    expect(atTime.code, atTime.stderr).toBe(0);
+    expect((await runCli(['search', '--like', `${redId}@soon`], env)).code).toBe(2);
+    const nothing = await runCli(['search'], env);
+    expect(nothing.code).toBe(2);
+    expect(nothing.stderr).toContain('say what to look for: a text, --like VIDEO, or both');
     // The API's query-length limit holds for the CLI too; a long query that fits is cut with a warning.
     const tooLong = await runCli(['search', 'x'.repeat(501)], env);
     expect(tooLong.code).toBe(2);

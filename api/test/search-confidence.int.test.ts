@@ -27,6 +27,9 @@ const CORPUS: Record<string, Parameters<typeof renderColourVideo>[2]> = {
     { colour: 'cyan', seconds: 2 },
   ],
   'brown-right.mp4': [{ colour: 'white', right: 'brown', seconds: 2 }],
+  // Look-alikes for "more like this": each is the other's nearest video.
+  'dark-red.mp4': [{ colour: '0xB81A1A', seconds: 2 }],
+  'cyan.mp4': [{ colour: '0x00D8E6', seconds: 2 }],
 };
 
 const ANSWERABLE = [
@@ -84,6 +87,7 @@ interface Answer {
 
 let api: ApiFixture;
 const answers = new Map<string, Answer>();
+const ids = new Map<string, string>();
 
 beforeAll(async () => {
   api = await startApi();
@@ -95,6 +99,8 @@ beforeAll(async () => {
   );
   const status = await waitForBatch(api.url, accepted.batchId);
   expect(status.counts.indexed).toBe(files.length);
+  for (const video of status.videos as { name: string; videoId: string }[])
+    ids.set(video.name, video.videoId);
   for (const q of [...ANSWERABLE, ...NONSENSE]) {
     const body = await json(
       await fetch(`${api.url}/v1/search`, {
@@ -185,5 +191,54 @@ describe('the query text', () => {
     ]);
     expect(body.results[0].title).toBe('red');
     expect(answers.get('red')).toMatchObject({ warnings: [] });
+  });
+});
+
+describe('more like this (an example video)', () => {
+  async function like(body: Record<string, unknown>): Promise<Record<string, any>> {
+    const response = await fetch(`${api.url}/v1/search`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ k: 3, ...body }),
+    });
+    return { status: response.status, ...(await json(response)) };
+  }
+
+  it("finds a video's look-alike first and never the video itself", async () => {
+    const red = await like({ like: { videoId: ids.get('red.mp4') } });
+    expect(red.status).toBe(200);
+    expect(red.results[0].title).toBe('dark-red');
+    expect(red.results.map((r: { title: string }) => r.title)).not.toContain('red');
+    expect(red.results[0].confidence).toBeNull();
+    expect(red.noGoodMatch).toBe(false);
+  });
+
+  it('searches by the frame nearest a time: the cyan half of a video that turns from orange to cyan', async () => {
+    const later = await like({ like: { videoId: ids.get('orange-then-cyan.mp4'), at: 3 } });
+    expect(later.results[0].title).toBe('cyan');
+  });
+
+  it('combines a text and an example, the weight deciding between them', async () => {
+    const mostlyText = await like({
+      query: 'purple',
+      like: { videoId: ids.get('red.mp4') },
+      exampleWeight: 0.1,
+    });
+    expect(mostlyText.results[0].title).toBe('purple');
+    const mostlyExample = await like({
+      query: 'purple',
+      like: { videoId: ids.get('red.mp4') },
+      exampleWeight: 0.9,
+    });
+    expect(mostlyExample.results[0].title).toBe('dark-red');
+  });
+
+  it('says which video is unknown, and what a query needs', async () => {
+    const unknown = await like({ like: { videoId: 'v_nope' } });
+    expect(unknown).toMatchObject({ status: 404, code: 'VIDEO_NOT_FOUND' });
+    expect(unknown.detail).toContain('"v_nope"');
+    const neither = await like({});
+    expect(neither).toMatchObject({ status: 400, code: 'VALIDATION_FAILED' });
+    expect(neither.detail).toContain('give query (a text), like (an example video), or both');
   });
 });

@@ -160,11 +160,13 @@ function card(result, rank) {
       'span',
       { class: 'card-meta' },
       el('span', { class: 'score', text: `score ${result.score.toFixed(3)}` }),
-      el('span', {
-        class: result.confidence >= search.matchConfidence ? 'confidence match' : 'confidence',
-        title: 'How far the score stands above text that matches nothing (3 and more: a clear match)',
-        text: `confidence ${result.confidence.toFixed(1)}`,
-      }),
+      result.confidence === null
+        ? el('span', { class: 'confidence', text: '' })
+        : el('span', {
+            class: result.confidence >= search.matchConfidence ? 'confidence match' : 'confidence',
+            title: 'How far the score stands above text that matches nothing (3 and more: a clear match)',
+            text: `confidence ${result.confidence.toFixed(1)}`,
+          }),
       el('span', { class: 'moment', text: moment }),
     ),
   );

@@ -94,6 +94,44 @@ describe('SearchService (in-memory store)', () => {
     expect(retry.stats.xpoolBuilt).toBe(10);
   });
 
+  it('searches by an example: a near copy first, the example left out, another tenant unreachable', async () => {
+    // v29 copies v7's frames with a little noise: "more like v7" must find it, and not v7 itself.
+    const copy = new Float32Array(F * D);
+    for (let f = 0; f < F; f++)
+      for (let d = 0; d < D; d++) copy[f * D + d] = scenes[7]![Math.floor(f / 4)]![d]! + 0.05 * r.normal();
+    store.put(makeRecord('t1', 'v7-copy'), makeEmbeddings('t1', 'v7-copy', FP, copy, F, D));
+    const service = new SearchService({ store, embedder });
+    try {
+      const like = await service.search({ like: { videoId: 'v7' } }, { tenant: 't1', k: 5, pooling: 'mean' });
+      expect(like.results[0]!.videoId).toBe('v7-copy');
+      expect(like.results.map((x) => x.videoId)).not.toContain('v7');
+      expect(like.results[0]!.confidence).toBeNull();
+      // By the frame nearest 45 s (scene 2): the video whose scene matches ranks first among the rest.
+      const at = await service.search(
+        { like: { videoId: 'v7', at: 45 } },
+        { tenant: 't1', k: 3, pooling: 'max' },
+      );
+      expect(at.results[0]!.videoId).toBe('v7-copy');
+      // A video of another tenant is not found, not searched by.
+      expect(await codeOf(service.search({ like: { videoId: 'v35' } }, { tenant: 't1' }))).toBe(
+        'VIDEO_NOT_FOUND',
+      );
+      expect(await codeOf(service.search({}, { tenant: 't1' }))).toBe('SEARCH_INPUT_INVALID');
+      expect(
+        await codeOf(service.search({ like: { videoId: 'v7' } }, { tenant: 't1', minConfidence: 3 })),
+      ).toBe('SEARCH_INPUT_INVALID');
+      // A cursor of a text search is no cursor for an example search.
+      const text = await service.search('scene 2 of v7', { tenant: 't1', k: 1 });
+      expect(
+        await codeOf(
+          service.search({ like: { videoId: 'v7' } }, { tenant: 't1', k: 1, cursor: text.nextCursor! }),
+        ),
+      ).toBe('CURSOR_INVALID');
+    } finally {
+      store.delete('t1', 'v7-copy');
+    }
+  });
+
   it('encodes a query once, and reads rescoring data once', async () => {
     const localEmbedder = new FakeEmbedder(FP, D, 5);
     const service = new SearchService({ store, embedder: localEmbedder });

@@ -865,6 +865,14 @@ export class LanceIndexStore implements IndexStore {
     return [...found.values()].map((row) => rescoreEntryOf(row, dim));
   }
 
+  async rescoreEntryByKey(fingerprint: string, key: string): Promise<RescoreEntry | null> {
+    const table = await this.#embeddings(fingerprint);
+    if (table === null) return null;
+    const dim = this.#embInfo.get(tableName(table))!.dim;
+    const [row] = await this.#byKeys(table, [key], RESCORE_COLUMNS);
+    return row === undefined ? null : rescoreEntryOf(row, dim);
+  }
+
   /**
    * The only tenant of a model's table per the last tenant statistics, or null (several tenants, or no
    * statistics yet). Statistics are recomputed in the background when the version has changed and

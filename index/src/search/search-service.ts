@@ -93,6 +93,18 @@ export interface SearchServiceOptions {
   matchConfidence?: number;
 }
 
+/**
+ * What to search by: a text, an example video ("more like this": its mean-pooled embedding, or with
+ * `at` the frame nearest that time), or both (the normalised embeddings added, the example weighing
+ * `exampleWeight`, default 0.5). A plain string is a text.
+ */
+export interface SearchQuery {
+  text?: string;
+  like?: { videoId: string; at?: number };
+  /** Share of the example in a text + example query, in [0, 1]. */
+  exampleWeight?: number;
+}
+
 export interface SearchOptions {
   /** Mandatory: results never leave this tenant. */
   tenant: string;
@@ -128,9 +140,10 @@ export interface SearchResult {
   score: number;
   /**
    * How far the score stands above the same video's scores for texts that match nothing, in their
-   * standard deviations (see confidence.ts): about 0 for nonsense, 3 and more for a match.
+   * standard deviations (see confidence.ts): about 0 for nonsense, 3 and more for a match. Null for a
+   * query with an example (an example's scores are not on the texts' scale).
    */
-  confidence: number;
+  confidence: number | null;
   moment: SearchMoment;
   tags: string[];
   /** Seconds, null when unknown. */
@@ -166,6 +179,28 @@ export interface SearchResponse {
     /** Whether the query embedding came from the cache. */
     queryCached: boolean;
   };
+}
+
+/** Unit length, or the vector itself when it is zero. */
+function unitVector(v: Float32Array): Float32Array {
+  let norm = 0;
+  for (let i = 0; i < v.length; i++) norm += v[i]! * v[i]!;
+  if (norm === 0) return v;
+  const inv = 1 / Math.sqrt(norm);
+  return Float32Array.from(v, (x) => x * inv);
+}
+
+/** The search vector: the text's, the example's, or their normalised sum weighted by `exampleWeight`. */
+function combineQuery(
+  text: Float32Array | undefined,
+  example: Float32Array | undefined,
+  exampleWeight: number,
+): Float32Array {
+  if (example === undefined) return text!;
+  if (text === undefined) return unitVector(example);
+  const t = unitVector(text);
+  const e = unitVector(example);
+  return unitVector(Float32Array.from(t, (x, i) => (1 - exampleWeight) * x + exampleWeight * e[i]!));
 }
 
 function invalid(message: string): never {
@@ -305,10 +340,24 @@ export class SearchService {
    *   POOLING_UNAVAILABLE (xpool without a head), CURSOR_INVALID (a cursor of another request or
    *   model), EMBEDDING_DIM_MISMATCH (the encoder's D differs from the index's).
    */
-  async search(text: string, options: SearchOptions): Promise<SearchResponse> {
+  async search(query: string | SearchQuery, options: SearchOptions): Promise<SearchResponse> {
     const started = performance.now();
-    if (typeof text !== 'string' || text.trim().length === 0)
+    const q: SearchQuery = typeof query === 'string' ? { text: query } : query;
+    const text = q.text;
+    if (text !== undefined && (typeof text !== 'string' || text.trim().length === 0))
       invalid(`text: expected a non-empty query, got ${JSON.stringify(text)}`);
+    if (text === undefined && q.like === undefined)
+      invalid('query: expected a text, an example video (like), or both');
+    const like = q.like;
+    if (like !== undefined) {
+      if (typeof like.videoId !== 'string' || like.videoId.length === 0)
+        invalid(`like.videoId: expected a video id, got ${JSON.stringify(like.videoId)}`);
+      if (like.at !== undefined && !(Number.isFinite(like.at) && like.at >= 0))
+        invalid(`like.at: expected seconds ≥ 0, got ${like.at}`);
+    }
+    const exampleWeight = q.exampleWeight ?? 0.5;
+    if (!(exampleWeight >= 0 && exampleWeight <= 1))
+      invalid(`exampleWeight: expected a number in [0, 1], got ${q.exampleWeight}`);
     const { tenant } = options;
     if (typeof tenant !== 'string' || tenant.length === 0)
       invalid(`tenant: expected a non-empty string, got ${JSON.stringify(tenant)}`);
@@ -321,12 +370,15 @@ export class SearchService {
     const minConfidence = options.minConfidence;
     if (minConfidence !== undefined && !Number.isFinite(minConfidence))
       invalid(`minConfidence: expected a number, got ${minConfidence}`);
+    if (minConfidence !== undefined && like !== undefined)
+      invalid('minConfidence: confidence is measured for text queries only, not with an example (like)');
     const pooling = this.resolvePooling(options.pooling);
     const filters = normalizeFilters(options.filters);
     const fingerprint = this.embedder.fingerprint;
     const queryHash = hashQuery({
       tenant,
-      text,
+      text: text ?? null,
+      ...(like !== undefined ? { like, exampleWeight } : {}),
       pooling,
       filters,
       minScore: minScore ?? null,
@@ -339,15 +391,22 @@ export class SearchService {
         : decodeCursor(options.cursor, { kind: 'search', queryHash, fingerprintHash });
     const offset = cursor?.offset ?? 0;
 
-    const fit = this.embedder.textFit?.(text);
+    const fit = text === undefined ? undefined : this.embedder.textFit?.(text);
     const warnings =
       fit && fit.tokens > fit.contextLength
         ? [
             `query: ${fit.tokens} tokens, but the model reads at most ${fit.contextLength}: only the start of it was searched (cut at a token boundary)`,
           ]
         : [];
-    const { vector, cached } = await this.queryCache.embed(this.embedder, text);
-    const references = await this.#referenceVectors(fingerprint);
+    const embedded = text === undefined ? undefined : await this.queryCache.embed(this.embedder, text);
+    const cached = embedded?.cached ?? false;
+    // The example's own video never comes back as a result of "more like this".
+    const exclude = like === undefined ? undefined : videoKey(tenant, like.videoId);
+    const example = like === undefined ? undefined : await this.#exampleVector(fingerprint, tenant, like);
+    const vector = combineQuery(embedded?.vector, example, exampleWeight);
+    // Confidence is measured against texts: it means something for a text query only.
+    const measured = like === undefined;
+    const references = measured ? await this.#referenceVectors(fingerprint) : [];
     const encoded = performance.now();
     const empty = (stage1Ms = 0): SearchResponse => ({
       results: [],
@@ -374,7 +433,7 @@ export class SearchService {
         `query: the text encoder gave ${vector.length} values, the index of model ${fingerprint} holds D = ${model.dim}`,
       );
     if (offset >= this.maxCandidates) return empty();
-    const limit = Math.min(this.maxCandidates, Math.max(this.candidates, offset + k));
+    const limit = Math.min(this.maxCandidates, Math.max(this.candidates, offset + k)) + (exclude ? 1 : 0);
 
     // ---- stage 1 ----
     const stage1 = await this.store.candidates(fingerprint, vector, {
@@ -386,7 +445,7 @@ export class SearchService {
     const snapshot = stage1.snapshot;
     // the store filters by tenant; this check makes crossing tenants impossible even for a faulty store
     const prefix = videoKey(tenant, '').slice(0, -2); // '["<tenant>","' starts every key of the tenant
-    const candidates = stage1.candidates.filter((c) => c.key.startsWith(prefix));
+    const candidates = stage1.candidates.filter((c) => c.key.startsWith(prefix) && c.key !== exclude);
     const stage1Done = performance.now();
 
     // ---- stage 2 ----
@@ -419,7 +478,8 @@ export class SearchService {
     );
     let preparedReferences: PreparedQuery[] | undefined;
     const confidences = new Map<number, number>();
-    const confidence = (slot: number, score: number) => {
+    const confidence = (slot: number, score: number): number => {
+      if (!measured) return Number.NaN;
       let value = confidences.get(slot);
       if (value === undefined) {
         // A video's reference statistics depend on the video, the pooling and the model, not on the
@@ -449,9 +509,11 @@ export class SearchService {
       ranked.push(s);
     }
     // Nothing stands out when none of the best ten reaches the match confidence.
-    const noGoodMatch = !ranked
-      .slice(0, Math.max(10, offset + k))
-      .some((s) => confidence(s.slot, s.score) >= this.matchConfidence);
+    const noGoodMatch =
+      measured &&
+      !ranked
+        .slice(0, Math.max(10, offset + k))
+        .some((s) => confidence(s.slot, s.score) >= this.matchConfidence);
     const page = ranked.slice(offset, offset + k).map((s) => {
       const F = cache.frameCount(s.slot);
       const weights = new Float32Array(F);
@@ -462,7 +524,7 @@ export class SearchService {
         weights,
         cosines,
         timestamps: cache.timestamps(s.slot),
-        confidence: confidence(s.slot, s.score),
+        confidence: measured ? confidence(s.slot, s.score) : null,
       };
     });
     const stage2Done = performance.now();
@@ -512,6 +574,49 @@ export class SearchService {
       },
       stats: { candidates: candidates.length, fetched, xpoolBuilt, queryCached: cached },
     };
+  }
+
+  /**
+   * The query vector of an example video: its frames' mean (as stage 1 stores it), or the frame nearest
+   * `at` seconds.
+   * @throws ReelError VIDEO_NOT_FOUND when the tenant has no such video indexed with this model.
+   */
+  async #exampleVector(
+    fingerprint: string,
+    tenant: string,
+    like: { videoId: string; at?: number },
+  ): Promise<Float32Array> {
+    const entry = await this.store.rescoreEntryByKey?.(fingerprint, videoKey(tenant, like.videoId));
+    if (!entry)
+      throw new ReelError(
+        IndexErrorCode.VIDEO_NOT_FOUND,
+        `like: no video ${JSON.stringify(like.videoId)} indexed with the model searches read (${fingerprint})`,
+        { details: { videoId: like.videoId } },
+      );
+    const { frameCount: F, dim: D, frames, scales, timestamps } = entry;
+    const unit = (f: number) => {
+      const out = new Float32Array(D);
+      let norm = 0;
+      for (let d = 0; d < D; d++) {
+        out[d] = frames[f * D + d]! * scales[f]!;
+        norm += out[d]! * out[d]!;
+      }
+      const inv = norm > 0 ? 1 / Math.sqrt(norm) : 0;
+      for (let d = 0; d < D; d++) out[d] = out[d]! * inv;
+      return out;
+    };
+    if (like.at !== undefined) {
+      let nearest = 0;
+      for (let f = 1; f < F; f++)
+        if (Math.abs(timestamps[f]! - like.at) < Math.abs(timestamps[nearest]! - like.at)) nearest = f;
+      return unit(nearest);
+    }
+    const mean = new Float32Array(D);
+    for (let f = 0; f < F; f++) {
+      const frame = unit(f);
+      for (let d = 0; d < D; d++) mean[d] = mean[d]! + frame[d]! / F;
+    }
+    return mean;
   }
 
   /** The reference texts' embeddings for a model, embedded once (see confidence.ts). */

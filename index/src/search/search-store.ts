@@ -60,6 +60,8 @@ export interface SearchStore {
    * new revision); rows that no longer exist are left out.
    */
   rescoreEntries(fingerprint: string, rows: readonly StageOneCandidate[]): Promise<RescoreEntry[]>;
+  /** The rescoring data of one video by key, as it is now; null when it is not stored for the model. */
+  rescoreEntryByKey?(fingerprint: string, key: string): Promise<RescoreEntry | null>;
   /** Display fields of the given rows, by key, from the latest records: a deleted video is left out. */
   resultDetails(fingerprint: string, rows: readonly StageOneCandidate[]): Promise<Map<string, ResultDetails>>;
 }

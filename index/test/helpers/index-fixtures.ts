@@ -236,6 +236,15 @@ export class MemoryStore implements SearchStore {
     return out;
   }
 
+  async rescoreEntryByKey(fingerprint: string, key: string): Promise<RescoreEntry | null> {
+    const row = this.rows.get(fingerprint)?.get(key);
+    if (row === undefined) return null;
+    const [entry] = await this.rescoreEntries(fingerprint, [
+      { key, rowId: 0, revision: row.revision, distance: 0 },
+    ]);
+    return entry ?? null;
+  }
+
   async resultDetails(
     fingerprint: string,
     rows: readonly StageOneCandidate[],

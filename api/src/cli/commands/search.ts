@@ -36,7 +36,7 @@ export function formatResults(results: SearchResponse['results'], noGoodMatch = 
       `${r.rank}`,
       truncate(r.title, TITLE_WIDTH),
       r.score.toFixed(3),
-      r.confidence.toFixed(1),
+      r.confidence === null ? '–' : r.confidence.toFixed(1),
       `${formatClock(r.moment.start)}–${formatClock(r.moment.end)}`,
       r.videoId,
     ]),
@@ -44,6 +44,22 @@ export function formatResults(results: SearchResponse['results'], noGoodMatch = 
   return noGoodMatch
     ? `no good match: nothing stands out from text that matches nothing; the closest videos are\n${table}`
     : table;
+}
+
+/** `VIDEO` or `VIDEO@SECONDS`. */
+function likeOption(value: string): { videoId: string; at?: number } {
+  const at = value.lastIndexOf('@');
+  if (at < 0) return { videoId: value };
+  const seconds = Number(value.slice(at + 1));
+  if (!Number.isFinite(seconds) || seconds < 0 || value.slice(at + 1) === '')
+    throw new InvalidArgumentError('expected VIDEO or VIDEO@SECONDS (seconds ≥ 0)');
+  return { videoId: value.slice(0, at), at: seconds };
+}
+
+function weight(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0 || n > 1) throw new InvalidArgumentError('expected a number from 0 to 1');
+  return n;
 }
 
 function confidence(value: string): number {
@@ -59,7 +75,17 @@ export function registerSearch(program: Command, context: () => CliContext): voi
     .description(
       'search indexed videos by text; prints each result with its score and the moment that matched',
     )
-    .argument('<text>', 'what to look for')
+    .argument('[text]', 'what to look for (optional with --like)')
+    .option(
+      '--like <video[@seconds]>',
+      'more like this video (its id), or like its frame nearest a time: VIDEO@12.5; the video itself is left out',
+      likeOption,
+    )
+    .option(
+      '--example-weight <w>',
+      'share of the --like example when a text is given too (0..1, default 0.5)',
+      weight,
+    )
     .option('-k, --k <n>', 'results to show', intIn(1, 100), 10)
     .addOption(
       new Option('--pooling <pooling>', 'how frames are pooled against the text').choices(
@@ -88,12 +114,14 @@ export function registerSearch(program: Command, context: () => CliContext): voi
         '"no good match" when nothing stands out; --json\n' +
         'prints the whole response (untrimmed titles, each rank and moment with its frame index, timings,\n' +
         'the next-page cursor).\n\n' +
-        'Examples:\n  $ npx reel search "a red square on the left" -k 5\n  $ npx reel search "dog on a beach" --pooling mean --min-score 0.25',
+        'Examples:\n  $ npx reel search "a red square on the left" -k 5\n  $ npx reel search "dog on a beach" --pooling mean --min-score 0.25\n  $ npx reel search --like v_0123abcd@12.5',
     )
     .action(
       async (
-        text: string,
+        text: string | undefined,
         options: {
+          like?: { videoId: string; at?: number };
+          exampleWeight?: number;
           k: number;
           pooling?: Pooling;
           tenant: string;
@@ -104,10 +132,13 @@ export function registerSearch(program: Command, context: () => CliContext): voi
           json?: boolean;
         },
       ) => {
-        if (text.trim() === '') throw new UsageError('search text is empty: say what to look for');
+        if (text === undefined && !options.like)
+          throw new UsageError('say what to look for: a text, --like VIDEO, or both');
+        if (text !== undefined && text.trim() === '')
+          throw new UsageError('search text is empty: say what to look for');
         const ctx = context();
         // The API's limit, so a query the CLI takes is one the API takes.
-        if (text.length > ctx.config.apiMaxQueryChars)
+        if (text !== undefined && text.length > ctx.config.apiMaxQueryChars)
           throw new UsageError(
             `search text is ${text.length} characters; the limit is ${ctx.config.apiMaxQueryChars} (REEL_API_MAX_QUERY_CHARS), as for the API`,
           );
@@ -116,7 +147,12 @@ export function registerSearch(program: Command, context: () => CliContext): voi
         const live = new LiveSearch(pipeline, ctx.logger);
         try {
           const search = await live.service();
-          const response = await search.search(text, {
+          const query = {
+            ...(text !== undefined ? { text } : {}),
+            ...(options.like ? { like: options.like } : {}),
+            ...(options.exampleWeight !== undefined ? { exampleWeight: options.exampleWeight } : {}),
+          };
+          const response = await search.search(query, {
             tenant: options.tenant,
             k: options.k,
             ...(options.pooling ? { pooling: options.pooling } : {}),

@@ -27,9 +27,9 @@ const SearchResultSchema = Type.Object({
   videoId: Type.String(),
   title: Type.String(),
   score: Type.Number({ description: 'Cosine between the text and the pooled video, in [-1, 1]' }),
-  confidence: Type.Number({
+  confidence: Type.Union([Type.Number(), Type.Null()], {
     description:
-      "How far the score stands above the same video's scores for texts that match nothing, in their standard deviations: about 0 for nonsense, 3 and more for a match (independent of the model's cosine scale)",
+      "How far the score stands above the same video's scores for texts that match nothing, in their standard deviations: about 0 for nonsense, 3 and more for a match (independent of the model's cosine scale). Null for a query with an example (like)",
   }),
   moment: Type.Object({
     start: Type.Number({ description: 'Seconds' }),
@@ -92,7 +92,9 @@ export const searchRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const run = async (
     tenant: string,
     input: {
-      query: string;
+      query?: string;
+      like?: { videoId: string; at?: number };
+      exampleWeight?: number;
       k: number;
       pooling?: Pooling;
       filters?: Filters;
@@ -101,17 +103,31 @@ export const searchRoutes: FastifyPluginAsyncTypebox = async (app) => {
       cursor?: string;
     },
   ) => {
-    if (input.query.trim().length === 0) throw new HttpProblem(400, 'VALIDATION_FAILED', 'query: is blank');
+    if (input.query !== undefined && input.query.trim().length === 0)
+      throw new HttpProblem(400, 'VALIDATION_FAILED', 'query: is blank');
+    if (input.query === undefined && input.like === undefined)
+      throw new HttpProblem(
+        400,
+        'VALIDATION_FAILED',
+        'body: give query (a text), like (an example video), or both',
+      );
     const service = await search.service();
-    const response = await service.search(input.query, {
-      tenant,
-      k: input.k,
-      ...(input.pooling ? { pooling: input.pooling } : {}),
-      filters: toVideoFilters(input.filters),
-      ...(input.minScore !== undefined ? { minScore: input.minScore } : {}),
-      ...(input.minConfidence !== undefined ? { minConfidence: input.minConfidence } : {}),
-      ...(input.cursor ? { cursor: input.cursor } : {}),
-    });
+    const response = await service.search(
+      {
+        ...(input.query !== undefined ? { text: input.query } : {}),
+        ...(input.like ? { like: input.like } : {}),
+        ...(input.exampleWeight !== undefined ? { exampleWeight: input.exampleWeight } : {}),
+      },
+      {
+        tenant,
+        k: input.k,
+        ...(input.pooling ? { pooling: input.pooling } : {}),
+        filters: toVideoFilters(input.filters),
+        ...(input.minScore !== undefined ? { minScore: input.minScore } : {}),
+        ...(input.minConfidence !== undefined ? { minConfidence: input.minConfidence } : {}),
+        ...(input.cursor ? { cursor: input.cursor } : {}),
+      },
+    );
     app.observeSearch?.(response);
     return searchView(response);
   };
@@ -121,11 +137,39 @@ export const searchRoutes: FastifyPluginAsyncTypebox = async (app) => {
     {
       config: { scope: 'search' },
       schema: {
-        summary: 'Search videos by text',
+        summary: 'Search videos by text, by an example video ("more like this"), or both',
+        description:
+          'Give `query`, `like`, or both (their normalised embeddings added, the example weighing `exampleWeight`). The example video itself is left out of the results.',
         tags: ['search'],
         body: Type.Object(
           {
-            query,
+            query: Type.Optional(query),
+            like: Type.Optional(
+              Type.Object(
+                {
+                  videoId: Type.String({
+                    minLength: 1,
+                    maxLength: 200,
+                    description: 'A video of your tenant',
+                  }),
+                  at: Type.Optional(
+                    Type.Number({
+                      minimum: 0,
+                      description:
+                        'Seconds: search by the frame nearest this time instead of the whole video',
+                    }),
+                  ),
+                },
+                { additionalProperties: false },
+              ),
+            ),
+            exampleWeight: Type.Optional(
+              Type.Number({
+                minimum: 0,
+                maximum: 1,
+                description: 'Share of the example when both are given (default 0.5)',
+              }),
+            ),
             k: Type.Optional(k),
             pooling: Type.Optional(PoolingSchema),
             filters: Type.Optional(FiltersSchema),
