@@ -1,3 +1,4 @@
+/** biome-ignore-all lint/suspicious/noExplicitAny: JSON response bodies, checked by the assertions */
 /**
  * Confidence and "no good match", measured on the synthetic colour corpus through the real server, worker,
  * Redis, LanceDB and onnxruntime: answerable queries (colour and position phrases, each matching a video
