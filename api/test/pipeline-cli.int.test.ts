@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { copyFileSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { type AddressInfo, createServer } from 'node:net';
@@ -180,7 +180,35 @@ describe('reel ingest, status, search (real CLI, local worker)', () => {
     expect((await runCli(['search', '--like', `${redId}@soon`], env)).code).toBe(2);
     const nothing = await runCli(['search'], env);
     expect(nothing.code).toBe(2);
-    expect(nothing.stderr).toContain('say what to look for: a text, --like VIDEO, or both');
+    expect(nothing.stderr).toContain('say what to look for: a text, --like VIDEO or --image FILE');
+    // By an image: a red still finds the red video; a text file and a FIFO are refused as usage errors.
+    const still = path.join(videos, 'red-still.png');
+    execFileSync('ffmpeg', [
+      '-hide_banner',
+      '-loglevel',
+      'error',
+      '-y',
+      '-f',
+      'lavfi',
+      '-i',
+      'color=c=0xE61919:s=64x48',
+      '-frames:v',
+      '1',
+      still,
+    ]);
+    const byImage = await runCli(['search', '--image', still, '--json'], env);
+    expect(byImage.code, byImage.stderr).toBe(0);
+    expect((JSON.parse(byImage.stdout) as { results: { title: string }[] }).results[0]!.title).toBe('red');
+    const notImage = path.join(videos, 'notes.png');
+    writeFileSync(notImage, 'hello');
+    const refused = await runCli(['search', '--image', notImage], env);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain(`--image ${notImage}: expected a JPEG, PNG or WebP file`);
+    const fifo = path.join(videos, 'pipe.png');
+    execFileSync('mkfifo', [fifo]);
+    const fromFifo = await runCli(['search', '--image', fifo], env);
+    expect(fromFifo.code).toBe(2);
+    expect(fromFifo.stderr).toContain('not a regular file');
     // The API's query-length limit holds for the CLI too; a long query that fits is cut with a warning.
     const tooLong = await runCli(['search', 'x'.repeat(501)], env);
     expect(tooLong.code).toBe(2);

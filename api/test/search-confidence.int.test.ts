@@ -6,6 +6,9 @@
  * The goal: at least 95% of each told apart. The same run measures the alternative (a z-score of the top
  * result against the query's own pool of results) and prints both, for the closing note.
  */
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type ApiFixture,
@@ -240,6 +243,75 @@ describe('more like this (an example video)', () => {
     expect(unknown.detail).toContain('"v_nope"');
     const neither = await like({});
     expect(neither).toMatchObject({ status: 400, code: 'VALIDATION_FAILED' });
-    expect(neither.detail).toContain('give query (a text), like (an example video), or both');
+    expect(neither.detail).toContain(
+      'give query (a text), like (an example video) or image (a multipart part)',
+    );
+  });
+});
+
+describe('search by image (multipart)', () => {
+  /** A still written by ffmpeg from a lavfi source (a colour layout the corpus knows). */
+  function still(name: string, source: string): Buffer {
+    const file = path.join(api.root, name);
+    execFileSync('ffmpeg', [
+      '-hide_banner',
+      '-loglevel',
+      'error',
+      '-y',
+      '-f',
+      'lavfi',
+      '-i',
+      source,
+      '-frames:v',
+      '1',
+      file,
+    ]);
+    return readFileSync(file);
+  }
+
+  async function byImage(image: Buffer, name: string, fields: Record<string, string> = {}) {
+    const body = new FormData();
+    for (const [key, value] of Object.entries(fields)) body.append(key, value);
+    body.append('image', new Blob([new Uint8Array(image)]), name);
+    const response = await fetch(`${api.url}/v1/search`, { method: 'POST', body });
+    return { status: response.status, ...(await json(response)) } as Record<string, any>;
+  }
+
+  it('finds the video of the colour layout a still shows, in the top 3', async () => {
+    const red = await byImage(still('red.png', 'color=c=0xE61919:s=96x72'), 'red.png', { k: '3' });
+    expect(red.status).toBe(200);
+    expect(red.results.map((r: { title: string }) => r.title)).toContain('red');
+    expect(red.results[0].confidence).toBeNull();
+    const split = still(
+      'green-left.jpg',
+      "color=c=white:s=96x72,format=rgb24,geq=r='if(lt(X,W/2),25,255)':g='if(lt(X,W/2),180,255)':b='if(lt(X,W/2),25,255)'",
+    );
+    const green = await byImage(split, 'green-left.jpg', { k: '3' });
+    expect(green.results.slice(0, 3).map((r: { title: string }) => r.title)).toContain('green-left');
+    // With a text too: the image leads at a high weight.
+    const both = await byImage(split, 'green-left.jpg', { query: 'purple', exampleWeight: '0.9' });
+    expect(both.results[0].title).toBe('green-left');
+  });
+
+  it('refuses what is not a JPEG, PNG or WebP (an SVG, a text), and an image over the limit, with their codes', async () => {
+    const svg = Buffer.from(
+      '<svg xmlns="http://www.w3.org/2000/svg"><image href="file:///etc/passwd"/></svg>',
+    );
+    expect(await byImage(svg, 'x.svg')).toMatchObject({ status: 400, code: 'IMAGE_INVALID' });
+    expect(await byImage(Buffer.from('not an image at all'), 'x.png')).toMatchObject({
+      status: 400,
+      code: 'IMAGE_INVALID',
+    });
+    const huge = Buffer.alloc(10 * 1024 * 1024 + 1);
+    huge.set([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+    const tooLarge = await byImage(huge, 'huge.png');
+    expect(tooLarge).toMatchObject({ status: 413, code: 'IMAGE_TOO_LARGE' });
+    // A PNG header claiming 60000 × 60000 pixels: refused by the pixel limit, not decoded.
+    const bomb = still('small.png', 'color=c=red:s=8x8');
+    bomb.writeUInt32BE(60_000, 16);
+    bomb.writeUInt32BE(60_000, 20);
+    expect(await byImage(bomb, 'bomb.png')).toMatchObject({ status: 400, code: 'IMAGE_INVALID' });
+    // The server still answers.
+    expect((await fetch(`${api.url}/v1/search?q=red`)).status).toBe(200);
   });
 });

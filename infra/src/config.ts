@@ -282,6 +282,12 @@ const SETTINGS = {
     default: 500,
     doc: 'Longest search text accepted, in characters.',
   },
+  apiMaxImageBytes: {
+    env: 'REEL_API_MAX_IMAGE_BYTES',
+    schema: integer(1, 1024 ** 3),
+    default: 10 * 1024 ** 2,
+    doc: 'Largest image a search by image may send, in bytes (JPEG, PNG or WebP; at most 40 megapixels).',
+  },
   apiMaxK: {
     env: 'REEL_API_MAX_K',
     schema: integer(1, 1000),

@@ -127,6 +127,7 @@ export const ERROR_CATALOGUE = {
   TOKENIZER_INVALID: system(503, "a model's tokenizer file is missing, unreadable or malformed", false),
   TOKENIZER_OPTIONS_INVALID: input(400, 'tokenizer options out of range'),
   IMAGE_INVALID: input(400, 'an image cannot be decoded, or a raw frame has the wrong length'),
+  IMAGE_TOO_LARGE: input(413, 'an image to search by is larger than REEL_API_MAX_IMAGE_BYTES'),
   INFERENCE_FAILED: system(500, 'onnxruntime rejected or failed a run'),
   INFERENCE_WORKER_DIED: system(503, 'an inference worker thread died with calls in flight'),
   INFERENCE_POOL_CLOSED: system(503, 'a call reached an inference pool after close()'),

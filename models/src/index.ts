@@ -7,7 +7,15 @@ export {
   type PixelBatch,
   type TokenBatch,
 } from './clip/encoders.ts';
-export { ImagePreprocessor, normalizeRgb, type PreprocessInput, type RawFrame } from './clip/preprocess.ts';
+export {
+  type ImageFormat,
+  ImagePreprocessor,
+  MAX_INPUT_PIXELS,
+  normalizeRgb,
+  type PreprocessInput,
+  type RawFrame,
+  sniffImage,
+} from './clip/preprocess.ts';
 export {
   CLIP_IMAGE_MEAN,
   CLIP_IMAGE_SIZE,

@@ -54,6 +54,8 @@ export interface TextEmbedder {
   readonly fingerprint: string;
   /** One embedding (D values) per text, in order. */
   encodeTexts(texts: readonly string[]): Promise<Float32Array[]>;
+  /** One embedding per encoded image (JPEG/PNG/WebP bytes), for search by image. */
+  encodeImages?(images: readonly Uint8Array[]): Promise<Float32Array[]>;
   /** The tokens a text needs and the most the model reads, when the embedder can tell. */
   textFit?(text: string): { tokens: number; contextLength: number };
 }

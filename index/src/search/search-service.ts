@@ -12,6 +12,7 @@
  * `minScore` keeps its meaning when the pooling changes. Pages are addressed by opaque cursors bound to
  * the query, the tenant, the model and the table snapshot of the first page.
  */
+import { createHash } from 'node:crypto';
 import { ReelError } from '@reel/infra';
 import { IndexErrorCode } from '../errors.ts';
 import { videoKey } from '../video-record.ts';
@@ -94,13 +95,15 @@ export interface SearchServiceOptions {
 }
 
 /**
- * What to search by: a text, an example video ("more like this": its mean-pooled embedding, or with
- * `at` the frame nearest that time), or both (the normalised embeddings added, the example weighing
+ * What to search by: a text, an example (a video, "more like this": its mean-pooled embedding, or with
+ * `at` the frame nearest that time; or an image), or both (the normalised embeddings added, the example weighing
  * `exampleWeight`, default 0.5). A plain string is a text.
  */
 export interface SearchQuery {
   text?: string;
   like?: { videoId: string; at?: number };
+  /** An encoded image (JPEG, PNG or WebP bytes, checked by the caller), embedded by the image encoder. */
+  image?: Uint8Array;
   /** Share of the example in a text + example query, in [0, 1]. */
   exampleWeight?: number;
 }
@@ -346,9 +349,14 @@ export class SearchService {
     const text = q.text;
     if (text !== undefined && (typeof text !== 'string' || text.trim().length === 0))
       invalid(`text: expected a non-empty query, got ${JSON.stringify(text)}`);
-    if (text === undefined && q.like === undefined)
-      invalid('query: expected a text, an example video (like), or both');
+    if (q.like !== undefined && q.image !== undefined)
+      invalid('query: expected one example, a video (like) or an image, not both');
+    if (text === undefined && q.like === undefined && q.image === undefined)
+      invalid('query: expected a text, an example (a video or an image), or both');
+    if (q.image !== undefined && this.embedder.encodeImages === undefined)
+      invalid('image: this search has no image encoder');
     const like = q.like;
+    const image = q.image;
     if (like !== undefined) {
       if (typeof like.videoId !== 'string' || like.videoId.length === 0)
         invalid(`like.videoId: expected a video id, got ${JSON.stringify(like.videoId)}`);
@@ -370,8 +378,8 @@ export class SearchService {
     const minConfidence = options.minConfidence;
     if (minConfidence !== undefined && !Number.isFinite(minConfidence))
       invalid(`minConfidence: expected a number, got ${minConfidence}`);
-    if (minConfidence !== undefined && like !== undefined)
-      invalid('minConfidence: confidence is measured for text queries only, not with an example (like)');
+    if (minConfidence !== undefined && (like !== undefined || image !== undefined))
+      invalid('minConfidence: confidence is measured for text queries only, not with an example');
     const pooling = this.resolvePooling(options.pooling);
     const filters = normalizeFilters(options.filters);
     const fingerprint = this.embedder.fingerprint;
@@ -379,6 +387,9 @@ export class SearchService {
       tenant,
       text: text ?? null,
       ...(like !== undefined ? { like, exampleWeight } : {}),
+      ...(image !== undefined
+        ? { image: createHash('sha256').update(image).digest('hex'), exampleWeight }
+        : {}),
       pooling,
       filters,
       minScore: minScore ?? null,
@@ -402,10 +413,15 @@ export class SearchService {
     const cached = embedded?.cached ?? false;
     // The example's own video never comes back as a result of "more like this".
     const exclude = like === undefined ? undefined : videoKey(tenant, like.videoId);
-    const example = like === undefined ? undefined : await this.#exampleVector(fingerprint, tenant, like);
+    const example =
+      like !== undefined
+        ? await this.#exampleVector(fingerprint, tenant, like)
+        : image !== undefined
+          ? (await this.embedder.encodeImages!([image]))[0]
+          : undefined;
     const vector = combineQuery(embedded?.vector, example, exampleWeight);
     // Confidence is measured against texts: it means something for a text query only.
-    const measured = like === undefined;
+    const measured = like === undefined && image === undefined;
     const references = measured ? await this.#referenceVectors(fingerprint) : [];
     const encoded = performance.now();
     const empty = (stage1Ms = 0): SearchResponse => ({

@@ -36,6 +36,25 @@ export interface RawFrame {
 /** An encoded image (JPEG/PNG/WebP/... bytes or a file path) or a raw RGB frame. */
 export type PreprocessInput = Buffer | Uint8Array | string | RawFrame;
 
+/** Largest picture an encoded image may decode to (width × height). */
+export const MAX_INPUT_PIXELS = 40_000_000;
+
+/** Image formats a search by image accepts, told by their first bytes. */
+export type ImageFormat = 'jpeg' | 'png' | 'webp';
+
+/**
+ * The format of an encoded image from its signature, or undefined: JPEG (FF D8 FF), PNG (89 50 4E 47
+ * 0D 0A 1A 0A), WebP (RIFF … WEBP). Anything else (SVG, which may fetch what it names; GIF; HEIC; a
+ * text) is refused before any decoder sees it.
+ */
+export function sniffImage(bytes: Uint8Array): ImageFormat | undefined {
+  const at = (i: number, ...values: number[]) => values.every((v, j) => bytes[i + j] === v);
+  if (at(0, 0xff, 0xd8, 0xff)) return 'jpeg';
+  if (at(0, 0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a)) return 'png';
+  if (at(0, 0x52, 0x49, 0x46, 0x46) && at(8, 0x57, 0x45, 0x42, 0x50)) return 'webp';
+  return undefined;
+}
+
 /** Geometry of one preprocessing: resize to `resize`, then cut `crop` out of it (px). */
 export interface ResizePlan {
   resize: { width: number; height: number };
@@ -208,7 +227,8 @@ export class ImagePreprocessor {
   async #decode(input: string | Uint8Array): Promise<Uint8Array> {
     const name = typeof input === 'string' ? `image file ${input}` : `image buffer of ${input.length} bytes`;
     try {
-      const image = sharp(input);
+      // A small file can claim a huge picture (a decompression bomb): at most 40 Mpx are decoded.
+      const image = sharp(input, { limitInputPixels: MAX_INPUT_PIXELS });
       const meta = await image.metadata();
       // Dimensions after EXIF orientation (orientations 5-8 swap width and height).
       const { width, height } = meta.autoOrient;

@@ -1,4 +1,7 @@
+import { constants } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { POOLINGS, type Pooling, type SearchResponse } from '@reel/index';
+import { sniffImage } from '@reel/models';
 import { LiveSearch, openPipeline } from '@reel/workers';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { searchView } from '../../json-views.ts';
@@ -46,6 +49,34 @@ export function formatResults(results: SearchResponse['results'], noGoodMatch = 
     : table;
 }
 
+/**
+ * The image to search by: a regular file (not a FIFO or a device, checked on the handle opened) of at
+ * most `maxBytes`, in JPEG, PNG or WebP.
+ */
+async function readImage(file: string, maxBytes: number): Promise<Uint8Array> {
+  // O_NONBLOCK: a FIFO opens at once (and is refused below) instead of waiting for a writer forever.
+  const handle = await open(file, constants.O_RDONLY | constants.O_NONBLOCK).catch(
+    (error: NodeJS.ErrnoException) => {
+      throw new UsageError(`--image ${file}: cannot open it (${error.code ?? error.message})`);
+    },
+  );
+  try {
+    const info = await handle.stat();
+    if (!info.isFile()) throw new UsageError(`--image ${file}: not a regular file`);
+    if (info.size > maxBytes)
+      throw new UsageError(
+        `--image ${file}: ${info.size} bytes, more than ${maxBytes} (REEL_API_MAX_IMAGE_BYTES)`,
+      );
+    const bytes = new Uint8Array(info.size);
+    await handle.read(bytes, 0, info.size, 0);
+    if (sniffImage(bytes) === undefined)
+      throw new UsageError(`--image ${file}: expected a JPEG, PNG or WebP file`);
+    return bytes;
+  } finally {
+    await handle.close();
+  }
+}
+
 /** `VIDEO` or `VIDEO@SECONDS`. */
 function likeOption(value: string): { videoId: string; at?: number } {
   const at = value.lastIndexOf('@');
@@ -81,6 +112,7 @@ export function registerSearch(program: Command, context: () => CliContext): voi
       'more like this video (its id), or like its frame nearest a time: VIDEO@12.5; the video itself is left out',
       likeOption,
     )
+    .option('--image <file>', 'search by an image (JPEG, PNG or WebP) instead of or beside the text')
     .option(
       '--example-weight <w>',
       'share of the --like example when a text is given too (0..1, default 0.5)',
@@ -114,13 +146,14 @@ export function registerSearch(program: Command, context: () => CliContext): voi
         '"no good match" when nothing stands out; --json\n' +
         'prints the whole response (untrimmed titles, each rank and moment with its frame index, timings,\n' +
         'the next-page cursor).\n\n' +
-        'Examples:\n  $ npx reel search "a red square on the left" -k 5\n  $ npx reel search "dog on a beach" --pooling mean --min-score 0.25\n  $ npx reel search --like v_0123abcd@12.5',
+        'Examples:\n  $ npx reel search "a red square on the left" -k 5\n  $ npx reel search "dog on a beach" --pooling mean --min-score 0.25\n  $ npx reel search --like v_0123abcd@12.5\n  $ npx reel search --image photo.jpg',
     )
     .action(
       async (
         text: string | undefined,
         options: {
           like?: { videoId: string; at?: number };
+          image?: string;
           exampleWeight?: number;
           k: number;
           pooling?: Pooling;
@@ -132,8 +165,11 @@ export function registerSearch(program: Command, context: () => CliContext): voi
           json?: boolean;
         },
       ) => {
-        if (text === undefined && !options.like)
-          throw new UsageError('say what to look for: a text, --like VIDEO, or both');
+        if (text === undefined && !options.like && !options.image)
+          throw new UsageError(
+            'say what to look for: a text, --like VIDEO or --image FILE, or a text and one of them',
+          );
+        if (options.like && options.image) throw new UsageError('give --like or --image, not both');
         if (text !== undefined && text.trim() === '')
           throw new UsageError('search text is empty: say what to look for');
         const ctx = context();
@@ -142,6 +178,7 @@ export function registerSearch(program: Command, context: () => CliContext): voi
           throw new UsageError(
             `search text is ${text.length} characters; the limit is ${ctx.config.apiMaxQueryChars} (REEL_API_MAX_QUERY_CHARS), as for the API`,
           );
+        const image = options.image ? await readImage(options.image, ctx.config.apiMaxImageBytes) : undefined;
         const pipeline = await openPipeline(ctx.config, ctx.logger);
         // The same search as the API's: the model searches read, with the X-Pool head from config.
         const live = new LiveSearch(pipeline, ctx.logger);
@@ -150,6 +187,7 @@ export function registerSearch(program: Command, context: () => CliContext): voi
           const query = {
             ...(text !== undefined ? { text } : {}),
             ...(options.like ? { like: options.like } : {}),
+            ...(image ? { image } : {}),
             ...(options.exampleWeight !== undefined ? { exampleWeight: options.exampleWeight } : {}),
           };
           const response = await search.search(query, {

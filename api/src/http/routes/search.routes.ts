@@ -4,6 +4,8 @@
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { POOLINGS, type Pooling } from '@reel/index';
+import { sniffImage } from '@reel/models';
+import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { searchView } from '../../json-views.ts';
 import { HttpProblem } from '../problem.ts';
@@ -65,6 +67,55 @@ const SearchResponseSchema = Type.Object({
   }),
 });
 
+/** Fields a multipart search may carry beside its `image` part (numbers arrive as text; ajv coerces). */
+const MULTIPART_FIELDS = ['query', 'k', 'pooling', 'minScore', 'exampleWeight', 'cursor'];
+
+/**
+ * A multipart search becomes the JSON body the schema validates: its fields, and the `image` part's
+ * bytes, read with the image limit (the upload limit of videos is far larger) and refused past it
+ * while streaming.
+ */
+async function multipartSearchBody(
+  request: FastifyRequest,
+  maxImageBytes: number,
+): Promise<Record<string, unknown>> {
+  const body: Record<string, unknown> = {};
+  for await (const part of request.parts()) {
+    if (part.type === 'field') {
+      if (!MULTIPART_FIELDS.includes(part.fieldname))
+        throw new HttpProblem(
+          400,
+          'VALIDATION_FAILED',
+          `field ${part.fieldname}: unknown (a multipart search takes ${MULTIPART_FIELDS.join(', ')} and one image part)`,
+        );
+      body[part.fieldname] = typeof part.value === 'string' ? part.value : String(part.value);
+      continue;
+    }
+    if (part.fieldname !== 'image' || body.image !== undefined)
+      throw new HttpProblem(
+        400,
+        'VALIDATION_FAILED',
+        `part ${part.fieldname}: expected one file part named image`,
+      );
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of part.file as AsyncIterable<Buffer>) {
+      size += chunk.length;
+      if (size > maxImageBytes) {
+        part.file.resume();
+        throw new HttpProblem(
+          413,
+          'IMAGE_TOO_LARGE',
+          `image: more than ${maxImageBytes} bytes (REEL_API_MAX_IMAGE_BYTES)`,
+        );
+      }
+      chunks.push(chunk);
+    }
+    body.image = Buffer.concat(chunks);
+  }
+  return body;
+}
+
 export const searchRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const { config, search } = app.deps;
   const query = Type.String({
@@ -94,6 +145,7 @@ export const searchRoutes: FastifyPluginAsyncTypebox = async (app) => {
     input: {
       query?: string;
       like?: { videoId: string; at?: number };
+      image?: unknown;
       exampleWeight?: number;
       k: number;
       pooling?: Pooling;
@@ -105,17 +157,35 @@ export const searchRoutes: FastifyPluginAsyncTypebox = async (app) => {
   ) => {
     if (input.query !== undefined && input.query.trim().length === 0)
       throw new HttpProblem(400, 'VALIDATION_FAILED', 'query: is blank');
-    if (input.query === undefined && input.like === undefined)
+    let image: Buffer | undefined;
+    if (input.image !== undefined) {
+      // Only a multipart part puts bytes here; a JSON client cannot.
+      if (!Buffer.isBuffer(input.image))
+        throw new HttpProblem(
+          400,
+          'VALIDATION_FAILED',
+          'image: send it as a multipart/form-data file part named image',
+        );
+      if (sniffImage(input.image) === undefined)
+        throw new HttpProblem(
+          400,
+          'IMAGE_INVALID',
+          `image: expected a JPEG, PNG or WebP file, got ${input.image.length} bytes of something else`,
+        );
+      image = input.image;
+    }
+    if (input.query === undefined && input.like === undefined && image === undefined)
       throw new HttpProblem(
         400,
         'VALIDATION_FAILED',
-        'body: give query (a text), like (an example video), or both',
+        'body: give query (a text), like (an example video) or image (a multipart part), or a text and one example',
       );
     const service = await search.service();
     const response = await service.search(
       {
         ...(input.query !== undefined ? { text: input.query } : {}),
         ...(input.like ? { like: input.like } : {}),
+        ...(image ? { image } : {}),
         ...(input.exampleWeight !== undefined ? { exampleWeight: input.exampleWeight } : {}),
       },
       {
@@ -136,10 +206,15 @@ export const searchRoutes: FastifyPluginAsyncTypebox = async (app) => {
     '/search',
     {
       config: { scope: 'search' },
+      // A multipart search is read into the body the schema then validates.
+      preValidation: async (request) => {
+        if (request.isMultipart()) request.body = await multipartSearchBody(request, config.apiMaxImageBytes);
+      },
       schema: {
-        summary: 'Search videos by text, by an example video ("more like this"), or both',
+        summary: 'Search videos by text, by an example (a video: "more like this"; or an image), or both',
         description:
-          'Give `query`, `like`, or both (their normalised embeddings added, the example weighing `exampleWeight`). The example video itself is left out of the results.',
+          'JSON: give `query`, `like`, or both (their normalised embeddings added, the example weighing `exampleWeight`); the example video itself is left out of the results. multipart/form-data: an `image` file part (JPEG, PNG or WebP, at most REEL_API_MAX_IMAGE_BYTES and 40 megapixels) with optional `query`, `k`, `pooling`, `minScore`, `exampleWeight`, `cursor` fields.',
+        consumes: ['application/json', 'multipart/form-data'],
         tags: ['search'],
         body: Type.Object(
           {
@@ -168,6 +243,11 @@ export const searchRoutes: FastifyPluginAsyncTypebox = async (app) => {
                 minimum: 0,
                 maximum: 1,
                 description: 'Share of the example when both are given (default 0.5)',
+              }),
+            ),
+            image: Type.Optional(
+              Type.Unsafe<Buffer>({
+                description: 'multipart/form-data only: the image file part to search by',
               }),
             ),
             k: Type.Optional(k),
