@@ -6,7 +6,8 @@
  * search, open the first result and check the player stands at the matched moment. Screenshots are
  * written to api/test-artifacts/ (web-page-results.png, web-page-player.png) for a person to look at.
  */
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -126,7 +127,7 @@ describe('the web page at / (real chromium, API, worker, ffmpeg, onnxruntime, La
     await page.screenshot({ path: path.join(ARTIFACTS, 'web-page-results.png'), fullPage: true });
 
     // Clicking the card opens the player at the moment's start.
-    await first.locator('button').click();
+    await first.locator('button.card').click();
     await page.locator('#player-dialog[open]').waitFor();
     const video = page.locator('#player');
     await expect
@@ -201,6 +202,56 @@ describe('the web page at / (real chromium, API, worker, ffmpeg, onnxruntime, La
     await page.press('#q', 'Enter');
     await page.locator('#search-status:not([data-tone])', { hasText: 'for "green"' }).waitFor();
     expect(await page.locator('#results li').first().locator('.confidence.match').count()).toBe(1);
+    expect(errors).toEqual([]);
+    await page.close();
+  }, 60_000);
+
+  it('finds similar videos from a card and from the player, and by an image dropped on the search box', async () => {
+    const { page, errors } = await openPage(`${api.url}/?q=green`);
+    await page.locator('#results li').first().waitFor();
+    const meadow = page.locator('#results li', { hasText: 'meadow' });
+    await meadow.locator('button.similar').click();
+    await page.locator('#search-status', { hasText: 'for videos like "meadow"' }).waitFor();
+    expect(await page.locator('#results li .card-title').allTextContents()).not.toContain('meadow');
+
+    // From the player, at the yellow half of sunrise: a like-search by that frame.
+    await page.fill('#q', 'yellow');
+    await page.press('#q', 'Enter');
+    await page.locator('#search-status', { hasText: 'for "yellow"' }).waitFor();
+    await page.locator('#results li').first().locator('button.card').click();
+    await page.locator('#player-dialog[open]').waitFor();
+    await page.click('#player-similar');
+    await page.locator('#player-dialog[open]').waitFor({ state: 'detached' });
+    await page.locator('#search-status', { hasText: 'for videos like "sunrise" at' }).waitFor();
+    expect(await page.locator('#results li .card-title').allTextContents()).not.toContain('sunrise');
+
+    // Drop a yellow still on the search box: sunrise comes first.
+    const still = path.join(api.root, 'yellow-still.png');
+    execFileSync('ffmpeg', [
+      '-hide_banner',
+      '-loglevel',
+      'error',
+      '-y',
+      '-f',
+      'lavfi',
+      '-i',
+      'color=c=yellow:s=64x48',
+      '-frames:v',
+      '1',
+      still,
+    ]);
+    const base64 = readFileSync(still).toString('base64');
+    const transfer = await page.evaluateHandle((data) => {
+      const bytes = Uint8Array.from(atob(data), (c) => c.charCodeAt(0));
+      const dt = new DataTransfer();
+      dt.items.add(new File([bytes], 'yellow-still.png', { type: 'image/png' }));
+      return dt;
+    }, base64);
+    await page.fill('#q', '');
+    await page.dispatchEvent('#search-form', 'drop', { dataTransfer: transfer });
+    await page.locator('#search-status', { hasText: 'for the image yellow-still.png' }).waitFor();
+    expect(await page.locator('#results li .card-title').first().textContent()).toBe('sunrise');
+    await page.screenshot({ path: path.join(ARTIFACTS, 'web-page-similar.png'), fullPage: true });
     expect(errors).toEqual([]);
     await page.close();
   }, 60_000);
@@ -346,7 +397,7 @@ describe('the web page at / (real chromium, API, worker, ffmpeg, onnxruntime, La
       .poll(() => first.locator('img').evaluate((img) => (img as HTMLImageElement).naturalWidth))
       .toBeGreaterThan(0);
     expect(await first.locator('img').getAttribute('src')).toMatch(/^blob:/);
-    await first.locator('button').click();
+    await first.locator('button.card').click();
     await expect
       .poll(() => page.locator('#player').evaluate((v) => (v as HTMLVideoElement).readyState), {
         timeout: 20_000,

@@ -1,7 +1,16 @@
 // The reel web page: search with filters and "load more", result cards that open a player at the
 // matched moment, uploads by drag-and-drop or file picker with each video's progress polled live, and
 // an API-key field when the server needs one. See reel-client.js for the API calls.
-import { ApiError, apiKey, mediaUrl, releaseMediaUrl, request, setApiKey, upload } from './reel-client.js';
+import {
+  ApiError,
+  apiKey,
+  mediaUrl,
+  releaseMediaUrl,
+  request,
+  requestForm,
+  setApiKey,
+  upload,
+} from './reel-client.js';
 
 const $ = (id) => document.getElementById(id);
 // Results per page: 12, or `?k=N` in the page's address (1 to 100).
@@ -171,27 +180,51 @@ function card(result, rank) {
     ),
   );
   button.addEventListener('click', () => play(result));
-  return el('li', { 'data-video-id': result.videoId }, button);
+  const similar = el('button', {
+    type: 'button',
+    class: 'similar secondary',
+    'aria-label': `Find videos similar to ${result.title}`,
+    text: 'Find similar',
+  });
+  similar.addEventListener('click', () =>
+    runSearch({ example: { like: { videoId: result.videoId }, label: `videos like "${result.title}"` } }),
+  );
+  return el('li', { 'data-video-id': result.videoId }, button, similar);
 }
 
-async function runSearch({ more = false } = {}) {
+/**
+ * Runs a search: the form's text, or an example (`{ like, label }`: a video, or `{ image, label }`: a
+ * dropped image file, with the form's text if any), or the next page of the last one.
+ */
+async function runSearch({ more = false, example } = {}) {
   const status = $('search-status');
   const list = $('results');
   if (!more) {
     for (const url of search.blobs.splice(0)) releaseMediaUrl(url);
     search.body = searchBody($('search-form'));
+    if (example?.like) {
+      delete search.body.query;
+      search.body.like = example.like;
+    }
+    search.image = example?.image;
+    search.label = example?.label ?? `"${search.body.query}"`;
     search.cursor = null;
     search.shown = 0;
     list.replaceChildren();
-    const url = new URL(location.href);
-    url.searchParams.set('q', search.body.query);
-    history.replaceState(null, '', url);
+    if (!example) {
+      const url = new URL(location.href);
+      url.searchParams.set('q', search.body.query);
+      history.replaceState(null, '', url);
+    }
   }
   say(status, more ? 'Loading more…' : 'Searching…');
   $('load-more').hidden = true;
   const body = { ...search.body, ...(more && search.cursor ? { cursor: search.cursor } : {}) };
   const response = await withKey(
-    () => request('/v1/search', { method: 'POST', body }),
+    () =>
+      search.image
+        ? requestForm('/v1/search', imageForm(body, search.image))
+        : request('/v1/search', { method: 'POST', body }),
     (message) => {
       say(status, `Search failed: ${message}`, 'error');
     },
@@ -205,10 +238,10 @@ async function runSearch({ more = false } = {}) {
   say(
     status,
     search.shown === 0
-      ? `No videos match "${search.body.query}".`
+      ? `No videos match ${search.label}.`
       : search.noGoodMatch
-        ? `No good match for "${search.body.query}": nothing stands out from text that matches nothing. The closest ${search.shown} video${search.shown === 1 ? '' : 's'} follow.`
-        : `${search.shown} result${search.shown === 1 ? '' : 's'} for "${search.body.query}" (${Math.round(response.timings.totalMs)} ms)`,
+        ? `No good match for ${search.label}: nothing stands out from text that matches nothing. The closest ${search.shown} video${search.shown === 1 ? '' : 's'} follow.`
+        : `${search.shown} result${search.shown === 1 ? '' : 's'} for ${search.label} (${Math.round(response.timings.totalMs)} ms)`,
     search.noGoodMatch && search.shown > 0 ? 'warning' : undefined,
   );
   // What the server says about the query itself (e.g. cut to the model's context).
@@ -217,7 +250,34 @@ async function runSearch({ more = false } = {}) {
 
 $('search-form').addEventListener('submit', (event) => {
   event.preventDefault();
+  if (!$('search-form').q.value.trim()) return;
   runSearch();
+});
+
+/** A multipart search: the image, and the JSON body's simple fields (filters do not travel this way). */
+function imageForm(body, image) {
+  const form = new FormData();
+  for (const field of ['query', 'k', 'pooling', 'cursor'])
+    if (body[field] !== undefined && body[field] !== '') form.append(field, String(body[field]));
+  form.append('image', image, image.name);
+  return form;
+}
+
+// Drop an image on the search box to find videos that look like it (with the box's text, if any).
+const searchForm = $('search-form');
+searchForm.addEventListener('dragover', (event) => {
+  if ([...(event.dataTransfer?.items ?? [])].some((item) => item.type.startsWith('image/'))) {
+    event.preventDefault();
+    searchForm.classList.add('dropping');
+  }
+});
+searchForm.addEventListener('dragleave', () => searchForm.classList.remove('dropping'));
+searchForm.addEventListener('drop', (event) => {
+  const image = [...(event.dataTransfer?.files ?? [])].find((file) => file.type.startsWith('image/'));
+  searchForm.classList.remove('dropping');
+  if (!image) return;
+  event.preventDefault();
+  runSearch({ example: { image, label: `the image ${image.name}` } });
 });
 $('load-more').addEventListener('click', () => runSearch({ more: true }));
 
@@ -225,9 +285,21 @@ $('load-more').addEventListener('click', () => runSearch({ more: true }));
 
 const player = $('player');
 let playing = null;
+let playingResult = null;
+
+// From the player: videos like the frame on screen.
+$('player-similar').addEventListener('click', () => {
+  if (!playingResult) return;
+  const at = Math.max(0, player.currentTime || playingResult.moment.start);
+  const title = playingResult.title;
+  const videoId = playingResult.videoId;
+  closePlayer();
+  runSearch({ example: { like: { videoId, at }, label: `videos like "${title}" at ${clock(at)}` } });
+});
 
 async function play(result) {
   const { start, end } = result.moment;
+  playingResult = result;
   $('player-title').textContent = result.title;
   $('player-moment').textContent =
     `Matched moment ${clock(start)}–${clock(end)} · score ${result.score.toFixed(3)}`;

@@ -57,6 +57,18 @@ export async function request(path, { method = 'GET', body, signal } = {}) {
   return response.json();
 }
 
+/** POSTs a multipart form (search by image) and returns the JSON answer, as {@link request} does. */
+export async function requestForm(path, form) {
+  let response;
+  try {
+    response = await fetch(path, { method: 'POST', headers: authHeaders(), body: form });
+  } catch (error) {
+    throw new ApiError(0, 'NETWORK', `the server did not answer (${error.message})`);
+  }
+  if (!response.ok) throw await toError(response);
+  return response.json();
+}
+
 /**
  * Uploads files as one batch (POST /v1/videos, multipart) and reports progress as a fraction. XHR,
  * not fetch: fetch still cannot report upload progress in browsers.
