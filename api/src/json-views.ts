@@ -46,6 +46,13 @@ export function searchView(response: SearchResponse) {
         frameIndex: r.moment.frameIndex,
         thumbnailUrl: r.moment.thumbnail === null ? null : thumbnailUrl(r.videoId, r.moment.frameIndex),
       },
+      moments: r.moments.map((m) => ({
+        start: m.start,
+        end: m.end,
+        frameIndex: m.frameIndex,
+        thumbnailUrl: m.thumbnail === null ? null : thumbnailUrl(r.videoId, m.frameIndex),
+        score: m.score,
+      })),
       tags: r.tags,
       durationSeconds: r.duration,
       createdAt: r.createdAt.toISOString(),

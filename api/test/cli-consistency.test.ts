@@ -155,7 +155,7 @@ describe('bad usage exits 2 (in process, through main)', () => {
   it.each([
     [['frobnicate'], "error: unknown command 'frobnicate'"],
     [['models', 'frobnicate'], "error: unknown command 'frobnicate'"],
-    [['search'], "error: missing required argument 'text'"],
+    [['search'], 'reel: say what to look for: a text, --like VIDEO or --image FILE'],
     [['search', 'red', '-k', '0'], "argument '0' is invalid. expected an integer from 1 to 100"],
     [['search', 'red', '--pooling', 'median'], "argument 'median' is invalid. Allowed choices are"],
     [['search', 'red', '--min-score', '2'], 'expected a cosine from -1 to 1'],

@@ -28,9 +28,15 @@ describe('truncate', () => {
 
 describe('reel search table', () => {
   const result = (title: string, score: number, start: number, end: number, videoId: string, rank: number) =>
-    ({ rank, title, score, confidence: score * 100, moment: { start, end }, videoId }) as Parameters<
-      typeof formatResults
-    >[0][number];
+    ({
+      rank,
+      title,
+      score,
+      confidence: score * 100,
+      moment: { start, end },
+      moments: [] as Parameters<typeof formatResults>[0][number]['moments'],
+      videoId,
+    }) as unknown as Parameters<typeof formatResults>[0][number];
 
   it('has #, title, score, conf, moment and video columns, aligned, long titles trimmed', () => {
     const long = 'a very long title of a holiday video filmed on a beach at sunset in 2024';
@@ -51,6 +57,21 @@ describe('reel search table', () => {
       expect(lines.slice(1).map((l) => l[at - 1])).toEqual([' ', ' ']);
       expect(lines.slice(1).map((l) => l[at])).not.toContain(' ');
     }
+  });
+
+  it("lists a video's other moments indented under its row", () => {
+    const two = {
+      ...result('red-gray-red', 0.5, 0, 2, 'vid-3', 1),
+      moments: [
+        { start: 0, end: 2, frameIndex: 1, thumbnail: null, score: 0.51 },
+        { start: 4, end: 6, frameIndex: 9, thumbnail: null, score: 0.5 },
+      ],
+    };
+    const lines = formatResults([two]).split('\n');
+    expect(lines.slice(2)).toEqual([
+      '    moment 0:00.0–0:02.0  score 0.510',
+      '    moment 0:04.0–0:06.0  score 0.500',
+    ]);
   });
 
   it('says so when nothing matched, and heads the closest videos with "no good match" when nothing stands out', () => {

@@ -166,6 +166,14 @@ describe('reel ingest, status, search (real CLI, local worker)', () => {
       'no good match: nothing stands out from text that matches nothing; the closest videos are',
     );
     expect(nonsense.stdout.split('\n')[1]).toMatch(/^#\s+title\s+score\s+conf\s+moment\s+video$/);
+    // Every matching moment: --group moment ranks moments across videos.
+    const moments = await runCli(['search', 'red', '--group', 'moment', '--json'], env);
+    expect(moments.code, moments.stderr).toBe(0);
+    const ranked = JSON.parse(moments.stdout) as {
+      results: { rank: number; score: number; moments: unknown[] }[];
+    };
+    expect(ranked.results.map((r) => r.rank)).toEqual(ranked.results.map((_, i) => i + 1));
+    expect(ranked.results.every((r) => r.moments.length === 1)).toBe(true);
     // More like this: by a video's id, never that video itself.
     const redId = first.results[0]!.videoId;
     const similar = await runCli(['search', '--like', redId, '--json'], env);

@@ -34,6 +34,12 @@ const CORPUS: Record<string, Parameters<typeof renderColourVideo>[2]> = {
   // Look-alikes for "more like this": each is the other's nearest video.
   'dark-red.mp4': [{ colour: '0xB81A1A', seconds: 2 }],
   'cyan.mp4': [{ colour: '0x00D8E6', seconds: 2 }],
+  // Two white scenes with a black one between: two moments for "white".
+  'white-black-white.mp4': [
+    { colour: 'white', seconds: 2 },
+    { colour: 'black', seconds: 2 },
+    { colour: 'white', seconds: 2 },
+  ],
 };
 
 const ANSWERABLE = [
@@ -313,5 +319,35 @@ describe('search by image (multipart)', () => {
     expect(await byImage(bomb, 'bomb.png')).toMatchObject({ status: 400, code: 'IMAGE_INVALID' });
     // The server still answers.
     expect((await fetch(`${api.url}/v1/search?q=red`)).status).toBe(200);
+  });
+});
+
+describe('every matching moment', () => {
+  it('finds both white scenes of a white-black-white video, boundaries within one sampled frame', async () => {
+    // 12 frames over 6 s: one every 0.5 s.
+    const spacing = 0.5;
+    const byVideo = await json(await fetch(`${api.url}/v1/search?q=white&k=20`));
+    const video = byVideo.results.find((r: { title: string }) => r.title === 'white-black-white');
+    expect(video.moments).toHaveLength(2);
+    const [a, b] = [...video.moments].sort((x: { start: number }, y: { start: number }) => x.start - y.start);
+    expect(Math.abs(a.start - 0)).toBeLessThanOrEqual(spacing);
+    expect(Math.abs(a.end - 2)).toBeLessThanOrEqual(spacing);
+    expect(Math.abs(b.start - 4)).toBeLessThanOrEqual(spacing);
+    expect(Math.abs(b.end - 6)).toBeLessThanOrEqual(spacing);
+    expect(a.thumbnailUrl).toMatch(/\/frames\/\d+\/thumbnail$/);
+    // A one-scene video has one moment.
+    const red = await json(await fetch(`${api.url}/v1/search?q=red&k=3`));
+    expect(red.results.find((r: { title: string }) => r.title === 'red').moments).toHaveLength(1);
+
+    const byMoment = await json(await fetch(`${api.url}/v1/search?q=white&k=40&group=moment`));
+    const ofVideo = byMoment.results.filter((r: { title: string }) => r.title === 'white-black-white');
+    expect(ofVideo).toHaveLength(2);
+    const scores = byMoment.results.map((r: { score: number }) => r.score);
+    expect(scores).toEqual([...scores].sort((x, y) => y - x));
+    expect(byMoment.results.map((r: { rank: number }) => r.rank)).toEqual(
+      scores.map((_: number, i: number) => i + 1),
+    );
+    for (const r of ofVideo)
+      expect(r.moments).toEqual([expect.objectContaining({ start: r.moment.start, end: r.moment.end })]);
   });
 });

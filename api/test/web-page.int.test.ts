@@ -12,7 +12,14 @@ import path from 'node:path';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KeyStore } from '../src/keys/key-store.ts';
-import { type ApiFixture, renderColourVideo, startApi } from './helpers/api-server.ts';
+import {
+  type ApiFixture,
+  json,
+  renderColourVideo,
+  startApi,
+  uploadForm,
+  waitForBatch,
+} from './helpers/api-server.ts';
 
 const CHROMIUM = process.env.REEL_CHROMIUM_PATH ?? '/usr/bin/chromium';
 const ARTIFACTS = path.resolve(import.meta.dirname, '../test-artifacts');
@@ -252,9 +259,38 @@ describe('the web page at / (real chromium, API, worker, ffmpeg, onnxruntime, La
     await page.locator('#search-status', { hasText: 'for the image yellow-still.png' }).waitFor();
     expect(await page.locator('#results li .card-title').first().textContent()).toBe('sunrise');
     await page.screenshot({ path: path.join(ARTIFACTS, 'web-page-similar.png'), fullPage: true });
+
+    // A video with two white scenes: the player lists both moments and jumps to the second.
+    const twice = renderColourVideo(api.videos, 'white-twice.mp4', [
+      { colour: 'white', seconds: 2 },
+      { colour: 'black', seconds: 2 },
+      { colour: 'white', seconds: 2 },
+    ]);
+    const accepted = await json(
+      await fetch(`${api.url}/v1/videos`, { method: 'POST', body: uploadForm([{ file: twice }]) }),
+    );
+    await waitForBatch(api.url, accepted.batchId);
+    await page.fill('#q', 'white');
+    await page.press('#q', 'Enter');
+    await page.locator('#results li', { hasText: 'white-twice' }).waitFor();
+    await page.locator('#results li', { hasText: 'white-twice' }).locator('button.card').click();
+    await page.locator('#player-dialog[open]').waitFor();
+    const marks = page.locator('#player-moments .moment-mark');
+    await expect.poll(() => marks.count()).toBe(2);
+    // Within one sampled frame (0.5 s) of the scenes' 0–2 s and 4–6 s.
+    const labels = (await marks.allTextContents()).sort();
+    expect(labels[0]).toMatch(/^0:00\.[0-4]–0:0[12]\.\d$/);
+    expect(labels[1]).toMatch(/^0:0[34]\.\d–0:0[56]\.\d$/);
+    await page.locator('#player-moments .moment-mark', { hasText: labels[1]! }).click();
+    await expect
+      .poll(() => page.locator('#player').evaluate((v) => (v as HTMLVideoElement).currentTime), {
+        timeout: 10_000,
+      })
+      .toBeGreaterThanOrEqual(3.4);
+    await page.keyboard.press('Escape');
     expect(errors).toEqual([]);
     await page.close();
-  }, 60_000);
+  }, 90_000);
 
   it('shows why a video failed, beside the others of its batch', async () => {
     const broken = path.join(api.videos, 'broken.mp4');

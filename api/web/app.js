@@ -303,6 +303,24 @@ async function play(result) {
   $('player-title').textContent = result.title;
   $('player-moment').textContent =
     `Matched moment ${clock(start)}–${clock(end)} · score ${result.score.toFixed(3)}`;
+  // The video's matching moments: jump between them.
+  const marks = $('player-moments');
+  marks.replaceChildren(
+    ...(result.moments ?? []).map((m, i) => {
+      const mark = el('button', {
+        type: 'button',
+        class: 'moment-mark secondary',
+        'aria-label': `Moment ${i + 1}: ${clock(m.start)} to ${clock(m.end)}, score ${m.score.toFixed(3)}`,
+        text: `${clock(m.start)}–${clock(m.end)}`,
+      });
+      mark.addEventListener('click', () => {
+        player.currentTime = m.start;
+        player.play().catch(() => {});
+      });
+      return mark;
+    }),
+  );
+  marks.hidden = (result.moments ?? []).length < 2;
   $('player-dialog').showModal();
   releaseMediaUrl(playing);
   // The stream URL carries a media fragment (#t=start); setting currentTime as well covers browsers

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { findMoment, frameSpan } from '../src/search/moments.ts';
+import { FLAT_SPREAD, findMoment, findMoments, frameSpan } from '../src/search/moments.ts';
 
 /** X-Pool's sampling: the middle of each of 12 equal intervals of a 60 s video (2.5, 7.5, …, 57.5). */
 const times = Array.from({ length: 12 }, (_, f) => 5 * f + 2.5);
@@ -59,5 +59,26 @@ describe('findMoment', () => {
 describe('frameSpan', () => {
   it('uses half the gap to each neighbour for non-uniform times', () => {
     expect(frameSpan([0, 2, 10, 11], 4, 1, 2, 12)).toEqual({ start: 1, end: 10.5 });
+  });
+});
+
+describe('findMoments', () => {
+  it('finds every run half-way or more from the least matching frame to the best, best first, each scored by its best frame', () => {
+    // Scene A (frames 0-3), scene B (4-7), scene A again (8-11): a query for A.
+    const c = [0.5, 0.52, 0.5, 0.49, 0.1, 0.11, 0.1, 0.09, 0.48, 0.5, 0.51, 0.5];
+    const moments = findMoments(c, times, 60);
+    expect(moments.map((m) => [m.start, m.end, m.frameIndex, m.score])).toEqual([
+      [0, 20, 1, 0.52],
+      [40, 60, 10, 0.51],
+    ]);
+    expect(findMoments(c, times, 60, 1)).toHaveLength(1);
+  });
+
+  it('gives a video whose frames hardly differ one moment: its best run', () => {
+    const flat = times.map((_, f) => 0.3 + (f === 6 ? FLAT_SPREAD / 2 : 0));
+    expect(findMoments(flat, times, 60)).toEqual([
+      expect.objectContaining({ frameIndex: 6, firstFrame: 6, lastFrame: 6, start: 30, end: 35 }),
+    ]);
+    expect(findMoments([], [], 10)).toEqual([]);
   });
 });

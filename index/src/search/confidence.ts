@@ -10,9 +10,9 @@
  * the same video's bias (some frames score high against any text) cancels out.
  *
  * The alternative, a z-score of the top result against the query's own other results, was measured
- * against it on the synthetic corpus (api/test/search-confidence.int.test.ts, 10 videos, 20 answerable
+ * against it on the synthetic corpus (api/test/search-confidence.int.test.ts, 11 videos, 20 answerable
  * and 20 nonsense queries): these references told all 40 apart at the fixed threshold 3; the pool z-score,
- * even at the one cut that suited that corpus best (9.0, found after the fact), kept only 70% of the
+ * even at the one cut that suited that corpus best (9.4, found after the fact), kept only 60% of the
  * answerable queries. It measures the pool, not the query: a small tenant or a corpus of look-alike
  * videos makes any best result stand out or none, and its scale changes with the corpus.
  */

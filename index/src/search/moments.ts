@@ -88,3 +88,57 @@ export function frameSpan(
   if (durationSeconds !== null) end = Math.min(durationSeconds, end);
   return { start, end: Math.max(start, end) };
 }
+
+/** A moment among several of one video, with its score. */
+export interface ScoredMoment extends MomentSpan {
+  /** Its best frame's cosine with the query. */
+  score: number;
+}
+
+/** A video whose frames spread less than this (best − least cosine) has one moment: its best run. */
+export const FLAT_SPREAD = 0.01;
+
+/**
+ * Every moment of a video that matches, best first: runs of consecutive frames whose cosine with the
+ * query reaches half-way from the video's least matching frame to its best one (a frame of another
+ * scene stays below it, however many frames each scene has). Each run spans as {@link frameSpan} says; its score is its best frame's cosine. A video
+ * whose frames hardly differ (spread under {@link FLAT_SPREAD}) has one moment, the best run.
+ *
+ * @param cosines F per-frame cosines with the query.
+ * @param limit most moments returned.
+ */
+export function findMoments(
+  cosines: ArrayLike<number>,
+  timestamps: ArrayLike<number>,
+  durationSeconds: number | null,
+  limit = 5,
+): ScoredMoment[] {
+  const frameCount = Math.min(cosines.length, timestamps.length);
+  if (frameCount === 0) return [];
+  let best = cosines[0]!;
+  let least = cosines[0]!;
+  for (let f = 1; f < frameCount; f++) {
+    best = Math.max(best, cosines[f]!);
+    least = Math.min(least, cosines[f]!);
+  }
+  const flat = best - least < FLAT_SPREAD;
+  const threshold = flat ? best : (best + least) / 2;
+  const moments: ScoredMoment[] = [];
+  for (let f = 0; f < frameCount; f++) {
+    if (cosines[f]! < threshold) continue;
+    let last = f;
+    while (last + 1 < frameCount && cosines[last + 1]! >= threshold) last++;
+    let top = f;
+    for (let g = f; g <= last; g++) if (cosines[g]! > cosines[top]!) top = g;
+    moments.push({
+      ...frameSpan(timestamps, frameCount, f, last, durationSeconds),
+      frameIndex: top,
+      firstFrame: f,
+      lastFrame: last,
+      score: cosines[top]!,
+    });
+    f = last;
+  }
+  moments.sort((a, b) => b.score - a.score || a.start - b.start);
+  return flat ? moments.slice(0, 1) : moments.slice(0, limit);
+}

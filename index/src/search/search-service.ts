@@ -27,7 +27,7 @@ import {
 } from './confidence.ts';
 import { decodeCursor, encodeCursor, hashFingerprint, hashQuery } from './cursor.ts';
 import { normalizeFilters, type VideoFilters } from './filter-sql.ts';
-import { findMoment, frameSpan } from './moments.ts';
+import { findMoment, findMoments, frameSpan, type ScoredMoment } from './moments.ts';
 import { QueryEmbeddingCache, type TextEmbedder } from './query-cache.ts';
 import {
   POOLINGS,
@@ -119,6 +119,13 @@ export interface SearchOptions {
   minScore?: number;
   /** Results with a lower confidence are dropped (see confidence.ts). */
   minConfidence?: number;
+  /**
+   * `video` (default): one result per video, with its best moments in `moments`; `moment`: every
+   * matching moment is a result of its own, ranked across videos by its best frame's cosine.
+   */
+  group?: 'video' | 'moment';
+  /** Moments listed per video in video grouping (default 3, at most 10). */
+  momentLimit?: number;
   /** `nextCursor` of the previous page of the same request. */
   cursor?: string;
 }
@@ -148,6 +155,11 @@ export interface SearchResult {
    */
   confidence: number | null;
   moment: SearchMoment;
+  /**
+   * The video's matching moments, best first (see moments.ts `findMoments`), each scored by its best
+   * frame's cosine; in moment grouping, the one moment this result is.
+   */
+  moments: (SearchMoment & { score: number })[];
   tags: string[];
   /** Seconds, null when unknown. */
   duration: number | null;
@@ -380,6 +392,12 @@ export class SearchService {
       invalid(`minConfidence: expected a number, got ${minConfidence}`);
     if (minConfidence !== undefined && (like !== undefined || image !== undefined))
       invalid('minConfidence: confidence is measured for text queries only, not with an example');
+    const group = options.group ?? 'video';
+    if (group !== 'video' && group !== 'moment')
+      invalid(`group: expected video or moment, got ${JSON.stringify(group)}`);
+    const momentLimit = options.momentLimit ?? 3;
+    if (!Number.isInteger(momentLimit) || momentLimit < 1 || momentLimit > 10)
+      invalid(`momentLimit: expected an integer in [1, 10], got ${momentLimit}`);
     const pooling = this.resolvePooling(options.pooling);
     const filters = normalizeFilters(options.filters);
     const fingerprint = this.embedder.fingerprint;
@@ -394,6 +412,7 @@ export class SearchService {
       filters,
       minScore: minScore ?? null,
       ...(minConfidence !== undefined ? { minConfidence } : {}),
+      ...(group === 'moment' ? { group } : {}),
     });
     const fingerprintHash = hashFingerprint(fingerprint);
     const cursor =
@@ -530,7 +549,24 @@ export class SearchService {
       !ranked
         .slice(0, Math.max(10, offset + k))
         .some((s) => confidence(s.slot, s.score) >= this.matchConfidence);
-    const page = ranked.slice(offset, offset + k).map((s) => {
+    // Frame cosines for the moments: the 'max' pooling's per-frame cosines, whatever the pooling
+    // (X-Pool's frame logits are not cosines).
+    const framePrepared = this.prepare('max', vector);
+    const momentsOf = (slot: number, durationSeconds: number | null, limit: number) => {
+      const cosines = new Float32Array(cache.frameCount(slot));
+      cache.score(slot, framePrepared, undefined, cosines);
+      return findMoments(cosines, cache.timestamps(slot), durationSeconds, limit);
+    };
+    type PageEntry = (typeof ranked)[number] & {
+      weights: Float32Array;
+      cosines: Float32Array;
+      timestamps: Float32Array;
+      confidence: number | null;
+      moments: ScoredMoment[];
+      /** In moment grouping: the moment this entry is. */
+      only?: ScoredMoment;
+    };
+    const entry = (s: (typeof ranked)[number]): PageEntry => {
       const F = cache.frameCount(s.slot);
       const weights = new Float32Array(F);
       const cosines = new Float32Array(F);
@@ -541,8 +577,27 @@ export class SearchService {
         cosines,
         timestamps: cache.timestamps(s.slot),
         confidence: measured ? confidence(s.slot, s.score) : null,
+        moments: momentsOf(s.slot, null, momentLimit),
       };
-    });
+    };
+    let page: PageEntry[];
+    let total: number;
+    if (group === 'moment') {
+      // Every moment of every ranked video, ranked across videos (ties: the video's score, key, time).
+      const all = ranked.flatMap((s) => momentsOf(s.slot, null, 10).map((moment) => ({ s, moment })));
+      all.sort(
+        (a, b) =>
+          b.moment.score - a.moment.score ||
+          b.s.score - a.s.score ||
+          (a.s.key < b.s.key ? -1 : a.s.key > b.s.key ? 1 : 0) ||
+          a.moment.start - b.moment.start,
+      );
+      total = all.length;
+      page = all.slice(offset, offset + k).map(({ s, moment }) => ({ ...entry(s), only: moment }));
+    } else {
+      total = ranked.length;
+      page = ranked.slice(offset, offset + k).map(entry);
+    }
     const stage2Done = performance.now();
 
     // ---- page details ----
@@ -554,21 +609,37 @@ export class SearchService {
     for (const [i, p] of page.entries()) {
       const d = details.get(p.key);
       if (d === undefined) continue; // deleted since the snapshot
-      const moment = momentOf(pooling, p.weights, p.cosines, p.timestamps, d.durationSeconds);
+      // Spans are clamped to the duration only now that it is known.
+      const clamp = (m: ScoredMoment) => {
+        const end = d.durationSeconds === null ? m.end : Math.min(d.durationSeconds, m.end);
+        return {
+          start: Math.min(m.start, end),
+          end,
+          frameIndex: m.frameIndex,
+          thumbnail: d.thumbnails[m.frameIndex] ?? null,
+          score: m.score,
+        };
+      };
+      const moments = (p.only ? [p.only] : p.moments).map(clamp);
+      const pooled = momentOf(pooling, p.weights, p.cosines, p.timestamps, d.durationSeconds);
+      const moment = p.only
+        ? { start: moments[0]!.start, end: moments[0]!.end, frameIndex: moments[0]!.frameIndex }
+        : pooled;
       results.push({
         rank: offset + i + 1,
         videoId: d.videoId,
         title: d.title,
-        score: p.score,
+        score: p.only ? p.only.score : p.score,
         confidence: p.confidence,
         moment: { ...moment, thumbnail: d.thumbnails[moment.frameIndex] ?? null },
+        moments,
         tags: d.tags,
         duration: d.durationSeconds,
         createdAt: d.createdAt,
       });
     }
     const truncated = stage1.candidates.length >= limit && limit < this.maxCandidates;
-    const more = ranked.length > offset + k || (truncated && page.length === k);
+    const more = total > offset + k || (truncated && page.length === k);
     const nextCursor = more
       ? encodeCursor({ kind: 'search', offset: offset + k, queryHash, fingerprintHash, snapshot })
       : null;

@@ -33,7 +33,7 @@ const TITLE_WIDTH = 40;
  */
 export function formatResults(results: SearchResponse['results'], noGoodMatch = false): string {
   if (results.length === 0) return 'no results';
-  const table = formatTable(
+  const lines = formatTable(
     ['#', 'title', 'score', 'conf', 'moment', 'video'],
     results.map((r) => [
       `${r.rank}`,
@@ -43,7 +43,16 @@ export function formatResults(results: SearchResponse['results'], noGoodMatch = 
       `${formatClock(r.moment.start)}–${formatClock(r.moment.end)}`,
       r.videoId,
     ]),
-  );
+  ).split('\n');
+  // A video's other matching moments, indented under its row.
+  const rows = [lines[0]!];
+  results.forEach((r, i) => {
+    rows.push(lines[i + 1]!);
+    if (r.moments.length > 1)
+      for (const m of r.moments)
+        rows.push(`    moment ${formatClock(m.start)}–${formatClock(m.end)}  score ${m.score.toFixed(3)}`);
+  });
+  const table = rows.join('\n');
   return noGoodMatch
     ? `no good match: nothing stands out from text that matches nothing; the closest videos are\n${table}`
     : table;
@@ -124,6 +133,12 @@ export function registerSearch(program: Command, context: () => CliContext): voi
         POOLINGS as string[],
       ),
     )
+    .addOption(
+      new Option(
+        '--group <grouping>',
+        'video: one row per video, its moments under it; moment: every matching moment',
+      ).choices(['video', 'moment']),
+    )
     .option('--tenant <id>', 'tenant to search', 'default')
     .option('--tags <list>', 'only videos carrying all these tags (comma-separated)', (v: string) =>
       v
@@ -161,6 +176,7 @@ export function registerSearch(program: Command, context: () => CliContext): voi
           tags?: string[];
           minScore?: number;
           minConfidence?: number;
+          group?: 'video' | 'moment';
           cursor?: string;
           json?: boolean;
         },
@@ -197,6 +213,7 @@ export function registerSearch(program: Command, context: () => CliContext): voi
             ...(options.tags ? { filters: { tags: options.tags } } : {}),
             ...(options.minScore !== undefined ? { minScore: options.minScore } : {}),
             ...(options.minConfidence !== undefined ? { minConfidence: options.minConfidence } : {}),
+            ...(options.group ? { group: options.group } : {}),
             ...(options.cursor ? { cursor: options.cursor } : {}),
           });
           if (options.json) {

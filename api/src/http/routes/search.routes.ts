@@ -39,10 +39,28 @@ const SearchResultSchema = Type.Object({
     frameIndex: Type.Integer(),
     thumbnailUrl: Type.Union([Type.String(), Type.Null()]),
   }),
+  moments: Type.Array(
+    Type.Object({
+      start: Type.Number({ description: 'Seconds' }),
+      end: Type.Number({ description: 'Seconds' }),
+      frameIndex: Type.Integer(),
+      thumbnailUrl: Type.Union([Type.String(), Type.Null()]),
+      score: Type.Number({ description: "The moment's best frame's cosine with the query" }),
+    }),
+    {
+      description:
+        "The video's matching moments, best first (runs of frames half-way or more from the video's least matching frame to its best); with group=moment, the one moment this result is",
+    },
+  ),
   tags: Type.Array(Type.String()),
   durationSeconds: Type.Union([Type.Number(), Type.Null()]),
   createdAt: Type.String({ format: 'date-time' }),
   streamUrl: Type.String(),
+});
+
+const GroupSchema = Type.Union([Type.Literal('video'), Type.Literal('moment')], {
+  description:
+    'video (default): one result per video with its moments; moment: every matching moment ranked across videos',
 });
 
 const SearchResponseSchema = Type.Object({
@@ -68,7 +86,7 @@ const SearchResponseSchema = Type.Object({
 });
 
 /** Fields a multipart search may carry beside its `image` part (numbers arrive as text; ajv coerces). */
-const MULTIPART_FIELDS = ['query', 'k', 'pooling', 'minScore', 'exampleWeight', 'cursor'];
+const MULTIPART_FIELDS = ['query', 'k', 'pooling', 'minScore', 'exampleWeight', 'group', 'cursor'];
 
 /**
  * A multipart search becomes the JSON body the schema validates: its fields, and the `image` part's
@@ -152,6 +170,7 @@ export const searchRoutes: FastifyPluginAsyncTypebox = async (app) => {
       filters?: Filters;
       minScore?: number;
       minConfidence?: number;
+      group?: 'video' | 'moment';
       cursor?: string;
     },
   ) => {
@@ -195,6 +214,7 @@ export const searchRoutes: FastifyPluginAsyncTypebox = async (app) => {
         filters: toVideoFilters(input.filters),
         ...(input.minScore !== undefined ? { minScore: input.minScore } : {}),
         ...(input.minConfidence !== undefined ? { minConfidence: input.minConfidence } : {}),
+        ...(input.group ? { group: input.group } : {}),
         ...(input.cursor ? { cursor: input.cursor } : {}),
       },
     );
@@ -255,6 +275,7 @@ export const searchRoutes: FastifyPluginAsyncTypebox = async (app) => {
             filters: Type.Optional(FiltersSchema),
             minScore: Type.Optional(minScore),
             minConfidence: Type.Optional(minConfidence),
+            group: Type.Optional(GroupSchema),
             cursor: Type.Optional(
               Type.String({ maxLength: 4096, description: 'nextCursor of the previous page' }),
             ),
@@ -316,6 +337,7 @@ export const searchRoutes: FastifyPluginAsyncTypebox = async (app) => {
             ...filterQuery(),
             minScore: Type.Optional(minScore),
             minConfidence: Type.Optional(minConfidence),
+            group: Type.Optional(GroupSchema),
             cursor: Type.Optional(Type.String({ maxLength: 4096 })),
           },
           { additionalProperties: false },
@@ -330,6 +352,7 @@ export const searchRoutes: FastifyPluginAsyncTypebox = async (app) => {
         pooling,
         minScore: min,
         minConfidence: confident,
+        group,
         cursor,
         ...filters
       } = request.query;
@@ -340,6 +363,7 @@ export const searchRoutes: FastifyPluginAsyncTypebox = async (app) => {
         filters: filtersFromQuery(filters),
         ...(min !== undefined ? { minScore: min } : {}),
         ...(confident !== undefined ? { minConfidence: confident } : {}),
+        ...(group ? { group } : {}),
         ...(cursor ? { cursor } : {}),
       });
     },
