@@ -7,7 +7,7 @@ import path from 'node:path';
 import { freePort } from '@reel/infra';
 import { SYNTHETIC_EMBED_DIM } from '@reel/models';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { colourVideo } from './helpers/api-server.ts';
+import { colourVideo, writeStill } from './helpers/api-server.ts';
 import { REEL_BIN, runCli } from './helpers/run-cli.ts';
 import { writeXPoolHead } from './helpers/xpool-head.ts';
 
@@ -191,19 +191,7 @@ describe('reel ingest, status, search (real CLI, local worker)', () => {
     expect(nothing.stderr).toContain('say what to look for: a text, --like VIDEO or --image FILE');
     // By an image: a red still finds the red video; a text file and a FIFO are refused as usage errors.
     const still = path.join(videos, 'red-still.png');
-    execFileSync('ffmpeg', [
-      '-hide_banner',
-      '-loglevel',
-      'error',
-      '-y',
-      '-f',
-      'lavfi',
-      '-i',
-      'color=c=0xE61919:s=64x48',
-      '-frames:v',
-      '1',
-      still,
-    ]);
+    writeStill(still, 'color=c=0xE61919:s=64x48');
     const byImage = await runCli(['search', '--image', still, '--json'], env);
     expect(byImage.code, byImage.stderr).toBe(0);
     expect((JSON.parse(byImage.stdout) as { results: { title: string }[] }).results[0]!.title).toBe('red');

@@ -6,7 +6,6 @@
  * The goal: at least 95% of each told apart. The same run measures the alternative (a z-score of the top
  * result against the query's own pool of results) and prints both, for the closing note.
  */
-import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -17,6 +16,7 @@ import {
   startApi,
   uploadForm,
   waitForBatch,
+  writeStill,
 } from './helpers/api-server.ts';
 
 const CORPUS: Record<string, Parameters<typeof renderColourVideo>[2]> = {
@@ -259,19 +259,7 @@ describe('search by image (multipart)', () => {
   /** A still written by ffmpeg from a lavfi source (a colour layout the corpus knows). */
   function still(name: string, source: string): Buffer {
     const file = path.join(api.root, name);
-    execFileSync('ffmpeg', [
-      '-hide_banner',
-      '-loglevel',
-      'error',
-      '-y',
-      '-f',
-      'lavfi',
-      '-i',
-      source,
-      '-frames:v',
-      '1',
-      file,
-    ]);
+    writeStill(file, source);
     return readFileSync(file);
   }
 

@@ -6,7 +6,6 @@
  * search, open the first result and check the player stands at the matched moment. Screenshots are
  * written to api/test-artifacts/ (web-page-results.png, web-page-player.png) for a person to look at.
  */
-import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { type Browser, chromium, type Page } from 'playwright-core';
@@ -19,6 +18,7 @@ import {
   startApi,
   uploadForm,
   waitForBatch,
+  writeStill,
 } from './helpers/api-server.ts';
 
 const CHROMIUM = process.env.REEL_CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -234,19 +234,7 @@ describe('the web page at / (real chromium, API, worker, ffmpeg, onnxruntime, La
 
     // Drop a yellow still on the search box: sunrise comes first.
     const still = path.join(api.root, 'yellow-still.png');
-    execFileSync('ffmpeg', [
-      '-hide_banner',
-      '-loglevel',
-      'error',
-      '-y',
-      '-f',
-      'lavfi',
-      '-i',
-      'color=c=yellow:s=64x48',
-      '-frames:v',
-      '1',
-      still,
-    ]);
+    writeStill(still, 'color=c=yellow:s=64x48');
     const base64 = readFileSync(still).toString('base64');
     const transfer = await page.evaluateHandle((data) => {
       const bytes = Uint8Array.from(atob(data), (c) => c.charCodeAt(0));

@@ -156,3 +156,15 @@ export function webpSize(bytes: Buffer): { width: number; height: number } {
   }
   throw new Error(`unknown WebP chunk ${JSON.stringify(chunk)}`);
 }
+
+/** Writes one still image (PNG, JPEG, … by `file`'s extension) of an ffmpeg lavfi `source`; returns `file`. */
+export function writeStill(file: string, source: string): string {
+  execFileSync(
+    'ffmpeg',
+    ['-hide_banner', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i', source, '-frames:v', '1', file],
+    {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
+  );
+  return file;
+}
