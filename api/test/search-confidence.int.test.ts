@@ -282,6 +282,15 @@ describe('search by image (multipart)', () => {
     );
     const green = await byImage(split, 'green-left.jpg', { k: '3' });
     expect(green.results.slice(0, 3).map((r: { title: string }) => r.title)).toContain('green-left');
+    // The same filters as a JSON search, sent as JSON text: a tag no video carries leaves nothing.
+    const filtered = await byImage(split, 'green-left.jpg', {
+      filters: JSON.stringify({ tags: ['no-such-tag'] }),
+    });
+    expect(filtered).toMatchObject({ status: 200, results: [] });
+    expect(await byImage(split, 'green-left.jpg', { filters: '{not json' })).toMatchObject({
+      status: 400,
+      code: 'VALIDATION_FAILED',
+    });
     // With a text too: the image leads at a high weight.
     const both = await byImage(split, 'green-left.jpg', { query: 'purple', exampleWeight: '0.9' });
     expect(both.results[0].title).toBe('green-left');

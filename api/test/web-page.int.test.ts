@@ -247,6 +247,13 @@ describe('the web page at / (real chromium, API, worker, ffmpeg, onnxruntime, La
     await page.locator('#search-status', { hasText: 'for the image yellow-still.png' }).waitFor();
     expect(await page.locator('#results li .card-title').first().textContent()).toBe('sunrise');
     await page.screenshot({ path: path.join(ARTIFACTS, 'web-page-similar.png'), fullPage: true });
+    // The filters hold for an image too: a tag no video carries leaves nothing.
+    await page.click('#filters summary');
+    await page.fill('#filter-tags', 'no-such-tag');
+    await page.dispatchEvent('#search-form', 'drop', { dataTransfer: transfer });
+    await page.locator('#search-status', { hasText: 'No videos match the image yellow-still.png' }).waitFor();
+    await page.fill('#filter-tags', '');
+    await page.click('#filters summary');
 
     // A video with two white scenes: the player lists both moments and jumps to the second.
     const twice = renderColourVideo(api.videos, 'white-twice.mp4', [

@@ -254,11 +254,13 @@ $('search-form').addEventListener('submit', (event) => {
   runSearch();
 });
 
-/** A multipart search: the image, and the JSON body's simple fields (filters do not travel this way). */
+/** A multipart search: the image, the JSON body's simple fields, and its filters as JSON text. */
 function imageForm(body, image) {
   const form = new FormData();
   for (const field of ['query', 'k', 'pooling', 'cursor'])
     if (body[field] !== undefined && body[field] !== '') form.append(field, String(body[field]));
+  if (body.filters && Object.keys(body.filters).length > 0)
+    form.append('filters', JSON.stringify(body.filters));
   form.append('image', image, image.name);
   return form;
 }

@@ -86,7 +86,7 @@ const SearchResponseSchema = Type.Object({
 });
 
 /** Fields a multipart search may carry beside its `image` part (numbers arrive as text; ajv coerces). */
-const MULTIPART_FIELDS = ['query', 'k', 'pooling', 'minScore', 'exampleWeight', 'group', 'cursor'];
+const MULTIPART_FIELDS = ['query', 'k', 'pooling', 'minScore', 'exampleWeight', 'group', 'cursor', 'filters'];
 
 /**
  * A multipart search becomes the JSON body the schema validates: its fields, and the `image` part's
@@ -106,7 +106,19 @@ async function multipartSearchBody(
           'VALIDATION_FAILED',
           `field ${part.fieldname}: unknown (a multipart search takes ${MULTIPART_FIELDS.join(', ')} and one image part)`,
         );
-      body[part.fieldname] = typeof part.value === 'string' ? part.value : String(part.value);
+      const value = typeof part.value === 'string' ? part.value : String(part.value);
+      if (part.fieldname === 'filters') {
+        // The JSON body's filters object, as JSON text: validated by the same schema below.
+        try {
+          body.filters = JSON.parse(value);
+        } catch {
+          throw new HttpProblem(
+            400,
+            'VALIDATION_FAILED',
+            'field filters: expected the filters object as JSON text',
+          );
+        }
+      } else body[part.fieldname] = value;
       continue;
     }
     if (part.fieldname !== 'image' || body.image !== undefined)
@@ -233,7 +245,7 @@ export const searchRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         summary: 'Search videos by text, by an example (a video: "more like this"; or an image), or both',
         description:
-          'JSON: give `query`, `like`, or both (their normalised embeddings added, the example weighing `exampleWeight`); the example video itself is left out of the results. multipart/form-data: an `image` file part (JPEG, PNG or WebP, at most REEL_API_MAX_IMAGE_BYTES and 40 megapixels) with optional `query`, `k`, `pooling`, `minScore`, `exampleWeight`, `cursor` fields.',
+          'JSON: give `query`, `like`, or both (their normalised embeddings added, the example weighing `exampleWeight`); the example video itself is left out of the results. multipart/form-data: an `image` file part (JPEG, PNG or WebP, at most REEL_API_MAX_IMAGE_BYTES and 40 megapixels) with optional `query`, `k`, `pooling`, `minScore`, `exampleWeight`, `group`, `cursor` fields and `filters` (the same object as JSON text).',
         consumes: ['application/json', 'multipart/form-data'],
         tags: ['search'],
         body: Type.Object(
