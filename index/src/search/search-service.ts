@@ -15,6 +15,7 @@
 import { createHash } from 'node:crypto';
 import { ReelError } from '@reel/infra';
 import { IndexErrorCode } from '../errors.ts';
+import { l2NormalizeRows } from '../pooling/vector-math.ts';
 import { videoKey } from '../video-record.ts';
 import type { XPoolHead } from '../xpool/xpool-head.ts';
 import { prepareXPoolCompactQuery, type XPoolCompactQuery } from '../xpool/xpool-score.ts';
@@ -493,14 +494,15 @@ export class SearchService {
       prepared,
     );
     // slot numbers are valid until the next await
+    // Frame cosines for ties and moments: the 'max' pooling's, whatever the pooling (X-Pool's frame
+    // logits are not cosines); its score is the best frame's cosine.
+    const framePrepared = this.prepare('max', vector);
     // Exact ties (same score) go to the video whose best frame scores higher, then to the lower key.
     const momentScores = new Map<number, number>();
     const momentScore = (slot: number) => {
       let best = momentScores.get(slot);
       if (best === undefined) {
-        const cosines = new Float32Array(cache.frameCount(slot));
-        cache.score(slot, prepared, undefined, pooling === 'xpool' ? undefined : cosines);
-        best = pooling === 'xpool' ? 0 : Math.max(...cosines);
+        best = cache.score(slot, framePrepared);
         momentScores.set(slot, best);
       }
       return best;
@@ -549,13 +551,11 @@ export class SearchService {
       !ranked
         .slice(0, Math.max(10, offset + k))
         .some((s) => confidence(s.slot, s.score) >= this.matchConfidence);
-    // Frame cosines for the moments: the 'max' pooling's per-frame cosines, whatever the pooling
-    // (X-Pool's frame logits are not cosines).
-    const framePrepared = this.prepare('max', vector);
-    const momentsOf = (slot: number, durationSeconds: number | null, limit: number) => {
+    // Spans are clamped to the duration with the page details (the duration is not known here).
+    const momentsOf = (slot: number, limit: number) => {
       const cosines = new Float32Array(cache.frameCount(slot));
       cache.score(slot, framePrepared, undefined, cosines);
-      return findMoments(cosines, cache.timestamps(slot), durationSeconds, limit);
+      return findMoments(cosines, cache.timestamps(slot), null, limit);
     };
     type PageEntry = (typeof ranked)[number] & {
       weights: Float32Array;
@@ -577,14 +577,15 @@ export class SearchService {
         cosines,
         timestamps: cache.timestamps(s.slot),
         confidence: measured ? confidence(s.slot, s.score) : null,
-        moments: momentsOf(s.slot, null, momentLimit),
+        // In moment grouping the entry is one moment (`only`): the video's list is not shown.
+        moments: group === 'moment' ? [] : momentsOf(s.slot, momentLimit),
       };
     };
     let page: PageEntry[];
     let total: number;
     if (group === 'moment') {
       // Every moment of every ranked video, ranked across videos (ties: the video's score, key, time).
-      const all = ranked.flatMap((s) => momentsOf(s.slot, null, 10).map((moment) => ({ s, moment })));
+      const all = ranked.flatMap((s) => momentsOf(s.slot, 10).map((moment) => ({ s, moment })));
       all.sort(
         (a, b) =>
           b.moment.score - a.moment.score ||
@@ -681,28 +682,19 @@ export class SearchService {
         { details: { videoId: like.videoId } },
       );
     const { frameCount: F, dim: D, frames, scales, timestamps } = entry;
-    const unit = (f: number) => {
-      const out = new Float32Array(D);
-      let norm = 0;
-      for (let d = 0; d < D; d++) {
-        out[d] = frames[f * D + d]! * scales[f]!;
-        norm += out[d]! * out[d]!;
-      }
-      const inv = norm > 0 ? 1 / Math.sqrt(norm) : 0;
-      for (let d = 0; d < D; d++) out[d] = out[d]! * inv;
-      return out;
-    };
+    const unit = l2NormalizeRows(
+      Float32Array.from(frames, (q, i) => q * scales[Math.floor(i / D)]!),
+      F,
+      D,
+    );
     if (like.at !== undefined) {
       let nearest = 0;
       for (let f = 1; f < F; f++)
         if (Math.abs(timestamps[f]! - like.at) < Math.abs(timestamps[nearest]! - like.at)) nearest = f;
-      return unit(nearest);
+      return unit.slice(nearest * D, (nearest + 1) * D);
     }
     const mean = new Float32Array(D);
-    for (let f = 0; f < F; f++) {
-      const frame = unit(f);
-      for (let d = 0; d < D; d++) mean[d] = mean[d]! + frame[d]! / F;
-    }
+    for (let f = 0; f < F; f++) for (let d = 0; d < D; d++) mean[d] = mean[d]! + unit[f * D + d]! / F;
     return mean;
   }
 
