@@ -189,8 +189,13 @@ export class ClipTokenizer {
    * @throws ReelError `TOKENIZER_INVALID` naming the file and the problem: missing, unreadable, not JSON,
    *   not a byte-level BPE model with an end-of-word suffix, no BOS/EOS.
    */
-  static async fromTokenizerJson(file: string, options: ClipTokenizerOptions = {}): Promise<ClipTokenizer> {
-    const json = await readJson(file, true);
+  static async fromTokenizerJson(
+    file: string,
+    options: ClipTokenizerOptions = {},
+    /** The file's content already parsed (a caller that read it to tell the tokenizer's kind). */
+    parsed?: unknown,
+  ): Promise<ClipTokenizer> {
+    const json = parsed !== undefined ? parsed : await readJson(file, true);
     const tables = parseTokenizerJson(json, file);
     if (options.padId === undefined && !hasPadding(json)) {
       const configFile = path.join(path.dirname(file), 'tokenizer_config.json');

@@ -373,7 +373,8 @@ export function syntheticVisionModel(
   });
 }
 
-function json(value: unknown): Uint8Array {
+/** A config file's bytes: pretty JSON and a final newline, as the synthetic folders write them. */
+export function json(value: unknown): Uint8Array {
   return new TextEncoder().encode(`${JSON.stringify(value, null, 2)}\n`);
 }
 

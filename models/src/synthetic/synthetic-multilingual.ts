@@ -11,6 +11,7 @@
  */
 import { CLIP_IMAGE_MEAN, CLIP_IMAGE_STD } from '../clip/preprocess-config.ts';
 import {
+  json,
   SYNTHETIC_BRIGHTNESS_WORDS,
   SYNTHETIC_COLOURS,
   SYNTHETIC_EMBED_DIM,
@@ -89,10 +90,6 @@ const FILLER_TRANSLATIONS = [
 ];
 
 const SPECIALS = ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]'] as const;
-
-function json(value: unknown): Uint8Array {
-  return new TextEncoder().encode(`${JSON.stringify(value, null, 2)}\n`);
-}
 
 /** The WordPiece vocabulary: specials, then every word once, and which concept word each id means. */
 function vocabulary(): { vocab: Map<string, number>; idsOf: Map<string, number[]> } {

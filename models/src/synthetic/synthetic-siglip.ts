@@ -7,6 +7,7 @@
  * a crop, bilinear. Same understanding and, with the same seed, the same space as the CLIP one.
  */
 import {
+  json,
   SYNTHETIC_BRIGHTNESS_WORDS,
   SYNTHETIC_COLOURS,
   SYNTHETIC_EMBED_DIM,
@@ -23,10 +24,6 @@ export const SYNTHETIC_SIGLIP_CONTEXT_LENGTH = 64;
 const SIGLIP_MEAN = [0.5, 0.5, 0.5];
 const SIGLIP_STD = [0.5, 0.5, 0.5];
 const SPACE = '\u2581';
-
-function json(value: unknown): Uint8Array {
-  return new TextEncoder().encode(`${JSON.stringify(value, null, 2)}\n`);
-}
 
 /** Unigram pieces: SigLIP's three specials, every word as `▁word`, then letters and `▁` as fallbacks. */
 function pieces(): { vocab: [string, number][]; idsOf: Map<string, number[]> } {

@@ -118,14 +118,19 @@ export class HfTokenizer {
    * @throws ReelError `TOKENIZER_INVALID` naming the file: unreadable, not JSON, a model type not in
    *   {@link HF_TOKENIZER_MODELS}, or a component `@huggingface/tokenizers` cannot build.
    */
-  static async load(file: string, options: HfTokenizerOptions): Promise<HfTokenizer> {
+  static async load(
+    file: string,
+    options: HfTokenizerOptions,
+    /** The file's content already parsed (a caller that read it to tell the tokenizer's kind). */
+    parsed?: Record<string, unknown>,
+  ): Promise<HfTokenizer> {
     if (!Number.isSafeInteger(options.contextLength) || options.contextLength < 2) {
       throw new ReelError(
         ModelErrorCode.TOKENIZER_OPTIONS_INVALID,
         `tokenizer ${file}: contextLength must be an integer ≥ 2, found ${options.contextLength}`,
       );
     }
-    const json = (await readJsonObject(file, true))!;
+    const json = parsed ?? (await readJsonObject(file, true))!;
     const configFile = path.join(path.dirname(file), 'tokenizer_config.json');
     const config = (await readJsonObject(configFile, false)) ?? {};
     const model = json.model;

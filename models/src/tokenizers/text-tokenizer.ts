@@ -49,6 +49,12 @@ export async function loadTextTokenizer(
     // Unreadable or not JSON: ClipTokenizer's loader reports it with the file's name.
     return ClipTokenizer.fromTokenizerJson(file, { contextLength: options.contextLength });
   }
-  if (isClipBpe(json)) return ClipTokenizer.fromTokenizerJson(file, { contextLength: options.contextLength });
-  return HfTokenizer.load(file, { contextLength: options.contextLength, cleaning: options.cleaning });
+  // Parsed once here (a multilingual tokenizer.json is tens of megabytes), handed to the loader.
+  if (isClipBpe(json))
+    return ClipTokenizer.fromTokenizerJson(file, { contextLength: options.contextLength }, json);
+  return HfTokenizer.load(
+    file,
+    { contextLength: options.contextLength, cleaning: options.cleaning },
+    json as Record<string, unknown>,
+  );
 }
