@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -179,6 +180,36 @@ describe('reel models (real CLI, real onnxruntime, loopback hub)', () => {
     const immich = await runCli(['models', 'pull', 'immich-app/XLM-test'], offline);
     expect(immich.code, immich.stderr).toBe(0);
     expect(immich.stdout).toContain('(immich, fp32');
+
+    // A cache is input too: a snapshot file linking out of the cache, or a FIFO, is refused before reading.
+    for (const [name, plant] of [
+      [
+        'acme/leaky',
+        (link: string) => {
+          const outside = path.join(mkdtempSync(path.join(tmpdir(), 'reel-outside-')), 'secret.json');
+          writeFileSync(outside, '{"model_type": "clip"}');
+          symlinkSync(outside, link);
+        },
+      ],
+      ['acme/fifo', (link: string) => execFileSync('mkfifo', [link])],
+    ] as const) {
+      const hostile = path.join(hfHome, 'hub', `models--${name.replace('/', '--')}`);
+      mkdirSync(path.join(hostile, 'refs'), { recursive: true });
+      writeFileSync(path.join(hostile, 'refs', 'main'), commit);
+      for (const [file, bytes] of syntheticClipFiles()) {
+        const at = path.join(hostile, 'snapshots', commit, file);
+        mkdirSync(path.dirname(at), { recursive: true });
+        if (file === 'config.json') plant(at);
+        else writeFileSync(at, bytes);
+      }
+      const refused = await runCli(['models', 'pull', name], offline);
+      expect(refused.code, name).toBe(1);
+      expect(refused.stderr, name).toContain(
+        name === 'acme/leaky'
+          ? 'config.json links outside its cache folder'
+          : 'config.json is not a regular file',
+      );
+    }
 
     const missing = await runCli(['models', 'pull', 'acme/not-cached'], offline);
     expect(missing.code).toBe(1);

@@ -54,6 +54,8 @@ function isDir(dir: string): boolean {
 export interface CachedRepo {
   /** The folder holding the repo's files, when it exists. */
   dir: string | undefined;
+  /** The folder every file of the copy must resolve into: the repo's cache folder (snapshots link into its blobs), or immich's model folder. */
+  root: string | undefined;
   /** The commit the revision resolved to in the cache (HF cache only). */
   commit: string | undefined;
   /** Every place looked in, for messages. */
@@ -82,13 +84,13 @@ export function cachedRepo(repo: string, revision: string, env: HubEnv = process
   if (commit) {
     const snapshot = path.join(repoDir, 'snapshots', commit);
     looked.push(snapshot);
-    if (isDir(snapshot)) return { dir: snapshot, commit, looked };
+    if (isDir(snapshot)) return { dir: snapshot, root: repoDir, commit, looked };
   }
   const [owner, name] = repo.split('/');
   if (owner === 'immich-app' && name) {
     const immich = path.join(env.MACHINE_LEARNING_CACHE_FOLDER || '/cache', 'clip', name);
     looked.push(immich);
-    if (isDir(immich)) return { dir: immich, commit: undefined, looked };
+    if (isDir(immich)) return { dir: immich, root: immich, commit: undefined, looked };
   }
-  return { dir: undefined, commit: undefined, looked };
+  return { dir: undefined, root: undefined, commit: undefined, looked };
 }

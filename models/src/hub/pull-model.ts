@@ -398,6 +398,29 @@ async function pullFromCache(
     );
   }
   const { layout, variant } = probe;
+  // What a cached file resolves to must be a regular file inside the repo's cache folder: a link
+  // elsewhere (any file on the machine) or a FIFO (a read that never ends) is refused before reading.
+  const root = await fs.realpath(cached.root!);
+  const cachedFile = async (file: string): Promise<string> => {
+    const source = await fs.realpath(path.join(dir, file));
+    const inside = path.relative(root, source);
+    if (inside.startsWith('..') || path.isAbsolute(inside))
+      throw new ReelError(
+        'MODEL_INVALID',
+        `the cached ${repo} at ${dir}: ${file} links outside its cache folder ${root} (to ${source}); refused`,
+        { details: { repo, file, source } },
+      );
+    if (!(await fs.stat(source)).isFile())
+      throw new ReelError(
+        'MODEL_INVALID',
+        `the cached ${repo} at ${dir}: ${file} is not a regular file; refused`,
+        {
+          details: { repo, file },
+        },
+      );
+    return source;
+  };
+  for (const file of layoutFiles(layout, variant).all) if (has(file)) await cachedFile(file);
   await checkRunnable(dir, layout, `${repo}@${revision} (cached at ${dir})`, { remove: false });
   const files = layoutFiles(layout, variant);
   const missing = files.all.filter((file) => !has(file));
@@ -419,7 +442,7 @@ async function pullFromCache(
   for (const [index, file] of all.entries()) {
     options.signal?.throwIfAborted();
     // Snapshot files are links into the cache's blobs: link (or copy) what they point at.
-    const source = await fs.realpath(path.join(dir, file));
+    const source = await cachedFile(file);
     const target = path.join(partialDir, file);
     await fs.mkdir(path.dirname(target), { recursive: true });
     await fs.link(source, target).catch(() => fs.copyFile(source, target));
