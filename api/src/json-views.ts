@@ -10,15 +10,7 @@ import { thumbnailUrl } from './http/schemas.ts';
 /** A batch's progress and per-video outcomes (`GET /v1/batches/:id`, `reel status ID --json`). */
 export function batchView(status: BatchStatus, id: string) {
   return {
-    id,
-    kind: status.kind ?? 'upload',
-    createdAt: new Date(status.createdAt).toISOString(),
-    finishedAt: status.finishedAt === undefined ? null : new Date(status.finishedAt).toISOString(),
-    total: status.total,
-    done: status.done,
-    counts: status.counts,
-    stages: status.stages,
-    etaSeconds: status.etaSeconds ?? null,
+    ...batchSummaryView(status, id),
     videos: status.videos.map((v) => ({
       videoId: v.videoId,
       name: v.name,
@@ -28,6 +20,21 @@ export function batchView(status: BatchStatus, id: string) {
       ...(v.duplicateOf ? { duplicateOf: v.duplicateOf } : {}),
       updatedAt: new Date(v.updatedAt).toISOString(),
     })),
+  };
+}
+
+/** A batch without its per-video list (`GET /v1/batches`). */
+export function batchSummaryView(status: Omit<BatchStatus, 'videos'>, id: string) {
+  return {
+    id,
+    kind: status.kind ?? 'upload',
+    createdAt: new Date(status.createdAt).toISOString(),
+    finishedAt: status.finishedAt === undefined ? null : new Date(status.finishedAt).toISOString(),
+    total: status.total,
+    done: status.done,
+    counts: status.counts,
+    stages: status.stages,
+    etaSeconds: status.etaSeconds ?? null,
   };
 }
 

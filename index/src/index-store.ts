@@ -26,6 +26,9 @@ export interface TableUpkeep {
   indexesCreated: string[];
 }
 
+/** The orders `listVideos` knows. */
+export type VideoSort = 'newest' | 'title';
+
 /** Everything `listVideos` returns. */
 export interface VideoPage {
   videos: VideoRecord[];
@@ -37,9 +40,13 @@ export interface CatalogStore {
   upsertVideo(record: VideoRecord): Promise<void>;
   upsertVideos(records: readonly VideoRecord[]): Promise<void>;
   getVideo(tenant: string, id: string): Promise<VideoRecord | null>;
+  /**
+   * A page of a tenant's videos: newest first (creation time), or with `sort: 'title'` by title in
+   * code-point order (capitals before lower case), the video key breaking ties.
+   */
   listVideos(
     tenant: string,
-    options?: { filters?: ListFilters; limit?: number; cursor?: string },
+    options?: { filters?: ListFilters; limit?: number; cursor?: string; sort?: VideoSort },
   ): Promise<VideoPage>;
   countByStatus(tenant?: string): Promise<Record<VideoStatus, number>>;
   /**

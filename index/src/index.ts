@@ -41,6 +41,7 @@ export type {
   TableUpkeep,
   UpkeepStore,
   VideoPage,
+  VideoSort,
   VideoSummary,
 } from './index-store.ts';
 export { cosine, dot } from './pooling/vector-math.ts';

@@ -214,6 +214,28 @@ describe('listing and counts', () => {
     ).toBe('CURSOR_INVALID');
   });
 
+  it('lists by title, code-point order, the key breaking ties, in pages', async () => {
+    const titles = ['banana', 'Apple', 'cherry', 'apple', 'banana'];
+    await store.upsertVideos(titles.map((title, i) => makeRecord('sorter', `s${i}`, { title })));
+    const first = await store.listVideos('sorter', { limit: 3, sort: 'title' });
+    const second = await store.listVideos('sorter', { limit: 3, sort: 'title', cursor: first.nextCursor! });
+    expect([...first.videos, ...second.videos].map((v) => `${v.title}/${v.id}`)).toEqual([
+      'Apple/s1',
+      'apple/s3',
+      'banana/s0',
+      'banana/s4',
+      'cherry/s2',
+    ]);
+    expect(second.nextCursor).toBeNull();
+    // a cursor of one order does not page another
+    expect(await codeOf(store.listVideos('sorter', { limit: 3, cursor: first.nextCursor! }))).toBe(
+      'CURSOR_INVALID',
+    );
+    expect(await codeOf(store.listVideos('sorter', { sort: 'size' as 'title' }))).toBe(
+      'SEARCH_INPUT_INVALID',
+    );
+  });
+
   it('counts by status per tenant and overall', async () => {
     expect(await store.countByStatus('lister')).toEqual({ queued: 0, processing: 0, indexed: 5, failed: 2 });
     const all = await store.countByStatus();

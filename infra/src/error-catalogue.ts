@@ -160,6 +160,7 @@ export const ERROR_CATALOGUE = {
   BAD_REQUEST: input(400, 'a request refused before any route ran (malformed headers, URL or body)'),
   VIDEO_FILE_MISSING: system(404, "the video's file is no longer stored", false),
   VIDEO_NOT_INDEXED: input(409, 'only indexed videos are streamed'),
+  VIDEO_NOT_FAILED: input(409, 'only a failed video is retried'),
   THUMBNAIL_NOT_FOUND: input(404, 'no such frame thumbnail'),
   REDIS_UNAVAILABLE: system(503, 'Redis does not answer: ingest and reindexing wait for it'),
 

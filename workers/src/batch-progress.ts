@@ -49,7 +49,7 @@ export interface BatchVideo {
 }
 
 /** Why a batch exists: videos people submitted, or the index bringing itself up to date. */
-export type BatchKind = 'upload' | 'backfill' | 'sweep';
+export type BatchKind = 'upload' | 'backfill' | 'sweep' | 'retry';
 
 export interface BatchMeta {
   id: string;
@@ -93,6 +93,11 @@ export class BatchProgress {
     return `${this.#prefix}:reel:batch:${batchId}:videos`;
   }
 
+  /** A tenant's batches by creation time (a sorted set of batch ids, scored by epoch ms). */
+  #tenantKey(tenant: string): string {
+    return `${this.#prefix}:reel:tenant-batches:${tenant}`;
+  }
+
   /** Records a new batch and its videos (queued or duplicate). Returns false if the batch id exists. */
   async create(meta: Omit<BatchMeta, 'total'>, videos: BatchVideo[]): Promise<boolean> {
     const created = await this.#redis.hsetnx(
@@ -111,7 +116,51 @@ export class BatchProgress {
       });
       await this.#redis.hset(this.#videosKey(meta.id), entries);
     }
+    if (meta.tenant !== '*') {
+      const key = this.#tenantKey(meta.tenant);
+      await this.#redis.zadd(key, meta.createdAt, meta.id);
+      // Batches are forgotten 30 days after they end: so are their entries here (one that ran longer is
+      // dropped when read, below).
+      await this.#redis.zremrangebyscore(key, '-inf', meta.createdAt - KEEP_FINISHED_SECONDS * 1000);
+    }
     return true;
+  }
+
+  /**
+   * A tenant's most recent batches, newest first, each with its counts and stages (the per-video list
+   * left out: GET /v1/batches/:id has it). `before` (epoch ms, exclusive) pages back in time.
+   */
+  async recent(
+    tenant: string,
+    options: { limit: number; before?: number },
+  ): Promise<{ batches: Omit<BatchStatus, 'videos'>[]; nextBefore: number | null }> {
+    const key = this.#tenantKey(tenant);
+    const max = options.before === undefined ? '+inf' : `(${options.before}`;
+    const ids = await this.#redis.zrevrangebyscore(
+      key,
+      max,
+      '-inf',
+      'WITHSCORES',
+      'LIMIT',
+      0,
+      options.limit + 1,
+    );
+    const page: { id: string; score: number }[] = [];
+    for (let i = 0; i < ids.length; i += 2) page.push({ id: ids[i]!, score: Number(ids[i + 1]) });
+    const batches: Omit<BatchStatus, 'videos'>[] = [];
+    for (const { id } of page.slice(0, options.limit)) {
+      const status = await this.get(id);
+      if (!status || status.tenant !== tenant) {
+        await this.#redis.zrem(key, id); // expired in Redis, or not this tenant's
+        continue;
+      }
+      const { videos: _videos, ...summary } = status;
+      batches.push(summary);
+    }
+    return {
+      batches,
+      nextBefore: page.length > options.limit ? page[options.limit - 1]!.score : null,
+    };
   }
 
   async exists(batchId: string): Promise<boolean> {

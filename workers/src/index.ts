@@ -47,6 +47,6 @@ export {
 } from './services/eval.service.ts';
 export { LiveSearch, type LiveSearchOptions } from './services/live-search.ts';
 export type { Upload, UploadedFile, UploadService } from './services/upload.service.ts';
-export type { VideoService } from './services/video.service.ts';
+export { LABEL_LIMITS, type VideoDetails, type VideoService } from './services/video.service.ts';
 export { type ExpandedPaths, expandPaths, VIDEO_EXTENSIONS, walkPaths } from './submit-paths.ts';
 export { checkVideoUrl } from './video-url.ts';

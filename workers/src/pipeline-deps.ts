@@ -94,7 +94,10 @@ export interface CatalogEmbeddings {
 }
 
 export interface VideoCatalog {
-  /** Creates or updates a video's record (idempotent per video id). */
+  /**
+   * Creates or updates a video's record (idempotent per video id): a stage's write. An existing record
+   * keeps its title and tags (a person may have edited them since the stage read the record).
+   */
   saveVideo(video: CatalogVideo): Promise<void>;
   /** Creates or updates several records in one write (a batch's records at submit). */
   saveVideos(videos: readonly CatalogVideo[]): Promise<void>;

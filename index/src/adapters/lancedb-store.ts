@@ -27,7 +27,7 @@ import { isReelError, ReelError, retrying } from '@reel/infra';
 import type { Table as ArrowTable, RecordBatch, Schema } from 'apache-arrow';
 import { IndexErrorCode } from '../errors.ts';
 import { frameDataBytes } from '../frame-codec.ts';
-import type { IndexStore, TableUpkeep, VideoPage, VideoSummary } from '../index-store.ts';
+import type { IndexStore, TableUpkeep, VideoPage, VideoSort, VideoSummary } from '../index-store.ts';
 import { decodeCursor, encodeCursor, hashQuery } from '../search/cursor.ts';
 import { filtersToSql, type ListFilters, normalizeFilters, sqlString } from '../search/filter-sql.ts';
 import { LruCache } from '../search/query-cache.ts';
@@ -478,9 +478,15 @@ export class LanceIndexStore implements IndexStore {
    */
   async listVideos(
     tenant: string,
-    options: { filters?: ListFilters; limit?: number; cursor?: string } = {},
+    options: { filters?: ListFilters; limit?: number; cursor?: string; sort?: VideoSort } = {},
   ): Promise<VideoPage> {
     const filters = normalizeFilters(options.filters);
+    const sort = options.sort ?? 'newest';
+    if (sort !== 'newest' && sort !== 'title')
+      throw new ReelError(
+        IndexErrorCode.SEARCH_INPUT_INVALID,
+        `sort: expected newest or title, got ${JSON.stringify(sort)}`,
+      );
     const where = filtersToSql(tenant, filters);
     const limit = options.limit ?? 50;
     if (!Number.isInteger(limit) || limit < 1 || limit > 1000)
@@ -488,7 +494,7 @@ export class LanceIndexStore implements IndexStore {
         IndexErrorCode.SEARCH_INPUT_INVALID,
         `limit: expected an integer in [1, 1000], got ${limit}`,
       );
-    const queryHash = hashQuery({ tenant, filters });
+    const queryHash = hashQuery({ tenant, filters, ...(sort === 'newest' ? {} : { sort }) });
     const offset =
       options.cursor === undefined
         ? 0
@@ -501,7 +507,9 @@ export class LanceIndexStore implements IndexStore {
         .where(where)
         .select([...VIDEO_COLUMNS])
         .orderBy([
-          { columnName: 'created_at', ascending: false },
+          sort === 'title'
+            ? { columnName: 'title', ascending: true }
+            : { columnName: 'created_at', ascending: false },
           { columnName: 'key', ascending: true },
         ])
         .offset(offset)

@@ -56,9 +56,42 @@ export class IndexCatalog implements VideoCatalog, ReindexIndex, VideoIndex {
     this.#head = options.xpoolHead;
   }
 
+  /**
+   * A stage's write: status, duration, model, error. The title and tags stay as stored, so a person's
+   * edit (editLabels) made while the video is processed is not undone by a stage holding an older copy.
+   */
   async saveVideo(video: CatalogVideo): Promise<void> {
     const previous = await this.#store.getVideo(video.tenant, video.videoId);
-    await this.#store.upsertVideo(toRecord(video, previous));
+    const record = toRecord(video, previous);
+    if (previous) {
+      record.title = previous.title;
+      record.tags = previous.tags;
+    }
+    await this.#store.upsertVideo(record);
+  }
+
+  /** A person's edit of a video's title and tags; false when the tenant has no such video. */
+  async editLabels(
+    tenant: string,
+    videoId: string,
+    labels: { title?: string; tags?: string[] },
+  ): Promise<VideoRecord | null> {
+    const previous = await this.#store.getVideo(tenant, videoId);
+    if (!previous) return null;
+    const record: VideoRecord = {
+      ...previous,
+      ...(labels.title !== undefined ? { title: labels.title } : {}),
+      ...(labels.tags !== undefined ? { tags: labels.tags } : {}),
+    };
+    await this.#store.upsertVideo(record);
+    return record;
+  }
+
+  async video(tenant: string, videoId: string): Promise<KnownVideo | undefined> {
+    const record = await this.#store.getVideo(tenant, videoId);
+    return record
+      ? { tenant, id: record.id, title: record.title, status: record.status, error: record.error }
+      : undefined;
   }
 
   async saveVideos(videos: readonly CatalogVideo[]): Promise<void> {

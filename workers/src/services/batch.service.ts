@@ -444,6 +444,11 @@ export class BatchService {
     return this.#progress.get(batchId);
   }
 
+  /** A tenant's recent batches, newest first, without their per-video lists (see BatchProgress.recent). */
+  recentOf(tenant: string, options: { limit: number; before?: number }): ReturnType<BatchProgress['recent']> {
+    return this.#progress.recent(tenant, options);
+  }
+
   /**
    * A tenant's batch by the id the tenant knows it by (see batch-id.ts): undefined for a malformed id and
    * for a batch of another tenant, which is another batch even when its id reads the same.

@@ -36,6 +36,8 @@ export interface ReindexIndex {
   scan(statuses: KnownVideo['status'][]): AsyncIterable<KnownVideo[]>;
   /** Those of `videos` without vectors of model `fingerprint` (one keyed read per batch). */
   withoutEmbeddings(fingerprint: string, videos: readonly KnownVideo[]): Promise<KnownVideo[]>;
+  /** One tenant's video, for a retry. */
+  video(tenant: string, id: string): Promise<KnownVideo | undefined>;
   /** Removes every vector of a model. */
   dropModel(fingerprint: string): Promise<void>;
   /** Compaction, pruning, ANN index upkeep; returns a summary for the log. */
@@ -51,7 +53,7 @@ export function mayPass(error: { code: string; retryable?: boolean }): boolean {
 }
 
 export interface ReindexOutcome {
-  kind: 'backfill' | 'sweep' | 'upkeep';
+  kind: 'backfill' | 'sweep' | 'upkeep' | 'retry';
   batchId?: string;
   videos?: number;
   switched?: boolean;
@@ -253,6 +255,29 @@ export class ReindexService {
     );
     this.#logger.info({ batchId, videos: rerun.length }, 'sweep re-enqueued videos');
     return { kind: 'sweep', batchId, videos: rerun.length };
+  }
+
+  /**
+   * Runs a tenant's failed video again, whatever its failure (a person asked: the file or a setting may
+   * have changed since), as a batch of its own. VIDEO_NOT_FOUND for a video the tenant does not have,
+   * VIDEO_NOT_FAILED for one that is not failed (it is indexed, or under way).
+   */
+  async retry(tenant: string, videoId: string): Promise<SubmitBatchResult> {
+    const video = await this.#index.video(tenant, videoId);
+    if (!video) throw new ReelError('VIDEO_NOT_FOUND', `no video ${videoId}`);
+    if (video.status !== 'failed')
+      throw new ReelError(
+        'VIDEO_NOT_FAILED',
+        `video ${videoId} is ${video.status}: only a failed video is retried`,
+      );
+    const model = await this.#pointer.get();
+    if (!model) throw new ReelError('VIDEO_NOT_FAILED', `video ${videoId}: no model to embed it with yet`);
+    const batchId = batchKey(tenant, `retry-${videoId}-${Date.now()}`);
+    const result = await this.#batches.enqueueKnown({ id: batchId, kind: 'retry', tenant }, [
+      this.#job(video, batchId, model),
+    ]);
+    this.#logger.info({ batchId, videoId }, 'retry of a failed video enqueued');
+    return result;
   }
 
   /** Drops retired models past their grace period, then compacts and maintains the tables. */

@@ -38,6 +38,24 @@ export interface VideoIndex {
   deleteVideo(tenant: string, videoId: string): Promise<boolean>;
   /** Every model with a vectors table. */
   modelFingerprints(): Promise<string[]>;
+  /** A person's edit of the title and tags; null when the tenant has no such video. */
+  editLabels(
+    tenant: string,
+    videoId: string,
+    labels: { title?: string; tags?: string[] },
+  ): Promise<VideoRecord | null>;
+}
+
+/** Most tags a video keeps, and the longest tag and title, in characters. */
+export const LABEL_LIMITS = { tags: 20, tagLength: 100, titleLength: 500 } as const;
+
+/** What the library shows of one video beyond its record. */
+export interface VideoDetails {
+  video: VideoRecord;
+  /** The stored file's size; null when it is not known (not stored yet, or gone). */
+  sizeBytes: number | null;
+  /** The sampled frames' times (seconds) under the model it was embedded with; [] before it is. */
+  frameTimes: number[];
 }
 
 /** What reading needs from the index: one record, a page of them, a video's frames under a model. */
@@ -120,6 +138,60 @@ export class VideoService implements DeletedVideos {
     options: Parameters<VideoLibrary['listVideos']>[1],
   ): ReturnType<VideoLibrary['listVideos']> {
     return this.#library.listVideos(tenant, options);
+  }
+
+  /** A video with its file's size and its sampled frames' times (the library's page of one video). */
+  async details(tenant: string, videoId: string): Promise<VideoDetails> {
+    const video = await this.get(tenant, videoId);
+    const embeddings = video.fingerprint
+      ? await this.#library.getEmbeddings(tenant, videoId, video.fingerprint)
+      : null;
+    let sizeBytes: number | null = null;
+    if (video.status === 'indexed') {
+      const file = await this.openFile(tenant, videoId).catch(() => null);
+      if (file) {
+        sizeBytes = file.size;
+        await file.close();
+      }
+    }
+    return { video, sizeBytes, frameTimes: embeddings?.timestamps ?? [] };
+  }
+
+  /**
+   * Edits a video's title and tags (each optional): tags trimmed, empty ones and repeats dropped.
+   * VIDEO_NOT_FOUND for a video the tenant does not have; VALIDATION_FAILED past the limits.
+   */
+  async edit(
+    tenant: string,
+    videoId: string,
+    labels: { title?: string; tags?: string[] },
+  ): Promise<VideoRecord> {
+    const title = labels.title?.trim();
+    if (title !== undefined && title.length > LABEL_LIMITS.titleLength)
+      throw new ReelError(
+        'VALIDATION_FAILED',
+        `title: at most ${LABEL_LIMITS.titleLength} characters, got ${title.length}`,
+      );
+    const tags =
+      labels.tags === undefined ? undefined : [...new Set(labels.tags.map((t) => t.trim()).filter(Boolean))];
+    if (tags !== undefined) {
+      if (tags.length > LABEL_LIMITS.tags)
+        throw new ReelError('VALIDATION_FAILED', `tags: at most ${LABEL_LIMITS.tags}, got ${tags.length}`);
+      const long = tags.find((t) => t.length > LABEL_LIMITS.tagLength);
+      if (long !== undefined)
+        throw new ReelError(
+          'VALIDATION_FAILED',
+          `tags: ${JSON.stringify(long.slice(0, 40))}… is longer than ${LABEL_LIMITS.tagLength} characters`,
+        );
+    }
+    const edited = VIDEO_ID.test(videoId)
+      ? await this.#index.editLabels(tenant, videoId, {
+          ...(title !== undefined ? { title } : {}),
+          ...(tags !== undefined ? { tags } : {}),
+        })
+      : null;
+    if (!edited) throw new ReelError('VIDEO_NOT_FOUND', `no video ${videoId}`);
+    return edited;
   }
 
   /**

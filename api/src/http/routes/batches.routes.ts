@@ -4,8 +4,9 @@
  * per-video outcomes. A batch of another tenant is a 404.
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { clientBatchId } from '@reel/workers';
 import { Type } from 'typebox';
-import { batchView } from '../../json-views.ts';
+import { batchSummaryView, batchView } from '../../json-views.ts';
 import { AllowedPaths } from '../allowed-paths.ts';
 import { HttpProblem } from '../problem.ts';
 import { requireRedis } from '../require-redis.ts';
@@ -13,7 +14,7 @@ import { authErrors, BatchAcceptedSchema, problemRef, toAccepted } from '../sche
 
 const Tags = Type.Array(Type.String({ minLength: 1, maxLength: 100 }), { maxItems: 20 });
 
-const BatchStatusSchema = Type.Object({
+const BatchSummarySchema = Type.Object({
   id: Type.String(),
   kind: Type.String(),
   createdAt: Type.String({ format: 'date-time' }),
@@ -23,6 +24,10 @@ const BatchStatusSchema = Type.Object({
   counts: Type.Record(Type.String(), Type.Integer()),
   stages: Type.Record(Type.String(), Type.Object({ done: Type.Integer(), running: Type.Integer() })),
   etaSeconds: Type.Union([Type.Number(), Type.Null()]),
+});
+
+const BatchStatusSchema = Type.Object({
+  ...BatchSummarySchema.properties,
   videos: Type.Array(
     Type.Object({
       videoId: Type.String(),
@@ -130,6 +135,47 @@ export const batchRoutes: FastifyPluginAsyncTypebox = async (app) => {
       }
       reply.code(202);
       return toAccepted(result);
+    },
+  );
+
+  app.get(
+    '/batches',
+    {
+      config: { scope: 'ingest' },
+      preHandler: requireRedis,
+      schema: {
+        summary:
+          "The tenant's recent batches, newest first, with their progress (kept 30 days after they end)",
+        tags: ['batches'],
+        querystring: Type.Object(
+          {
+            limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 20 })),
+            before: Type.Optional(
+              Type.Integer({ minimum: 0, description: 'Page back: the nextBefore of the previous page' }),
+            ),
+          },
+          { additionalProperties: false },
+        ),
+        response: {
+          200: Type.Object({
+            batches: Type.Array(BatchSummarySchema),
+            nextBefore: Type.Union([Type.Integer(), Type.Null()]),
+          }),
+          ...authErrors,
+          503: problemRef,
+        },
+      },
+    },
+    async (request) => {
+      const { limit, before } = request.query;
+      const page = await pipeline.service.recentOf(request.principal.tenant, {
+        limit: limit ?? 20,
+        ...(before !== undefined ? { before } : {}),
+      });
+      return {
+        batches: page.batches.map((b) => batchSummaryView(b, clientBatchId(b.id))),
+        nextBefore: page.nextBefore,
+      };
     },
   );
 

@@ -1,6 +1,6 @@
 import fastifyStatic from '@fastify/static';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import type { ObjectInfo } from '@reel/workers';
+import { LABEL_LIMITS, type ObjectInfo } from '@reel/workers';
 import type { FastifyReply } from 'fastify';
 import { Type } from 'typebox';
 import { parseRange } from '../byte-range.ts';
@@ -14,12 +14,23 @@ import {
   filtersFromQuery,
   problemRef,
   splitTags,
+  thumbnailUrl,
   toAccepted,
   toVideoBody,
   toVideoFilters,
   VideoId,
   VideoSchema,
 } from '../schemas.ts';
+
+/** One video as the library opens it: the record, its file's size, its frames. */
+const VideoDetailsSchema = Type.Object({
+  ...VideoSchema.properties,
+  sizeBytes: Type.Union([Type.Integer(), Type.Null()], {
+    description: "The stored file's size in bytes; null before it is indexed or when the file is gone",
+  }),
+  frameTimes: Type.Array(Type.Number(), { description: "The sampled frames' times in seconds" }),
+  thumbnailUrls: Type.Array(Type.String(), { description: "Each sampled frame's thumbnail" }),
+});
 
 const STATUSES = ['queued', 'processing', 'indexed', 'failed'] as const;
 
@@ -119,11 +130,17 @@ export const videoRoutes: FastifyPluginAsyncTypebox = async (app) => {
     {
       config: { scope: 'search' },
       schema: {
-        summary: 'List videos, newest first',
+        summary: 'List videos, newest first or by title',
         tags: ['videos'],
         querystring: Type.Object(
           {
             limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, default: 50 })),
+            sort: Type.Optional(
+              Type.Union([Type.Literal('newest'), Type.Literal('title')], {
+                description:
+                  'newest (creation time, the default) or title (code-point order: capitals first)',
+              }),
+            ),
             cursor: Type.Optional(Type.String({ maxLength: 4096 })),
             status: Type.Optional(Type.Union(STATUSES.map((s) => Type.Literal(s)))),
             ...filterQuery(),
@@ -140,9 +157,10 @@ export const videoRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request) => {
-      const { status, limit, cursor, ...filters } = request.query;
+      const { status, limit, cursor, sort, ...filters } = request.query;
       const page = await videos.list(request.principal.tenant, {
         limit: limit ?? 50,
+        ...(sort ? { sort } : {}),
         ...(cursor ? { cursor } : {}),
         filters: {
           ...toVideoFilters(filtersFromQuery(filters)),
@@ -160,13 +178,73 @@ export const videoRoutes: FastifyPluginAsyncTypebox = async (app) => {
     {
       config: { scope: 'search' },
       schema: {
-        summary: 'One video',
+        summary: "One video, with its file's size and its sampled frames' times",
         tags: ['videos'],
         params: idParams,
+        response: { 200: VideoDetailsSchema, ...authErrors, 404: problemRef },
+      },
+    },
+    async (request) => {
+      const details = await videos.details(request.principal.tenant, request.params.id);
+      return {
+        ...toVideoBody(details.video),
+        sizeBytes: details.sizeBytes,
+        frameTimes: details.frameTimes,
+        thumbnailUrls: details.frameTimes.map((_, n) => thumbnailUrl(details.video.id, n)),
+      };
+    },
+  );
+
+  app.patch(
+    '/videos/:id',
+    {
+      config: { scope: 'ingest' },
+      schema: {
+        summary: "Edit a video's title or tags (the tags given replace the video's)",
+        tags: ['videos'],
+        params: idParams,
+        body: Type.Object(
+          {
+            title: Type.Optional(Type.String({ minLength: 1, maxLength: LABEL_LIMITS.titleLength })),
+            tags: Type.Optional(
+              Type.Array(Type.String({ maxLength: LABEL_LIMITS.tagLength }), { maxItems: LABEL_LIMITS.tags }),
+            ),
+          },
+          { additionalProperties: false, minProperties: 1 },
+        ),
         response: { 200: Type.Ref('Video'), ...authErrors, 404: problemRef },
       },
     },
-    async (request) => toVideoBody(await videos.get(request.principal.tenant, request.params.id)),
+    async (request) => {
+      // The edit may have waited on the store: a key revoked meanwhile changes nothing.
+      await reauthorize(app.deps.access, request);
+      return toVideoBody(await videos.edit(request.principal.tenant, request.params.id, request.body));
+    },
+  );
+
+  app.post(
+    '/videos/:id/retry',
+    {
+      config: { scope: 'ingest' },
+      preHandler: requireRedis,
+      schema: {
+        summary: 'Run a failed video again, as a batch of its own',
+        tags: ['videos'],
+        params: idParams,
+        response: {
+          202: BatchAcceptedSchema,
+          ...authErrors,
+          404: problemRef,
+          409: problemRef,
+          503: problemRef,
+        },
+      },
+    },
+    async (request, reply) => {
+      const result = await pipeline.reindex.retry(request.principal.tenant, request.params.id);
+      reply.code(202);
+      return toAccepted(result);
+    },
   );
 
   app.delete(
