@@ -1,6 +1,8 @@
 // The reel web page: search with filters and "load more", result cards that open a player at the
 // matched moment, uploads by drag-and-drop or file picker with each video's progress polled live, and
 // an API-key field when the server needs one. See reel-client.js for the API calls.
+import { $, clock, describe, el, say } from './dom.js';
+import { initLibrary } from './library.js';
 import {
   ApiError,
   apiKey,
@@ -12,42 +14,9 @@ import {
   upload,
 } from './reel-client.js';
 
-const $ = (id) => document.getElementById(id);
 // Results per page: 12, or `?k=N` in the page's address (1 to 100).
 const PAGE_SIZE = Math.min(100, Math.max(1, Number(new URL(location.href).searchParams.get('k')) || 12));
 const POLL_MS = 1000;
-
-/** 83.25 → "1:23.3": moments are seconds into the video. */
-export function clock(seconds) {
-  const minutes = Math.floor(seconds / 60);
-  const rest = (seconds - minutes * 60).toFixed(1).padStart(4, '0');
-  return `${minutes}:${rest}`;
-}
-
-function el(tag, attributes = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [name, value] of Object.entries(attributes)) {
-    if (value === undefined || value === null || value === false) continue;
-    if (name === 'class') node.className = value;
-    else if (name === 'text') node.textContent = value;
-    else node.setAttribute(name, value === true ? '' : value);
-  }
-  for (const child of children) if (child) node.append(child);
-  return node;
-}
-
-/** Sets a status line; `tone` 'error' shows it as a problem (red, with a mark), not as plain news. */
-function say(element, text, tone = '') {
-  element.textContent = text;
-  if (tone) element.dataset.tone = tone;
-  else delete element.dataset.tone;
-}
-
-function describe(error) {
-  if (error instanceof ApiError)
-    return error.code === 'NETWORK' ? error.message : `${error.message} (${error.code})`;
-  return error instanceof Error ? error.message : String(error);
-}
 
 // ---------------------------------------------------------------- API key
 
@@ -74,6 +43,7 @@ $('key-form').addEventListener('submit', (event) => {
   $('api-key').value = '';
   $('key-section').hidden = true;
   checkServer();
+  library.refresh();
 });
 $('key-forget').addEventListener('click', () => {
   setApiKey('');
@@ -120,7 +90,7 @@ function offerPoolings({ available, default: chosen }) {
 
 // ---------------------------------------------------------------- search
 
-const search = { body: null, cursor: null, shown: 0, blobs: [] };
+const search = { body: null, cursor: null, shown: 0, blobs: [], moments: new Map() };
 
 function searchBody(form) {
   const query = form.q.value.trim();
@@ -232,7 +202,11 @@ async function runSearch({ more = false, example } = {}) {
   if (!response) return;
   search.matchConfidence = response.matchConfidence;
   if (!more) search.noGoodMatch = response.noGoodMatch;
-  for (const result of response.results) list.append(card(result, ++search.shown));
+  if (!more) search.moments.clear();
+  for (const result of response.results) {
+    list.append(card(result, ++search.shown));
+    search.moments.set(result.videoId, result.moments?.length ? result.moments : [result.moment]);
+  }
   search.cursor = response.nextCursor;
   $('load-more').hidden = !response.nextCursor;
   say(
@@ -439,6 +413,7 @@ async function followBatch(batchId) {
         c.failed ? 'error' : '',
       );
       checkServer();
+      library.refresh();
       return;
     }
     await new Promise((resolve) => setTimeout(resolve, POLL_MS));
@@ -483,7 +458,9 @@ $('upload-form').addEventListener('submit', async (event) => {
 
 // ---------------------------------------------------------------- start
 
+const library = initLibrary({ withKey, momentsOf: (videoId) => search.moments.get(videoId) ?? [] });
 checkServer();
+library.refresh();
 const initial = new URL(location.href).searchParams.get('q');
 if (initial) {
   $('q').value = initial;

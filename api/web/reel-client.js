@@ -39,7 +39,10 @@ async function toError(response) {
   return new ApiError(response.status, body?.code ?? `HTTP_${response.status}`, detail);
 }
 
-/** A JSON request; throws ApiError for any non-2xx answer, and a network failure as NETWORK. */
+/**
+ * A JSON request; null for a 204 (nothing to say). Throws ApiError for any non-2xx answer, and a network
+ * failure as NETWORK.
+ */
 export async function request(path, { method = 'GET', body, signal } = {}) {
   let response;
   try {
@@ -54,7 +57,7 @@ export async function request(path, { method = 'GET', body, signal } = {}) {
     throw new ApiError(0, 'NETWORK', `the server did not answer (${error.message})`);
   }
   if (!response.ok) throw await toError(response);
-  return response.json();
+  return response.status === 204 ? null : response.json();
 }
 
 /** POSTs a multipart form (search by image) and returns the JSON answer, as {@link request} does. */
