@@ -34,7 +34,7 @@ import { buildVideoEmbeddings } from '../src/video-embeddings.ts';
 import { videoKey } from '../src/video-record.ts';
 import { prepareXPoolCompactQuery, scoreXPoolCompact } from '../src/xpool/xpool-score.ts';
 import { buildXPoolCompactCache } from '../src/xpool/xpool-terms.ts';
-import { AtomProjector, DIM, FRAMES, SyntheticCorpus, syntheticHead } from './synthetic-corpus.ts';
+import { AtomProjector, DIM, FRAMES, prng, SyntheticCorpus, syntheticHead } from './synthetic-corpus.ts';
 
 /** `BENCH_BUILD_1M=1 npm run bench -- index-search` builds the 1M corpus (once; tens of minutes, ~12 GB under .reel/bench-index). */
 const BUILD_1M = process.env.BENCH_BUILD_1M === '1';
@@ -85,11 +85,24 @@ interface Manifest {
 class BenchEmbedder implements TextEmbedder {
   readonly fingerprint = FINGERPRINT;
   readonly vectors = new Map<string, Float32Array>();
+  /** Search by image: the "image" bytes are the query's index, its vector registered as `image:<n>`. */
+  async encodeImages(images: readonly Uint8Array[]): Promise<Float32Array[]> {
+    return images.map((bytes) => {
+      const v = this.vectors.get(`image:${bytes[0]! | (bytes[1]! << 8)}`);
+      if (v === undefined) throw new Error('bench image not registered');
+      return v;
+    });
+  }
+  /** A registered query's vector; any other text (the confidence references) a seeded random unit vector. */
   async encodeTexts(texts: readonly string[]): Promise<Float32Array[]> {
     return texts.map((t) => {
       const v = this.vectors.get(t);
-      if (v === undefined) throw new Error(`bench query ${t} not registered`);
-      return v;
+      if (v !== undefined) return v;
+      let seed = 0;
+      for (const ch of t) seed = (Math.imul(seed, 31) + ch.charCodeAt(0)) >>> 0;
+      const r = prng(seed);
+      const u = Float32Array.from({ length: DIM }, () => r() - 0.5);
+      return l2NormalizeRows(u, 1, DIM);
     });
   }
 }
@@ -480,6 +493,8 @@ async function measure(
     }
     cold.shift(); // the first also loads the index
 
+    const modes = await modesReport(service(base, CHOSEN.kPrime), corpus, queries, embedder, videos);
+
     const diskBytes = dirBytes(dbDir);
     const liveBytes = (await base.storageStats()).reduce((sum, t) => sum + t.bytes, 0);
     const label = videos >= MILLION ? '1M' : `${videos / 1000}k`;
@@ -568,11 +583,93 @@ async function measure(
         notes,
       },
     ];
+    reports.push(modes);
     if (keepScores) reports.push(codecReport(corpus, head, queries.slice(0, 30), truthScores));
     return reports;
   } finally {
     for (const store of stores) store.close();
   }
+}
+
+/**
+ * Search by example and moment grouping against text search, on the same store, cache and K′, the queries
+ * interleaved so that load drifts hit every mode alike. Text and image rows exclude encoding
+ * (`timings.encodeMs`: the text or image encoder); "more like this" keeps it, since there it is the
+ * LanceDB lookup of the example video's row (its mean, or its frames for a moment), which is the mode's
+ * own cost. The image vector is a frame of the query's target video with noise, as a still of it would be.
+ */
+async function modesReport(
+  search: SearchService,
+  corpus: SyntheticCorpus,
+  queries: { text: string; target: number; vector: Float32Array }[],
+  embedder: BenchEmbedder,
+  videos: number,
+): Promise<BenchReport> {
+  const frames = new Float32Array(FRAMES * DIM);
+  const images = queries.map((q, n) => {
+    corpus.frames(corpus.recipe(q.target), frames);
+    const r = prng(n + 1);
+    const v = new Float32Array(DIM);
+    for (let d = 0; d < DIM; d++) v[d] = frames[(n % FRAMES) * DIM + d]! + (r() - 0.5) * 0.02;
+    embedder.vectors.set(`image:${n}`, v);
+    return Uint8Array.of(n & 255, n >> 8);
+  });
+  const options = { tenant: 'bench', k: 10, pooling: 'xpool' as const };
+  const modes = {
+    text: (n: number) => search.search(queries[n]!.text, options),
+    image: (n: number) => search.search({ image: images[n]! }, options),
+    like: (n: number) => search.search({ like: { videoId: `v${queries[n]!.target}` } }, options),
+    moment: (n: number) => search.search({ like: { videoId: `v${queries[n]!.target}`, at: 5 } }, options),
+    group: (n: number) => search.search(queries[n]!.text, { ...options, group: 'moment' }),
+  };
+  const times: Record<keyof typeof modes, number[]> = {
+    text: [],
+    image: [],
+    like: [],
+    moment: [],
+    group: [],
+  };
+  let found = 0;
+  for (const [n] of queries.entries())
+    for (const [mode, run] of Object.entries(modes) as [
+      keyof typeof modes,
+      (n: number) => ReturnType<SearchService['search']>,
+    ][]) {
+      const response = await run(n);
+      if (n === 0) continue; // warm-up
+      const encode = mode === 'like' || mode === 'moment' ? 0 : response.timings.encodeMs;
+      times[mode].push(response.timings.totalMs - encode);
+      if (
+        mode === 'image' &&
+        response.results.slice(0, 3).some((r) => r.videoId === `v${queries[n]!.target}`)
+      )
+        found++;
+    }
+  const rows: BenchRow[] = [];
+  const labels: Record<keyof typeof modes, string> = {
+    text: 'text search (encoding excluded)',
+    image: 'search by image (encoding excluded)',
+    like: 'more like this (a video; its lookup included)',
+    moment: 'more like this moment (video + time; lookup included)',
+    group: 'text search, group=moment',
+  };
+  for (const q of [0.5, 0.95] as const)
+    for (const mode of Object.keys(modes) as (keyof typeof modes)[])
+      rows.push({
+        case: `${labels[mode]} (p${q * 100})`,
+        value: percentile(times[mode], q),
+        unit: 'ms',
+      });
+  return {
+    name: `index-search-modes-${videos >= MILLION ? '1M' : `${videos / 1000}k`}`,
+    baseline: `${labels.text} (p50)`,
+    rows,
+    notes: [
+      `${videos} videos, LanceDB first stage and warm rescore cache as in index-search, X-Pool pooling, K′=${CHOSEN.kPrime}, k = 10, ${queries.length - 1} queries per mode, interleaved; goal: examples within 1.2× of text search.`,
+      `Search by image found the still's video in the top 3 for ${found} of ${queries.length - 1} queries.`,
+      `Machine: ${load()}.`,
+    ],
+  };
 }
 
 /**
