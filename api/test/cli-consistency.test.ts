@@ -33,6 +33,12 @@ const DATA_COMMANDS = [
   'keys list',
   'keys revoke',
   'tokenize',
+  'webhooks add',
+  'webhooks list',
+  'webhooks enable',
+  'webhooks disable',
+  'webhooks remove',
+  'webhooks deliveries',
 ];
 /** Long-running services: they print where they listen or what they serve, then logs; nothing to parse. */
 const SERVICE_COMMANDS = ['worker', 'serve'];
@@ -91,7 +97,7 @@ afterAll(() => {
 
 describe('every command (walked from buildProgram)', () => {
   it('finds the groups and their subcommands', () => {
-    expect(groups.map((g) => g.name).sort()).toEqual(['keys', 'models']);
+    expect(groups.map((g) => g.name).sort()).toEqual(['keys', 'models', 'webhooks']);
     expect(leaves.map((c) => c.name)).toContain('models quantize');
   });
 

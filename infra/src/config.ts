@@ -144,6 +144,15 @@ function integer(min: number, max: number) {
   );
 }
 
+/** A number of seconds (fractions allowed), from an environment string or a file's number. */
+function seconds(min: number, max: number) {
+  const expected = `expected a number of seconds from ${min} to ${max}`;
+  return z.preprocess(
+    (value) => (typeof value === 'string' && value.trim() !== '' ? Number(value) : value),
+    z.number({ error: expected }).min(min, { error: expected }).max(max, { error: expected }),
+  );
+}
+
 function nonEmpty(expected: string) {
   return z.string({ error: expected }).trim().min(1, { error: expected });
 }
@@ -424,6 +433,39 @@ const SETTINGS = {
     ),
     default: false,
     doc: 'Whether workers may download URLs whose host is a loopback, private, link-local or metadata address (off: such URLs fail with DOWNLOAD_FORBIDDEN, so the API cannot be used to reach the internal network).',
+  },
+  webhookAllowPrivate: {
+    env: 'REEL_WEBHOOK_ALLOW_PRIVATE',
+    schema: z.preprocess(
+      (value) => (value === 'true' ? true : value === 'false' ? false : value),
+      z.boolean({ error: 'expected true or false' }),
+    ),
+    default: false,
+    doc: 'Whether webhooks may be delivered to a loopback, private, link-local or metadata address (off: refused when registered and, whatever the name resolves to later, at connect time).',
+  },
+  webhookAttempts: {
+    env: 'REEL_WEBHOOK_ATTEMPTS',
+    schema: integer(1, 50),
+    default: 12,
+    doc: 'Attempts per webhook delivery; with the default backoff, 12 attempts span about a day.',
+  },
+  webhookBackoffSeconds: {
+    env: 'REEL_WEBHOOK_BACKOFF_SECONDS',
+    schema: seconds(0.01, 3600),
+    default: 45,
+    doc: 'Wait before the second attempt of a webhook delivery; each later wait doubles (45 s: the 12th attempt comes about 25 hours after the first).',
+  },
+  webhookTimeoutSeconds: {
+    env: 'REEL_WEBHOOK_TIMEOUT_SECONDS',
+    schema: integer(1, 120),
+    default: 10,
+    doc: 'Longest a receiver may take to answer one webhook attempt.',
+  },
+  webhookDisableAfter: {
+    env: 'REEL_WEBHOOK_DISABLE_AFTER',
+    schema: integer(1, 1000),
+    default: 5,
+    doc: 'Deliveries in a row that failed every attempt before an endpoint is disabled (a 410 Gone disables it at once).',
   },
   xpoolHead: {
     env: 'REEL_XPOOL_HEAD',

@@ -71,6 +71,18 @@ export const ERROR_CATALOGUE = {
   DOWNLOAD_FAILED: input(400, 'the server refused (4xx), too many redirects, or a redirect elsewhere'),
   DOWNLOAD_FORBIDDEN: input(400, 'the host is or resolves to a non-public address'),
   DOWNLOAD_UNAVAILABLE: system(503, 'the network failed, or the server answered 5xx, 408 or 429'),
+
+  // Webhooks
+  WEBHOOK_NOT_FOUND: input(404, 'no such webhook endpoint for this tenant'),
+  WEBHOOK_URL_INVALID: input(400, 'a webhook URL that is not http(s), carries credentials or is too long'),
+  WEBHOOK_URL_FORBIDDEN: input(400, "a webhook URL's host is or resolves to a non-public address"),
+  WEBHOOK_LIMIT: input(409, 'the tenant has as many webhook endpoints as it may'),
+  WEBHOOK_DELIVERY_FAILED: system(503, 'a receiver did not answer 2xx (network, timeout, its status)'),
+  WEBHOOK_JOB_INVALID: system(
+    500,
+    'a delivery job that names no tenant, endpoint or event (written by someone else)',
+    false,
+  ),
   DOWNLOAD_TIMEOUT: system(503, 'the download did not finish within REEL_DOWNLOAD_TIMEOUT_SECONDS'),
 
   // Storage

@@ -231,6 +231,11 @@ export class BatchProgress {
     await this.#redis.expire(this.#videosKey(batchId), KEEP_FINISHED_SECONDS);
   }
 
+  /** A batch's kind, tenant and times, without its videos (undefined when Redis has no such batch). */
+  meta(batchId: string): Promise<BatchMeta | undefined> {
+    return this.#meta(batchId);
+  }
+
   async #meta(batchId: string): Promise<BatchMeta | undefined> {
     const raw = await this.#redis.hget(this.#metaKey(batchId), 'meta');
     return raw ? (JSON.parse(raw) as BatchMeta) : undefined;

@@ -20,9 +20,10 @@ export type {
 export { contentTypeOf, thumbnailKey, uploadKey } from './adapters/storage/storage-keys.ts';
 export { DownloadErrorCode } from './adapters/url-fetcher.ts';
 export { type ResolvedSource, resolveSource, SOURCE_NOT_ALLOWED } from './adapters/video-source.ts';
+export type { WebhookDelivery } from './adapters/webhook-store.ts';
 export { BATCH_ID_PATTERN, batchKey, clientBatchId } from './batch-id.ts';
 export { type BatchStatus, type BatchVideo, VideoStatus } from './batch-progress.ts';
-export { JobName, type ModelRef, QueueName, STAGES, type Stage } from './jobs.ts';
+export { JobName, type ModelRef, QueueName, STAGES, type Stage, WebhookEventType } from './jobs.ts';
 export { checkModelDir } from './model-dirs.ts';
 export { openPipeline, type Pipeline, type RunningWorker, startPipelineWorker } from './pipeline.ts';
 export type {
@@ -48,5 +49,12 @@ export {
 export { LiveSearch, type LiveSearchOptions } from './services/live-search.ts';
 export type { Upload, UploadedFile, UploadService } from './services/upload.service.ts';
 export { LABEL_LIMITS, type VideoDetails, type VideoService } from './services/video.service.ts';
+export {
+  MAX_WEBHOOK_ENDPOINTS,
+  WEBHOOK_EVENTS,
+  type WebhookEndpointView,
+  WebhookService,
+} from './services/webhook.service.ts';
 export { type ExpandedPaths, expandPaths, VIDEO_EXTENSIONS, walkPaths } from './submit-paths.ts';
 export { checkVideoUrl } from './video-url.ts';
+export { SIGNATURE_HEADER, signWebhook, verifyWebhook } from './webhook-signature.ts';

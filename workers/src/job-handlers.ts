@@ -17,6 +17,7 @@ export const JOB_QUEUE: Readonly<Record<JobName, QueueName>> = {
   [JobName.backfill]: QueueName.reindex,
   [JobName.sweep]: QueueName.reindex,
   [JobName.upkeep]: QueueName.reindex,
+  [JobName.deliverWebhook]: QueueName.webhooks,
 };
 
 export interface JobHandler {

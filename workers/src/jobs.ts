@@ -16,6 +16,7 @@ export const QueueName = {
   embed: 'embed',
   index: 'index',
   reindex: 'reindex',
+  webhooks: 'webhooks',
 } as const;
 export type QueueName = (typeof QueueName)[keyof typeof QueueName];
 
@@ -31,6 +32,7 @@ export const JobName = {
   backfill: 'backfill',
   sweep: 'sweep',
   upkeep: 'upkeep',
+  deliverWebhook: 'deliver-webhook',
 } as const;
 export type JobName = (typeof JobName)[keyof typeof JobName];
 
@@ -82,6 +84,36 @@ export type ReindexJobData =
   | { kind: 'sweep'; tenant?: string; stuckAfterMinutes?: number }
   | { kind: 'upkeep' };
 
+/** What happened, as a webhook tells it (api/README.md, "Webhooks", shows each payload). */
+export const WebhookEventType = {
+  batchFinished: 'batch.finished',
+  videoIndexed: 'video.indexed',
+  videoFailed: 'video.failed',
+  reindexFinished: 'reindex.finished',
+} as const;
+export type WebhookEventType = (typeof WebhookEventType)[keyof typeof WebhookEventType];
+
+/** One event, as its deliveries send it: the same `id` in every delivery of it, and in every attempt. */
+export interface WebhookEvent {
+  /** Deterministic per happening (e.g. `batch.finished/<batch id>`): the receiver's idempotency key. */
+  id: string;
+  type: WebhookEventType;
+  /** ISO time the event happened. */
+  createdAt: string;
+  data: Record<string, unknown>;
+}
+
+/**
+ * A delivery of one event to one endpoint. The endpoint is named, never described: its URL and secret
+ * are read from the tenant's endpoint record when the job runs, so a payload written by someone else
+ * cannot aim a worker at an address or sign with a secret of its choosing.
+ */
+export interface WebhookJobData {
+  tenant: string;
+  endpointId: string;
+  event: WebhookEvent;
+}
+
 /**
  * Deterministic job ids: a retried submit or a second batch with the same video enqueues nothing twice.
  * (BullMQ forbids ':' in custom ids.)
@@ -91,6 +123,8 @@ export const jobId = {
   embed: (videoId: string, fingerprint: string) => `embed-${videoId}-${fingerprint.slice(7, 23)}`,
   index: (videoId: string, fingerprint: string) => `index-${videoId}-${fingerprint.slice(7, 23)}`,
   batch: (batchId: string) => `batch-${batchId}`,
+  /** The delivery id: one job per (endpoint, event) while BullMQ keeps it (the idempotency window). */
+  webhook: (deliveryId: string) => `webhook-${deliveryId}`,
 } as const;
 
 /** The video id inside a stage job's id (or a job key that ends with one). */

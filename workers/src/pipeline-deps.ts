@@ -4,7 +4,7 @@
  */
 import type { Logger } from '@reel/infra';
 import type { FrameSpool } from './adapters/frame-spool.ts';
-import type { BatchProgress } from './batch-progress.ts';
+import type { BatchProgress, BatchStatus } from './batch-progress.ts';
 import type { ModelRef, VideoJobData } from './jobs.ts';
 import type { ContentHash } from './video-identity.ts';
 
@@ -157,9 +157,19 @@ export interface DeletedVideos {
   purge(data: VideoJobData): Promise<void>;
 }
 
+/** What the stages tell beyond the batch's progress (webhooks); a throw fails the stage, which retries. */
+export interface VideoEvents {
+  indexed(data: VideoJobData, outcome: { frames: number; durationSeconds: number }): Promise<void>;
+  failed(data: VideoJobData, failure: { code: string; message: string; retryable: boolean }): Promise<void>;
+}
+
 export interface PipelineDeps {
-  /** Called when a batch's finish job runs (a backfill batch ending may switch searches to its model). */
-  onBatchFinished?: (meta: { id: string; kind?: string; target?: ModelRef }) => Promise<unknown>;
+  /**
+   * Called when a batch's finish job runs, with the batch's final status (a backfill batch ending may
+   * switch searches to its model; webhooks tell who asked).
+   */
+  onBatchFinished?: (status: Omit<BatchStatus, 'videos'>) => Promise<unknown>;
+  events?: VideoEvents;
   progress: BatchProgress;
   spool: FrameSpool;
   sampler: VideoSampler;

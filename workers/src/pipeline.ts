@@ -32,6 +32,8 @@ import type { ObjectStorage } from './adapters/storage/object-storage.ts';
 import { lanceConnection, openStorage } from './adapters/storage/open-storage.ts';
 import { UrlFetcher } from './adapters/url-fetcher.ts';
 import { VideoFiles } from './adapters/video-files.ts';
+import { WebhookSender } from './adapters/webhook-sender.ts';
+import { WebhookStore } from './adapters/webhook-store.ts';
 import { BatchProgress, type BatchStatus } from './batch-progress.ts';
 import { type ModelRef, QueueName } from './jobs.ts';
 import { checkModelDir } from './model-dirs.ts';
@@ -43,6 +45,7 @@ import { ReindexService } from './services/reindex.service.ts';
 import { StatusService } from './services/status.service.ts';
 import { UploadService } from './services/upload.service.ts';
 import { VideoService } from './services/video.service.ts';
+import { WebhookService } from './services/webhook.service.ts';
 import { startWorkers, type WorkerRuntime } from './worker-runtime.ts';
 
 export interface Pipeline {
@@ -65,6 +68,8 @@ export interface Pipeline {
   jobs: JobQueue;
   pointer: SearchModelPointer;
   reindex: ReindexService;
+  /** Webhook endpoints, events and deliveries. */
+  webhooks: WebhookService;
   /** A tenant's videos: read, listed, streamed, their thumbnails, deleted (index rows, files, claims). */
   videos: VideoService;
   /** Counts and connection states for operators (health, metrics, `reel status`). */
@@ -177,6 +182,21 @@ export async function openPipeline(config: ReelConfig, logger?: Logger): Promise
     jobs,
     searchFingerprint: async () => (await pointer.get())?.fingerprint,
   });
+  const webhookSender = new WebhookSender({
+    timeoutMs: config.webhookTimeoutSeconds * 1000,
+    allowPrivate: config.webhookAllowPrivate,
+  });
+  const webhooks = new WebhookService({
+    store: new WebhookStore(redis, config.queuePrefix),
+    jobs,
+    sender: webhookSender,
+    options: {
+      attempts: config.webhookAttempts,
+      backoffMs: Math.round(config.webhookBackoffSeconds * 1000),
+      disableAfter: config.webhookDisableAfter,
+    },
+    logger: logger ?? createLogger({ level: 'silent', name: 'reel' }),
+  });
   const status = new StatusService({ redis, jobs, countByStatus: () => store.countByStatus() });
   const reindex = new ReindexService({
     index: catalog,
@@ -220,6 +240,7 @@ export async function openPipeline(config: ReelConfig, logger?: Logger): Promise
     pointer,
     reindex,
     videos,
+    webhooks,
     status,
     activeModel,
     async searchModel() {
@@ -253,6 +274,7 @@ export async function openPipeline(config: ReelConfig, logger?: Logger): Promise
       }
       store.close();
       storage.close();
+      await webhookSender.close();
       redis.disconnect();
     },
   };
@@ -299,9 +321,23 @@ export async function startPipelineWorker(
     allowPrivateHosts: config.downloadAllowPrivate,
     storage: pipeline.storage,
   });
+  const webhooks = pipeline.webhooks;
+  // A model backfill re-embeds what is indexed: its videos are told of by reindex.finished alone.
+  const told = async (batchId: string) => (await pipeline.progress.meta(batchId))?.kind !== 'backfill';
   const deps: PipelineDeps = {
-    onBatchFinished: async (meta) =>
-      meta.kind === 'backfill' && meta.target ? pipeline.reindex.backfillFinished(meta.target) : undefined,
+    onBatchFinished: async (status) => {
+      if (status.kind === 'backfill' && status.target) await pipeline.reindex.backfillFinished(status.target);
+      await webhooks.batchFinished(status);
+    },
+    events: {
+      indexed: async (data, outcome) => {
+        if (await told(data.batchId))
+          await webhooks.videoIndexed({ ...data, fingerprint: data.model.fingerprint }, outcome);
+      },
+      failed: async (data, failure) => {
+        if (await told(data.batchId)) await webhooks.videoFailed(data, failure);
+      },
+    },
     progress: pipeline.progress,
     spool: new FrameSpool(spoolDir(config)),
     sampler: new IngestSampler(config, cut.size, pipeline.storage, cut.geometry),
@@ -322,7 +358,7 @@ export async function startPipelineWorker(
       index: config.indexConcurrency,
     },
     deps,
-    handlers: pipeline.reindex.handlers(),
+    handlers: [...pipeline.reindex.handlers(), ...webhooks.handlers()],
     recovery: {
       lockDurationMs: config.jobLockSeconds * 1000,
       stalledIntervalMs: Math.max(1000, (config.jobLockSeconds * 1000) / 2),

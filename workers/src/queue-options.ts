@@ -30,6 +30,20 @@ export const BATCH_JOB_OPTIONS: JobsOptions = {
   removeOnFail: { age: 30 * 24 * 3600 },
 };
 
+/**
+ * A webhook delivery: its attempts with exponential backoff (doubling from `backoffMs`), kept a day after
+ * it succeeds (so the same delivery id is not queued again within that window: the idempotency window)
+ * and a week after it fails.
+ */
+export function webhookJobOptions(retry: { attempts: number; backoffMs: number }): JobsOptions {
+  return {
+    attempts: retry.attempts,
+    backoff: { type: 'exponential', delay: retry.backoffMs },
+    removeOnComplete: { age: 24 * 3600 },
+    removeOnFail: { age: 7 * 24 * 3600 },
+  };
+}
+
 /** Stalled-job recovery: a worker killed mid-job loses its lock after `lockDurationMs`, and another takes the job. */
 export interface RecoveryOptions {
   lockDurationMs: number;

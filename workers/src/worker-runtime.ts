@@ -17,6 +17,7 @@ import {
   STAGES,
   type Stage,
   type VideoJobData,
+  type VideoOutcome,
   videoIdOfJob,
 } from './jobs.ts';
 import type { PipelineDeps } from './pipeline-deps.ts';
@@ -65,6 +66,10 @@ function stageProcessor(stage: Stage, deps: PipelineDeps, logger: Logger) {
     await deps.progress.update(data.batchId, data.videoId, { status: statusOfStage(stage), stage });
     try {
       const result = await RUN_STAGE[stage](data, deps, abort);
+      // Queued before the stage is done: if it fails, the stage re-runs and the event (same id) is
+      // queued once.
+      if (stage === 'index' && (result as VideoOutcome).status === 'indexed')
+        await deps.events?.indexed(data, result as Extract<VideoOutcome, { status: 'indexed' }>);
       await deps.progress.update(data.batchId, data.videoId, { status: NEXT_STATUS[stage], stage });
       return stage === 'index' ? result : { videoId: data.videoId, stage };
     } catch (error) {
@@ -98,7 +103,10 @@ async function finishBatch(job: Job<FinishBatchData>, deps: PipelineDeps): Promi
   }
   await deps.progress.finish(job.data.batchId);
   const final = await deps.progress.get(job.data.batchId);
-  if (final && deps.onBatchFinished) await deps.onBatchFinished(final);
+  if (final && deps.onBatchFinished) {
+    const { videos: _videos, ...status } = final;
+    await deps.onBatchFinished(status);
+  }
   return { batchId: job.data.batchId, counts: final?.counts };
 }
 
@@ -127,6 +135,8 @@ export function startWorkers(options: WorkerRuntimeOptions): WorkerRuntime {
     ...options.concurrency,
     batch: 4,
     reindex: 1,
+    // Deliveries mostly wait on receivers: several at once cost little.
+    webhooks: 8,
   };
   const workers: Worker[] = [];
   for (const queue of Object.values(QueueName)) {

@@ -1,4 +1,3 @@
-/** biome-ignore-all lint/suspicious/noExplicitAny: dns.lookup has many overloads; the fake takes them all */
 /**
  * Finding 4 of the trust-boundaries issue: the downloader resolved the host, checked the address, then
  * let fetch resolve it again to connect, and a failed lookup was let through. A name that answers a
@@ -10,54 +9,14 @@
  * bindings synced), so whatever resolves names here, the old two-lookup code included, sees the attack.
  * The victims are real HTTP servers on loopback; each counts the requests it got.
  */
-import dns, { type LookupAddress } from 'node:dns';
 import { mkdtempSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
-import { syncBuiltinESMExports } from 'node:module';
-import { type AddressInfo, isIP } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { UrlFetcher } from '../src/adapters/url-fetcher.ts';
-
-/** Per test name, the answers of successive lookups ([] = the lookup fails); the last one repeats. */
-const answers = new Map<string, string[][]>();
-const lookups = new Map<string, number>();
-const realLookup = dns.lookup;
-const realPromisesLookup = dns.promises.lookup;
-
-function answer(hostname: string): string[] | undefined {
-  const sequence = answers.get(hostname);
-  if (!sequence) return undefined;
-  const n = lookups.get(hostname) ?? 0;
-  lookups.set(hostname, n + 1);
-  return sequence[Math.min(n, sequence.length - 1)];
-}
-
-function notFound(hostname: string): NodeJS.ErrnoException {
-  return Object.assign(new Error(`getaddrinfo ENOTFOUND ${hostname}`), { code: 'ENOTFOUND' });
-}
-
-function fakeLookup(hostname: string, options: any, callback?: any): void {
-  const cb = typeof options === 'function' ? options : callback;
-  const opts = typeof options === 'object' && options !== null ? options : {};
-  const found = answer(hostname);
-  if (found === undefined) return void (realLookup as any)(hostname, options, callback);
-  process.nextTick(() => {
-    if (found.length === 0) return cb(notFound(hostname));
-    const all: LookupAddress[] = found.map((address) => ({ address, family: isIP(address) }));
-    if (opts.all) cb(null, all);
-    else cb(null, all[0]!.address, all[0]!.family);
-  });
-}
-
-async function fakePromisesLookup(hostname: string, options?: any): Promise<any> {
-  const found = answer(hostname);
-  if (found === undefined) return realPromisesLookup(hostname, options);
-  if (found.length === 0) throw notFound(hostname);
-  const all = found.map((address) => ({ address, family: isIP(address) }));
-  return options?.all ? all : all[0];
-}
+import { answers, installFakeDns, uninstallFakeDns } from './helpers/fake-dns.ts';
 
 interface Victim {
   server: Server;
@@ -94,16 +53,12 @@ const download = (f: UrlFetcher, url: string) =>
   f.fetch('t', 'v_000000000000000000000001', url, new AbortController().signal);
 
 beforeAll(async () => {
-  dns.lookup = fakeLookup as typeof dns.lookup;
-  dns.promises.lookup = fakePromisesLookup as typeof dns.promises.lookup;
-  syncBuiltinESMExports();
+  installFakeDns();
   internal = await victim('127.0.0.1');
 });
 
 afterAll(() => {
-  dns.lookup = realLookup;
-  dns.promises.lookup = realPromisesLookup;
-  syncBuiltinESMExports();
+  uninstallFakeDns();
   internal?.server.close();
 });
 

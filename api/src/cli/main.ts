@@ -17,6 +17,7 @@ import { registerPipeline } from './commands/pipeline.ts';
 import { registerSearch } from './commands/search.ts';
 import { registerServe } from './commands/serve.ts';
 import { registerTokenize } from './commands/tokenize.ts';
+import { registerWebhooks } from './commands/webhooks.ts';
 import { type CliContext, ExitCode, loadCliContext, UsageError } from './context.ts';
 import { formatError } from './output.ts';
 
@@ -47,6 +48,7 @@ export function buildProgram(context: () => CliContext): Command {
   registerSearch(program, context);
   registerServe(program, context);
   registerKeys(program, context);
+  registerWebhooks(program, context);
   registerTokenize(program, context);
   overrideExits(program);
   return program;

@@ -23,6 +23,7 @@ import { keyRoutes } from './routes/keys.routes.ts';
 import { searchRoutes } from './routes/search.routes.ts';
 import { videoRoutes } from './routes/videos.routes.ts';
 import { webPageRoutes } from './routes/web-page.routes.ts';
+import { webhookRoutes } from './routes/webhooks.routes.ts';
 
 export interface ApiDeps {
   config: ReelConfig;
@@ -69,6 +70,12 @@ export async function buildApp(deps: ApiDeps): Promise<ReelApp> {
   app.removeContentTypeParser('text/plain');
 
   await app.register(fastifySwagger, {
+    // Shared schemas are named by their $id in the spec (Video, Problem, …), not def-0, def-1: the
+    // typed client (@reel/client) exports them by these names.
+    refResolver: {
+      buildLocalReference: (json, _baseUri, _fragment, i) =>
+        typeof json.$id === 'string' ? json.$id : `def-${i}`,
+    },
     openapi: {
       openapi: '3.1.0',
       info: {
@@ -124,6 +131,7 @@ export async function buildApp(deps: ApiDeps): Promise<ReelApp> {
   await app.register(batchRoutes, { prefix: '/v1' });
   await app.register(adminRoutes, { prefix: '/v1' });
   await app.register(keyRoutes, { prefix: '/v1' });
+  await app.register(webhookRoutes, { prefix: '/v1' });
   await app.register(queuesBoardPlugin, { prefix: '/admin/queues' });
   await app.register(webPageRoutes);
   return app;

@@ -24,10 +24,11 @@ let globex: string;
 let operator: string;
 let spec: any;
 /** Acme's resources, and what must never show up in another tenant's answers. */
-const owned: { videoId: string; batchId: string; keyId: string; secrets: string[] } = {
+const owned: { videoId: string; batchId: string; keyId: string; webhookId: string; secrets: string[] } = {
   videoId: '',
   batchId: '',
   keyId: '',
+  webhookId: '',
   secrets: [],
 };
 
@@ -60,6 +61,7 @@ function fillPath(p: string): string {
     if (name === 'id' && before.endsWith('/v1/videos/')) return owned.videoId;
     if (name === 'id' && before.endsWith('/v1/batches/')) return owned.batchId;
     if (name === 'id' && before.endsWith('/v1/keys/')) return owned.keyId;
+    if (name === 'id' && before.endsWith('/v1/webhooks/')) return owned.webhookId;
     throw new Error(
       `no fixture for path parameter {${name}} of ${p}: add one to tenant-isolation.int.test.ts`,
     );
@@ -159,7 +161,26 @@ beforeAll(async () => {
   owned.videoId = batch.videos[0].videoId;
   owned.batchId = accepted.batchId;
   owned.keyId = extra.entry.id;
-  owned.secrets = [owned.videoId, owned.keyId, TITLE, 'acme-reader'];
+  const hook = await json(
+    await fetch(`${api.url}/v1/webhooks`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${acme}`, 'content-type': 'application/json' },
+      body: JSON.stringify({
+        url: 'https://hooks.example.com/acme-confidential-hook',
+        events: ['batch.finished'],
+      }),
+    }),
+  );
+  owned.webhookId = hook.endpoint.id;
+  owned.secrets = [
+    owned.videoId,
+    owned.keyId,
+    TITLE,
+    'acme-reader',
+    owned.webhookId,
+    'acme-confidential-hook',
+    hook.secret,
+  ];
   spec = await json(await fetch(`${api.url}/docs/json`));
 }, 180_000);
 

@@ -13,8 +13,9 @@ import {
   type ReindexJobData,
   type Stage,
   type VideoJobData,
+  type WebhookJobData,
 } from '../jobs.ts';
-import { BATCH_JOB_OPTIONS, STAGE_JOB_OPTIONS } from '../queue-options.ts';
+import { BATCH_JOB_OPTIONS, STAGE_JOB_OPTIONS, webhookJobOptions } from '../queue-options.ts';
 
 /** A video's stage job still in a queue (any state). */
 export interface VideoJob {
@@ -148,6 +149,24 @@ export class JobQueue {
       }
     if (ingest) found.push(wrap('ingest', ingest));
     return found;
+  }
+
+  /**
+   * Queues webhook deliveries, one job per delivery id: a delivery whose job BullMQ still holds (waiting,
+   * retrying, or completed within a day) is not queued again.
+   */
+  async addWebhookDeliveries(
+    deliveries: { deliveryId: string; data: WebhookJobData }[],
+    retry: { attempts: number; backoffMs: number },
+  ): Promise<void> {
+    if (deliveries.length === 0) return;
+    await this.#queues.webhooks.addBulk(
+      deliveries.map(({ deliveryId, data }) => ({
+        name: JobName.deliverWebhook,
+        data,
+        opts: { ...webhookJobOptions(retry), jobId: jobId.webhook(deliveryId) },
+      })),
+    );
   }
 
   /** Queues a reindex job now; returns its id. */

@@ -313,4 +313,13 @@ export async function recordFailure(
     await deps.downloader?.discard(data.tenant, data.videoId);
     await deps.claims?.releaseClaim(data.videoId, { ifBatch: data.batchId });
   }
+  // The failure is recorded whatever happens to its webhooks: a failed emit is logged, not thrown over it.
+  await deps.events
+    ?.failed(data, shown)
+    .catch((error: unknown) =>
+      deps.logger.error(
+        { videoId: data.videoId, err: (error as Error).message },
+        'video.failed event not queued',
+      ),
+    );
 }

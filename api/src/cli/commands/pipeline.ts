@@ -1,7 +1,16 @@
 import type { TableUpkeep } from '@reel/index';
 import type { Logger } from '@reel/infra';
-import type { BatchStatus, Pipeline, QueueName, RunningWorker } from '@reel/workers';
-import { clientBatchId, openPipeline, startPipelineWorker, VIDEO_EXTENSIONS, walkPaths } from '@reel/workers';
+import {
+  type BatchStatus,
+  clientBatchId,
+  openPipeline,
+  type Pipeline,
+  QueueName,
+  type RunningWorker,
+  startPipelineWorker,
+  VIDEO_EXTENSIONS,
+  walkPaths,
+} from '@reel/workers';
 import { type Command, InvalidArgumentError } from 'commander';
 import { toAccepted } from '../../http/schemas.ts';
 import { batchView } from '../../json-views.ts';
@@ -10,7 +19,7 @@ import { type CliContext, ExitCode, UsageError } from '../context.ts';
 import { needRedis } from '../need-redis.ts';
 import { formatTable, humanBytes, printJson } from '../output.ts';
 
-const ALL_QUEUES = ['ingest', 'embed', 'index', 'batch', 'reindex'] as const;
+const ALL_QUEUES = Object.values(QueueName);
 
 function queueList(value: string): QueueName[] {
   const queues = value.split(',').map((q) => q.trim());
