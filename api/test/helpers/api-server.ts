@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { createReelClient, uploadFiles, waitForBatch as waitForBatchOf } from '@reel/client';
 import { createLogger, loadConfig, type ReelConfig } from '@reel/infra';
 import { type ColourSegment, colourVideoArgs } from '@reel/ingest';
 import { writeSyntheticClip } from '@reel/models';
@@ -102,26 +103,21 @@ export function bearer(key: string, extra: Record<string, string> = {}): Record<
   return { authorization: `Bearer ${key}`, ...extra };
 }
 
-/** Polls `GET /v1/batches/:id` (as `key`, or keyless) until the batch has finished; returns its status. */
+/**
+ * Waits (through @reel/client, as `key` or keyless) until the batch has finished; returns its status.
+ * The tests' own waits go through the typed client, so a change of the batch route's answer that the
+ * client does not know fails them.
+ */
 // biome-ignore lint/suspicious/noExplicitAny: as above
 export async function waitForBatch(baseUrl: string, id: string, key?: string): Promise<Record<string, any>> {
-  return until(`batch ${id}`, async () => {
-    const status = await json(
-      await fetch(`${baseUrl}/v1/batches/${id}`, key ? { headers: bearer(key) } : {}),
-    );
-    return status.finishedAt ? status : undefined;
-  });
+  const client = createReelClient({ baseUrl, ...(key ? { apiKey: key } : {}) });
+  return waitForBatchOf(client, id, { pollMs: 100, timeoutMs: 90_000 });
 }
 
-/** Uploads one file through `POST /v1/videos` as `key`; throws unless it is accepted (202). */
+/** Uploads one file through `POST /v1/videos` as `key` (@reel/client); throws unless it is accepted. */
 // biome-ignore lint/suspicious/noExplicitAny: as above
 export async function uploadAs(baseUrl: string, key: string, file: string): Promise<Record<string, any>> {
-  const body = new FormData();
-  body.append('file', new Blob([readFileSync(file)]), path.basename(file));
-  const response = await fetch(`${baseUrl}/v1/videos`, { method: 'POST', headers: bearer(key), body });
-  if (response.status !== 202)
-    throw new Error(`upload of ${file}: ${response.status} ${await response.text()}`);
-  return json(response);
+  return uploadFiles(createReelClient({ baseUrl, apiKey: key }), [file]);
 }
 
 /** Files (not folders) under `dir`, recursively; none when it does not exist. */

@@ -11,6 +11,7 @@
 import { existsSync } from 'node:fs';
 import { mkdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
+import { createReelClient, dataOf } from '@reel/client';
 import { createLogger, isReelError, type Logger, type ReelConfig } from '@reel/infra';
 import { type ColourSegment, colourVideoArgs, renderVideo } from '@reel/ingest';
 import {
@@ -186,27 +187,13 @@ async function backfillActiveModel(pipeline: Pipeline, display: ProgressDisplay,
   }
 }
 
-/** Runs one search through the HTTP API, as a browser or a script would. */
+/** Runs one search through the HTTP API with the typed client, as a script would. */
 async function searchApi(url: string, query: string, key: string | undefined): Promise<SearchHit[]> {
-  const response = await fetch(`${url}/v1/search`, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/json',
-      ...(key ? { authorization: `Bearer ${key}` } : {}),
-    },
-    body: JSON.stringify({ query, k: 3, filters: { tags: [DEMO_TAG] } }),
-  });
-  const body = (await response.json()) as {
-    results?: SearchHit[];
-    code?: string;
-    detail?: string;
-    title?: string;
-  };
-  if (!response.ok || !body.results)
-    throw new Error(
-      `POST ${url}/v1/search answered ${response.status}: ${body.code ?? ''} ${body.detail ?? body.title ?? ''}`.trim(),
-    );
-  return body.results.map((r) => ({
+  const reel = createReelClient({ baseUrl: url, ...(key ? { apiKey: key } : {}) });
+  const { results } = dataOf(
+    await reel.api.POST('/v1/search', { body: { query, k: 3, filters: { tags: [DEMO_TAG] } } }),
+  );
+  return results.map((r) => ({
     title: r.title,
     score: r.score,
     moment: { start: r.moment.start, end: r.moment.end },
