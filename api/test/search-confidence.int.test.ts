@@ -219,7 +219,7 @@ describe('more like this (an example video)', () => {
     expect(red.status).toBe(200);
     expect(red.results[0].title).toBe('dark-red');
     expect(red.results.map((r: { title: string }) => r.title)).not.toContain('red');
-    expect(red.results[0].confidence).toBeNull();
+    expect(red.results[0].confidence).toBeGreaterThanOrEqual(red.matchConfidence);
     expect(red.noGoodMatch).toBe(false);
   });
 
@@ -275,7 +275,7 @@ describe('search by image (multipart)', () => {
     const red = await byImage(still('red.png', 'color=c=0xE61919:s=96x72'), 'red.png', { k: '3' });
     expect(red.status).toBe(200);
     expect(red.results.map((r: { title: string }) => r.title)).toContain('red');
-    expect(red.results[0].confidence).toBeNull();
+    expect(red.results[0].confidence).toBeGreaterThanOrEqual(red.matchConfidence);
     const split = still(
       'green-left.jpg',
       "color=c=white:s=96x72,format=rgb24,geq=r='if(lt(X,W/2),25,255)':g='if(lt(X,W/2),180,255)':b='if(lt(X,W/2),25,255)'",
@@ -294,6 +294,55 @@ describe('search by image (multipart)', () => {
     // With a text too: the image leads at a high weight.
     const both = await byImage(split, 'green-left.jpg', { query: 'purple', exampleWeight: '0.9' });
     expect(both.results[0].title).toBe('green-left');
+  });
+
+  it('tells stills of the corpus from pictures of nothing by confidence (pictures of nothing as references)', async () => {
+    // Answerable: a frame of each video, as a person would screenshot it.
+    const answerable = Object.keys(CORPUS).map((name) => {
+      const file = path.join(api.root, `frame-of-${name}.png`);
+      writeStill(file, `movie=${path.join(api.videos, name)},trim=start_frame=3`);
+      return { name, image: readFileSync(file) };
+    });
+    // Nonsense: pictures with no scene, none of them a reference picture (other noise seeds, strengths
+    // and colours, blurred noise, other gradient directions). Not counted as nonsense here: flat fields
+    // and black-and-white bands, which on this corpus of flat colour fields and bands are near real
+    // videos (a flat grey still does stand out for the video with a grey background).
+    const nonsense = [
+      'color=c=gray:s=96x72,noise=alls=80:allf=t+u:all_seed=11',
+      'color=c=gray:s=96x72,noise=alls=60:allf=t+u:all_seed=12',
+      'color=c=0x7a7a7a:s=96x72,noise=alls=30:allf=u:all_seed=13',
+      'color=c=gray:s=96x72,noise=c0s=90:c1s=90:c2s=90:allf=u:all_seed=14',
+      'color=c=gray:s=96x72,noise=alls=100:allf=u:all_seed=15,gblur=sigma=2',
+      "nullsrc=s=96x72,geq=lum='(X+Y)*255/166':cb=128:cr=128",
+      "nullsrc=s=96x72,geq=lum='255-Y*255/71':cb=128:cr=128",
+      "nullsrc=s=96x72,geq=lum='255-X*255/95':cb=128:cr=128",
+    ].map((source, i) => still(`nothing-${i}.png`, source));
+    const found: string[] = [];
+    const answered: string[] = [];
+    for (const { name, image } of answerable) {
+      const answer = await byImage(image, `${name}.png`, { k: '3' });
+      if (answer.results.some((r: { title: string }) => `${r.title}.mp4` === name)) found.push(name);
+      if (!answer.noGoodMatch) answered.push(name);
+    }
+    const flagged: number[] = [];
+    for (const [i, image] of nonsense.entries())
+      if ((await byImage(image, `nothing-${i}.png`)).noGoodMatch) flagged.push(i);
+    console.log(
+      `search by image: own video in the top 3 for ${found.length}/${answerable.length} stills; confidence: answerable ${answered.length}/${answerable.length}, pictures of nothing flagged ${flagged.length}/${nonsense.length}; not answered: ${
+        answerable
+          .map((a) => a.name)
+          .filter((n) => !answered.includes(n))
+          .join(', ') || 'none'
+      }; not flagged: ${
+        nonsense
+          .map((_, i) => i)
+          .filter((i) => !flagged.includes(i))
+          .join(', ') || 'none'
+      }`,
+    );
+    expect(found.length / answerable.length).toBeGreaterThanOrEqual(0.95);
+    expect(answered.length / answerable.length).toBeGreaterThanOrEqual(0.95);
+    expect(flagged.length / nonsense.length).toBeGreaterThanOrEqual(0.95);
   });
 
   it('refuses what is not a JPEG, PNG or WebP (an SVG, a text), and an image over the limit, with their codes', async () => {

@@ -376,10 +376,13 @@ describe('the web page at / (real chromium, API, worker, ffmpeg, onnxruntime, La
   it('offers only the poolings the server can run, its default named', async () => {
     const { page, errors } = await openPage(`${api.url}/`);
     await expect
-      .poll(() =>
-        page
-          .locator('#filter-pooling option')
-          .evaluateAll((o) => o.map((x) => (x as HTMLOptionElement).value)),
+      .poll(
+        () =>
+          page
+            .locator('#filter-pooling option')
+            .evaluateAll((o) => o.map((x) => (x as HTMLOptionElement).value)),
+        // the page also loads the library at start: on a loaded machine the answer may take seconds
+        { timeout: 15_000 },
       )
       .toEqual(['', 'attention', 'topk', 'max', 'mean']); // no learned head on this server: no xpool
     expect(await page.locator('#filter-pooling option[value=""]').textContent()).toBe(

@@ -177,7 +177,7 @@ export interface paths {
                                 title: string;
                                 /** @description Cosine between the text and the pooled video, in [-1, 1] */
                                 score: number;
-                                /** @description How far the score stands above the same video's scores for texts that match nothing, in their standard deviations: about 0 for nonsense, 3 and more for a match (independent of the model's cosine scale). Null for a query with an example (like) */
+                                /** @description How far the score stands above the same video's scores for queries that match nothing (texts; for an example, pictures of nothing), in their standard deviations: about 0 for nonsense, 3 and more for a match (independent of the model's cosine scale). Null only when the server has no reference pictures for a search by example */
                                 confidence: number | null;
                                 moment: {
                                     /** @description Seconds */
@@ -405,7 +405,7 @@ export interface paths {
                                 title: string;
                                 /** @description Cosine between the text and the pooled video, in [-1, 1] */
                                 score: number;
-                                /** @description How far the score stands above the same video's scores for texts that match nothing, in their standard deviations: about 0 for nonsense, 3 and more for a match (independent of the model's cosine scale). Null for a query with an example (like) */
+                                /** @description How far the score stands above the same video's scores for queries that match nothing (texts; for an example, pictures of nothing), in their standard deviations: about 0 for nonsense, 3 and more for a match (independent of the model's cosine scale). Null only when the server has no reference pictures for a search by example */
                                 confidence: number | null;
                                 moment: {
                                     /** @description Seconds */

@@ -24,6 +24,7 @@ export {
   type PreprocessConfig,
   videoFrameGeometry,
 } from './clip/preprocess-config.ts';
+export { referenceStills } from './clip/reference-stills.ts';
 export {
   type ClipTextBatch,
   ClipTokenizer,

@@ -15,6 +15,10 @@
  * even at the one cut that suited that corpus best (9.4, found after the fact), kept only 60% of the
  * answerable queries. It measures the pool, not the query: a small tenant or a corpus of look-alike
  * videos makes any best result stand out or none, and its scale changes with the corpus.
+ *
+ * A search by example (an image, a video) is measured the same way against pictures of nothing instead
+ * of texts (SearchServiceOptions.confidenceReferenceImages): image–image cosines live on another scale
+ * than text–image ones, so each kind of query is compared with references of its own kind.
  */
 
 /** Texts no video matches; embedded once per model. */

@@ -91,6 +91,11 @@ export interface SearchServiceOptions {
   maxXPoolBuildsPerQuery?: number;
   /** Texts that match no video, for confidence (default {@link CONFIDENCE_REFERENCE_TEXTS}). */
   confidenceReferences?: readonly string[];
+  /**
+   * Pictures of nothing (encoded images: flat fields, gradients, noise), embedded by the embedder's
+   * `encodeImages`, for the confidence of searches by example. None: such searches have none (null).
+   */
+  confidenceReferenceImages?: readonly Uint8Array[];
   /** Confidence a result needs to count as a match (default {@link DEFAULT_MATCH_CONFIDENCE}). */
   matchConfidence?: number;
 }
@@ -150,9 +155,10 @@ export interface SearchResult {
   /** Cosine between the text and the pooled video embedding, in [−1, 1]. */
   score: number;
   /**
-   * How far the score stands above the same video's scores for texts that match nothing, in their
-   * standard deviations (see confidence.ts): about 0 for nonsense, 3 and more for a match. Null for a
-   * query with an example (an example's scores are not on the texts' scale).
+   * How far the score stands above the same video's scores for queries that match nothing (texts; for an
+   * example, pictures of nothing; for both, their mixes), in their standard deviations (see
+   * confidence.ts): about 0 for nonsense, 3 and more for a match. Null for a query with an example when
+   * the service has no reference pictures.
    */
   confidence: number | null;
   moment: SearchMoment;
@@ -219,6 +225,18 @@ function combineQuery(
   return unitVector(Float32Array.from(t, (x, i) => (1 - exampleWeight) * x + exampleWeight * e[i]!));
 }
 
+/**
+ * References for a text and an example together: each reference text mixed with a reference picture
+ * (in turn) as the query is, so they stand where a query of both that matches nothing would.
+ */
+function mixReferences(
+  texts: readonly Float32Array[],
+  images: readonly Float32Array[],
+  exampleWeight: number,
+): Float32Array[] {
+  return texts.map((t, i) => combineQuery(t, images[i % images.length], exampleWeight));
+}
+
 function invalid(message: string): never {
   throw new ReelError(IndexErrorCode.SEARCH_INPUT_INVALID, message);
 }
@@ -241,6 +259,7 @@ export class SearchService {
   readonly #maxXPoolBuilds: number;
   readonly matchConfidence: number;
   readonly #referenceTexts: readonly string[];
+  readonly #referenceImages: readonly Uint8Array[];
   readonly #references = new Map<string, Promise<Float32Array[]>>();
   readonly #referenceStats = new Map<string, { mean: number; sd: number }>();
   #rescore: { fingerprint: string; cache: RescoreCache } | null = null;
@@ -269,6 +288,7 @@ export class SearchService {
     this.#maxXPoolBuilds = options.maxXPoolBuildsPerQuery ?? 100;
     this.matchConfidence = options.matchConfidence ?? DEFAULT_MATCH_CONFIDENCE;
     this.#referenceTexts = options.confidenceReferences ?? CONFIDENCE_REFERENCE_TEXTS;
+    this.#referenceImages = options.confidenceReferenceImages ?? [];
     if (options.rescoreCache !== undefined)
       this.#rescore = { fingerprint: this.embedder.fingerprint, cache: options.rescoreCache };
     if (!Number.isInteger(this.candidates) || this.candidates < 1)
@@ -391,8 +411,12 @@ export class SearchService {
     const minConfidence = options.minConfidence;
     if (minConfidence !== undefined && !Number.isFinite(minConfidence))
       invalid(`minConfidence: expected a number, got ${minConfidence}`);
-    if (minConfidence !== undefined && (like !== undefined || image !== undefined))
-      invalid('minConfidence: confidence is measured for text queries only, not with an example');
+    const byExample = like !== undefined || image !== undefined;
+    const examplesMeasured = this.#referenceImages.length > 0 && this.embedder.encodeImages !== undefined;
+    if (minConfidence !== undefined && byExample && !examplesMeasured)
+      invalid(
+        'minConfidence: this search has no reference pictures, so a search by example has no confidence',
+      );
     const group = options.group ?? 'video';
     if (group !== 'video' && group !== 'moment')
       invalid(`group: expected video or moment, got ${JSON.stringify(group)}`);
@@ -440,9 +464,21 @@ export class SearchService {
           ? (await this.embedder.encodeImages!([image]))[0]
           : undefined;
     const vector = combineQuery(embedded?.vector, example, exampleWeight);
-    // Confidence is measured against texts: it means something for a text query only.
-    const measured = like === undefined && image === undefined;
-    const references = measured ? await this.#referenceVectors(fingerprint) : [];
+    // Confidence is measured against queries that match nothing of the same kind: texts for a text,
+    // pictures of nothing for an example, and for both their mixes with the request's weight.
+    const measured = !byExample || examplesMeasured;
+    const referenceKind = !byExample ? 'text' : text === undefined ? 'image' : `mix ${exampleWeight}`;
+    const references = !measured
+      ? []
+      : !byExample
+        ? await this.#referenceVectors(fingerprint, 'text')
+        : text === undefined
+          ? await this.#referenceVectors(fingerprint, 'image')
+          : mixReferences(
+              await this.#referenceVectors(fingerprint, 'text'),
+              await this.#referenceVectors(fingerprint, 'image'),
+              exampleWeight,
+            );
     const encoded = performance.now();
     const empty = (stage1Ms = 0): SearchResponse => ({
       results: [],
@@ -521,7 +557,7 @@ export class SearchService {
       if (value === undefined) {
         // A video's reference statistics depend on the video, the pooling and the model, not on the
         // query: kept across queries, so a video costs its 24 reference scorings once.
-        const statsKey = `${fingerprint}\u0000${pooling}\u0000${cache.key(slot)}\u0000${cache.revision(slot)}`;
+        const statsKey = `${fingerprint}\u0000${pooling}\u0000${referenceKind}\u0000${cache.key(slot)}\u0000${cache.revision(slot)}`;
         let stats = this.#referenceStats.get(statsKey);
         if (stats === undefined) {
           preparedReferences ??= references.map((reference) => this.prepare(pooling, reference));
@@ -699,12 +735,17 @@ export class SearchService {
   }
 
   /** The reference texts' embeddings for a model, embedded once (see confidence.ts). */
-  #referenceVectors(fingerprint: string): Promise<Float32Array[]> {
-    let vectors = this.#references.get(fingerprint);
+  /** The reference texts' or pictures' embeddings under the model, embedded once. */
+  #referenceVectors(fingerprint: string, kind: 'text' | 'image'): Promise<Float32Array[]> {
+    const key = `${fingerprint}\u0000${kind}`;
+    let vectors = this.#references.get(key);
     if (vectors === undefined) {
-      vectors = this.embedder.encodeTexts(this.#referenceTexts);
-      this.#references.set(fingerprint, vectors);
-      vectors.catch(() => this.#references.delete(fingerprint));
+      vectors =
+        kind === 'text'
+          ? this.embedder.encodeTexts(this.#referenceTexts)
+          : this.embedder.encodeImages!(this.#referenceImages);
+      this.#references.set(key, vectors);
+      vectors.catch(() => this.#references.delete(key));
     }
     return vectors;
   }

@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { RawFrame } from '../clip/preprocess.ts';
+import { mulberry32 } from '../seeded-random.ts';
 
 export const CALIBRATION_FILE = 'calibration.json';
 
@@ -137,15 +138,7 @@ export function topKAgreement(
 }
 
 /** Deterministic PRNG (mulberry32) in [0, 1). */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const random = mulberry32;
 
 /**
  * Generated calibration images for a model with no indexed videos yet: `count` RGB frames of `size`²

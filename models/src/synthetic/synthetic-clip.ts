@@ -24,6 +24,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { CLIP_IMAGE_MEAN, CLIP_IMAGE_STD } from '../clip/preprocess-config.ts';
 import { GraphBuilder } from '../onnx/graph-builder.ts';
+import { mulberry32 } from '../seeded-random.ts';
 import {
   buildSyntheticTokenizer,
   CLIP_BOS_ID,
@@ -158,17 +159,6 @@ function vocabularyWords(): string[] {
     ...Object.keys(SYNTHETIC_BRIGHTNESS_WORDS),
     ...SYNTHETIC_FILLER_WORDS,
   ];
-}
-
-/** mulberry32: a tiny seeded PRNG giving uniform floats in [0, 1), identical on every platform. */
-function mulberry32(seed: number): () => number {
-  let state = seed | 0;
-  return () => {
-    state = (state + 0x6d2b79f5) | 0;
-    let t = Math.imul(state ^ (state >>> 15), 1 | state);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /**

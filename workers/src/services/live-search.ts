@@ -8,7 +8,7 @@
 import path from 'node:path';
 import { loadXPoolHead, SearchService, type XPoolHead, xpoolHeadPairingWarning } from '@reel/index';
 import { type Logger, withTimeout } from '@reel/infra';
-import { ClipModel, createInferencePool, type InferencePool } from '@reel/models';
+import { ClipModel, createInferencePool, type InferencePool, referenceStills } from '@reel/models';
 import type { ModelRef } from '../jobs.ts';
 import { checkModelDir } from '../model-dirs.ts';
 import type { Pipeline } from '../pipeline.ts';
@@ -80,6 +80,8 @@ export class LiveSearch {
     const service = new SearchService({
       store: this.#pipeline.store,
       embedder: clip,
+      // pictures of nothing: searches by example get a confidence too
+      confidenceReferenceImages: await referenceStills(),
       ...(this.#head ? { xpoolHead: this.#head } : {}),
       ...(xpoolWarning ? { xpoolWarning } : {}),
     });

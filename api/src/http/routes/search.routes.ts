@@ -31,7 +31,7 @@ const SearchResultSchema = Type.Object({
   score: Type.Number({ description: 'Cosine between the text and the pooled video, in [-1, 1]' }),
   confidence: Type.Union([Type.Number(), Type.Null()], {
     description:
-      "How far the score stands above the same video's scores for texts that match nothing, in their standard deviations: about 0 for nonsense, 3 and more for a match (independent of the model's cosine scale). Null for a query with an example (like)",
+      "How far the score stands above the same video's scores for queries that match nothing (texts; for an example, pictures of nothing), in their standard deviations: about 0 for nonsense, 3 and more for a match (independent of the model's cosine scale). Null only when the server has no reference pictures for a search by example",
   }),
   moment: Type.Object({
     start: Type.Number({ description: 'Seconds' }),
