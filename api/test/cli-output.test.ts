@@ -78,7 +78,7 @@ describe('reel search table', () => {
     expect(formatResults([])).toBe('no results');
     const table = formatResults([result('red', 0.01, 0, 1, 'vid-1', 1)], true);
     expect(table.split('\n')[0]).toBe(
-      'no good match: nothing stands out from text that matches nothing; the closest videos are',
+      'no good match: nothing stands out from queries that match nothing; the closest videos are',
     );
   });
 });

@@ -163,7 +163,7 @@ describe('reel ingest, status, search (real CLI, local worker)', () => {
     const nonsense = await runCli(['search', 'xyzzy plugh'], env);
     expect(nonsense.code).toBe(0);
     expect(nonsense.stdout.split('\n')[0]).toBe(
-      'no good match: nothing stands out from text that matches nothing; the closest videos are',
+      'no good match: nothing stands out from queries that match nothing; the closest videos are',
     );
     expect(nonsense.stdout.split('\n')[1]).toMatch(/^#\s+title\s+score\s+conf\s+moment\s+video$/);
     // Every matching moment: --group moment ranks moments across videos.

@@ -143,7 +143,8 @@ function card(result, rank) {
         ? el('span', { class: 'confidence', text: '' })
         : el('span', {
             class: result.confidence >= search.matchConfidence ? 'confidence match' : 'confidence',
-            title: 'How far the score stands above text that matches nothing (3 and more: a clear match)',
+            title:
+              'How far the score stands above queries that match nothing: texts, or for an example pictures of nothing (3 and more: a clear match)',
             text: `confidence ${result.confidence.toFixed(1)}`,
           }),
       el('span', { class: 'moment', text: moment }),
@@ -214,7 +215,7 @@ async function runSearch({ more = false, example } = {}) {
     search.shown === 0
       ? `No videos match ${search.label}.`
       : search.noGoodMatch
-        ? `No good match for ${search.label}: nothing stands out from text that matches nothing. The closest ${search.shown} video${search.shown === 1 ? '' : 's'} follow.`
+        ? `No good match for ${search.label}: nothing stands out from queries that match nothing. The closest ${search.shown} video${search.shown === 1 ? '' : 's'} follow.`
         : `${search.shown} result${search.shown === 1 ? '' : 's'} for ${search.label} (${Math.round(response.timings.totalMs)} ms)`,
     search.noGoodMatch && search.shown > 0 ? 'warning' : undefined,
   );

@@ -54,7 +54,7 @@ export function formatResults(results: SearchResponse['results'], noGoodMatch = 
   });
   const table = rows.join('\n');
   return noGoodMatch
-    ? `no good match: nothing stands out from text that matches nothing; the closest videos are\n${table}`
+    ? `no good match: nothing stands out from queries that match nothing; the closest videos are\n${table}`
     : table;
 }
 
@@ -156,7 +156,7 @@ export function registerSearch(program: Command, context: () => CliContext): voi
     .option('--json', 'print the response as JSON')
     .addHelpText(
       'after',
-      '\nPrints #, title, score (cosine), conf (confidence: how far it stands above text that matches nothing;\n' +
+      '\nPrints #, title, score (cosine), conf (confidence: how far it stands above queries that match nothing;\n' +
         '3 and more is a clear match), the moment that matched (m:ss.s–m:ss.s) and the video id, under\n' +
         '"no good match" when nothing stands out; --json\n' +
         'prints the whole response (untrimmed titles, each rank and moment with its frame index, timings,\n' +
