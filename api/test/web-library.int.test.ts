@@ -7,9 +7,9 @@
  * delete one after a confirmation, retry a failed one and read the batch history. At desktop and phone
  * widths; screenshots in api/test-artifacts/ (web-library-*.png).
  */
-import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type ApiFixture,
@@ -19,9 +19,7 @@ import {
   uploadForm,
   waitForBatch,
 } from './helpers/api-server.ts';
-
-const CHROMIUM = process.env.REEL_CHROMIUM_PATH ?? '/usr/bin/chromium';
-const ARTIFACTS = path.resolve(import.meta.dirname, '../test-artifacts');
+import { ARTIFACTS, launchBrowser, openPage as openPageIn } from './helpers/browser.ts';
 
 let api: ApiFixture;
 let browser: Browser;
@@ -29,16 +27,8 @@ const ids: Record<string, string> = {};
 let redFile: string;
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM))
-    throw new Error(
-      `no browser at ${CHROMIUM}: install Debian's chromium (apt-get install -y chromium) or set REEL_CHROMIUM_PATH`,
-    );
-  mkdirSync(ARTIFACTS, { recursive: true });
+  browser = await launchBrowser();
   api = await startApi();
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-  });
   redFile = renderColourVideo(api.videos, 'red.mp4', [{ colour: 'red', seconds: 2 }]);
   const blue = renderColourVideo(api.videos, 'blue.mp4', [{ colour: 'blue', seconds: 5 }]);
   const broken = path.join(api.videos, 'Broken.mp4');
@@ -60,15 +50,9 @@ afterAll(async () => {
 });
 
 async function openPage(width = 1100): Promise<{ page: Page; errors: string[] }> {
-  const page = await browser.newPage({ viewport: { width, height: 900 } });
-  const errors: string[] = [];
-  page.on('pageerror', (error) => errors.push(error.message));
-  page.on('console', (message) => {
-    if (message.type() === 'error') errors.push(message.text());
-  });
-  await page.goto(`${api.url}/`);
-  await page.locator('#library-list li').first().waitFor();
-  return { page, errors };
+  const opened = await openPageIn(browser, `${api.url}/`, { width, height: 900 });
+  await opened.page.locator('#library-list li').first().waitFor();
+  return opened;
 }
 
 const titles = (page: Page) => page.locator('#library-list .card-title').allTextContents();

@@ -6,9 +6,9 @@
  * search, open the first result and check the player stands at the matched moment. Screenshots are
  * written to api/test-artifacts/ (web-page-results.png, web-page-player.png) for a person to look at.
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KeyStore } from '../src/keys/key-store.ts';
 import {
@@ -20,24 +20,14 @@ import {
   waitForBatch,
   writeStill,
 } from './helpers/api-server.ts';
-
-const CHROMIUM = process.env.REEL_CHROMIUM_PATH ?? '/usr/bin/chromium';
-const ARTIFACTS = path.resolve(import.meta.dirname, '../test-artifacts');
+import { ARTIFACTS, launchBrowser, openPage as openPageIn } from './helpers/browser.ts';
 
 let api: ApiFixture;
 let browser: Browser;
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM))
-    throw new Error(
-      `no browser at ${CHROMIUM}: install Debian's chromium (apt-get install -y chromium) or set REEL_CHROMIUM_PATH`,
-    );
-  mkdirSync(ARTIFACTS, { recursive: true });
+  browser = await launchBrowser();
   api = await startApi();
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-  });
 }, 120_000);
 
 afterAll(async () => {
@@ -46,16 +36,7 @@ afterAll(async () => {
 });
 
 /** A new page that fails the test on any error the page's script throws or logs. */
-async function openPage(address: string): Promise<{ page: Page; errors: string[] }> {
-  const page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
-  const errors: string[] = [];
-  page.on('pageerror', (error) => errors.push(error.message));
-  page.on('console', (message) => {
-    if (message.type() === 'error') errors.push(message.text());
-  });
-  await page.goto(address);
-  return { page, errors };
-}
+const openPage = (address: string) => openPageIn(browser, address);
 
 describe('the web page at / (real chromium, API, worker, ffmpeg, onnxruntime, LanceDB)', () => {
   it('uploads two videos, shows them indexed, finds the right one first and plays it from the moment', async () => {

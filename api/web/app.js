@@ -1,7 +1,7 @@
 // The reel web page: search with filters and "load more", result cards that open a player at the
 // matched moment, uploads by drag-and-drop or file picker with each video's progress polled live, and
 // an API-key field when the server needs one. See reel-client.js for the API calls.
-import { $, clock, describe, el, say } from './dom.js';
+import { $, clock, describe, el, momentMarks, say } from './dom.js';
 import { initLibrary } from './library.js';
 import {
   ApiError,
@@ -206,7 +206,10 @@ async function runSearch({ more = false, example } = {}) {
   if (!more) search.moments.clear();
   for (const result of response.results) {
     list.append(card(result, ++search.shown));
-    search.moments.set(result.videoId, result.moments?.length ? result.moments : [result.moment]);
+    search.moments.set(
+      result.videoId,
+      result.moments?.length ? result.moments : [{ ...result.moment, score: result.score }],
+    );
   }
   search.cursor = response.nextCursor;
   $('load-more').hidden = !response.nextCursor;
@@ -282,21 +285,7 @@ async function play(result) {
     `Matched moment ${clock(start)}–${clock(end)} · score ${result.score.toFixed(3)}`;
   // The video's matching moments: jump between them.
   const marks = $('player-moments');
-  marks.replaceChildren(
-    ...(result.moments ?? []).map((m, i) => {
-      const mark = el('button', {
-        type: 'button',
-        class: 'moment-mark secondary',
-        'aria-label': `Moment ${i + 1}: ${clock(m.start)} to ${clock(m.end)}, score ${m.score.toFixed(3)}`,
-        text: `${clock(m.start)}–${clock(m.end)}`,
-      });
-      mark.addEventListener('click', () => {
-        player.currentTime = m.start;
-        player.play().catch(() => {});
-      });
-      return mark;
-    }),
-  );
+  marks.replaceChildren(...momentMarks(result.moments ?? [], player));
   marks.hidden = (result.moments ?? []).length < 2;
   $('player-dialog').showModal();
   releaseMediaUrl(playing);

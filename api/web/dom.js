@@ -47,3 +47,20 @@ export function bytes(n) {
   }
   return `${i === 0 ? value : value.toFixed(1)} ${units[i]}`;
 }
+
+/** A button per moment ({start, end, score}) that plays `player` from it. */
+export function momentMarks(moments, player) {
+  return moments.map((m, i) => {
+    const mark = el('button', {
+      type: 'button',
+      class: 'moment-mark secondary',
+      'aria-label': `Moment ${i + 1}: ${clock(m.start)} to ${clock(m.end)}, score ${m.score.toFixed(3)}`,
+      text: `${clock(m.start)}–${clock(m.end)}`,
+    });
+    mark.addEventListener('click', () => {
+      player.currentTime = m.start;
+      player.play().catch(() => {});
+    });
+    return mark;
+  });
+}

@@ -2,7 +2,7 @@
 // one video opened (player, facts, the last search's moments), its title and tags edited, deleted after
 // a confirmation, a failed one retried; and the recent batches with each video's outcome. Every call is
 // the HTTP API's (GET|PATCH|DELETE /v1/videos[/:id], POST /v1/videos/:id/retry, GET /v1/batches[/:id]).
-import { $, bytes, clock, describe, el, say } from './dom.js';
+import { $, bytes, clock, describe, el, momentMarks, say } from './dom.js';
 import { mediaUrl, releaseMediaUrl, request } from './reel-client.js';
 
 const PAGE = 20;
@@ -125,19 +125,7 @@ export function initLibrary({ withKey, momentsOf }) {
     const moments = momentsOf(video.id);
     $('video-moments').replaceChildren(
       el('legend', { text: 'Moments of the last search' }),
-      ...moments.map((m, i) => {
-        const mark = el('button', {
-          type: 'button',
-          class: 'moment-mark secondary',
-          'aria-label': `Moment ${i + 1}: ${clock(m.start)} to ${clock(m.end)}, score ${m.score.toFixed(3)}`,
-          text: `${clock(m.start)}–${clock(m.end)}`,
-        });
-        mark.addEventListener('click', () => {
-          player.currentTime = m.start;
-          player.play().catch(() => {});
-        });
-        return mark;
-      }),
+      ...momentMarks(moments, player),
     );
     $('video-moments').hidden = moments.length === 0;
     $('video-dialog').showModal();

@@ -276,45 +276,41 @@ export class WebhookService {
   }
 
   /** A video of a tenant's batch was indexed (not in a model backfill: that re-embeds what is indexed). */
-  async videoIndexed(
+  videoIndexed(
     video: { tenant: string; videoId: string; batchId: string; name: string; fingerprint: string },
     outcome: { frames: number; durationSeconds: number },
   ): Promise<void> {
-    const type = WebhookEventType.videoIndexed;
-    await this.emit(video.tenant, {
-      id: `${type}/${video.batchId}/${video.videoId}`,
-      type,
-      createdAt: new Date().toISOString(),
-      data: {
-        videoId: video.videoId,
-        batchId: video.batchId.includes('.') ? clientBatchId(video.batchId) : video.batchId,
-        name: video.name,
-        durationSeconds: outcome.durationSeconds,
-        frames: outcome.frames,
-        model: video.fingerprint,
-        videoUrl: `/v1/videos/${video.videoId}`,
-      },
+    return this.#videoEvent(WebhookEventType.videoIndexed, video, {
+      durationSeconds: outcome.durationSeconds,
+      frames: outcome.frames,
+      model: video.fingerprint,
+      videoUrl: `/v1/videos/${video.videoId}`,
     });
   }
 
   /** A video failed for good (its last attempt, or bad input at once). */
-  async videoFailed(
+  videoFailed(
     video: { tenant: string; videoId: string; batchId: string; name: string },
     failure: { code: string; message: string; retryable: boolean },
   ): Promise<void> {
-    const type = WebhookEventType.videoFailed;
+    return this.#videoEvent(WebhookEventType.videoFailed, video, {
+      code: failure.code,
+      message: failure.message,
+      retryable: failure.retryable,
+    });
+  }
+
+  /** A video's event: its id, batch (as the tenant knows it) and name, then what the type adds. */
+  async #videoEvent(
+    type: WebhookEventType,
+    video: { tenant: string; videoId: string; batchId: string; name: string },
+    rest: Record<string, unknown>,
+  ): Promise<void> {
     await this.emit(video.tenant, {
       id: `${type}/${video.batchId}/${video.videoId}`,
       type,
       createdAt: new Date().toISOString(),
-      data: {
-        videoId: video.videoId,
-        batchId: video.batchId.includes('.') ? clientBatchId(video.batchId) : video.batchId,
-        name: video.name,
-        code: failure.code,
-        message: failure.message,
-        retryable: failure.retryable,
-      },
+      data: { videoId: video.videoId, batchId: clientBatchId(video.batchId), name: video.name, ...rest },
     });
   }
 
