@@ -1,7 +1,7 @@
 // The reel web page: search with filters and "load more", result cards that open a player at the
 // matched moment, uploads by drag-and-drop or file picker with each video's progress polled live, and
 // an API-key field when the server needs one. See reel-client.js for the API calls.
-import { $, clock, describe, el, momentMarks, say } from './dom.js';
+import { $, clock, dayBounds, describe, el, momentMarks, say } from './dom.js';
 import { initLibrary } from './library.js';
 import {
   ApiError,
@@ -100,14 +100,7 @@ function searchBody(form) {
     .map((t) => t.trim())
     .filter(Boolean);
   if (tags.length) filters.tags = tags;
-  // Dates are local days: "from" is inclusive from its midnight, "until" inclusive to its end.
-  if ($('filter-after').value)
-    filters.createdAfter = new Date(`${$('filter-after').value}T00:00`).toISOString();
-  if ($('filter-before').value) {
-    const end = new Date(`${$('filter-before').value}T00:00`);
-    end.setDate(end.getDate() + 1);
-    filters.createdBefore = end.toISOString();
-  }
+  Object.assign(filters, dayBounds($('filter-after').value, $('filter-before').value));
   const body = { query, k: PAGE_SIZE, filters };
   if ($('filter-pooling').value) body.pooling = $('filter-pooling').value;
   return body;

@@ -64,3 +64,18 @@ export function momentMarks(moments, player) {
     return mark;
   });
 }
+
+/**
+ * The createdAfter/createdBefore filters of two date inputs (YYYY-MM-DD, either empty), as local days:
+ * "from" is inclusive from its midnight, "until" inclusive to its end.
+ */
+export function dayBounds(from, until) {
+  const bounds = {};
+  if (from) bounds.createdAfter = new Date(`${from}T00:00`).toISOString();
+  if (until) {
+    const end = new Date(`${until}T00:00`);
+    end.setDate(end.getDate() + 1);
+    bounds.createdBefore = end.toISOString();
+  }
+  return bounds;
+}

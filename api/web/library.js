@@ -2,7 +2,7 @@
 // one video opened (player, facts, the last search's moments), its title and tags edited, deleted after
 // a confirmation, a failed one retried; and the recent batches with each video's outcome. Every call is
 // the HTTP API's (GET|PATCH|DELETE /v1/videos[/:id], POST /v1/videos/:id/retry, GET /v1/batches[/:id]).
-import { $, bytes, clock, describe, el, momentMarks, say } from './dom.js';
+import { $, bytes, clock, dayBounds, describe, el, momentMarks, say } from './dom.js';
 import { mediaUrl, releaseMediaUrl, request } from './reel-client.js';
 
 const PAGE = 20;
@@ -21,13 +21,8 @@ export function initLibrary({ withKey, momentsOf }) {
     if ($('lib-status').value) q.set('status', $('lib-status').value);
     if ($('lib-min').value !== '') q.set('minDuration', $('lib-min').value);
     if ($('lib-max').value !== '') q.set('maxDuration', $('lib-max').value);
-    // Local days, as in the search filters: "from" its midnight, "until" the end of its day.
-    if ($('lib-after').value) q.set('createdAfter', new Date(`${$('lib-after').value}T00:00`).toISOString());
-    if ($('lib-before').value) {
-      const end = new Date(`${$('lib-before').value}T00:00`);
-      end.setDate(end.getDate() + 1);
-      q.set('createdBefore', end.toISOString());
-    }
+    for (const [name, value] of Object.entries(dayBounds($('lib-after').value, $('lib-before').value)))
+      q.set(name, value);
     return q;
   }
 

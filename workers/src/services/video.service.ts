@@ -148,7 +148,7 @@ export class VideoService implements DeletedVideos {
       : null;
     let sizeBytes: number | null = null;
     if (video.status === 'indexed') {
-      const file = await this.openFile(tenant, videoId).catch(() => null);
+      const file = await this.#open(video).catch(() => null);
       if (file) {
         sizeBytes = file.size;
         await file.close();
@@ -199,7 +199,11 @@ export class VideoService implements DeletedVideos {
    * file is gone or its record points somewhere it may not (the refusal is told to `onRefusedSource`).
    */
   async openFile(tenant: string, videoId: string): Promise<VideoFile> {
-    const video = await this.get(tenant, videoId);
+    return this.#open(await this.get(tenant, videoId));
+  }
+
+  /** The file of a video record already read (see openFile). */
+  async #open(video: VideoRecord): Promise<VideoFile> {
     if (video.status !== 'indexed')
       throw new ReelError(
         'VIDEO_NOT_INDEXED',

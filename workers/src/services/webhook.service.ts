@@ -30,6 +30,7 @@ import type { BatchStatus } from '../batch-progress.ts';
 import { toJobError } from '../error-policy.ts';
 import type { JobHandler } from '../job-handlers.ts';
 import { JobName, type WebhookEvent, WebhookEventType, type WebhookJobData } from '../jobs.ts';
+import { checkVideoUrl } from '../video-url.ts';
 import { newWebhookSecret, SIGNATURE_HEADER, signWebhook } from '../webhook-signature.ts';
 
 export const WEBHOOK_EVENTS: readonly WebhookEventType[] = Object.values(WebhookEventType);
@@ -58,6 +59,11 @@ export interface WebhookOptions {
 function view(endpoint: WebhookEndpoint): WebhookEndpointView {
   const { secret: _secret, ...rest } = endpoint;
   return rest;
+}
+
+/** What disabling an endpoint sets: not enabled, why, and when. */
+function disabledFields(reason: string): Pick<WebhookEndpoint, 'enabled' | 'disabledReason' | 'disabledAt'> {
+  return { enabled: false, disabledReason: reason, disabledAt: new Date().toISOString() };
 }
 
 function pick(counts: Record<string, number>, names: string[]): Record<string, number> {
@@ -96,20 +102,13 @@ export class WebhookService {
 
   // ------------------------------------------------------------ endpoints
 
+  /** The URL checks of URL downloads (http(s), a host, no credentials), then the target's address. */
   async #checkUrl(raw: string): Promise<string> {
     if (raw.length > MAX_URL_LENGTH) invalid(`url: at most ${MAX_URL_LENGTH} characters, got ${raw.length}`);
-    let url: URL;
-    try {
-      url = new URL(raw);
-    } catch {
-      invalid(`url: ${JSON.stringify(raw.slice(0, 200))} is not a URL`);
-    }
-    if (url.protocol !== 'https:' && url.protocol !== 'http:')
-      invalid(`url: expected http or https, got ${url.protocol.replace(/:$/, '')}`);
-    if (url.username || url.password)
-      invalid('url: must not carry a user name or password (the signature authenticates reel)');
-    await this.#sender.checkTarget(url);
-    return url.href;
+    const checked = checkVideoUrl(raw);
+    if (!checked.ok) invalid(`url: ${checked.problem}`);
+    await this.#sender.checkTarget(checked.url);
+    return checked.url.href;
   }
 
   #checkEvents(events: readonly string[]): WebhookEventType[] {
@@ -187,11 +186,7 @@ export class WebhookService {
       Object.assign(next, { enabled: true, disabledReason: null, disabledAt: null });
       await this.#store.resetFailures(id);
     } else if (patch.enabled === false && endpoint.enabled) {
-      Object.assign(next, {
-        enabled: false,
-        disabledReason: 'disabled by a person',
-        disabledAt: new Date().toISOString(),
-      });
+      Object.assign(next, disabledFields('disabled by a person'));
     }
     await this.#store.saveEndpoint(next);
     return view(next);
@@ -406,12 +401,7 @@ export class WebhookService {
 
   async #disable(endpoint: WebhookEndpoint, reason: string): Promise<void> {
     const current = (await this.#store.endpoint(endpoint.tenant, endpoint.id)) ?? endpoint;
-    await this.#store.saveEndpoint({
-      ...current,
-      enabled: false,
-      disabledReason: reason,
-      disabledAt: new Date().toISOString(),
-    });
+    await this.#store.saveEndpoint({ ...current, ...disabledFields(reason) });
     this.#logger.warn(
       { tenant: endpoint.tenant, endpointId: endpoint.id, reason },
       'webhook endpoint disabled',
