@@ -218,7 +218,7 @@ export class BatchProgress {
 
   /** Marks the batch finished and lets Redis forget it after 30 days. */
   async finish(batchId: string): Promise<void> {
-    const meta = await this.#meta(batchId);
+    const meta = await this.meta(batchId);
     if (!meta) return;
     if (meta.finishedAt === undefined) {
       await this.#redis.hset(
@@ -232,17 +232,13 @@ export class BatchProgress {
   }
 
   /** A batch's kind, tenant and times, without its videos (undefined when Redis has no such batch). */
-  meta(batchId: string): Promise<BatchMeta | undefined> {
-    return this.#meta(batchId);
-  }
-
-  async #meta(batchId: string): Promise<BatchMeta | undefined> {
+  async meta(batchId: string): Promise<BatchMeta | undefined> {
     const raw = await this.#redis.hget(this.#metaKey(batchId), 'meta');
     return raw ? (JSON.parse(raw) as BatchMeta) : undefined;
   }
 
   async get(batchId: string): Promise<BatchStatus | undefined> {
-    const meta = await this.#meta(batchId);
+    const meta = await this.meta(batchId);
     if (!meta) return undefined;
     const videos = Object.values(await this.#redis.hgetall(this.#videosKey(batchId)))
       .map((raw) => JSON.parse(raw) as BatchVideo)
