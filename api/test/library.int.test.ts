@@ -124,6 +124,9 @@ describe('editing', () => {
 
   it('refuses an empty edit, a long title, too many tags, and a video that is not there', async () => {
     expect((await patch(acme, ids['red.mp4']!, {})).status).toBe(400);
+    const blank = await patch(acme, ids['red.mp4']!, { title: '   ' });
+    expect(blank.status).toBe(400);
+    expect((await json(blank)).detail).toContain('title: expected some text');
     expect((await patch(acme, ids['red.mp4']!, { title: 'x'.repeat(501) })).status).toBe(400);
     expect(
       (await patch(acme, ids['red.mp4']!, { tags: Array.from({ length: 21 }, (_, i) => `t${i}`) })).status,

@@ -275,6 +275,23 @@ describe('reel webhooks (the CLI, on the same Redis)', () => {
     );
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('--events: nope unknown');
+    const long = await runCli(
+      [
+        'webhooks',
+        'add',
+        '--tenant',
+        'globex',
+        '--url',
+        'https://x.example',
+        '--events',
+        'batch.finished',
+        '--description',
+        'x'.repeat(501),
+      ],
+      env,
+    );
+    expect(long.code).toBe(2);
+    expect(long.stderr).toContain('description: at most 500 characters, got 501');
     expect((await runCli(['webhooks', 'remove', created.endpoint.id, '--tenant', 'globex'], env)).code).toBe(
       0,
     );

@@ -167,6 +167,8 @@ export class VideoService implements DeletedVideos {
     labels: { title?: string; tags?: string[] },
   ): Promise<VideoRecord> {
     const title = labels.title?.trim();
+    if (title !== undefined && title.length === 0)
+      throw new ReelError('VALIDATION_FAILED', 'title: expected some text, got only spaces');
     if (title !== undefined && title.length > LABEL_LIMITS.titleLength)
       throw new ReelError(
         'VALIDATION_FAILED',

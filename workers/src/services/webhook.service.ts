@@ -66,6 +66,15 @@ function disabledFields(reason: string): Pick<WebhookEndpoint, 'enabled' | 'disa
   return { enabled: false, disabledReason: reason, disabledAt: new Date().toISOString() };
 }
 
+/** An endpoint's note: at most 500 characters (the routes say so too; the CLI comes here directly). */
+function checkDescription(description: string | undefined): void {
+  if (description !== undefined && description.length > 500)
+    throw new ReelError(
+      'VALIDATION_FAILED',
+      `description: at most 500 characters, got ${description.length}`,
+    );
+}
+
 function pick(counts: Record<string, number>, names: string[]): Record<string, number> {
   return Object.fromEntries(names.map((n) => [n, counts[n] ?? 0]));
 }
@@ -129,6 +138,7 @@ export class WebhookService {
   ): Promise<{ endpoint: WebhookEndpointView; secret: string }> {
     const url = await this.#checkUrl(input.url);
     const events = this.#checkEvents(input.events);
+    checkDescription(input.description);
     if (input.secret !== undefined && input.secret.length < 16)
       throw new ReelError(
         'VALIDATION_FAILED',
@@ -176,6 +186,7 @@ export class WebhookService {
     patch: { url?: string; events?: readonly string[]; description?: string; enabled?: boolean },
   ): Promise<WebhookEndpointView> {
     const endpoint = await this.#endpoint(tenant, id);
+    checkDescription(patch.description);
     const next: WebhookEndpoint = {
       ...endpoint,
       ...(patch.url !== undefined ? { url: await this.#checkUrl(patch.url) } : {}),
