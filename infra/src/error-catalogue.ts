@@ -65,6 +65,12 @@ export const ERROR_CATALOGUE = {
   INGEST_ABORTED: system(503, 'sampling was cancelled (the worker is stopping)'),
   DELETED: input(410, 'the video was deleted while it was being processed'),
   VIDEO_NOT_SUBMITTED: input(400, 'a job names a video nobody submitted'),
+  CAPTIONS_MALFORMED: input(422, 'a caption file or subtitle track is broken (the message names the line)'),
+  CAPTIONS_UNSUPPORTED: input(415, 'a caption file that is not SubRip, WebVTT or ASS/SSA by its content'),
+  CAPTIONS_TOO_LARGE: input(413, 'a caption file or subtitle track over 5 MiB or over its cue limit'),
+  SUBTITLE_TRACK_UNREADABLE: input(422, 'ffmpeg cannot read one text subtitle track of a video'),
+  CAPTIONS_UNMATCHED: input(422, 'a caption file uploaded with no video of its name beside it'),
+  CAPTION_TRACK_NOT_FOUND: input(404, 'no such caption track on the video (or it could not be read)'),
 
   // URL downloads
   BAD_URL: input(400, 'not an http(s) URL reel downloads (or one with credentials)'),

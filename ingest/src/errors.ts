@@ -35,6 +35,17 @@ export const IngestErrorCode = {
   INGEST_ABORTED: 'INGEST_ABORTED',
   /** Sampling options out of range (count, interval, size, threshold...). */
   INGEST_OPTIONS_INVALID: 'INGEST_OPTIONS_INVALID',
+  /**
+   * A caption file (or ffmpeg's text of a subtitle track) that is captions but broken: no cue at all, a
+   * time line that does not parse, a cue number with no time line. The message names the line.
+   */
+  CAPTIONS_MALFORMED: 'CAPTIONS_MALFORMED',
+  /** A sidecar file that is none of SubRip, WebVTT or ASS/SSA by its content (binary data, another format). */
+  CAPTIONS_UNSUPPORTED: 'CAPTIONS_UNSUPPORTED',
+  /** A caption file or subtitle track over 5 MiB, or with more cues than allowed (20 000 by default). */
+  CAPTIONS_TOO_LARGE: 'CAPTIONS_TOO_LARGE',
+  /** ffmpeg could not turn one text subtitle track into WebVTT (no decoder, corrupt packets): that track alone fails. */
+  SUBTITLE_TRACK_UNREADABLE: 'SUBTITLE_TRACK_UNREADABLE',
 } as const;
 
 export type IngestErrorCode = (typeof IngestErrorCode)[keyof typeof IngestErrorCode];

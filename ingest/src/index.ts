@@ -10,6 +10,17 @@ export {
   writeFramePngs,
   writeThumbnails,
 } from './adapters/thumbnails.ts';
+export {
+  CAPTION_MAX_BYTES,
+  type CaptionParseOptions,
+  DEFAULT_MAX_CUES,
+  type ParsedCaptions,
+  parseCaptionFile,
+} from './captions/caption-file.ts';
+export type { CaptionFormat, Cue, ReadTrack, SubtitleStream } from './captions/caption-types.ts';
+export { cleanCueText } from './captions/cue-text.ts';
+export { readSidecarCaptions, sidecarTrackId } from './captions/sidecar-captions.ts';
+export { type ReadSubtitleOptions, readSubtitleTracks } from './captions/subtitle-tracks.ts';
 export { INPUT_ERROR_CODES, IngestErrorCode } from './errors.ts';
 export { type ColourSegment, colourVideoArgs, type FrameGeometry } from './ffmpeg-args.ts';
 export { type ProbeOptions, probeVideo, type VideoLimits } from './probe-video.ts';

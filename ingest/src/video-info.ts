@@ -3,6 +3,7 @@
  * (`-print_format json -show_format -show_streams` plus the packets of the first seconds) into it. This is
  * where a probe is judged: still images, text and cover-art-only files are refused here with a coded error.
  */
+import type { SubtitleStream } from './captions/caption-types.ts';
 import { isVideoDemuxer, refusedDemuxer, unsupportedContainerCause } from './containers.ts';
 import { IngestErrorCode, ingestError } from './errors.ts';
 
@@ -112,6 +113,56 @@ export interface VideoInfo {
   /** Every video stream, cover art included. */
   videoStreams: VideoStreamSummary[];
   audioStreams: number;
+  /** Every subtitle stream, text and bitmap, in stream order (read by `readSubtitleTracks`). */
+  subtitles: SubtitleStream[];
+}
+
+/**
+ * Subtitle codecs that are pictures, not text: listed, never read (reading them would need OCR).
+ * Teletext is here too: ffmpeg decodes it only through libzvbi, as pages rather than cues.
+ */
+export const BITMAP_SUBTITLE_CODECS: ReadonlySet<string> = new Set([
+  'hdmv_pgs_subtitle',
+  'dvb_subtitle',
+  'dvd_subtitle',
+  'xsub',
+  'dvb_teletext',
+]);
+/** Names muxers put in `handler_name` on their own: not a title a person gave the track. */
+const GENERIC_HANDLER =
+  /^(?:subtitle ?handler|text ?handler|sbtl ?handler|closed ?caption ?handler|core media\b.*|gpac\b.*|l-smash\b.*|mp4box\b.*|isomedia\b.*)$/i;
+
+function tagOf(tags: Record<string, string> | undefined, key: string): string | undefined {
+  if (!tags) return undefined;
+  const found = Object.keys(tags).find((k) => k.toLowerCase() === key);
+  const value = found === undefined ? undefined : tags[found]?.trim();
+  return value === '' ? undefined : value;
+}
+
+/**
+ * The subtitle streams of ffprobe's JSON: codec, language (ISO 639-2 as tagged, 'und' as null), title,
+ * text or bitmap, default and forced flags. A stream whose codec ffprobe cannot name is listed as text
+ * with codec 'unknown' (reading it then fails on its own, with ffmpeg's reason).
+ */
+export function subtitleStreams(streams: readonly FfprobeStream[]): SubtitleStream[] {
+  return streams
+    .filter((s) => s.codec_type === 'subtitle')
+    .map((s) => {
+      const codec = s.codec_name ?? 'unknown';
+      const language = tagOf(s.tags, 'language')?.toLowerCase();
+      const handler = tagOf(s.tags, 'handler_name');
+      const title =
+        tagOf(s.tags, 'title') ?? (handler && !GENERIC_HANDLER.test(handler) ? handler : undefined);
+      return {
+        index: s.index,
+        codec,
+        language: language && language !== 'und' ? language : null,
+        title: title ?? null,
+        isText: !BITMAP_SUBTITLE_CODECS.has(codec),
+        isDefault: s.disposition?.default === 1,
+        isForced: s.disposition?.forced === 1,
+      };
+    });
 }
 
 /** Demuxers of still images and text: a successful probe by one of them still means "not a video". */
@@ -327,6 +378,7 @@ export function toVideoInfo(probe: FfprobeOutput, file: string, sizeBytes: numbe
     seekable: !RAW_STREAM_FORMATS.has(container) && (packets.length === 0 || timed.length > 0),
     videoStreams: summaries,
     audioStreams,
+    subtitles: subtitleStreams(streams),
   };
 }
 

@@ -311,3 +311,63 @@ export function renderVideo(args: string[], options: ProcessOptions): Promise<vo
     );
   });
 }
+
+/** How a subtitle extraction ended (a missing binary, a timeout or an abort throw instead). */
+export type SubtitleExtractResult =
+  /** ffmpeg exited 0: its stdout (the track as text) and whatever it warned about. */
+  | { ok: true; output: Uint8Array; stderr: string }
+  /** ffmpeg failed: its stderr, for the caller to quote. */
+  | { ok: false; reason: 'failed'; stderr: string }
+  /** The track's text passed `maxOutputBytes` and ffmpeg was killed. */
+  | { ok: false; reason: 'too-large'; stderr: string };
+
+/**
+ * Runs one ffmpeg that writes a subtitle track as text on stdout (arguments from
+ * `captions/subtitle-args.ts`), through `execFile` like ffprobe: the whole output is small and wanted at
+ * once. Output past `maxOutputBytes` kills ffmpeg (SIGKILL) and is reported as `too-large`; so is a
+ * stderr past that size (a file that makes ffmpeg complain without end). A non-zero exit is returned with
+ * ffmpeg's stderr; a missing binary, a timeout or an abort throw, as for ffprobe.
+ */
+export function runSubtitleExtract(
+  args: string[],
+  options: ProcessOptions & { maxOutputBytes: number },
+): Promise<SubtitleExtractResult> {
+  const binary = options.binaries.ffmpegPath;
+  if (options.signal?.aborted) return Promise.reject(abortedError(options.file));
+  return new Promise((resolve, reject) => {
+    execFile(
+      binary,
+      args,
+      {
+        timeout: options.timeoutMs,
+        killSignal: 'SIGKILL',
+        // One byte over the cap is enough to know the track is too large.
+        maxBuffer: options.maxOutputBytes + 1,
+        signal: options.signal,
+        encoding: 'buffer',
+      },
+      (error, stdout, stderrBytes) => {
+        const stderr = stderrBytes.toString('utf8');
+        if (error) {
+          const code = (error as NodeJS.ErrnoException).code;
+          if (code === 'ENOENT' || code === 'EACCES' || code === 'EPERM' || code === 'ENOEXEC') {
+            return reject(notFoundError(options.file, binary));
+          }
+          if (code === 'ABORT_ERR' || options.signal?.aborted) return reject(abortedError(options.file));
+          if (code === 'ERR_CHILD_PROCESS_STDIO_MAXBUFFER') {
+            return resolve({ ok: false, reason: 'too-large', stderr: stderr.slice(0, 4000) });
+          }
+          if (error.killed || error.signal === 'SIGKILL') {
+            return reject(timeoutError(options.file, binary, options.timeoutMs));
+          }
+          return resolve({ ok: false, reason: 'failed', stderr: stderr || error.message });
+        }
+        resolve({
+          ok: true,
+          output: new Uint8Array(stdout.buffer, stdout.byteOffset, stdout.length),
+          stderr,
+        });
+      },
+    );
+  });
+}
