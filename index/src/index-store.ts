@@ -1,7 +1,8 @@
 /**
  * Everything the rest of reel needs of the index, by concern: the catalog of videos (`CatalogStore`),
  * each model's embeddings (`EmbeddingStore`), the first stage and rescoring reads of search
- * (`SearchStore`) and upkeep (`UpkeepStore`). A consumer asks for the part it uses.
+ * (`SearchStore`), the words index of subtitles, titles, file names and tags (`WordsStore`) and upkeep
+ * (`UpkeepStore`). A consumer asks for the part it uses.
  * `LanceIndexStore` (adapters/lancedb-store.ts) implements all of it on LanceDB; an adapter for a
  * distributed vector engine (docs/SCALING.md, "Past one index node") implements this interface, applies
  * store-rules.ts before it writes, serialises its own writes if its engine needs it (callers take no
@@ -11,6 +12,7 @@ import type { ListFilters } from './search/filter-sql.ts';
 import type { RescoreEntry } from './search/rescore-cache.ts';
 import type { SearchStore } from './search/search-store.ts';
 import type { VideoEmbeddings, VideoRecord, VideoStatus } from './video-record.ts';
+import type { WordsStore } from './words/words-store.ts';
 
 /** A video as scans return it: what deciding on it needs (sweeps, backfills), none of the heavy columns. */
 export type VideoSummary = Pick<VideoRecord, 'tenant' | 'id' | 'title' | 'status' | 'error'>;
@@ -37,7 +39,13 @@ export interface VideoPage {
 
 /** The catalog: one record per (tenant, video), whatever the model. */
 export interface CatalogStore {
+  /**
+   * Inserts or replaces a record. Its title, file name (`source`'s base name) and tags are kept in the
+   * words index: rewritten when they differ from what it holds, untouched otherwise (a status update
+   * writes nothing there).
+   */
   upsertVideo(record: VideoRecord): Promise<void>;
+  /** `upsertVideo` for many records, the words-index rows of all of them in one write. */
   upsertVideos(records: readonly VideoRecord[]): Promise<void>;
   getVideo(tenant: string, id: string): Promise<VideoRecord | null>;
   /**
@@ -59,7 +67,10 @@ export interface CatalogStore {
   ): AsyncIterable<VideoSummary[]>;
   /** The records of those of `ids` the tenant has, by id, in one keyed read (not one per id). */
   getVideos(tenant: string, ids: readonly string[]): Promise<Map<string, VideoRecord>>;
-  /** Removes the video's record and its embeddings under every model; false when there was none. */
+  /**
+   * Removes the video's record, its embeddings under every model and its words-index rows; false when
+   * there was none of them.
+   */
   deleteVideo(tenant: string, id: string): Promise<boolean>;
 }
 
@@ -80,11 +91,11 @@ export interface EmbeddingStore {
   dropModel(fingerprint: string): Promise<boolean>;
 }
 
-/** Upkeep: compaction, pruning and the indexes a table lacks. */
+/** Upkeep: compaction, pruning and the indexes a table lacks (the words table's FTS index included). */
 export interface UpkeepStore {
   optimize(options?: { pruneOlderThanMs?: number }): Promise<TableUpkeep[]>;
 }
 
-export interface IndexStore extends CatalogStore, EmbeddingStore, SearchStore, UpkeepStore {
+export interface IndexStore extends CatalogStore, EmbeddingStore, SearchStore, WordsStore, UpkeepStore {
   close(): void;
 }

@@ -7,6 +7,7 @@ export {
   type AnnIndexConfig,
   LanceIndexStore,
   type LanceIndexStoreOptions,
+  type VideoCues,
 } from './adapters/lancedb-store.ts';
 export { IndexErrorCode } from './errors.ts';
 export { type Caption, parseCaptionsCsv } from './eval/captions-csv.ts';
@@ -49,12 +50,16 @@ export type { ListFilters, VideoFilters } from './search/filter-sql.ts';
 export type { TextEmbedder } from './search/query-cache.ts';
 export { POOLINGS, Pooling, type RescoreEntry } from './search/rescore-cache.ts';
 export {
+  type MatchReason,
+  SEARCH_MODES,
+  type SearchMode,
   type SearchMoment,
   type SearchOptions,
   type SearchResponse,
   type SearchResult,
   SearchService,
   type SearchServiceOptions,
+  type WordMatch,
 } from './search/search-service.ts';
 export type {
   CandidateRequest,
@@ -64,6 +69,7 @@ export type {
 } from './search/search-store.ts';
 export { buildVideoEmbeddings, type VideoEmbeddingsInput } from './video-embeddings.ts';
 export {
+  type CaptionTrackInfo,
   VIDEO_STATUSES,
   type VideoEmbeddings,
   type VideoError,
@@ -71,6 +77,16 @@ export {
   VideoStatus,
   videoKey,
 } from './video-record.ts';
+export { highlightRanges } from './words/highlight.ts';
+export { wordTerms } from './words/word-terms.ts';
+export {
+  type CaptionTrackCues,
+  type StoredCue,
+  WORDS_FIELDS,
+  type WordsField,
+  type WordsHit,
+  type WordsStore,
+} from './words/words-store.ts';
 export {
   checkXPoolHeadDim,
   loadXPoolHead,

@@ -30,6 +30,29 @@ export interface VideoError {
   retryable?: boolean;
 }
 
+/**
+ * A subtitle track found for a video: one inside its file (`embedded`) or a caption file beside it
+ * (`sidecar`). It is listed and its cues kept in the words index (WordsStore.replaceCues, captionTracks),
+ * keyed by `id`, not on the video's record: each track is written on its own.
+ */
+export interface CaptionTrackInfo {
+  /** The track's id within the video (the key of its cues in the words index). */
+  id: string;
+  source: 'embedded' | 'sidecar';
+  /** The subtitle format as read (`subrip`, `webvtt`, `ass`, `mov_text`…). */
+  codec: string;
+  /** Its language tag as the file says (`en`, `pt-BR`), null when it says none. */
+  language: string | null;
+  /** Its title as the file says, null when none. */
+  label: string | null;
+  /** Whether its cues were read (and so are searchable). */
+  read: boolean;
+  /** Cues stored in the words index (0 when not read). */
+  cueCount: number;
+  /** Why it was not read, when it was not. */
+  error: { code: string; message: string } | null;
+}
+
 /** One video of one tenant. `(tenant, id)` is the key: writes with the same key replace the record. */
 export interface VideoRecord {
   tenant: string;
@@ -52,6 +75,12 @@ export interface VideoRecord {
   status: VideoStatus;
   /** Set when `status` is failed, null otherwise. */
   error: VideoError | null;
+  /**
+   * The name the video came with (an upload's file name, the requested path's or URL's last part), for
+   * people and for the words index (a stored upload's `source` is a name reel made up); null when not
+   * known (records written before it was kept: the source's name is used then).
+   */
+  fileName?: string | null;
 }
 
 /**

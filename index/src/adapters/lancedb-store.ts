@@ -15,6 +15,12 @@
  *   vectors are searched" structural. The ANN index on `mean` is named after its type and the rows it
  *   was trained on (`mean_ivf_flat_5000`); upkeep retrains it as the table doubles (see
  *   ANN_REBUILD_GROWTH in lancedb/ann-policy.ts).
+ * - `words`: the words index of every tenant (lancedb/words-table.ts), one row per subtitle cue, title,
+ *   file name and tag of a video, with a BM25 full-text index on `terms` created with the table (so
+ *   every search, indexed or not, tokenizes as the index does). Searches prefilter on the tenant. Rows
+ *   written since the last upkeep are searched too (LanceDB scans them with the index's tokenizer; that
+ *   part costs time in proportion to its size until `optimize()` folds it in). Title, file and tag rows
+ *   follow the record in `upsertVideos` (rewritten only when they differ from what the table holds).
  *
  * Concurrency: every row has a `key` column carrying the Arrow field metadata
  * `lance-schema:unenforced-primary-key = "true"`, so concurrent `mergeInsert`s of the same new keys
@@ -35,6 +41,7 @@ import type { RescoreEntry } from '../search/rescore-cache.ts';
 import type { CandidateRequest, ResultDetails, StageOneCandidate } from '../search/search-store.ts';
 import { checkId, checkVideoEmbeddings, checkVideoRecord, embeddingsRevision } from '../store-rules.ts';
 import {
+  type CaptionTrackInfo,
   parseVideoKey,
   VIDEO_STATUSES,
   type VideoEmbeddings,
@@ -42,6 +49,9 @@ import {
   type VideoStatus,
   videoKey,
 } from '../video-record.ts';
+import { checkCues, cueRows, labelRows, trackInfoOf } from '../words/word-rows.ts';
+import { wordTerms } from '../words/word-terms.ts';
+import type { CaptionTrackCues, StoredCue, WordsHit } from '../words/words-store.ts';
 import {
   type AnnIndexConfig,
   annIndexDue,
@@ -84,6 +94,20 @@ import {
   vectorData,
   videosSchema,
 } from './lancedb/arrow-codec.ts';
+import {
+  HIT_COLUMNS,
+  STORED_WORD_COLUMNS,
+  sameWordRow,
+  toWordsHit,
+  type VideoWordRows,
+  videosWhere,
+  WORDS_FTS_INDEX,
+  WORDS_TABLE,
+  wordRowKey,
+  wordsData,
+  wordsFtsIndex,
+  wordsSchema,
+} from './lancedb/words-table.ts';
 
 export {
   ANN_REBUILD_GROWTH,
@@ -125,6 +149,22 @@ export interface LanceIndexStoreOptions {
 
 /** See {@link LanceIndexStoreOptions.tenantStatsTtlMs}. */
 const TENANT_STATS_TTL_MS = 10_000;
+
+/** How long `hasWords` answers from memory. */
+const HAS_WORDS_TTL_MS = 5_000;
+
+/** Default and largest `limit` of a words search. */
+const WORD_HITS_DEFAULT = 200;
+const WORD_HITS_MAX = 10_000;
+
+/** A `replaceManyCues` item: the cues of some tracks of one video. */
+export interface VideoCues {
+  tenant: string;
+  videoId: string;
+  tracks: readonly CaptionTrackCues[];
+  /** Drop the video's other tracks' cues too. */
+  replaceAll?: boolean;
+}
 
 interface TenantStats {
   version: number;
@@ -173,6 +213,10 @@ export class LanceIndexStore implements IndexStore {
   readonly #embInfo = new Map<string, { fingerprint: string; dim: number }>();
   readonly #pinned = new Map<string, lancedb.Table>();
   readonly #tenantStats = new Map<string, TenantStats>();
+  /** Words table handles whose FTS index has been checked. */
+  readonly #wordsChecked = new WeakSet<lancedb.Table>();
+  /** tenant → whether it has word rows, and when that was read. */
+  readonly #hasWords = new Map<string, { value: boolean; at: number }>();
   /** `table\0version\0filter` → rows passing (the filter '' = every row). */
   readonly #filterCounts = new LruCache<string, number>(FILTER_SHARE_ENTRIES);
   /**
@@ -270,7 +314,10 @@ export class LanceIndexStore implements IndexStore {
    * just added is fine.
    */
   async #addMissingVideoColumns(table: lancedb.Table): Promise<void> {
-    const added: [name: string, sql: string][] = [['error_retryable', 'CAST(NULL AS INT)']];
+    const added: [name: string, sql: string][] = [
+      ['error_retryable', 'CAST(NULL AS INT)'],
+      ['file_name', 'CAST(NULL AS STRING)'],
+    ];
     for (const [name, sql] of added) {
       const has = async () => (await table.schema()).fields.some((f) => f.name === name);
       if (await has()) continue;
@@ -281,6 +328,78 @@ export class LanceIndexStore implements IndexStore {
         if (!(await has())) throw storeFailed(`add column ${name} to ${VIDEOS_TABLE}`, error);
       }
     }
+  }
+
+  /**
+   * The words table, created when missing with its FTS index: a full-text search of a column without
+   * one still runs, but with LanceDB's default tokenizer (English stop words, no folding), so the index
+   * exists before the first row (LanceDB builds one on an empty table and searches the rows written
+   * since with its tokenizer). A table found without one (a creator stopped between the two) gets it
+   * here, on the first write through this handle.
+   */
+  async #wordsTable(): Promise<lancedb.Table> {
+    const table = await this.#ensureTable(WORDS_TABLE, wordsSchema());
+    if (this.#wordsChecked.has(table)) return table;
+    const indexed = async () => (await table.listIndices()).some((i) => i.columns.includes('terms'));
+    if (!(await indexed())) {
+      try {
+        await this.#retryWrite(`FTS index of ${WORDS_TABLE}`, () =>
+          table.createIndex('terms', { config: wordsFtsIndex(), name: WORDS_FTS_INDEX }),
+        );
+      } catch (error) {
+        // another process built it meanwhile
+        await table.checkoutLatest().catch(() => {});
+        if (!(await indexed())) throw error;
+      }
+    }
+    this.#wordsChecked.add(table);
+    return table;
+  }
+
+  /** Stored word rows (STORED_WORD_COLUMNS) of these videos (videoKeys) passing `where`, by row key. */
+  async #storedWords(
+    table: lancedb.Table,
+    videos: readonly string[],
+    where: string,
+  ): Promise<Map<string, Row>> {
+    const out = new Map<string, Row>();
+    const unique = [...new Set(videos)];
+    for (let i = 0; i < unique.length; i += 500) {
+      const chunk = unique.slice(i, i + 500);
+      const arrow = await this.#query(`read ${WORDS_TABLE}`, () =>
+        table
+          .query()
+          .where(`${videosWhere(chunk)} AND ${where}`)
+          .select([...STORED_WORD_COLUMNS])
+          .toArrow(),
+      );
+      for (const row of rowsOf(arrow, STORED_WORD_COLUMNS)) out.set(row.key as string, row);
+    }
+    return out;
+  }
+
+  /**
+   * Writes word rows: one upsert of `write` (by row key), then one delete of the `stale` keys. A row
+   * being replaced is never missing in between; a track that shrank has its extra cues for that
+   * moment.
+   */
+  async #writeWords(
+    table: lancedb.Table,
+    write: readonly VideoWordRows[],
+    stale: readonly string[],
+    what: string,
+  ): Promise<void> {
+    if (write.some((v) => v.rows.length > 0)) {
+      await this.#upsert(table, wordsData(write), `upsert ${what}`);
+      for (const v of write) this.#hasWords.set(v.tenant, { value: true, at: Date.now() });
+    }
+    for (let i = 0; i < stale.length; i += 500) {
+      const chunk = stale.slice(i, i + 500);
+      await this.#retryWrite(`delete ${what}`, () =>
+        table.delete(`key IN (${chunk.map(sqlString).join(', ')})`),
+      );
+    }
+    if (stale.length > 0) this.#hasWords.clear();
   }
 
   /** A model's table with its schema checked; null when absent (and `create` not given). */
@@ -425,6 +544,7 @@ export class LanceIndexStore implements IndexStore {
         error_message: utf8Data(unique.map((r) => r.error?.message ?? null)),
         updated_at: float64Data(unique.map(() => now)),
         error_retryable: flagData(unique.map((r) => r.error?.retryable ?? null)),
+        file_name: utf8Data(unique.map((r) => r.fileName ?? null)),
       },
       unique.length,
     );
@@ -434,6 +554,36 @@ export class LanceIndexStore implements IndexStore {
       return old !== undefined && !sameFilterFields(old, r.tags, r.createdAt.getTime(), r.durationSeconds);
     });
     if (changed.length > 0) await this.#propagateFilterFields(changed);
+    await this.#syncLabelWords(unique);
+  }
+
+  /**
+   * Brings the title, file-name and tag rows of these videos in the words table in step with their
+   * records: one read of the rows they have there, then at most one upsert of the rows that differ and
+   * one delete of those no longer wanted (none at all when nothing differs, e.g. a status update).
+   * Compared with the words table itself, not with the previous record, so a write that failed half-way
+   * is repaired by the next upsert of the video.
+   */
+  async #syncLabelWords(records: readonly VideoRecord[]): Promise<void> {
+    const table = await this.#wordsTable();
+    const stored = await this.#storedWords(
+      table,
+      records.map((r) => videoKey(r.tenant, r.id)),
+      `field IN ('title', 'file', 'tag')`,
+    );
+    const wanted = new Set<string>();
+    const write: VideoWordRows[] = [];
+    for (const r of records) {
+      const rows = labelRows(r).filter((row) => {
+        const key = wordRowKey(r.tenant, r.id, row);
+        wanted.add(key);
+        const old = stored.get(key);
+        return old === undefined || !sameWordRow(old, row);
+      });
+      if (rows.length > 0) write.push({ tenant: r.tenant, videoId: r.id, rows });
+    }
+    const stale = [...stored.keys()].filter((key) => !wanted.has(key));
+    await this.#writeWords(table, write, stale, `words of ${records.length} video(s)`);
   }
 
   /** Copies tags, creation time and duration onto the video's embeddings rows in every model table. */
@@ -551,7 +701,7 @@ export class LanceIndexStore implements IndexStore {
   }
 
   /**
-   * Removes a video: its record and its embeddings under every model.
+   * Removes a video: its record, its embeddings under every model and its rows in the words index.
    *
    * @returns whether anything was removed.
    */
@@ -562,10 +712,17 @@ export class LanceIndexStore implements IndexStore {
   async #deleteVideo(tenant: string, id: string): Promise<boolean> {
     checkId(tenant, 'tenant');
     checkId(id, 'video id');
-    const where = `key = ${sqlString(videoKey(tenant, id))}`;
+    const key = videoKey(tenant, id);
+    const byKey = `key = ${sqlString(key)}`;
     let removed = false;
     const videos = await this.#openTable(VIDEOS_TABLE);
-    for (const table of [...(videos === null ? [] : [videos]), ...(await this.#embeddingTables())]) {
+    const words = await this.#openTable(WORDS_TABLE);
+    const targets: [lancedb.Table, string][] = [
+      ...(videos === null ? [] : [[videos, byKey] as [lancedb.Table, string]]),
+      ...(await this.#embeddingTables()).map((t): [lancedb.Table, string] => [t, byKey]),
+      ...(words === null ? [] : [[words, videosWhere([key])] as [lancedb.Table, string]]),
+    ];
+    for (const [table, where] of targets) {
       // deleting nothing still commits a version: look first
       const count = await table.countRows(where).catch((error: unknown) => {
         throw storeFailed(`count ${tableName(table)}`, error);
@@ -574,7 +731,196 @@ export class LanceIndexStore implements IndexStore {
       await this.#retryWrite(`delete ${id} from ${tableName(table)}`, () => table.delete(where));
       removed = true;
     }
+    if (removed) this.#hasWords.delete(tenant);
     return removed;
+  }
+
+  // ---------- words (WordsStore) ----------
+
+  /**
+   * Replaces the cues of the given tracks of a video (all of its cue rows when `replaceAll`); a track
+   * given without cues loses its rows. The video must have a record.
+   *
+   * @throws ReelError VIDEO_INVALID on malformed cues, VIDEO_NOT_FOUND without a record.
+   */
+  async replaceCues(
+    tenant: string,
+    videoId: string,
+    tracks: readonly CaptionTrackCues[],
+    options: { replaceAll?: boolean } = {},
+  ): Promise<void> {
+    await this.replaceManyCues([{ tenant, videoId, tracks, replaceAll: options.replaceAll === true }]);
+  }
+
+  /**
+   * `replaceCues` for many videos at once (bulk loads): one read of their stored cues, one upsert of
+   * the rows that differ, one delete of those no longer wanted. Cues already stored as given are not
+   * rewritten, so a repeated call writes nothing.
+   *
+   * @throws ReelError VIDEO_INVALID on malformed cues or a video given twice, VIDEO_NOT_FOUND for
+   *   videos without a record (nothing is written then).
+   */
+  async replaceManyCues(items: readonly VideoCues[]): Promise<void> {
+    return this.#serialized(() => this.#replaceManyCues(items));
+  }
+
+  async #replaceManyCues(items: readonly VideoCues[]): Promise<void> {
+    if (items.length === 0) return;
+    const keys: string[] = [];
+    for (const item of items) {
+      checkId(item.tenant, 'tenant');
+      checkId(item.videoId, 'video id');
+      checkCues(item.videoId, item.tracks);
+      keys.push(videoKey(item.tenant, item.videoId));
+    }
+    if (new Set(keys).size !== keys.length)
+      throw new ReelError(IndexErrorCode.VIDEO_INVALID, 'replaceManyCues: a video is given twice');
+    const videos = await this.#openTable(VIDEOS_TABLE);
+    const known = new Set(
+      videos === null ? [] : (await this.#byKeys(videos, keys, ['key'])).map((r) => r.key as string),
+    );
+    const missing = items.filter((_, i) => !known.has(keys[i]!));
+    if (missing.length > 0)
+      throw new ReelError(
+        IndexErrorCode.VIDEO_NOT_FOUND,
+        `cues for ${missing.length} video(s) without a record (upsert the video first): ${missing
+          .slice(0, 5)
+          .map((m) => m.videoId)
+          .join(', ')}`,
+      );
+    const table = await this.#wordsTable();
+    const stored = await this.#storedWords(table, keys, `field IN ('cue', 'track')`);
+    const storedByVideo = new Map<string, Row[]>();
+    for (const row of stored.values()) {
+      const list = storedByVideo.get(row.video as string);
+      if (list === undefined) storedByVideo.set(row.video as string, [row]);
+      else list.push(row);
+    }
+    const write: VideoWordRows[] = [];
+    const stale: string[] = [];
+    items.forEach((item, i) => {
+      const named = new Set(item.tracks.map((t) => t.trackId));
+      const wanted = new Set<string>();
+      const rows = item.tracks.flatMap(cueRows).filter((row) => {
+        const key = wordRowKey(item.tenant, item.videoId, row);
+        wanted.add(key);
+        const old = stored.get(key);
+        return old === undefined || !sameWordRow(old, row);
+      });
+      if (rows.length > 0) write.push({ tenant: item.tenant, videoId: item.videoId, rows });
+      for (const old of storedByVideo.get(keys[i]!) ?? [])
+        if ((item.replaceAll === true || named.has(old.track_id as string)) && !wanted.has(old.key as string))
+          stale.push(old.key as string);
+    });
+    await this.#writeWords(table, write, stale, `cues of ${items.length} video(s)`);
+  }
+
+  /** The cues of one track, by start time (then as given); null when the video has none of it. */
+  async trackCues(tenant: string, videoId: string, trackId: string): Promise<StoredCue[] | null> {
+    checkId(tenant, 'tenant');
+    checkId(videoId, 'video id');
+    checkId(trackId, 'caption track id');
+    const table = await this.#openTable(WORDS_TABLE);
+    if (table === null) return null;
+    const columns = ['seq', 'start', 'end', 'text'] as const;
+    const arrow = await this.#query(`read cues of ${videoId}`, () =>
+      table
+        .query()
+        .where(
+          `${videosWhere([videoKey(tenant, videoId)])} AND field = 'cue' AND track_id = ${sqlString(trackId)}`,
+        )
+        .select([...columns])
+        .toArrow(),
+    );
+    const rows = rowsOf(arrow, columns);
+    if (rows.length === 0) return null;
+    return rows
+      .map((r) => ({
+        seq: Number(r.seq),
+        start: Number(r.start),
+        end: Number(r.end),
+        text: r.text as string,
+      }))
+      .sort((a, b) => a.start - b.start || a.seq - b.seq)
+      .map(({ start, end, text }) => ({ start, end, text }));
+  }
+
+  /** The video's caption tracks (its `track` rows): inside the file first, by stream, then by id. */
+  async captionTracks(tenant: string, videoId: string): Promise<CaptionTrackInfo[]> {
+    checkId(tenant, 'tenant');
+    checkId(videoId, 'video id');
+    const table = await this.#openTable(WORDS_TABLE);
+    if (table === null) return [];
+    const arrow = await this.#query(`read caption tracks of ${videoId}`, () =>
+      table
+        .query()
+        .where(`${videosWhere([videoKey(tenant, videoId)])} AND field = 'track'`)
+        .select(['text'])
+        .toArrow(),
+    );
+    const stream = (t: CaptionTrackInfo) =>
+      Number(/^embedded-(\d+)$/.exec(t.id)?.[1] ?? Number.POSITIVE_INFINITY);
+    return rowsOf(arrow, ['text'] as const)
+      .map((r) => trackInfoOf(r.text as string))
+      .filter((t): t is CaptionTrackInfo => t !== null)
+      .sort((a, b) => stream(a) - stream(b) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  }
+
+  /**
+   * BM25 hits of the query's words (wordTerms, OR: a row matching any word is a hit, rows matching more
+   * and rarer words first) among the tenant's rows, best first: a prefiltered search, so other tenants'
+   * rows never take a place in the `limit` (their rows do count in the BM25 statistics, which are the
+   * table's). Rows written since the last upkeep are searched too.
+   *
+   * @throws ReelError SEARCH_INPUT_INVALID on a bad limit.
+   */
+  async searchWords(tenant: string, query: string, options: { limit?: number } = {}): Promise<WordsHit[]> {
+    checkId(tenant, 'tenant');
+    const limit = options.limit ?? WORD_HITS_DEFAULT;
+    if (!Number.isInteger(limit) || limit < 1 || limit > WORD_HITS_MAX)
+      throw new ReelError(
+        IndexErrorCode.SEARCH_INPUT_INVALID,
+        `words limit: expected an integer in [1, ${WORD_HITS_MAX}], got ${limit}`,
+      );
+    const terms = wordTerms(query);
+    if (!/[\p{Alphabetic}\p{N}]/u.test(terms)) return [];
+    const table = await this.#openTable(WORDS_TABLE);
+    if (table === null) return [];
+    const arrow = await this.#query('words search', () =>
+      table
+        .query()
+        .fullTextSearch(terms, { columns: ['terms'] })
+        .where(`tenant = ${sqlString(tenant)} AND field != 'track'`)
+        .select([...HIT_COLUMNS])
+        .limit(limit)
+        .toArrow(),
+    );
+    return rowsOf(arrow, HIT_COLUMNS)
+      .filter((row) => row.tenant === tenant)
+      .map(toWordsHit)
+      .sort((a, b) => b.score - a.score);
+  }
+
+  /** Whether the tenant has word rows; answered from memory for a few seconds after it was read. */
+  async hasWords(tenant: string): Promise<boolean> {
+    checkId(tenant, 'tenant');
+    const known = this.#hasWords.get(tenant);
+    if (known !== undefined && Date.now() - known.at < HAS_WORDS_TTL_MS) return known.value;
+    const table = await this.#openTable(WORDS_TABLE);
+    let value = false;
+    if (table !== null) {
+      const arrow = await this.#query('look for words', () =>
+        table
+          .query()
+          .where(`tenant = ${sqlString(tenant)} AND field != 'track'`)
+          .select(['key'])
+          .limit(1)
+          .toArrow(),
+      );
+      value = arrow.numRows > 0;
+    }
+    this.#hasWords.set(tenant, { value, at: Date.now() });
+    return value;
   }
 
   // ---------- embeddings ----------
@@ -839,6 +1185,60 @@ export class LanceIndexStore implements IndexStore {
   }
 
   /**
+   * Stage-one rows of the given videos (by videoKey) that pass the tenant and filters, at the snapshot
+   * when given (the latest when it is gone): an exact distance computation over just those rows (a
+   * keyed prefilter, then a flat search), so each distance is the exact cosine distance to `vector`.
+   * Keys not stored under the model, of another tenant or filtered out are left out.
+   */
+  async candidatesByKeys(
+    fingerprint: string,
+    vector: Float32Array,
+    keys: readonly string[],
+    request: Omit<CandidateRequest, 'limit' | 'exact'>,
+  ): Promise<StageOneCandidate[]> {
+    const filter = filtersToSql(request.tenant, request.filters);
+    const prefix = videoKey(request.tenant, '').slice(0, -2); // '["<tenant>","' starts its keys
+    const own = [...new Set(keys)].filter((key) => key.startsWith(prefix));
+    if (own.length === 0) return [];
+    const at = await this.#atSnapshot(fingerprint, request.snapshot);
+    if (at === null) return [];
+    const dim = this.#embInfo.get(embeddingsTableName(fingerprint))!.dim;
+    if (vector.length !== dim)
+      throw new ReelError(
+        IndexErrorCode.EMBEDDING_DIM_MISMATCH,
+        `query vector: the index of model ${fingerprint} holds D = ${dim}, got ${vector.length} values`,
+      );
+    const out: StageOneCandidate[] = [];
+    for (let i = 0; i < own.length; i += 500) {
+      const chunk = own.slice(i, i + 500);
+      const arrow = await this.#query('keyed vector search', () =>
+        at.table
+          .vectorSearch(vector)
+          .column('mean')
+          .distanceType('cosine')
+          .where(`key IN (${chunk.map(sqlString).join(', ')}) AND ${filter}`)
+          .bypassVectorIndex()
+          .withRowId()
+          .select(['key', 'revision', '_distance'])
+          .limit(chunk.length)
+          .toArrow(),
+      );
+      const found = rowsOf(arrow, ['key', 'revision', '_distance', '_rowid']);
+      for (const row of found) {
+        const key = row.key as string;
+        if (!key.startsWith(prefix)) continue;
+        out.push({
+          key,
+          rowId: row._rowid as bigint,
+          revision: Number(row.revision),
+          distance: Number(row._distance),
+        });
+      }
+    }
+    return out.sort((a, b) => a.distance - b.distance);
+  }
+
+  /**
    * The share of a table version's rows that pass `where`, for the HNSW search width; null where the
    * width does not matter (a table `auto` indexes with IVF_FLAT or not at all) or counting failed. Counts
    * use the scalar indexes (under 1 ms at 1M rows) and are kept per version, so a filter repeated
@@ -1038,7 +1438,9 @@ export class LanceIndexStore implements IndexStore {
    * Upkeep for every table: compacts small data files, prunes versions older than `pruneOlderThanMs`
    * (default 10 minutes: page cursors keep reading their snapshot that long, and deleted videos' data
    * leaves the disk after it), builds missing indexes (the ANN index once a model's table reaches
-   * `annThreshold` rows; scalar indexes on the filtered columns) and folds new rows into existing ones.
+   * `annThreshold` rows; scalar indexes on the filtered columns; the words table's FTS index if it
+   * lacks one) and folds new rows into existing ones (the words written since the last upkeep join the
+   * FTS index, so searches stop scanning them).
    */
   async optimize(options: { pruneOlderThanMs?: number } = {}): Promise<TableUpkeep[]> {
     return this.#serialized(() => this.#optimize(options));
@@ -1047,8 +1449,7 @@ export class LanceIndexStore implements IndexStore {
   async #optimize(options: { pruneOlderThanMs?: number }): Promise<TableUpkeep[]> {
     const olderThan = new Date(Date.now() - (options.pruneOlderThanMs ?? 10 * 60_000));
     const reports: TableUpkeep[] = [];
-    const videos = await this.#openTable(VIDEOS_TABLE);
-    for (const table of [...(videos === null ? [] : [videos]), ...(await this.#embeddingTables())]) {
+    for (const table of await this.#allTables()) {
       try {
         const indexesCreated = await this.#ensureIndexes(table);
         const stats = await this.#retryWrite(`optimize ${tableName(table)}`, () =>
@@ -1071,15 +1472,27 @@ export class LanceIndexStore implements IndexStore {
     return reports;
   }
 
-  /** Builds the indexes a table lacks; returns their names. */
+  /** Every table this store keeps: videos, words, then each model's. */
+  async #allTables(): Promise<lancedb.Table[]> {
+    const videos = await this.#openTable(VIDEOS_TABLE);
+    const words = await this.#openTable(WORDS_TABLE);
+    return [
+      ...(videos === null ? [] : [videos]),
+      ...(words === null ? [] : [words]),
+      ...(await this.#embeddingTables()),
+    ];
+  }
+
+  /** Builds the indexes a table lacks; returns their names (the FTS index by its name). */
   async #ensureIndexes(table: lancedb.Table): Promise<string[]> {
     const rows = await table.countRows();
     if (rows === 0) return [];
     const indices = await table.listIndices();
     const existing = new Set(indices.flatMap((i) => i.columns));
     const created: string[] = [];
+    const name = tableName(table);
     const scalar: [string, lancedb.Index][] =
-      tableName(table) === VIDEOS_TABLE
+      name === VIDEOS_TABLE
         ? [
             ['key', lancedb.Index.btree()],
             ['tenant', lancedb.Index.bitmap()],
@@ -1087,19 +1500,29 @@ export class LanceIndexStore implements IndexStore {
             ['created_at', lancedb.Index.btree()],
             ['tags', lancedb.Index.labelList()],
           ]
-        : [
-            ['key', lancedb.Index.btree()],
-            ['tenant', lancedb.Index.bitmap()],
-            ['created_at', lancedb.Index.btree()],
-            ['duration', lancedb.Index.btree()],
-            ['tags', lancedb.Index.labelList()],
-          ];
+        : name === WORDS_TABLE
+          ? [
+              ['key', lancedb.Index.btree()],
+              ['video', lancedb.Index.btree()],
+              ['tenant', lancedb.Index.bitmap()],
+            ]
+          : [
+              ['key', lancedb.Index.btree()],
+              ['tenant', lancedb.Index.bitmap()],
+              ['created_at', lancedb.Index.btree()],
+              ['duration', lancedb.Index.btree()],
+              ['tags', lancedb.Index.labelList()],
+            ];
     for (const [column, config] of scalar) {
       if (existing.has(column)) continue;
-      await this.#retryWrite(`index ${tableName(table)}.${column}`, () =>
-        table.createIndex(column, { config }),
-      );
+      await this.#retryWrite(`index ${name}.${column}`, () => table.createIndex(column, { config }));
       created.push(column);
+    }
+    if (name === WORDS_TABLE && !existing.has('terms')) {
+      await this.#retryWrite(`FTS index of ${name}`, () =>
+        table.createIndex('terms', { config: wordsFtsIndex(), name: WORDS_FTS_INDEX }),
+      );
+      created.push(WORDS_FTS_INDEX);
     }
     if (tableName(table).startsWith(EMB_PREFIX) && rows >= this.annThreshold) {
       const vector = indices.find((i) => i.columns.includes('mean'));
@@ -1152,8 +1575,7 @@ export class LanceIndexStore implements IndexStore {
   /** Rows and live bytes (data and indexes of the current version) of every table. */
   async storageStats(): Promise<{ table: string; rows: number; bytes: number; indexes: number }[]> {
     const out: { table: string; rows: number; bytes: number; indexes: number }[] = [];
-    const videos = await this.#openTable(VIDEOS_TABLE);
-    for (const table of [...(videos === null ? [] : [videos]), ...(await this.#embeddingTables())]) {
+    for (const table of await this.#allTables()) {
       try {
         const stats = await table.stats();
         out.push({

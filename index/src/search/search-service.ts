@@ -17,6 +17,8 @@ import { ReelError } from '@reel/infra';
 import { IndexErrorCode } from '../errors.ts';
 import { l2NormalizeRows } from '../pooling/vector-math.ts';
 import { videoKey } from '../video-record.ts';
+import { highlightRanges } from '../words/highlight.ts';
+import type { WordsField, WordsHit } from '../words/words-store.ts';
 import type { XPoolHead } from '../xpool/xpool-head.ts';
 import { prepareXPoolCompactQuery, type XPoolCompactQuery } from '../xpool/xpool-score.ts';
 import { buildXPoolCompactCache } from '../xpool/xpool-terms.ts';
@@ -28,6 +30,7 @@ import {
 } from './confidence.ts';
 import { decodeCursor, encodeCursor, hashFingerprint, hashQuery } from './cursor.ts';
 import { normalizeFilters, type VideoFilters } from './filter-sql.ts';
+import { contenders, fuseHybrid } from './fusion.ts';
 import { findMoment, findMoments, frameSpan, type ScoredMoment } from './moments.ts';
 import { QueryEmbeddingCache, type TextEmbedder } from './query-cache.ts';
 import {
@@ -54,11 +57,27 @@ export const DEFAULT_MAX_K = 100;
 const REFERENCE_STATS_LIMIT = 200_000;
 /** Videos whose rescoring data stay in memory by default (≈ 8.6 KB each at F = 12, D = 512). */
 export const DEFAULT_RESCORE_CAPACITY = 50_000;
+/** Word rows (cues, titles, file names, tags) a words search reads, best BM25 first. */
+export const WORD_ROWS = 500;
+/** Videos the words ranking keeps (after grouping its rows by video). */
+export const WORD_VIDEOS = 100;
+/** Word matches listed per result. */
+const WORD_MATCHES_SHOWN = 3;
+
+/**
+ * What a search reads: `visual` the frames (the two-stage vector search), `words` the words (BM25 over
+ * subtitle cues, titles, file names and tags), `hybrid` both, fused by reciprocal rank (fusion.ts).
+ */
+export const SEARCH_MODES = ['visual', 'words', 'hybrid'] as const;
+export type SearchMode = (typeof SEARCH_MODES)[number];
 
 export interface SearchServiceOptions {
   store: SearchStore & {
     scanRescoreEntries?(fingerprint: string, onEntries: (entries: RescoreEntry[]) => void): Promise<number>;
     refreshTenantStatistics?(fingerprint: string): Promise<Map<string, number>>;
+    /** The words index (see words/words-store.ts); without it every search is visual. */
+    searchWords?(tenant: string, query: string, options?: { limit?: number }): Promise<WordsHit[]>;
+    hasWords?(tenant: string): Promise<boolean>;
   };
   embedder: TextEmbedder;
   /** The learned X-Pool head; without it `pooling: 'xpool'` fails with POOLING_UNAVAILABLE. */
@@ -134,6 +153,28 @@ export interface SearchOptions {
   momentLimit?: number;
   /** `nextCursor` of the previous page of the same request. */
   cursor?: string;
+  /**
+   * What to read (see {@link SEARCH_MODES}): default `hybrid` for a text when the tenant has words
+   * indexed, `visual` otherwise. `words` and `hybrid` need a text; an example is only seen.
+   */
+  mode?: SearchMode;
+}
+
+/** Why a result matched: its frames, a subtitle cue, its title, its file name or a tag. */
+export type MatchReason = 'frames' | 'cue' | 'title' | 'file' | 'tag';
+
+/** A row of the words index that matched, with where the query's words are in it. */
+export interface WordMatch {
+  field: WordsField;
+  /** The cue's text (markup removed), the title, the file name or the tag, as stored. */
+  text: string;
+  /** [start, end) UTF-16 offsets in `text` of the query's words, sorted, not overlapping. */
+  highlights: [number, number][];
+  /** A cue's times in seconds; null for the other fields. */
+  start: number | null;
+  end: number | null;
+  /** A cue's caption track; null for the other fields. */
+  trackId: string | null;
 }
 
 /** The segment of a result that matched, and its picture. */
@@ -145,6 +186,8 @@ export interface SearchMoment {
   frameIndex: number;
   /** That frame's thumbnail reference, when one was stored. */
   thumbnail: string | null;
+  /** Present when a subtitle cue found the moment: the span is the cue's, the frame the nearest one. */
+  cue?: { trackId: string; text: string; highlights: [number, number][] };
 }
 
 export interface SearchResult {
@@ -171,6 +214,10 @@ export interface SearchResult {
   /** Seconds, null when unknown. */
   duration: number | null;
   createdAt: Date;
+  /** Why it is a result: 'frames' when it stands out visually (or no words matched), then each field whose words matched. */
+  matchedBy: MatchReason[];
+  /** Its best word matches (at most 3), best first; empty for a visual match only. */
+  words: WordMatch[];
 }
 
 export interface SearchResponse {
@@ -189,6 +236,8 @@ export interface SearchResponse {
   /** The model whose vectors were searched. */
   fingerprint: string;
   pooling: Pooling;
+  /** What was read: the frames, the words or both. */
+  mode: SearchMode;
   /** Milliseconds: text encoding, stage 1 (vector search), stage 2 (fetch + rescoring + moments), page details. */
   timings: { encodeMs: number; stage1Ms: number; stage2Ms: number; detailsMs: number; totalMs: number };
   stats: {
@@ -200,7 +249,43 @@ export interface SearchResponse {
     xpoolBuilt: number;
     /** Whether the query embedding came from the cache. */
     queryCached: boolean;
+    /** Videos the words search found (before filters), 0 for a visual search. */
+    wordVideos: number;
   };
+}
+
+/** A video's rows of the words index, best first. */
+interface VideoWordHits {
+  key: string;
+  best: number;
+  hits: WordsHit[];
+}
+
+/** Word rows grouped by video, videos ranked by their best row's BM25 (ties: the key). */
+function groupWordHits(tenant: string, hits: readonly WordsHit[]): VideoWordHits[] {
+  const byKey = new Map<string, VideoWordHits>();
+  for (const hit of hits) {
+    const key = videoKey(tenant, hit.videoId);
+    let group = byKey.get(key);
+    if (group === undefined) {
+      group = { key, best: hit.score, hits: [] };
+      byKey.set(key, group);
+    }
+    group.hits.push(hit);
+    if (hit.score > group.best) group.best = hit.score;
+  }
+  const groups = [...byKey.values()];
+  for (const g of groups) g.hits.sort((a, b) => b.score - a.score || (a.start ?? 0) - (b.start ?? 0));
+  groups.sort((a, b) => b.best - a.best || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  return groups;
+}
+
+/** The frame nearest a time (for a cue moment's picture). */
+function nearestFrame(timestamps: ArrayLike<number>, seconds: number): number {
+  let nearest = 0;
+  for (let f = 1; f < timestamps.length; f++)
+    if (Math.abs(timestamps[f]! - seconds) < Math.abs(timestamps[nearest]! - seconds)) nearest = f;
+  return nearest;
 }
 
 /** Unit length, or the vector itself when it is zero. */
@@ -426,6 +511,18 @@ export class SearchService {
     const pooling = this.resolvePooling(options.pooling);
     const filters = normalizeFilters(options.filters);
     const fingerprint = this.embedder.fingerprint;
+    if (options.mode !== undefined && !SEARCH_MODES.includes(options.mode))
+      invalid(`mode: expected one of ${SEARCH_MODES.join(', ')}, got ${JSON.stringify(options.mode)}`);
+    if (options.mode !== undefined && options.mode !== 'visual' && text === undefined)
+      invalid(`mode ${options.mode}: expected a text (words are searched by text; an example is only seen)`);
+    const wordsStore = this.store.searchWords === undefined ? undefined : this.store;
+    if (options.mode !== undefined && options.mode !== 'visual' && wordsStore === undefined)
+      invalid(`mode ${options.mode}: this search has no words index`);
+    const mode: SearchMode =
+      options.mode ??
+      (text !== undefined && wordsStore !== undefined && ((await wordsStore.hasWords?.(tenant)) ?? true)
+        ? 'hybrid'
+        : 'visual');
     const queryHash = hashQuery({
       tenant,
       text: text ?? null,
@@ -438,6 +535,7 @@ export class SearchService {
       minScore: minScore ?? null,
       ...(minConfidence !== undefined ? { minConfidence } : {}),
       ...(group === 'moment' ? { group } : {}),
+      ...(mode !== 'visual' ? { mode } : {}),
     });
     const fingerprintHash = hashFingerprint(fingerprint);
     const cursor =
@@ -488,6 +586,7 @@ export class SearchService {
       nextCursor: null,
       fingerprint,
       pooling,
+      mode,
       timings: {
         encodeMs: encoded - started,
         stage1Ms,
@@ -495,7 +594,7 @@ export class SearchService {
         detailsMs: 0,
         totalMs: performance.now() - started,
       },
-      stats: { candidates: 0, fetched: 0, xpoolBuilt: 0, queryCached: cached },
+      stats: { candidates: 0, fetched: 0, xpoolBuilt: 0, queryCached: cached, wordVideos: 0 },
     });
     const model = await this.store.modelTable(fingerprint);
     if (model === null) return empty();
@@ -507,17 +606,42 @@ export class SearchService {
     if (offset >= this.maxCandidates) return empty();
     const limit = Math.min(this.maxCandidates, Math.max(this.candidates, offset + k)) + (exclude ? 1 : 0);
 
-    // ---- stage 1 ----
-    const stage1 = await this.store.candidates(fingerprint, vector, {
-      tenant,
-      filters,
-      limit,
-      ...(cursor !== undefined ? { snapshot: cursor.snapshot } : {}),
-    });
+    // ---- stage 1 (and the words search beside it) ----
+    const [stage1, wordHits] = await Promise.all([
+      mode === 'words'
+        ? Promise.resolve({ snapshot: cursor?.snapshot ?? model.version, candidates: [] })
+        : this.store.candidates(fingerprint, vector, {
+            tenant,
+            filters,
+            limit,
+            ...(cursor !== undefined ? { snapshot: cursor.snapshot } : {}),
+          }),
+      mode === 'visual'
+        ? Promise.resolve([] as WordsHit[])
+        : wordsStore!.searchWords!(tenant, text!, { limit: WORD_ROWS }),
+    ]);
     const snapshot = stage1.snapshot;
     // the store filters by tenant; this check makes crossing tenants impossible even for a faulty store
     const prefix = videoKey(tenant, '').slice(0, -2); // '["<tenant>","' starts every key of the tenant
     const candidates = stage1.candidates.filter((c) => c.key.startsWith(prefix) && c.key !== exclude);
+    // Videos the words found that the vectors did not: their stage-one rows, through the same filters
+    // (a words match that fails a filter, or is not indexed with this model, is left out here).
+    const allWordVideos = groupWordHits(tenant, wordHits).filter((g) => g.key.startsWith(prefix));
+    // How many videos the words point at (see fusion.ts), counted before the words ranking is cut.
+    const pointedAt = contenders(allWordVideos.map((g) => g.best));
+    const wordVideos = allWordVideos.slice(0, WORD_VIDEOS);
+    const wordsOf = new Map(wordVideos.map((g, i) => [g.key, { ...g, rank: i }]));
+    if (wordVideos.length > 0) {
+      const have = new Set(candidates.map((c) => c.key));
+      const missing = wordVideos.filter((g) => !have.has(g.key)).map((g) => g.key);
+      if (missing.length > 0 && this.store.candidatesByKeys !== undefined)
+        for (const c of await this.store.candidatesByKeys(fingerprint, vector, missing, {
+          tenant,
+          filters,
+          snapshot,
+        }))
+          if (c.key.startsWith(prefix) && c.key !== exclude) candidates.push(c);
+    }
     const stage1Done = performance.now();
 
     // ---- stage 2 ----
@@ -572,41 +696,94 @@ export class SearchService {
     };
     // Confidence costs one scoring per reference text (≈ 24 × 10 µs a video): with minConfidence it is
     // computed in rank order only until the page and one more result are known.
+    // minScore and minConfidence judge what the frames matched: a video the words found stays.
     const ranked: typeof slots = [];
+    let full = false;
     for (const s of slots) {
-      if (minScore !== undefined && s.score < minScore) continue;
-      if (minConfidence !== undefined) {
-        if (confidence(s.slot, s.score) < minConfidence) continue;
-        if (ranked.length > offset + k) break;
+      const worded = wordsOf.has(s.key);
+      if (mode === 'words' ? !worded : !worded && full) continue;
+      if (!worded) {
+        if (minScore !== undefined && s.score < minScore) continue;
+        if (minConfidence !== undefined) {
+          if (confidence(s.slot, s.score) < minConfidence) continue;
+          if (ranked.length > offset + k) {
+            full = true;
+            continue;
+          }
+        }
       }
       ranked.push(s);
     }
-    // Nothing stands out when none of the best ten reaches the match confidence.
+    if (mode === 'words') ranked.sort((a, b) => wordsOf.get(a.key)!.rank - wordsOf.get(b.key)!.rank);
+    else if (wordsOf.size > 0) {
+      // The visual order (ranked as it is) and the words order, fused (see fusion.ts, fuseHybrid).
+      const visualOrder = ranked.map((s) => s.key);
+      const kept = new Set(visualOrder);
+      const words = wordVideos.filter((g) => kept.has(g.key)).map((g) => ({ key: g.key, score: g.best }));
+      const place = new Map(fuseHybrid(visualOrder, words, pointedAt).map((key, i) => [key, i]));
+      ranked.sort((a, b) => place.get(a.key)! - place.get(b.key)!);
+    }
+    const anyWords = ranked.some((s) => wordsOf.has(s.key));
+    // Nothing stands out when none of the best ten reaches the match confidence and no words matched.
     const noGoodMatch =
-      measured &&
-      !ranked
-        .slice(0, Math.max(10, offset + k))
-        .some((s) => confidence(s.slot, s.score) >= this.matchConfidence);
+      mode === 'words'
+        ? ranked.length === 0
+        : !anyWords &&
+          measured &&
+          !ranked
+            .slice(0, Math.max(10, offset + k))
+            .some((s) => confidence(s.slot, s.score) >= this.matchConfidence);
     // Spans are clamped to the duration with the page details (the duration is not known here).
-    const momentsOf = (slot: number, limit: number) => {
+    const frameCosines = (slot: number) => {
       const cosines = new Float32Array(cache.frameCount(slot));
       cache.score(slot, framePrepared, undefined, cosines);
-      return findMoments(cosines, cache.timestamps(slot), null, limit);
+      return cosines;
     };
+    const momentsOf = (slot: number, limit: number): PageMoment[] =>
+      findMoments(frameCosines(slot), cache.timestamps(slot), null, limit);
+    // A cue that matched is a moment: the cue's span, pictured by the frame nearest its middle.
+    const cueMomentsOf = (s: (typeof ranked)[number], limit: number): PageMoment[] => {
+      const cues = (wordsOf.get(s.key)?.hits ?? []).filter((h) => h.field === 'cue' && h.start !== null);
+      if (cues.length === 0) return [];
+      const timestamps = cache.timestamps(s.slot);
+      const cosines = frameCosines(s.slot);
+      return cues.slice(0, limit).map((h) => {
+        const frame = nearestFrame(timestamps, (h.start! + (h.end ?? h.start!)) / 2);
+        return {
+          start: h.start!,
+          end: Math.max(h.start!, h.end ?? h.start!),
+          frameIndex: frame,
+          firstFrame: frame,
+          lastFrame: frame,
+          score: cosines[frame] ?? 0,
+          cue: { trackId: h.trackId ?? '', text: h.text, highlights: highlightRanges(h.text, text!) },
+          wordScore: h.score,
+        };
+      });
+    };
+    type PageMoment = ScoredMoment & { cue?: SearchMoment['cue']; wordScore?: number };
     type PageEntry = (typeof ranked)[number] & {
       weights: Float32Array;
       cosines: Float32Array;
       timestamps: Float32Array;
       confidence: number | null;
-      moments: ScoredMoment[];
+      moments: PageMoment[];
       /** In moment grouping: the moment this entry is. */
-      only?: ScoredMoment;
+      only?: PageMoment;
     };
     const entry = (s: (typeof ranked)[number]): PageEntry => {
       const F = cache.frameCount(s.slot);
       const weights = new Float32Array(F);
       const cosines = new Float32Array(F);
       cache.score(s.slot, prepared, weights, cosines);
+      // A video's cue moments come first, then (but for a words search) the frames' moments.
+      const moments =
+        group === 'moment'
+          ? []
+          : [
+              ...cueMomentsOf(s, momentLimit),
+              ...(mode === 'words' ? [] : momentsOf(s.slot, momentLimit)),
+            ].slice(0, momentLimit);
       return {
         ...s,
         weights,
@@ -614,21 +791,40 @@ export class SearchService {
         timestamps: cache.timestamps(s.slot),
         confidence: measured ? confidence(s.slot, s.score) : null,
         // In moment grouping the entry is one moment (`only`): the video's list is not shown.
-        moments: group === 'moment' ? [] : momentsOf(s.slot, momentLimit),
+        moments,
       };
     };
     let page: PageEntry[];
     let total: number;
     if (group === 'moment') {
-      // Every moment of every ranked video, ranked across videos (ties: the video's score, key, time).
-      const all = ranked.flatMap((s) => momentsOf(s.slot, 10).map((moment) => ({ s, moment })));
-      all.sort(
+      // Every moment of every ranked video, ranked across videos (ties: the video's score, key, time);
+      // cue moments by their BM25; with both, the two orders fused by reciprocal rank.
+      type Item = { s: (typeof ranked)[number]; moment: PageMoment };
+      const frameItems: Item[] =
+        mode === 'words' ? [] : ranked.flatMap((s) => momentsOf(s.slot, 10).map((moment) => ({ s, moment })));
+      frameItems.sort(
         (a, b) =>
           b.moment.score - a.moment.score ||
           b.s.score - a.s.score ||
           (a.s.key < b.s.key ? -1 : a.s.key > b.s.key ? 1 : 0) ||
           a.moment.start - b.moment.start,
       );
+      const cueItems: Item[] = ranked.flatMap((s) => cueMomentsOf(s, 10).map((moment) => ({ s, moment })));
+      cueItems.sort(
+        (a, b) =>
+          b.moment.wordScore! - a.moment.wordScore! ||
+          (a.s.key < b.s.key ? -1 : a.s.key > b.s.key ? 1 : 0) ||
+          a.moment.start - b.moment.start,
+      );
+      let all = [...frameItems, ...cueItems];
+      if (frameItems.length > 0 && cueItems.length > 0) {
+        const order = fuseHybrid(
+          frameItems.map((_, i) => `f${i}`),
+          cueItems.map((item, i) => ({ key: `c${i}`, score: item.moment.wordScore! })),
+          pointedAt,
+        );
+        all = order.map((id) => (id[0] === 'f' ? frameItems : cueItems)[Number(id.slice(1))]!);
+      }
       total = all.length;
       page = all.slice(offset, offset + k).map(({ s, moment }) => ({ ...entry(s), only: moment }));
     } else {
@@ -647,7 +843,7 @@ export class SearchService {
       const d = details.get(p.key);
       if (d === undefined) continue; // deleted since the snapshot
       // Spans are clamped to the duration only now that it is known.
-      const clamp = (m: ScoredMoment) => {
+      const clamp = (m: PageMoment) => {
         const end = d.durationSeconds === null ? m.end : Math.min(d.durationSeconds, m.end);
         return {
           start: Math.min(m.start, end),
@@ -655,13 +851,28 @@ export class SearchService {
           frameIndex: m.frameIndex,
           thumbnail: d.thumbnails[m.frameIndex] ?? null,
           score: m.score,
+          ...(m.cue !== undefined ? { cue: m.cue } : {}),
         };
       };
       const moments = (p.only ? [p.only] : p.moments).map(clamp);
-      const pooled = momentOf(pooling, p.weights, p.cosines, p.timestamps, d.durationSeconds);
-      const moment = p.only
-        ? { start: moments[0]!.start, end: moments[0]!.end, frameIndex: moments[0]!.frameIndex }
-        : pooled;
+      const found = wordsOf.get(p.key);
+      // The moment: the one this entry is (moment grouping), else the best cue that matched, else the
+      // pooling's own.
+      const first = moments[0];
+      const moment =
+        first !== undefined && (p.only !== undefined || first.cue !== undefined)
+          ? (({ score: _score, ...m }) => m)(first)
+          : {
+              ...momentOf(pooling, p.weights, p.cosines, p.timestamps, d.durationSeconds),
+              thumbnail: null as string | null,
+            };
+      const matchedBy: MatchReason[] = [];
+      if (
+        mode !== 'words' &&
+        (found === undefined || (p.confidence !== null && p.confidence >= this.matchConfidence))
+      )
+        matchedBy.push('frames');
+      for (const h of found?.hits ?? []) if (!matchedBy.includes(h.field)) matchedBy.push(h.field);
       results.push({
         rank: offset + i + 1,
         videoId: d.videoId,
@@ -673,6 +884,15 @@ export class SearchService {
         tags: d.tags,
         duration: d.durationSeconds,
         createdAt: d.createdAt,
+        matchedBy,
+        words: (found?.hits ?? []).slice(0, WORD_MATCHES_SHOWN).map((h) => ({
+          field: h.field,
+          text: h.text,
+          highlights: highlightRanges(h.text, text!),
+          start: h.start,
+          end: h.end,
+          trackId: h.trackId,
+        })),
       });
     }
     const truncated = stage1.candidates.length >= limit && limit < this.maxCandidates;
@@ -689,6 +909,7 @@ export class SearchService {
       nextCursor,
       fingerprint,
       pooling,
+      mode,
       timings: {
         encodeMs: encoded - started,
         stage1Ms: stage1Done - encoded,
@@ -696,7 +917,13 @@ export class SearchService {
         detailsMs: done - stage2Done,
         totalMs: done - started,
       },
-      stats: { candidates: candidates.length, fetched, xpoolBuilt, queryCached: cached },
+      stats: {
+        candidates: candidates.length,
+        fetched,
+        xpoolBuilt,
+        queryCached: cached,
+        wordVideos: wordVideos.length,
+      },
     };
   }
 

@@ -56,6 +56,18 @@ export interface SearchStore {
     searchWidth?: number;
   }>;
   /**
+   * Stage-one rows of the given videos (by videoKey) under this model that pass tenant and filters, at
+   * the snapshot if given; rows not stored or filtered out are left out. Distance is the cosine
+   * distance to `vector` (exact, whatever index the table has). For videos another ranking found (the
+   * words) that the vector search did not.
+   */
+  candidatesByKeys(
+    fingerprint: string,
+    vector: Float32Array,
+    keys: readonly string[],
+    request: Omit<CandidateRequest, 'limit' | 'exact'>,
+  ): Promise<StageOneCandidate[]>;
+  /**
    * Rescoring data of the given rows as they are now (a row rewritten since stage 1 comes back with its
    * new revision); rows that no longer exist are left out.
    */

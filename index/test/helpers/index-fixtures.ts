@@ -159,7 +159,13 @@ function passes(record: VideoRecord, tenant: string, filters: VideoFilters): boo
 /** Exact in-memory SearchStore (one model per fingerprint); counts calls per method. */
 export class MemoryStore implements SearchStore {
   readonly rows = new Map<string, Map<string, MemoryRow>>();
-  readonly calls = { candidates: 0, rescoreEntries: 0, rescoreRows: 0, resultDetails: 0 };
+  readonly calls = {
+    candidates: 0,
+    candidatesByKeys: 0,
+    rescoreEntries: 0,
+    rescoreRows: 0,
+    resultDetails: 0,
+  };
   version = 1;
   /** When set, stage 1 returns this tenant's rows too (a faulty store), to test the service's guard. */
   leakTenant: string | null = null;
@@ -207,6 +213,24 @@ export class MemoryStore implements SearchStore {
       .sort((a, b) => a.distance - b.distance)
       .slice(0, request.limit);
     return { snapshot: this.version, candidates: scored };
+  }
+
+  async candidatesByKeys(
+    fingerprint: string,
+    vector: Float32Array,
+    keys: readonly string[],
+    request: Omit<CandidateRequest, 'limit' | 'exact'>,
+  ): Promise<StageOneCandidate[]> {
+    this.calls.candidatesByKeys++;
+    filtersToSql(request.tenant, request.filters);
+    const model = this.rows.get(fingerprint) ?? new Map<string, MemoryRow>();
+    const out: StageOneCandidate[] = [];
+    for (const key of new Set(keys)) {
+      const row = model.get(key);
+      if (row === undefined || !passes(row.record, request.tenant, request.filters)) continue;
+      out.push({ key, rowId: 0, revision: row.revision, distance: 1 - cosine(vector, row.embeddings.mean) });
+    }
+    return out.sort((a, b) => a.distance - b.distance);
   }
 
   async rescoreEntries(fingerprint: string, rows: readonly StageOneCandidate[]): Promise<RescoreEntry[]> {

@@ -65,6 +65,8 @@ export function videosSchema(): Schema {
       // without its values buffer, which LanceDB refuses). Added after the first tables were written:
       // an older table gets it (null) when opened.
       new Field('error_retryable', new Int32(), true),
+      // The name the video came with (upload name, path or URL's last part); null in older rows.
+      new Field('file_name', new Utf8(), true),
     ],
     new Map([
       ['reel:table', 'videos'],
@@ -323,6 +325,7 @@ export const VIDEO_COLUMNS = [
   'error_code',
   'error_message',
   'error_retryable',
+  'file_name',
 ] as const;
 
 /** What a scan reads of a video: enough to decide on it, none of the heavy columns. */
@@ -386,6 +389,7 @@ export function toVideoRecord(row: Row): VideoRecord {
     fingerprint: (row.fingerprint as string | null) ?? null,
     status: row.status as VideoStatus,
     error: videoErrorOf(row),
+    ...(typeof row.file_name === 'string' ? { fileName: row.file_name } : {}),
   };
 }
 
