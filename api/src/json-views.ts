@@ -52,6 +52,7 @@ export function searchView(response: SearchResponse) {
         end: r.moment.end,
         frameIndex: r.moment.frameIndex,
         thumbnailUrl: r.moment.thumbnail === null ? null : thumbnailUrl(r.videoId, r.moment.frameIndex),
+        cue: r.moment.cue ?? null,
       },
       moments: r.moments.map((m) => ({
         start: m.start,
@@ -59,7 +60,10 @@ export function searchView(response: SearchResponse) {
         frameIndex: m.frameIndex,
         thumbnailUrl: m.thumbnail === null ? null : thumbnailUrl(r.videoId, m.frameIndex),
         score: m.score,
+        cue: m.cue ?? null,
       })),
+      matchedBy: r.matchedBy,
+      words: r.words,
       tags: r.tags,
       durationSeconds: r.duration,
       createdAt: r.createdAt.toISOString(),
@@ -71,6 +75,7 @@ export function searchView(response: SearchResponse) {
     nextCursor: response.nextCursor,
     fingerprint: response.fingerprint,
     pooling: response.pooling,
+    mode: response.mode,
     timings: response.timings,
   };
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { modelChangeLine } from '../src/cli/commands/models.ts';
 import { describeOutcome } from '../src/cli/commands/pipeline.ts';
-import { formatResults } from '../src/cli/commands/search.ts';
+import { formatResults, marked } from '../src/cli/commands/search.ts';
 import { formatClock, truncate } from '../src/cli/output.ts';
 
 describe('formatClock', () => {
@@ -35,10 +35,12 @@ describe('reel search table', () => {
       confidence: score * 100,
       moment: { start, end },
       moments: [] as Parameters<typeof formatResults>[0][number]['moments'],
+      matchedBy: ['frames'],
+      words: [],
       videoId,
     }) as unknown as Parameters<typeof formatResults>[0][number];
 
-  it('has #, title, score, conf, moment and video columns, aligned, long titles trimmed', () => {
+  it('has #, title, score, conf, moment, why and video columns, aligned, long titles trimmed', () => {
     const long = 'a very long title of a holiday video filmed on a beach at sunset in 2024';
     const table = formatResults([
       result('red', 0.31234, 1.96, 4, 'vid-1', 1),
@@ -46,13 +48,13 @@ describe('reel search table', () => {
     ]);
     const lines = table.split('\n');
     expect(lines).toHaveLength(3);
-    expect(lines[0]).toMatch(/^#\s+title\s+score\s+conf\s+moment\s+video$/);
-    expect(lines[1]).toMatch(/^1\s+red\s+0\.312\s+31\.2\s+0:02\.0–0:04\.0\s+vid-1$/);
+    expect(lines[0]).toMatch(/^#\s+title\s+score\s+conf\s+moment\s+why\s+video$/);
+    expect(lines[1]).toMatch(/^1\s+red\s+0\.312\s+31\.2\s+0:02\.0–0:04\.0\s+frames\s+vid-1$/);
     expect(lines[2]).toMatch(
-      /^2\s+a very long title of a holiday video fi…\s+-0\.050\s+-5\.0\s+1:01\.0–2:05\.5\s+vid-2$/,
+      /^2\s+a very long title of a holiday video fi…\s+-0\.050\s+-5\.0\s+1:01\.0–2:05\.5\s+frames\s+vid-2$/,
     );
     // Columns start at the same place on every line.
-    for (const column of ['score', 'conf', 'moment', 'video']) {
+    for (const column of ['score', 'conf', 'moment', 'why', 'video']) {
       const at = lines[0]!.indexOf(column);
       expect(lines.slice(1).map((l) => l[at - 1])).toEqual([' ', ' ']);
       expect(lines.slice(1).map((l) => l[at])).not.toContain(' ');
@@ -72,6 +74,58 @@ describe('reel search table', () => {
       '    moment 0:00.0–0:02.0  score 0.510',
       '    moment 0:04.0–0:06.0  score 0.500',
     ]);
+  });
+
+  it("lists the words that matched under the row, the query's words in brackets, a cue once", () => {
+    const cue = {
+      trackId: 'embedded-1',
+      text: 'Our new Zorblax ships',
+      highlights: [[8, 15]] as [number, number][],
+    };
+    const worded = {
+      ...result('launch', 0.2, 2, 3.5, 'vid-4', 1),
+      matchedBy: ['cue', 'title'],
+      moments: [
+        { start: 2, end: 3.5, frameIndex: 3, thumbnail: null, score: 0.2, cue },
+        { start: 0, end: 4, frameIndex: 1, thumbnail: null, score: 0.19 },
+      ],
+      words: [
+        {
+          field: 'cue',
+          text: cue.text,
+          highlights: cue.highlights,
+          start: 2,
+          end: 3.5,
+          trackId: 'embedded-1',
+        },
+        {
+          field: 'title',
+          text: 'Zorblax launch',
+          highlights: [[0, 7]],
+          start: null,
+          end: null,
+          trackId: null,
+        },
+      ],
+    } as unknown as Parameters<typeof formatResults>[0][number];
+    const lines = formatResults([worded]).split('\n');
+    expect(lines[1]).toMatch(/\scue\+title\s+vid-4$/);
+    expect(lines.slice(2)).toEqual([
+      '    moment 0:02.0–0:03.5  score 0.200  said "Our new [Zorblax] ships"',
+      '    moment 0:00.0–0:04.0  score 0.190',
+      '    title  "[Zorblax] launch"',
+    ]);
+  });
+
+  it('cuts a long matched text around its first mark, on one line', () => {
+    const text = `${'word '.repeat(40)}Zorblax\n${'more '.repeat(40)}`;
+    const at = text.indexOf('Zorblax');
+    const line = marked(text, [[at, at + 7]]);
+    expect(line).toContain('[Zorblax]');
+    expect(line).not.toContain('\n');
+    expect(line.length).toBeLessThanOrEqual(102);
+    expect(line.startsWith('…')).toBe(true);
+    expect(line.endsWith('…')).toBe(true);
   });
 
   it('says so when nothing matched, and heads the closest videos with "no good match" when nothing stands out', () => {

@@ -155,6 +155,8 @@ export interface paths {
                     minConfidence?: number;
                     /** @description video (default): one result per video with its moments; moment: every matching moment ranked across videos */
                     group?: "video" | "moment";
+                    /** @description visual: the frames; words: subtitle cues, titles, file names and tags (BM25); hybrid: both, fused by reciprocal rank. Default: hybrid for a text when the tenant has words, else visual. words and hybrid need a query text */
+                    mode?: "visual" | "words" | "hybrid";
                     cursor?: string;
                 };
                 header?: never;
@@ -186,6 +188,18 @@ export interface paths {
                                     end: number;
                                     frameIndex: number;
                                     thumbnailUrl: string | null;
+                                    /** @description The subtitle cue that found this moment (its span is the cue's); null for frames */
+                                    cue: {
+                                        /** @description The caption track (see GET /v1/videos/{id}/captions) */
+                                        trackId: string;
+                                        /** @description The cue's text, markup removed */
+                                        text: string;
+                                        /** @description [start, end) UTF-16 offsets of the query's words in the text (case and accents ignored) */
+                                        highlights: [
+                                            number,
+                                            number
+                                        ][];
+                                    } | null;
                                 };
                                 /** @description The video's matching moments, best first (runs of frames half-way or more from the video's least matching frame to its best); with group=moment, the one moment this result is */
                                 moments: {
@@ -197,6 +211,36 @@ export interface paths {
                                     thumbnailUrl: string | null;
                                     /** @description The moment's best frame's cosine with the query */
                                     score: number;
+                                    /** @description The subtitle cue that found this moment (its span is the cue's); null for frames */
+                                    cue: {
+                                        /** @description The caption track (see GET /v1/videos/{id}/captions) */
+                                        trackId: string;
+                                        /** @description The cue's text, markup removed */
+                                        text: string;
+                                        /** @description [start, end) UTF-16 offsets of the query's words in the text (case and accents ignored) */
+                                        highlights: [
+                                            number,
+                                            number
+                                        ][];
+                                    } | null;
+                                }[];
+                                /** @description Why it is a result: frames (it stands out visually, or no words matched), then each field whose words matched */
+                                matchedBy: ("frames" | "cue" | "title" | "file" | "tag")[];
+                                /** @description Its best word matches (at most 3), best first */
+                                words: {
+                                    /** @description Where the words matched: a subtitle cue, the title, the file name or a tag */
+                                    field: "cue" | "title" | "file" | "tag";
+                                    text: string;
+                                    /** @description [start, end) UTF-16 offsets of the query's words in the text (case and accents ignored) */
+                                    highlights: [
+                                        number,
+                                        number
+                                    ][];
+                                    /** @description A cue's start, seconds */
+                                    start: number | null;
+                                    /** @description A cue's end, seconds */
+                                    end: number | null;
+                                    trackId: string | null;
                                 }[];
                                 tags: string[];
                                 durationSeconds: number | null;
@@ -214,6 +258,8 @@ export interface paths {
                             /** @description The model whose vectors were searched */
                             fingerprint: string;
                             pooling: string;
+                            /** @description visual: the frames; words: subtitle cues, titles, file names and tags (BM25); hybrid: both, fused by reciprocal rank. Default: hybrid for a text when the tenant has words, else visual. words and hybrid need a query text */
+                            mode: "visual" | "words" | "hybrid";
                             timings: {
                                 encodeMs: number;
                                 stage1Ms: number;
@@ -283,7 +329,7 @@ export interface paths {
         put?: never;
         /**
          * Search videos by text, by an example (a video: "more like this"; or an image), or both
-         * @description JSON: give `query`, `like`, or both (their normalised embeddings added, the example weighing `exampleWeight`); the example video itself is left out of the results. multipart/form-data: an `image` file part (JPEG, PNG or WebP, at most REEL_API_MAX_IMAGE_BYTES and 40 megapixels) with optional `query`, `k`, `pooling`, `minScore`, `exampleWeight`, `group`, `cursor` fields and `filters` (the same object as JSON text).
+         * @description JSON: give `query`, `like`, or both (their normalised embeddings added, the example weighing `exampleWeight`); the example video itself is left out of the results. multipart/form-data: an `image` file part (JPEG, PNG or WebP, at most REEL_API_MAX_IMAGE_BYTES and 40 megapixels) with optional `query`, `k`, `pooling`, `minScore`, `exampleWeight`, `group`, `mode`, `cursor` fields and `filters` (the same object as JSON text).
          */
         post: {
             parameters: {
@@ -338,6 +384,8 @@ export interface paths {
                         minConfidence?: number;
                         /** @description video (default): one result per video with its moments; moment: every matching moment ranked across videos */
                         group?: "video" | "moment";
+                        /** @description visual: the frames; words: subtitle cues, titles, file names and tags (BM25); hybrid: both, fused by reciprocal rank. Default: hybrid for a text when the tenant has words, else visual. words and hybrid need a query text */
+                        mode?: "visual" | "words" | "hybrid";
                         /** @description nextCursor of the previous page */
                         cursor?: string;
                     };
@@ -385,6 +433,8 @@ export interface paths {
                         minConfidence?: number;
                         /** @description video (default): one result per video with its moments; moment: every matching moment ranked across videos */
                         group?: "video" | "moment";
+                        /** @description visual: the frames; words: subtitle cues, titles, file names and tags (BM25); hybrid: both, fused by reciprocal rank. Default: hybrid for a text when the tenant has words, else visual. words and hybrid need a query text */
+                        mode?: "visual" | "words" | "hybrid";
                         /** @description nextCursor of the previous page */
                         cursor?: string;
                     };
@@ -414,6 +464,18 @@ export interface paths {
                                     end: number;
                                     frameIndex: number;
                                     thumbnailUrl: string | null;
+                                    /** @description The subtitle cue that found this moment (its span is the cue's); null for frames */
+                                    cue: {
+                                        /** @description The caption track (see GET /v1/videos/{id}/captions) */
+                                        trackId: string;
+                                        /** @description The cue's text, markup removed */
+                                        text: string;
+                                        /** @description [start, end) UTF-16 offsets of the query's words in the text (case and accents ignored) */
+                                        highlights: [
+                                            number,
+                                            number
+                                        ][];
+                                    } | null;
                                 };
                                 /** @description The video's matching moments, best first (runs of frames half-way or more from the video's least matching frame to its best); with group=moment, the one moment this result is */
                                 moments: {
@@ -425,6 +487,36 @@ export interface paths {
                                     thumbnailUrl: string | null;
                                     /** @description The moment's best frame's cosine with the query */
                                     score: number;
+                                    /** @description The subtitle cue that found this moment (its span is the cue's); null for frames */
+                                    cue: {
+                                        /** @description The caption track (see GET /v1/videos/{id}/captions) */
+                                        trackId: string;
+                                        /** @description The cue's text, markup removed */
+                                        text: string;
+                                        /** @description [start, end) UTF-16 offsets of the query's words in the text (case and accents ignored) */
+                                        highlights: [
+                                            number,
+                                            number
+                                        ][];
+                                    } | null;
+                                }[];
+                                /** @description Why it is a result: frames (it stands out visually, or no words matched), then each field whose words matched */
+                                matchedBy: ("frames" | "cue" | "title" | "file" | "tag")[];
+                                /** @description Its best word matches (at most 3), best first */
+                                words: {
+                                    /** @description Where the words matched: a subtitle cue, the title, the file name or a tag */
+                                    field: "cue" | "title" | "file" | "tag";
+                                    text: string;
+                                    /** @description [start, end) UTF-16 offsets of the query's words in the text (case and accents ignored) */
+                                    highlights: [
+                                        number,
+                                        number
+                                    ][];
+                                    /** @description A cue's start, seconds */
+                                    start: number | null;
+                                    /** @description A cue's end, seconds */
+                                    end: number | null;
+                                    trackId: string | null;
                                 }[];
                                 tags: string[];
                                 durationSeconds: number | null;
@@ -442,6 +534,8 @@ export interface paths {
                             /** @description The model whose vectors were searched */
                             fingerprint: string;
                             pooling: string;
+                            /** @description visual: the frames; words: subtitle cues, titles, file names and tags (BM25); hybrid: both, fused by reciprocal rank. Default: hybrid for a text when the tenant has words, else visual. words and hybrid need a query text */
+                            mode: "visual" | "words" | "hybrid";
                             timings: {
                                 encodeMs: number;
                                 stage1Ms: number;
@@ -721,6 +815,16 @@ export interface paths {
                                 code?: string;
                                 message?: string;
                             }[];
+                            /** @description Caption files of an upload (.srt, .vtt, .ass beside their videos), each attached or said why not */
+                            captions?: {
+                                name: string;
+                                videoId: string | null;
+                                trackId: string | null;
+                                /** @description Cues read; 0 when it could not be (code and message say why) */
+                                cues: number;
+                                code?: string;
+                                message?: string;
+                            }[];
                         };
                     };
                 };
@@ -844,6 +948,25 @@ export interface paths {
                             frameTimes: number[];
                             /** @description Each sampled frame's thumbnail */
                             thumbnailUrls: string[];
+                            /** @description Its caption tracks (see GET /v1/videos/{id}/captions), each with its WebVTT url when read */
+                            captions: {
+                                /** @description embedded-<stream index> (inside the file) or sidecar-<file name> */
+                                id: string;
+                                source: "embedded" | "sidecar";
+                                /** @description mov_text, subrip, webvtt, ass, …; srt, webvtt or ass for a file */
+                                codec: string;
+                                language: string | null;
+                                label: string | null;
+                                /** @description False for bitmap subtitles (PGS, DVB, DVD) and tracks that failed */
+                                read: boolean;
+                                cueCount: number;
+                                error: {
+                                    code: string;
+                                    message: string;
+                                } | null;
+                                /** @description The track as WebVTT; null when not read */
+                                url: string | null;
+                            }[];
                         };
                     };
                 };
@@ -1091,6 +1214,16 @@ export interface paths {
                                 /** @description queued, duplicate or failed */
                                 status: string;
                                 duplicateOf?: string;
+                                code?: string;
+                                message?: string;
+                            }[];
+                            /** @description Caption files of an upload (.srt, .vtt, .ass beside their videos), each attached or said why not */
+                            captions?: {
+                                name: string;
+                                videoId: string | null;
+                                trackId: string | null;
+                                /** @description Cues read; 0 when it could not be (code and message say why) */
+                                cues: number;
                                 code?: string;
                                 message?: string;
                             }[];
@@ -1364,6 +1497,376 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/videos/{id}/captions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A video's caption tracks: inside its file and attached, read or not (and why) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description Video id */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            tracks: {
+                                /** @description embedded-<stream index> (inside the file) or sidecar-<file name> */
+                                id: string;
+                                source: "embedded" | "sidecar";
+                                /** @description mov_text, subrip, webvtt, ass, …; srt, webvtt or ass for a file */
+                                codec: string;
+                                language: string | null;
+                                label: string | null;
+                                /** @description False for bitmap subtitles (PGS, DVB, DVD) and tracks that failed */
+                                read: boolean;
+                                cueCount: number;
+                                error: {
+                                    code: string;
+                                    message: string;
+                                } | null;
+                                /** @description The track as WebVTT; null when not read */
+                                url: string | null;
+                            }[];
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        /**
+         * Attach a caption file (SRT, WebVTT, ASS/SSA; any common text encoding) to a video
+         * @description multipart/form-data: one `file` part (at most 5242880 bytes) and an optional `language` field (e.g. en, fra, pt-BR; else from a name like talk.fr.srt). The track's id is `sidecar-<file name>`: a file of the same name replaces it. Its cues are searchable at once.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description Video id */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description embedded-<stream index> (inside the file) or sidecar-<file name> */
+                            id: string;
+                            source: "embedded" | "sidecar";
+                            /** @description mov_text, subrip, webvtt, ass, …; srt, webvtt or ass for a file */
+                            codec: string;
+                            language: string | null;
+                            label: string | null;
+                            /** @description False for bitmap subtitles (PGS, DVB, DVD) and tracks that failed */
+                            read: boolean;
+                            cueCount: number;
+                            error: {
+                                code: string;
+                                message: string;
+                            } | null;
+                            /** @description The track as WebVTT; null when not read */
+                            url: string | null;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/videos/{id}/captions/{trackId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One caption track as WebVTT (text/vtt), for a player */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description Video id */
+                    id: string;
+                    trackId: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description WebVTT */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "text/vtt": string;
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "text/vtt": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "text/vtt": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "text/vtt": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "text/vtt": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "text/vtt": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        /** Remove an attached caption track and its words (tracks inside the file stay) */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description Video id */
+                    id: string;
+                    trackId: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description RFC 9457 problem details */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/batches": {
         parameters: {
             query?: never;
@@ -1505,6 +2008,16 @@ export interface paths {
                                 /** @description queued, duplicate or failed */
                                 status: string;
                                 duplicateOf?: string;
+                                code?: string;
+                                message?: string;
+                            }[];
+                            /** @description Caption files of an upload (.srt, .vtt, .ass beside their videos), each attached or said why not */
+                            captions?: {
+                                name: string;
+                                videoId: string | null;
+                                trackId: string | null;
+                                /** @description Cues read; 0 when it could not be (code and message say why) */
+                                cues: number;
                                 code?: string;
                                 message?: string;
                             }[];

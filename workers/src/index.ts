@@ -37,6 +37,13 @@ export type {
   SubmitUrlsInput,
 } from './services/batch.service.ts';
 export {
+  CAPTION_EXTENSIONS,
+  type CaptionFile,
+  type CaptionService,
+  MAX_CAPTION_BYTES,
+  toWebVtt,
+} from './services/caption.service.ts';
+export {
   type EncodeVideosOptions,
   type EvalProgress,
   type ExcludedVideo,

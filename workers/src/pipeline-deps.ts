@@ -3,6 +3,7 @@
  * ffmpeg (@reel/ingest), onnxruntime (@reel/models) and LanceDB (@reel/index); unit tests pass fakes.
  */
 import type { Logger } from '@reel/infra';
+import type { ReadTrack } from '@reel/ingest';
 import type { FrameSpool } from './adapters/frame-spool.ts';
 import type { BatchProgress, BatchStatus } from './batch-progress.ts';
 import type { ModelRef, VideoJobData } from './jobs.ts';
@@ -40,7 +41,16 @@ export interface VideoSampler {
     video: VideoSourceRef,
     signal: AbortSignal,
     options?: { hash?: boolean },
-  ): Promise<{ durationSeconds: number; frames: Frame[]; warnings: string[]; hash?: ContentHash }>;
+  ): Promise<{
+    durationSeconds: number;
+    frames: Frame[];
+    warnings: string[];
+    hash?: ContentHash;
+    /** The subtitle tracks inside the file, as read. */
+    captions?: ReadTrack[];
+    /** Caption files beside a server-side path (`talk.mp4`: `talk.srt`, `talk.en.vtt`), unread. */
+    sidecars?: { name: string; bytes: Uint8Array }[];
+  }>;
   /** Writes one small thumbnail per frame; returns their paths relative to the thumbnails folder. */
   writeThumbnails(videoId: string, frames: Frame[]): Promise<string[]>;
 }
@@ -70,6 +80,8 @@ export interface CatalogVideo {
    * download's storage reference), a server-side path, or an http(s) URL until it is downloaded.
    */
   source: string;
+  /** The name it came with (upload name, requested path, URL), for the words index; kept once given. */
+  fileName?: string;
   /** The content's sha256; '' until known (a URL before its download, a server-side path before ingest). */
   sha256: string;
   sizeBytes: number;
@@ -175,6 +187,14 @@ export interface PipelineDeps {
   sampler: VideoSampler;
   embedders: EmbedderProvider;
   catalog: VideoCatalog;
+  /** Where the words a video's ingest read go (none: they are not kept). */
+  captions?: {
+    saveRead(
+      tenant: string,
+      videoId: string,
+      read: { tracks: readonly ReadTrack[]; sidecars: readonly { name: string; bytes: Uint8Array }[] },
+    ): Promise<ReadTrack[]>;
+  };
   logger: Logger;
   /** Needed for URL videos (a URL job fails with INTERNAL without them). */
   downloader?: UrlDownloader;

@@ -41,6 +41,7 @@ import type { PipelineDeps } from './pipeline-deps.ts';
 import type { RecoveryOptions } from './queue-options.ts';
 import { SearchModelPointer } from './search-model.ts';
 import { BatchService } from './services/batch.service.ts';
+import { CaptionService } from './services/caption.service.ts';
 import { ReindexService } from './services/reindex.service.ts';
 import { StatusService } from './services/status.service.ts';
 import { UploadService } from './services/upload.service.ts';
@@ -72,6 +73,8 @@ export interface Pipeline {
   webhooks: WebhookService;
   /** A tenant's videos: read, listed, streamed, their thumbnails, deleted (index rows, files, claims). */
   videos: VideoService;
+  /** A video's caption tracks: read at ingest, attached, listed, served as WebVTT. */
+  captions: CaptionService;
   /** Counts and connection states for operators (health, metrics, `reel status`). */
   status: StatusService;
   /** The active model's folder and fingerprint (what the index is being brought to). */
@@ -157,9 +160,11 @@ export async function openPipeline(config: ReelConfig, logger?: Logger): Promise
   const claims = new ClaimStore(redis, config.queuePrefix);
   const jobs = new JobQueue(queues, flows);
   const service = new BatchService({ redis, claims, jobs, progress, catalog });
+  const captions = new CaptionService({ index: catalog });
   const uploads = new UploadService({
     storage,
     batches: service,
+    captions,
     limits: { maxFileBytes: config.apiMaxUploadBytes, maxRequestBytes: config.apiMaxRequestBytes },
   });
   const pointer = new SearchModelPointer(redis, config.queuePrefix);
@@ -240,6 +245,7 @@ export async function openPipeline(config: ReelConfig, logger?: Logger): Promise
     pointer,
     reindex,
     videos,
+    captions,
     webhooks,
     status,
     activeModel,
@@ -343,6 +349,7 @@ export async function startPipelineWorker(
     sampler: new IngestSampler(config, cut.size, pipeline.storage, cut.geometry),
     embedders,
     catalog: pipeline.catalog,
+    captions: pipeline.captions,
     logger,
     downloader,
     claims: pipeline.claims,

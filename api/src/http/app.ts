@@ -18,6 +18,7 @@ import { queuesBoardPlugin } from './plugins/queues-board.ts';
 import { ProblemSchema, registerProblemHandler } from './problem.ts';
 import { adminRoutes } from './routes/admin.routes.ts';
 import { batchRoutes } from './routes/batches.routes.ts';
+import { captionRoutes } from './routes/captions.routes.ts';
 import { healthRoutes } from './routes/health.routes.ts';
 import { keyRoutes } from './routes/keys.routes.ts';
 import { searchRoutes } from './routes/search.routes.ts';
@@ -128,6 +129,7 @@ export async function buildApp(deps: ApiDeps): Promise<ReelApp> {
   await app.register(healthRoutes);
   await app.register(searchRoutes, { prefix: '/v1' });
   await app.register(videoRoutes, { prefix: '/v1' });
+  await app.register(captionRoutes, { prefix: '/v1' });
   await app.register(batchRoutes, { prefix: '/v1' });
   await app.register(adminRoutes, { prefix: '/v1' });
   await app.register(keyRoutes, { prefix: '/v1' });

@@ -135,6 +135,28 @@ export function thumbnailUrl(videoId: string, frameIndex: number): string {
   return `/v1/videos/${encodeURIComponent(videoId)}/frames/${frameIndex}/thumbnail`;
 }
 
+/** A caption track of a video, as listed. */
+export const CaptionTrackSchema = Type.Object({
+  id: Type.String({ description: 'embedded-<stream index> (inside the file) or sidecar-<file name>' }),
+  source: Type.Union([Type.Literal('embedded'), Type.Literal('sidecar')]),
+  codec: Type.String({ description: 'mov_text, subrip, webvtt, ass, …; srt, webvtt or ass for a file' }),
+  language: Type.Union([Type.String(), Type.Null()]),
+  label: Type.Union([Type.String(), Type.Null()]),
+  read: Type.Boolean({ description: 'False for bitmap subtitles (PGS, DVB, DVD) and tracks that failed' }),
+  cueCount: Type.Integer(),
+  error: Type.Union([Type.Object({ code: Type.String(), message: Type.String() }), Type.Null()]),
+  url: Type.Union([Type.String(), Type.Null()], { description: 'The track as WebVTT; null when not read' }),
+});
+
+export const SubmittedCaptionSchema = Type.Object({
+  name: Type.String(),
+  videoId: Type.Union([Type.String(), Type.Null()]),
+  trackId: Type.Union([Type.String(), Type.Null()]),
+  cues: Type.Integer({ description: 'Cues read; 0 when it could not be (code and message say why)' }),
+  code: Type.Optional(Type.String()),
+  message: Type.Optional(Type.String()),
+});
+
 export const SubmittedVideoSchema = Type.Object({
   name: Type.String(),
   videoId: Type.Optional(Type.String()),
@@ -149,6 +171,12 @@ export const BatchAcceptedSchema = Type.Object({
   statusUrl: Type.String(),
   existing: Type.Boolean({ description: 'True when this batch id was submitted before' }),
   videos: Type.Array(SubmittedVideoSchema),
+  captions: Type.Optional(
+    Type.Array(SubmittedCaptionSchema, {
+      description:
+        'Caption files of an upload (.srt, .vtt, .ass beside their videos), each attached or said why not',
+    }),
+  ),
 });
 
 /** A submit's answer as a tenant sees it: its batch by the id it knows (see @reel/workers batch-id). */
@@ -159,5 +187,6 @@ export function toAccepted(result: SubmitBatchResult) {
     statusUrl: `/v1/batches/${batchId}`,
     existing: result.existing,
     videos: result.videos,
+    ...(result.captions ? { captions: result.captions } : {}),
   };
 }

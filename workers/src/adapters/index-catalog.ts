@@ -4,12 +4,15 @@
  */
 import {
   buildVideoEmbeddings,
+  type CaptionTrackInfo,
   type IndexStore,
+  type StoredCue,
   type VideoRecord,
   videoKey,
   type XPoolHead,
 } from '@reel/index';
 import type { CatalogEmbeddings, CatalogVideo, VideoCatalog } from '../pipeline-deps.ts';
+import type { CaptionIndex, CaptionTrackCues } from '../services/caption.service.ts';
 import type { KnownVideo, ReindexIndex } from '../services/reindex.service.ts';
 import type { VideoIndex } from '../services/video.service.ts';
 
@@ -28,6 +31,7 @@ function toRecord(video: CatalogVideo, previous: VideoRecord | null): VideoRecor
     fingerprint: video.fingerprint ?? previous?.fingerprint ?? null,
     status: video.status,
     error: video.status === 'failed' ? (video.error ?? null) : null,
+    fileName: video.fileName ?? previous?.fileName ?? null,
   };
 }
 
@@ -38,6 +42,7 @@ function toCatalogVideo(record: VideoRecord): CatalogVideo {
     title: record.title,
     tags: record.tags,
     source: record.source ?? '',
+    ...(record.fileName ? { fileName: record.fileName } : {}),
     sha256: record.sha256,
     sizeBytes: 0,
     status: record.status,
@@ -47,7 +52,7 @@ function toCatalogVideo(record: VideoRecord): CatalogVideo {
   };
 }
 
-export class IndexCatalog implements VideoCatalog, ReindexIndex, VideoIndex {
+export class IndexCatalog implements VideoCatalog, ReindexIndex, VideoIndex, CaptionIndex {
   readonly #store: IndexStore;
   readonly #head: XPoolHead | undefined;
 
@@ -85,6 +90,40 @@ export class IndexCatalog implements VideoCatalog, ReindexIndex, VideoIndex {
     };
     await this.#store.upsertVideo(record);
     return record;
+  }
+
+  async captionTracks(tenant: string, videoId: string): Promise<CaptionTrackInfo[] | null> {
+    if (!(await this.#store.getVideo(tenant, videoId))) return null;
+    return this.#store.captionTracks(tenant, videoId);
+  }
+
+  /**
+   * One write of the words index: each track's listing and cues (a track is rows of its own, so an
+   * ingest and an upload writing different tracks of a video at once never undo each other), and the
+   * tracks `drop` selects removed.
+   */
+  async saveCaptionTracks(
+    tenant: string,
+    videoId: string,
+    tracks: readonly CaptionTrackCues[],
+    drop: (track: CaptionTrackInfo) => boolean = () => false,
+  ): Promise<CaptionTrackInfo[] | null> {
+    const stored = await this.captionTracks(tenant, videoId);
+    if (stored === null) return null;
+    const written = new Set(tracks.map((t) => t.info.id));
+    const dropped = stored.filter((t) => drop(t) && !written.has(t.id));
+    await this.#store.replaceCues(tenant, videoId, [
+      ...dropped.map((t) => ({ trackId: t.id, cues: [] })),
+      ...tracks.map((t) => ({ trackId: t.info.id, cues: t.cues, info: t.info })),
+    ]);
+    return [
+      ...stored.filter((t) => !written.has(t.id) && !dropped.includes(t)),
+      ...tracks.map((t) => t.info),
+    ];
+  }
+
+  trackCues(tenant: string, videoId: string, trackId: string): Promise<StoredCue[] | null> {
+    return this.#store.trackCues(tenant, videoId, trackId);
   }
 
   async video(tenant: string, videoId: string): Promise<KnownVideo | undefined> {

@@ -18,14 +18,21 @@ import { type FileHandle, readFile, rm } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { isReelError, type ReelConfig, ReelError } from '@reel/infra';
-import { type FrameGeometry, sampleVideo, THUMBNAIL_MAX_SIDE, writeThumbnails } from '@reel/ingest';
+import {
+  type FrameGeometry,
+  readSubtitleTracks,
+  sampleVideo,
+  THUMBNAIL_MAX_SIDE,
+  writeThumbnails,
+} from '@reel/ingest';
 import type { Frame, VideoSampler, VideoSourceRef } from '../pipeline-deps.ts';
 import { hashHandle } from '../video-identity.ts';
 import { type OpenedFile, openRegularFile } from './regular-file.ts';
+import { sidecarsBeside } from './sidecar-files.ts';
 import type { LocalCopy, ObjectStorage } from './storage/object-storage.ts';
 import { openStorage } from './storage/open-storage.ts';
 import { thumbnailKey } from './storage/storage-keys.ts';
-import { resolveSource } from './video-source.ts';
+import { type ResolvedSource, resolveSource } from './video-source.ts';
 
 const PROC_FD = existsSync(`/proc/${process.pid}/fd`);
 
@@ -64,7 +71,8 @@ export class IngestSampler implements VideoSampler {
 
   async sample(video: VideoSourceRef, signal: AbortSignal, options: { hash?: boolean } = {}) {
     const config = this.#config;
-    const local = await this.#localFile(video, signal);
+    const source = await resolveSource(this.#storage, video);
+    const local = await this.#localFile(video, signal, source);
     let opened: OpenedFile | undefined;
     // What ffmpeg reads: the descriptor opened here, or (without /proc) the path just checked.
     let input = local.path;
@@ -89,11 +97,23 @@ export class IngestSampler implements VideoSampler {
         signal,
       });
       const durationSeconds = result.info.duration ?? result.frames.at(-1)?.timestamp ?? 0;
+      // Its words: the subtitle tracks inside (the same descriptor), caption files beside a path.
+      const captions =
+        result.info.subtitles.length === 0
+          ? []
+          : await readSubtitleTracks(input, result.info, {
+              binaries: { ffmpegPath: config.ffmpegPath, ffprobePath: config.ffprobePath },
+              timeoutMs: config.ffmpegTimeoutSeconds * 1000,
+              signal,
+            });
+      const beside = source.kind === 'path' ? await sidecarsBeside(source.path) : { files: [], skipped: [] };
       return {
         durationSeconds,
         frames: result.frames,
-        warnings: result.warnings,
+        warnings: [...result.warnings, ...beside.skipped.map((reason) => `caption file skipped: ${reason}`)],
         ...(hash ? { hash } : {}),
+        captions,
+        sidecars: beside.files,
       };
     } catch (error) {
       // Messages name the video as its user knows it, not the copy, descriptor or path read.
@@ -120,8 +140,7 @@ export class IngestSampler implements VideoSampler {
    * A local file with the video's bytes, from its checked source (see video-source.ts): the stored
    * object itself (in the data folder) or a copy (from a bucket), or a server-side path.
    */
-  async #localFile(video: VideoSourceRef, signal: AbortSignal): Promise<LocalCopy> {
-    const source = await resolveSource(this.#storage, video);
+  async #localFile(video: VideoSourceRef, signal: AbortSignal, source: ResolvedSource): Promise<LocalCopy> {
     if (source.kind === 'path') return { path: source.path, release: async () => {} };
     const { key } = source;
     const inPlace = this.#storage.localPath(key);

@@ -190,6 +190,18 @@ export async function ingestVideo(
   }
   const first = sampled.frames[0];
   if (!first) throw new ReelError('DECODE_FAILED', `${data.name}: no frame could be sampled`);
+  // Its words: each track that could not be read says why on its own listing; the video goes on.
+  const tracks =
+    (await deps.captions?.saveRead(data.tenant, data.videoId, {
+      tracks: sampled.captions ?? [],
+      sidecars: sampled.sidecars ?? [],
+    })) ?? [];
+  for (const track of tracks)
+    if (track.error)
+      deps.logger.warn(
+        { videoId: data.videoId, file: data.name, track: track.id, code: track.error.code },
+        track.error.message,
+      );
   const thumbnails = await deps.sampler.writeThumbnails(data.videoId, sampled.frames);
   const data24 = new Uint8Array(sampled.frames.length * first.width * first.height * 3);
   for (const [i, frame] of sampled.frames.entries()) data24.set(frame.data, i * frame.data.length);

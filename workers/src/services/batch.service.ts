@@ -92,12 +92,26 @@ export interface SubmittedVideo {
   message?: string;
 }
 
+/** What became of a caption file uploaded beside videos. */
+export interface SubmittedCaption {
+  name: string;
+  /** The video it was attached to (the upload's video of the same base name); null when none. */
+  videoId: string | null;
+  trackId: string | null;
+  /** Cues read; 0 when it could not be read (code and message say why). */
+  cues: number;
+  code?: string;
+  message?: string;
+}
+
 export interface SubmitBatchResult {
   /** The batch's key: `<tenant>.<id>` for a tenant's batch (the API shows `<id>`), see batch-id.ts. */
   batchId: string;
   /** True when `batchId` was already submitted: nothing new was enqueued. */
   existing: boolean;
   videos: SubmittedVideo[];
+  /** Caption files of an upload, each attached to its video or said why not. */
+  captions?: SubmittedCaption[];
 }
 
 export class BatchService {
@@ -253,6 +267,7 @@ export class BatchService {
             title: file.title ?? path.parse(file.name).name,
             tags: file.tags ?? [],
             source: file.path,
+            fileName: path.basename(file.name),
             sha256: '',
             sizeBytes: 0,
           },
@@ -309,6 +324,7 @@ export class BatchService {
         title: file.title ?? path.parse(name).name,
         tags: file.tags ?? [],
         source: absolute,
+        fileName: name,
         sha256: hash.sha256,
         sizeBytes: hash.sizeBytes,
       },

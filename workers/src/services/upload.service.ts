@@ -13,7 +13,13 @@ import type { ObjectStorage } from '../adapters/storage/object-storage.ts';
 import { uploadKey } from '../adapters/storage/storage-keys.ts';
 import type { ModelRef } from '../jobs.ts';
 import { VIDEO_EXTENSIONS } from '../submit-paths.ts';
-import type { BatchService, SubmitBatchResult, SubmitFile } from './batch.service.ts';
+import type { BatchService, SubmitBatchResult, SubmitFile, SubmittedCaption } from './batch.service.ts';
+import {
+  CAPTION_EXTENSIONS,
+  type CaptionService,
+  isCaptionOf,
+  MAX_CAPTION_BYTES,
+} from './caption.service.ts';
 
 export interface UploadLimits {
   /** Largest file one upload may carry, in bytes (REEL_API_MAX_UPLOAD_BYTES). */
@@ -54,27 +60,72 @@ function storedExtension(name: string): string {
   return VIDEO_EXTENSIONS.has(ext) ? ext : '';
 }
 
+/** A video's name without its extension (what its caption files are named after). */
+function baseName(name: string): string {
+  return name.replace(/\.[^.]*$/, '');
+}
+
+interface UploadDeps {
+  storage: ObjectStorage;
+  batches: BatchService;
+  limits: UploadLimits;
+  /** Caption files (.srt, .vtt, .ass) beside the videos are read and attached to theirs. */
+  captions?: CaptionService;
+}
+
 /** One upload in progress: files are added as they arrive, then it is finished or aborted. */
 export class Upload {
   readonly #tenant: string;
   readonly #storage: ObjectStorage;
   readonly #batches: BatchService;
   readonly #limits: UploadLimits;
+  readonly #captions: CaptionService | undefined;
   /** Keys stored by this upload. */
   readonly #stored: string[] = [];
   readonly #files: SubmitFile[] = [];
+  /** Caption files, kept in memory (at most MAX_CAPTION_BYTES each) until the videos are submitted. */
+  readonly #captionFiles: { name: string; bytes: Uint8Array; tooLarge: boolean }[] = [];
   #requestBytes = 0;
 
-  constructor(tenant: string, deps: { storage: ObjectStorage; batches: BatchService; limits: UploadLimits }) {
+  constructor(tenant: string, deps: UploadDeps) {
     this.#tenant = tenant;
     this.#storage = deps.storage;
     this.#batches = deps.batches;
     this.#limits = deps.limits;
+    this.#captions = deps.captions;
   }
 
-  /** Streams one file into storage, hashed on the way; throws TOO_LARGE past a limit (nothing kept of it). */
+  #countRequestBytes(bytes: number): void {
+    this.#requestBytes += bytes;
+    if (this.#requestBytes > this.#limits.maxRequestBytes)
+      throw new ReelError(
+        'TOO_LARGE',
+        `the files of this request exceed ${this.#limits.maxRequestBytes} bytes in all (REEL_API_MAX_REQUEST_BYTES)`,
+      );
+  }
+
+  /** A caption file: read into memory, up to one byte past the caption limit (the rest is drained). */
+  async #addCaption(name: string, file: UploadedFile): Promise<void> {
+    const chunks: Uint8Array[] = [];
+    let size = 0;
+    for await (const chunk of file.stream) {
+      this.#countRequestBytes(chunk.length);
+      if (size <= MAX_CAPTION_BYTES) chunks.push(chunk);
+      size += chunk.length;
+    }
+    const bytes = Buffer.concat(chunks);
+    const tooLarge = size > MAX_CAPTION_BYTES || file.truncated();
+    this.#captionFiles.push({ name, bytes: tooLarge ? bytes.subarray(0, 0) : bytes, tooLarge });
+  }
+
+  /**
+   * Streams one file into storage, hashed on the way; throws TOO_LARGE past a limit (nothing kept of
+   * it). A caption file (by its extension, with a caption service) is kept for its video instead.
+   */
   async addFile(file: UploadedFile): Promise<void> {
-    const name = displayName(file.filename, this.#files.length);
+    const name = displayName(file.filename, this.#files.length + this.#captionFiles.length);
+    if (this.#captions !== undefined && CAPTION_EXTENSIONS.has(path.extname(name).toLowerCase()))
+      return this.#addCaption(name, file);
     const key = uploadKey(this.#tenant, randomUUID(), storedExtension(name));
     this.#stored.push(key);
     const hash = createHash('sha256');
@@ -84,12 +135,7 @@ export class Upload {
     // Limits fail the stream before storage completes the object: nothing too large is stored.
     async function* metered(): AsyncGenerator<Uint8Array> {
       for await (const chunk of file.stream) {
-        upload.#requestBytes += chunk.length;
-        if (upload.#requestBytes > limits.maxRequestBytes)
-          throw new ReelError(
-            'TOO_LARGE',
-            `the files of this request exceed ${limits.maxRequestBytes} bytes in all (REEL_API_MAX_REQUEST_BYTES)`,
-          );
+        upload.#countRequestBytes(chunk.length);
         size += chunk.length;
         hash.update(chunk);
         yield chunk;
@@ -116,7 +162,12 @@ export class Upload {
    */
   async finish(model: ModelRef): Promise<SubmitBatchResult> {
     if (this.#files.length === 0)
-      throw new ReelError('NO_FILES', 'the request carries no file parts (send the videos as "file" parts)');
+      throw new ReelError(
+        'NO_FILES',
+        this.#captionFiles.length > 0
+          ? 'the request carries caption files but no video (send each video as a "file" part beside its captions)'
+          : 'the request carries no file parts (send the videos as "file" parts)',
+      );
     const result = await this.#batches.submit({ tenant: this.#tenant, files: this.#files, model });
     const queued = new Set(
       result.videos.flatMap((v, i) => (v.status === 'queued' ? [this.#files[i]!.path] : [])),
@@ -124,7 +175,71 @@ export class Upload {
     await Promise.all(
       this.#stored.filter((k) => !queued.has(this.#storage.ref(k))).map((k) => this.#storage.delete(k)),
     );
-    return result;
+    if (this.#captionFiles.length === 0) return result;
+    return { ...result, captions: await this.#attachCaptions(result) };
+  }
+
+  /**
+   * Each caption file goes to the upload's video of the same base name (`talk.mp4` takes `talk.srt`
+   * and `talk.fr.vtt`); one that cannot be read is attached as a track that was not read, with why.
+   */
+  async #attachCaptions(result: SubmitBatchResult): Promise<SubmittedCaption[]> {
+    const videoOf = new Map<string, string>();
+    for (const [i, video] of result.videos.entries())
+      if (video.videoId !== undefined && video.status !== 'failed')
+        videoOf.set(baseName(this.#files[i]!.name ?? ''), video.videoId);
+    // The longest video name a caption file is named after: talk.en.srt is talk.en's before talk's.
+    const owner = (name: string) =>
+      [...videoOf.keys()].filter((base) => isCaptionOf(base, name)).sort((a, b) => b.length - a.length)[0];
+    const outcomes: SubmittedCaption[] = [];
+    for (const file of this.#captionFiles) {
+      const base = owner(file.name);
+      const videoId = base === undefined ? null : videoOf.get(base)!;
+      if (videoId === null) {
+        outcomes.push({
+          name: file.name,
+          videoId: null,
+          trackId: null,
+          cues: 0,
+          code: 'CAPTIONS_UNMATCHED',
+          message: `${file.name}: no video of this upload is named after it (a caption file takes the name of its video, e.g. talk.mp4 and talk.srt or talk.en.srt)`,
+        });
+        continue;
+      }
+      if (file.tooLarge) {
+        outcomes.push({
+          name: file.name,
+          videoId,
+          trackId: null,
+          cues: 0,
+          code: 'CAPTIONS_TOO_LARGE',
+          message: `${file.name}: more than the ${MAX_CAPTION_BYTES}-byte limit of a caption file`,
+        });
+        continue;
+      }
+      try {
+        const track = await this.#captions!.attachOrRecord(this.#tenant, videoId, file);
+        outcomes.push({
+          name: file.name,
+          videoId,
+          trackId: track.id,
+          cues: track.cueCount,
+          ...(track.error ? { code: track.error.code, message: track.error.message } : {}),
+        });
+      } catch (error) {
+        // The videos are submitted: a caption that could not be attached is said, not thrown over them.
+        const coded = error instanceof ReelError ? error : undefined;
+        outcomes.push({
+          name: file.name,
+          videoId,
+          trackId: null,
+          cues: 0,
+          code: coded?.code ?? 'INTERNAL',
+          message: `${file.name}: ${(error as Error).message}`,
+        });
+      }
+    }
+    return outcomes;
   }
 
   /** Removes everything this upload stored (a failed or abandoned upload). */
@@ -134,9 +249,9 @@ export class Upload {
 }
 
 export class UploadService {
-  readonly #deps: { storage: ObjectStorage; batches: BatchService; limits: UploadLimits };
+  readonly #deps: UploadDeps;
 
-  constructor(deps: { storage: ObjectStorage; batches: BatchService; limits: UploadLimits }) {
+  constructor(deps: UploadDeps) {
     this.#deps = deps;
   }
 

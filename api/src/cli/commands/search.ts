@@ -1,6 +1,6 @@
 import { constants } from 'node:fs';
 import { open } from 'node:fs/promises';
-import { POOLINGS, type Pooling, type SearchResponse } from '@reel/index';
+import { POOLINGS, type Pooling, SEARCH_MODES, type SearchMode, type SearchResponse } from '@reel/index';
 import { sniffImage } from '@reel/models';
 import { LiveSearch, openPipeline } from '@reel/workers';
 import { type Command, InvalidArgumentError, Option } from 'commander';
@@ -24,6 +24,22 @@ function score(value: string): number {
   return n;
 }
 
+/** A matched text on one line, the query's words in [brackets], at most 100 characters around them. */
+export function marked(text: string, highlights: readonly [number, number][]): string {
+  let out = '';
+  let at = 0;
+  for (const [start, end] of highlights) {
+    out += `${text.slice(at, start)}[${text.slice(start, end)}]`;
+    at = end;
+  }
+  out += text.slice(at);
+  const line = out.replace(/\s+/g, ' ').trim();
+  const first = line.indexOf('[');
+  if (line.length <= 100) return line;
+  const from = Math.max(0, Math.min(first - 30, line.length - 100));
+  return `${from > 0 ? '…' : ''}${line.slice(from, from + 100)}${from + 100 < line.length ? '…' : ''}`;
+}
+
 /** Longest title shown in the table; longer ones end in an ellipsis (--json has them whole). */
 const TITLE_WIDTH = 40;
 
@@ -34,23 +50,33 @@ const TITLE_WIDTH = 40;
 export function formatResults(results: SearchResponse['results'], noGoodMatch = false): string {
   if (results.length === 0) return 'no results';
   const lines = formatTable(
-    ['#', 'title', 'score', 'conf', 'moment', 'video'],
+    ['#', 'title', 'score', 'conf', 'moment', 'why', 'video'],
     results.map((r) => [
       `${r.rank}`,
       truncate(r.title, TITLE_WIDTH),
       r.score.toFixed(3),
       r.confidence === null ? '–' : r.confidence.toFixed(1),
       `${formatClock(r.moment.start)}–${formatClock(r.moment.end)}`,
+      r.matchedBy.join('+'),
       r.videoId,
     ]),
   ).split('\n');
-  // A video's other matching moments, indented under its row.
+  // A video's other matching moments and the words that matched, indented under its row.
   const rows = [lines[0]!];
   results.forEach((r, i) => {
     rows.push(lines[i + 1]!);
     if (r.moments.length > 1)
       for (const m of r.moments)
-        rows.push(`    moment ${formatClock(m.start)}–${formatClock(m.end)}  score ${m.score.toFixed(3)}`);
+        rows.push(
+          `    moment ${formatClock(m.start)}–${formatClock(m.end)}  score ${m.score.toFixed(3)}${m.cue ? `  said "${marked(m.cue.text, m.cue.highlights)}"` : ''}`,
+        );
+    for (const w of r.words) {
+      // Cues shown as moments above are not repeated.
+      if (w.field === 'cue' && r.moments.length > 1 && r.moments.some((m) => m.cue?.text === w.text))
+        continue;
+      const at = w.start === null ? '' : ` ${formatClock(w.start)}–${formatClock(w.end ?? w.start)}`;
+      rows.push(`    ${w.field === 'cue' ? 'said' : w.field}${at}  "${marked(w.text, w.highlights)}"`);
+    }
   });
   const table = rows.join('\n');
   return noGoodMatch
@@ -139,6 +165,12 @@ export function registerSearch(program: Command, context: () => CliContext): voi
         'video: one row per video, its moments under it; moment: every matching moment',
       ).choices(['video', 'moment']),
     )
+    .addOption(
+      new Option(
+        '--mode <mode>',
+        'visual: the frames; words: subtitles, titles, file names and tags; hybrid: both (default when the tenant has words)',
+      ).choices([...SEARCH_MODES]),
+    )
     .option('--tenant <id>', 'tenant to search', 'default')
     .option('--tags <list>', 'only videos carrying all these tags (comma-separated)', (v: string) =>
       v
@@ -157,7 +189,9 @@ export function registerSearch(program: Command, context: () => CliContext): voi
     .addHelpText(
       'after',
       '\nPrints #, title, score (cosine), conf (confidence: how far it stands above queries that match nothing;\n' +
-        '3 and more is a clear match), the moment that matched (m:ss.s–m:ss.s) and the video id, under\n' +
+        "3 and more is a clear match), the moment that matched (m:ss.s–m:ss.s; a subtitle cue's own times when\n" +
+        'words found it), why it matched (frames, cue, title, file, tag) and the video id, with the words that\n' +
+        "matched under it, the query's words in [brackets]; under\n" +
         '"no good match" when nothing stands out; --json\n' +
         'prints the whole response (untrimmed titles, each rank and moment with its frame index, timings,\n' +
         'the next-page cursor).\n\n' +
@@ -177,6 +211,7 @@ export function registerSearch(program: Command, context: () => CliContext): voi
           minScore?: number;
           minConfidence?: number;
           group?: 'video' | 'moment';
+          mode?: SearchMode;
           cursor?: string;
           json?: boolean;
         },
@@ -214,6 +249,7 @@ export function registerSearch(program: Command, context: () => CliContext): voi
             ...(options.minScore !== undefined ? { minScore: options.minScore } : {}),
             ...(options.minConfidence !== undefined ? { minConfidence: options.minConfidence } : {}),
             ...(options.group ? { group: options.group } : {}),
+            ...(options.mode ? { mode: options.mode } : {}),
             ...(options.cursor ? { cursor: options.cursor } : {}),
           });
           if (options.json) {
@@ -223,7 +259,7 @@ export function registerSearch(program: Command, context: () => CliContext): voi
           for (const warning of response.warnings) process.stderr.write(`warning: ${warning}\n`);
           process.stdout.write(`${formatResults(response.results, response.noGoodMatch)}\n`);
           process.stdout.write(
-            `${response.pooling} pooling · ${response.timings.totalMs.toFixed(0)} ms${response.nextCursor ? ` · more: --cursor ${response.nextCursor}` : ''}\n`,
+            `${response.mode} · ${response.pooling} pooling · ${response.timings.totalMs.toFixed(0)} ms${response.nextCursor ? ` · more: --cursor ${response.nextCursor}` : ''}\n`,
           );
         } finally {
           await live.close();

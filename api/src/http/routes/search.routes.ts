@@ -3,7 +3,7 @@
  * browser or curl). Needs only the index and the model: it keeps answering while Redis is down.
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { POOLINGS, type Pooling } from '@reel/index';
+import { POOLINGS, type Pooling, SEARCH_MODES, type SearchMode } from '@reel/index';
 import { sniffImage } from '@reel/models';
 import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
@@ -24,6 +24,42 @@ const PoolingSchema = Type.Union(
   { description: 'How frames are pooled against the text (default: xpool with a head, else attention)' },
 );
 
+const HighlightsSchema = Type.Array(Type.Tuple([Type.Integer(), Type.Integer()]), {
+  description: "[start, end) UTF-16 offsets of the query's words in the text (case and accents ignored)",
+});
+
+const CueSchema = Type.Union(
+  [
+    Type.Object({
+      trackId: Type.String({ description: 'The caption track (see GET /v1/videos/{id}/captions)' }),
+      text: Type.String({ description: "The cue's text, markup removed" }),
+      highlights: HighlightsSchema,
+    }),
+    Type.Null(),
+  ],
+  { description: "The subtitle cue that found this moment (its span is the cue's); null for frames" },
+);
+
+const WordMatchSchema = Type.Object({
+  field: Type.Union(
+    ['cue', 'title', 'file', 'tag'].map((f) => Type.Literal(f)),
+    { description: 'Where the words matched: a subtitle cue, the title, the file name or a tag' },
+  ),
+  text: Type.String(),
+  highlights: HighlightsSchema,
+  start: Type.Union([Type.Number(), Type.Null()], { description: "A cue's start, seconds" }),
+  end: Type.Union([Type.Number(), Type.Null()], { description: "A cue's end, seconds" }),
+  trackId: Type.Union([Type.String(), Type.Null()]),
+});
+
+export const SearchModeSchema = Type.Union(
+  SEARCH_MODES.map((m) => Type.Literal(m)),
+  {
+    description:
+      'visual: the frames; words: subtitle cues, titles, file names and tags (BM25); hybrid: both, fused by reciprocal rank. Default: hybrid for a text when the tenant has words, else visual. words and hybrid need a query text',
+  },
+);
+
 const SearchResultSchema = Type.Object({
   rank: Type.Integer({ minimum: 1, description: '1-based place in the whole ranking, counted across pages' }),
   videoId: Type.String(),
@@ -38,6 +74,7 @@ const SearchResultSchema = Type.Object({
     end: Type.Number({ description: 'Seconds' }),
     frameIndex: Type.Integer(),
     thumbnailUrl: Type.Union([Type.String(), Type.Null()]),
+    cue: CueSchema,
   }),
   moments: Type.Array(
     Type.Object({
@@ -46,12 +83,18 @@ const SearchResultSchema = Type.Object({
       frameIndex: Type.Integer(),
       thumbnailUrl: Type.Union([Type.String(), Type.Null()]),
       score: Type.Number({ description: "The moment's best frame's cosine with the query" }),
+      cue: CueSchema,
     }),
     {
       description:
         "The video's matching moments, best first (runs of frames half-way or more from the video's least matching frame to its best); with group=moment, the one moment this result is",
     },
   ),
+  matchedBy: Type.Array(Type.Union(['frames', 'cue', 'title', 'file', 'tag'].map((f) => Type.Literal(f))), {
+    description:
+      'Why it is a result: frames (it stands out visually, or no words matched), then each field whose words matched',
+  }),
+  words: Type.Array(WordMatchSchema, { description: 'Its best word matches (at most 3), best first' }),
   tags: Type.Array(Type.String()),
   durationSeconds: Type.Union([Type.Number(), Type.Null()]),
   createdAt: Type.String({ format: 'date-time' }),
@@ -76,6 +119,7 @@ const SearchResponseSchema = Type.Object({
   nextCursor: Type.Union([Type.String(), Type.Null()]),
   fingerprint: Type.String({ description: 'The model whose vectors were searched' }),
   pooling: Type.String(),
+  mode: SearchModeSchema,
   timings: Type.Object({
     encodeMs: Type.Number(),
     stage1Ms: Type.Number(),
@@ -86,7 +130,17 @@ const SearchResponseSchema = Type.Object({
 });
 
 /** Fields a multipart search may carry beside its `image` part (numbers arrive as text; ajv coerces). */
-const MULTIPART_FIELDS = ['query', 'k', 'pooling', 'minScore', 'exampleWeight', 'group', 'cursor', 'filters'];
+const MULTIPART_FIELDS = [
+  'query',
+  'k',
+  'pooling',
+  'minScore',
+  'exampleWeight',
+  'group',
+  'mode',
+  'cursor',
+  'filters',
+];
 
 /**
  * A multipart search becomes the JSON body the schema validates: its fields, and the `image` part's
@@ -183,6 +237,7 @@ export const searchRoutes: FastifyPluginAsyncTypebox = async (app) => {
       minScore?: number;
       minConfidence?: number;
       group?: 'video' | 'moment';
+      mode?: SearchMode;
       cursor?: string;
     },
   ) => {
@@ -227,6 +282,7 @@ export const searchRoutes: FastifyPluginAsyncTypebox = async (app) => {
         ...(input.minScore !== undefined ? { minScore: input.minScore } : {}),
         ...(input.minConfidence !== undefined ? { minConfidence: input.minConfidence } : {}),
         ...(input.group ? { group: input.group } : {}),
+        ...(input.mode ? { mode: input.mode } : {}),
         ...(input.cursor ? { cursor: input.cursor } : {}),
       },
     );
@@ -245,7 +301,7 @@ export const searchRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         summary: 'Search videos by text, by an example (a video: "more like this"; or an image), or both',
         description:
-          'JSON: give `query`, `like`, or both (their normalised embeddings added, the example weighing `exampleWeight`); the example video itself is left out of the results. multipart/form-data: an `image` file part (JPEG, PNG or WebP, at most REEL_API_MAX_IMAGE_BYTES and 40 megapixels) with optional `query`, `k`, `pooling`, `minScore`, `exampleWeight`, `group`, `cursor` fields and `filters` (the same object as JSON text).',
+          'JSON: give `query`, `like`, or both (their normalised embeddings added, the example weighing `exampleWeight`); the example video itself is left out of the results. multipart/form-data: an `image` file part (JPEG, PNG or WebP, at most REEL_API_MAX_IMAGE_BYTES and 40 megapixels) with optional `query`, `k`, `pooling`, `minScore`, `exampleWeight`, `group`, `mode`, `cursor` fields and `filters` (the same object as JSON text).',
         consumes: ['application/json', 'multipart/form-data'],
         tags: ['search'],
         body: Type.Object(
@@ -288,6 +344,7 @@ export const searchRoutes: FastifyPluginAsyncTypebox = async (app) => {
             minScore: Type.Optional(minScore),
             minConfidence: Type.Optional(minConfidence),
             group: Type.Optional(GroupSchema),
+            mode: Type.Optional(SearchModeSchema),
             cursor: Type.Optional(
               Type.String({ maxLength: 4096, description: 'nextCursor of the previous page' }),
             ),
@@ -350,6 +407,7 @@ export const searchRoutes: FastifyPluginAsyncTypebox = async (app) => {
             minScore: Type.Optional(minScore),
             minConfidence: Type.Optional(minConfidence),
             group: Type.Optional(GroupSchema),
+            mode: Type.Optional(SearchModeSchema),
             cursor: Type.Optional(Type.String({ maxLength: 4096 })),
           },
           { additionalProperties: false },
@@ -365,6 +423,7 @@ export const searchRoutes: FastifyPluginAsyncTypebox = async (app) => {
         minScore: min,
         minConfidence: confident,
         group,
+        mode,
         cursor,
         ...filters
       } = request.query;
@@ -376,6 +435,7 @@ export const searchRoutes: FastifyPluginAsyncTypebox = async (app) => {
         ...(min !== undefined ? { minScore: min } : {}),
         ...(confident !== undefined ? { minConfidence: confident } : {}),
         ...(group ? { group } : {}),
+        ...(mode ? { mode } : {}),
         ...(cursor ? { cursor } : {}),
       });
     },

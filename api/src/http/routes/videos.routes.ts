@@ -10,6 +10,7 @@ import { requireRedis } from '../require-redis.ts';
 import {
   authErrors,
   BatchAcceptedSchema,
+  CaptionTrackSchema,
   filterQuery,
   filtersFromQuery,
   problemRef,
@@ -21,6 +22,7 @@ import {
   VideoId,
   VideoSchema,
 } from '../schemas.ts';
+import { trackUrl } from './captions.routes.ts';
 
 /** One video as the library opens it: the record, its file's size, its frames. */
 const VideoDetailsSchema = Type.Object({
@@ -30,6 +32,9 @@ const VideoDetailsSchema = Type.Object({
   }),
   frameTimes: Type.Array(Type.Number(), { description: "The sampled frames' times in seconds" }),
   thumbnailUrls: Type.Array(Type.String(), { description: "Each sampled frame's thumbnail" }),
+  captions: Type.Array(CaptionTrackSchema, {
+    description: 'Its caption tracks (see GET /v1/videos/{id}/captions), each with its WebVTT url when read',
+  }),
 });
 
 const STATUSES = ['queued', 'processing', 'indexed', 'failed'] as const;
@@ -191,6 +196,10 @@ export const videoRoutes: FastifyPluginAsyncTypebox = async (app) => {
         sizeBytes: details.sizeBytes,
         frameTimes: details.frameTimes,
         thumbnailUrls: details.frameTimes.map((_, n) => thumbnailUrl(details.video.id, n)),
+        captions: (await pipeline.captions.tracks(request.principal.tenant, details.video.id)).map((t) => ({
+          ...t,
+          url: trackUrl(details.video.id, t.id, t.read),
+        })),
       };
     },
   );
