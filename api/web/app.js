@@ -1,6 +1,8 @@
-// The reel web page: search with filters and "load more", result cards that open a player at the
-// matched moment, uploads by drag-and-drop or file picker with each video's progress polled live, and
-// an API-key field when the server needs one. See reel-client.js for the API calls.
+// The reel web page: search with filters and "load more" by the frames, the words in the videos or
+// both, result cards that say why they matched (the cue that was said, its words marked) and open a
+// player at the matched moment with the video's subtitles, uploads (videos and their caption files) by
+// drag-and-drop or file picker with each video's progress polled live, and an API-key field when the
+// server needs one. See reel-client.js for the API calls, words.js for the words.
 import { $, clock, dayBounds, describe, el, momentMarks, say } from './dom.js';
 import { initLibrary } from './library.js';
 import {
@@ -13,6 +15,7 @@ import {
   setApiKey,
   upload,
 } from './reel-client.js';
+import { attachTracks, cueLine, cueOf, fieldMatches, whyBadges } from './words.js';
 
 // Results per page: 12, or `?k=N` in the page's address (1 to 100).
 const PAGE_SIZE = Math.min(100, Math.max(1, Number(new URL(location.href).searchParams.get('k')) || 12));
@@ -103,7 +106,25 @@ function searchBody(form) {
   Object.assign(filters, dayBounds($('filter-after').value, $('filter-before').value));
   const body = { query, k: PAGE_SIZE, filters };
   if ($('filter-pooling').value) body.pooling = $('filter-pooling').value;
+  if ($('search-mode').value) body.mode = $('search-mode').value;
   return body;
+}
+
+/** How the server searched (the response's mode), as the status line says it. */
+const MODE_TEXT = { visual: 'frames', words: 'words', hybrid: 'frames and words' };
+
+/**
+ * What a card says of the words: the cue that found its moment (its words marked), its other word
+ * matches (title, file name, tags) and why it is a result; null when there is nothing to say.
+ */
+function cardWords(result, id) {
+  const cue = cueOf(result);
+  const parts = [
+    cue ? cueLine(cue, { at: !result.moment.cue }) : null,
+    ...fieldMatches(result),
+    whyBadges(result.matchedBy),
+  ].filter(Boolean);
+  return parts.length ? el('span', { class: 'card-words', id }, ...parts) : null;
 }
 
 function card(result, rank) {
@@ -119,12 +140,16 @@ function card(result, rank) {
       () => img.classList.add('missing'),
     );
   else img.classList.add('missing');
+  const wordsId = `result-${rank}-words`;
+  const words = cardWords(result, wordsId);
   const button = el(
     'button',
     {
       type: 'button',
       class: 'card',
       'aria-label': `${rank}. ${result.title}, score ${result.score.toFixed(3)}, moment ${moment}: play from ${clock(start)}`,
+      // The cue, the word matches and the badges are read after the card's name.
+      'aria-describedby': words ? wordsId : undefined,
     },
     img,
     el('span', { class: 'card-title', text: result.title }),
@@ -142,6 +167,7 @@ function card(result, rank) {
           }),
       el('span', { class: 'moment', text: moment }),
     ),
+    words,
   );
   button.addEventListener('click', () => play(result));
   const similar = el('button', {
@@ -170,6 +196,8 @@ async function runSearch({ more = false, example } = {}) {
       delete search.body.query;
       search.body.like = example.like;
     }
+    // Words need a text: an example alone is searched by its frames.
+    if (!search.body.query) delete search.body.mode;
     search.image = example?.image;
     search.label = example?.label ?? `"${search.body.query}"`;
     search.cursor = null;
@@ -178,6 +206,8 @@ async function runSearch({ more = false, example } = {}) {
     if (!example) {
       const url = new URL(location.href);
       url.searchParams.set('q', search.body.query);
+      if (search.body.mode) url.searchParams.set('mode', search.body.mode);
+      else url.searchParams.delete('mode');
       history.replaceState(null, '', url);
     }
   }
@@ -206,13 +236,14 @@ async function runSearch({ more = false, example } = {}) {
   }
   search.cursor = response.nextCursor;
   $('load-more').hidden = !response.nextCursor;
+  const by = MODE_TEXT[response.mode] ? `by ${MODE_TEXT[response.mode]}` : '';
   say(
     status,
     search.shown === 0
-      ? `No videos match ${search.label}.`
+      ? `No videos match ${search.label}${by ? ` (${by})` : ''}.`
       : search.noGoodMatch
-        ? `No good match for ${search.label}: nothing stands out from queries that match nothing. The closest ${search.shown} video${search.shown === 1 ? '' : 's'} follow.`
-        : `${search.shown} result${search.shown === 1 ? '' : 's'} for ${search.label} (${Math.round(response.timings.totalMs)} ms)`,
+        ? `No good match for ${search.label}${by ? ` (${by})` : ''}: nothing stands out from queries that match nothing. The closest ${search.shown} video${search.shown === 1 ? '' : 's'} follow.`
+        : `${search.shown} result${search.shown === 1 ? '' : 's'} for ${search.label} (${by ? `${by}, ` : ''}${Math.round(response.timings.totalMs)} ms)`,
     search.noGoodMatch && search.shown > 0 ? 'warning' : undefined,
   );
   // What the server says about the query itself (e.g. cut to the model's context).
@@ -228,7 +259,7 @@ $('search-form').addEventListener('submit', (event) => {
 /** A multipart search: the image, the JSON body's simple fields, and its filters as JSON text. */
 function imageForm(body, image) {
   const form = new FormData();
-  for (const field of ['query', 'k', 'pooling', 'cursor'])
+  for (const field of ['query', 'k', 'pooling', 'mode', 'cursor'])
     if (body[field] !== undefined && body[field] !== '') form.append(field, String(body[field]));
   if (body.filters && Object.keys(body.filters).length > 0)
     form.append('filters', JSON.stringify(body.filters));
@@ -259,6 +290,9 @@ $('load-more').addEventListener('click', () => runSearch({ more: true }));
 const player = $('player');
 let playing = null;
 let playingResult = null;
+// Each play() counts: the subtitle tracks of a video opened before the last are not put on.
+let playCount = 0;
+let releaseTracks = () => {};
 
 // From the player: videos like the frame on screen.
 $('player-similar').addEventListener('click', () => {
@@ -280,7 +314,12 @@ async function play(result) {
   const marks = $('player-moments');
   marks.replaceChildren(...momentMarks(result.moments ?? [], player));
   marks.hidden = (result.moments ?? []).length < 2;
+  showPlayerWords(result);
   $('player-dialog').showModal();
+  const count = ++playCount;
+  releaseTracks();
+  releaseTracks = () => {};
+  loadTracks(result, count);
   releaseMediaUrl(playing);
   // The stream URL carries a media fragment (#t=start); setting currentTime as well covers browsers
   // and blob URLs that ignore it.
@@ -304,12 +343,71 @@ async function play(result) {
   player.focus();
 }
 
+/**
+ * The words under the player: each cue of the video's matching moments (the matched one first) with
+ * its time to play from, and its title, file name or tag matches.
+ */
+function showPlayerWords(result) {
+  const seen = new Set();
+  const cues = [result.moment, ...(result.moments ?? [])]
+    .filter((m) => m.cue)
+    .map((m) => ({ ...m.cue, start: m.start }))
+    .filter((cue) => {
+      const key = `${cue.trackId} ${cue.start} ${cue.text}`;
+      if (seen.has(key)) return false;
+      seen.add(key);
+      return true;
+    });
+  if (cues.length === 0) {
+    const cue = cueOf(result);
+    if (cue) cues.push(cue);
+  }
+  const items = cues.map((cue) => {
+    const from = el('button', {
+      type: 'button',
+      class: 'secondary cue-time',
+      'aria-label': `Play from ${clock(cue.start ?? 0)}`,
+      text: clock(cue.start ?? 0),
+    });
+    from.addEventListener('click', () => {
+      player.currentTime = cue.start ?? 0;
+      player.play().catch(() => {});
+    });
+    return el('li', { class: 'said' }, from, cueLine(cue, { label: false }));
+  });
+  for (const match of fieldMatches(result)) items.push(el('li', {}, match));
+  $('player-words').replaceChildren(...items);
+  $('player-words').hidden = items.length === 0;
+}
+
+/** The video's caption tracks as the player's subtitles, the one whose cue matched shown. */
+async function loadTracks(result, count) {
+  const current = () => count === playCount && $('player-dialog').open;
+  try {
+    const details = await request(`/v1/videos/${encodeURIComponent(result.videoId)}`);
+    if (!current()) return;
+    const release = await attachTracks(player, details.captions, {
+      showTrackId: cueOf(result)?.trackId ?? null,
+      isCurrent: current,
+    });
+    if (current()) releaseTracks = release;
+    else release();
+  } catch (error) {
+    if (current()) $('player-moment').textContent += ` · subtitles not loaded: ${describe(error)}`;
+  }
+}
+
 function closePlayer() {
   player.pause();
   $('player-dialog').close();
 }
 $('player-close').addEventListener('click', closePlayer);
-$('player-dialog').addEventListener('close', () => player.pause());
+$('player-dialog').addEventListener('close', () => {
+  player.pause();
+  playCount++;
+  releaseTracks();
+  releaseTracks = () => {};
+});
 
 // ---------------------------------------------------------------- upload
 
@@ -323,13 +421,20 @@ const STATUS_TEXT = {
   failed: 'failed',
 };
 let picked = [];
+// Caption files go with their video (talk.mp4 takes talk.srt, talk.en.vtt): as the server reads them.
+const CAPTION_FILE = /\.(srt|vtt|ass|ssa)$/i;
 
 function showPicked(files) {
   picked = [...files];
   $('picked').textContent =
     picked.length === 0
       ? 'No files chosen.'
-      : `${picked.length} file${picked.length === 1 ? '' : 's'}: ${picked.map((f) => f.name).join(', ')}`;
+      : `${picked.length} file${picked.length === 1 ? '' : 's'}: ${picked.map((f) => f.name).join(', ')}${captionNote(picked)}`;
+}
+
+function captionNote(files) {
+  const captions = files.filter((f) => CAPTION_FILE.test(f.name)).length;
+  return captions ? ` (${captions} caption file${captions === 1 ? '' : 's'})` : '';
 }
 
 $('files').addEventListener('change', () => showPicked($('files').files));
@@ -368,6 +473,27 @@ function renderBatch(videos, caption) {
         el('td', { text: video.name }),
         el('td', { class: `status-${video.status}`, text: STATUS_TEXT[video.status] ?? video.status }),
         el('td', { text: detail }),
+      );
+    }),
+  );
+}
+
+/** What became of each caption file of an upload: attached to its video with N cues, or why not. */
+function renderCaptions(captions, videos) {
+  $('caption-table').hidden = captions.length === 0;
+  const nameOf = new Map(videos.filter((v) => v.videoId).map((v) => [v.videoId, v.name]));
+  $('caption-rows').replaceChildren(
+    ...captions.map((c) => {
+      const ok = !c.code;
+      const outcome = ok
+        ? `attached, ${c.cues} cue${c.cues === 1 ? '' : 's'}`
+        : `${c.videoId ? 'attached, not read' : 'not attached'}: ${c.code}: ${c.message ?? ''}`;
+      return el(
+        'tr',
+        { 'data-status': ok ? 'attached' : 'failed' },
+        el('td', { text: c.name }),
+        el('td', { text: c.videoId ? (nameOf.get(c.videoId) ?? c.videoId) : '–' }),
+        el('td', { class: ok ? 'status-indexed' : 'status-failed', text: outcome }),
       );
     }),
   );
@@ -412,6 +538,15 @@ $('upload-form').addEventListener('submit', async (event) => {
     $('files').focus();
     return;
   }
+  if (picked.every((file) => CAPTION_FILE.test(file.name))) {
+    say(
+      status,
+      'Caption files go with their video: choose the video too (talk.mp4 with talk.srt or talk.en.vtt).',
+      'error',
+    );
+    $('files').focus();
+    return;
+  }
   $('upload-button').disabled = true;
   progress.hidden = false;
   progress.value = 0;
@@ -435,6 +570,7 @@ $('upload-form').addEventListener('submit', async (event) => {
   showPicked([]);
   $('files').value = '';
   say(status, 'Uploaded; indexing…');
+  renderCaptions(accepted.captions ?? [], accepted.videos);
   renderBatch(accepted.videos, `Batch ${accepted.batchId}`);
   await followBatch(accepted.batchId);
 });
@@ -445,6 +581,9 @@ const library = initLibrary({ withKey, momentsOf: (videoId) => search.moments.ge
 checkServer();
 library.refresh();
 const initial = new URL(location.href).searchParams.get('q');
+const initialMode = new URL(location.href).searchParams.get('mode');
+if (initialMode && [...$('search-mode').options].some((option) => option.value === initialMode))
+  $('search-mode').value = initialMode;
 if (initial) {
   $('q').value = initial;
   runSearch();

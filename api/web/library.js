@@ -1,9 +1,11 @@
 // The library: a tenant's videos (paged, newest first or by title, filtered by status, length and date),
-// one video opened (player, facts, the last search's moments), its title and tags edited, deleted after
+// one video opened (player with its subtitles, facts, caption tracks, the last search's moments), its
+// title and tags edited, deleted after
 // a confirmation, a failed one retried; and the recent batches with each video's outcome. Every call is
 // the HTTP API's (GET|PATCH|DELETE /v1/videos[/:id], POST /v1/videos/:id/retry, GET /v1/batches[/:id]).
 import { $, bytes, clock, dayBounds, describe, el, momentMarks, say } from './dom.js';
 import { mediaUrl, releaseMediaUrl, request } from './reel-client.js';
+import { attachTracks, trackList } from './words.js';
 
 const PAGE = 20;
 const BATCH_PAGE = 10;
@@ -14,7 +16,16 @@ const STATUS_TEXT = { queued: 'queued', processing: 'processing', indexed: 'inde
  * `momentsOf(videoId)` gives the last search's moments of a video ([] when it was not in it).
  */
 export function initLibrary({ withKey, momentsOf }) {
-  const state = { query: '', cursor: null, batchesBefore: null, open: null, media: null };
+  const state = {
+    query: '',
+    cursor: null,
+    batchesBefore: null,
+    open: null,
+    media: null,
+    // Each opened video counts: a slower video's media is not put on the next one's player.
+    opened: 0,
+    releaseTracks: () => {},
+  };
 
   function listQuery() {
     const q = new URLSearchParams({ limit: String(PAGE), sort: $('lib-sort').value });
@@ -87,7 +98,16 @@ export function initLibrary({ withKey, momentsOf }) {
   // ------------------------------------------------------------ one video
 
   function fact(name, value) {
-    return [el('dt', { text: name }), el('dd', { text: value })];
+    return [
+      el('dt', { text: name }),
+      typeof value === 'string' ? el('dd', { text: value }) : el('dd', {}, value),
+    ];
+  }
+
+  function releasePlayer() {
+    state.opened++;
+    state.releaseTracks();
+    state.releaseTracks = () => {};
   }
 
   async function openVideo(id) {
@@ -115,6 +135,7 @@ export function initLibrary({ withKey, momentsOf }) {
       ...fact('Indexed', video.ingestedAt ? new Date(video.ingestedAt).toLocaleString() : '–'),
       ...fact('Model', video.fingerprint ?? '–'),
       ...fact('Frames', video.frameTimes.length ? video.frameTimes.map(clock).join(', ') : '–'),
+      ...fact('Captions', trackList(video.captions ?? [])),
     );
     const player = $('video-player');
     const moments = momentsOf(video.id);
@@ -124,11 +145,18 @@ export function initLibrary({ withKey, momentsOf }) {
     );
     $('video-moments').hidden = moments.length === 0;
     $('video-dialog').showModal();
+    releasePlayer();
+    const opened = state.opened;
+    const current = () => opened === state.opened && $('video-dialog').open;
     releaseMediaUrl(state.media);
     state.media = null;
     player.hidden = video.status !== 'indexed';
     player.removeAttribute('src');
     if (video.status === 'indexed') {
+      attachTracks(player, video.captions, { isCurrent: current }).then((release) => {
+        if (current()) state.releaseTracks = release;
+        else release();
+      });
       try {
         state.media = await mediaUrl(video.streamUrl);
         player.src = state.media;
@@ -203,7 +231,10 @@ export function initLibrary({ withKey, momentsOf }) {
     if (state.open) retryVideo(state.open.id, $('video-status'));
   });
   $('video-close').addEventListener('click', closeVideo);
-  $('video-dialog').addEventListener('close', () => $('video-player').pause());
+  $('video-dialog').addEventListener('close', () => {
+    $('video-player').pause();
+    releasePlayer();
+  });
 
   // ------------------------------------------------------------ batches
 
