@@ -28,8 +28,8 @@ import { type VideoRecord, VideoStatus } from '../src/video-record.ts';
 import type { StoredCue } from '../src/words/words-store.ts';
 import { prng } from './synthetic-corpus.ts';
 
-const VIDEOS = Number(process.env.REEL_BENCH_WORDS_VIDEOS ?? 100_000);
-const CUES = Number(process.env.REEL_BENCH_WORDS_CUES ?? 200);
+export const VIDEOS = Number(process.env.REEL_BENCH_WORDS_VIDEOS ?? 100_000);
+export const CUES = Number(process.env.REEL_BENCH_WORDS_CUES ?? 200);
 /** Videos per write: their records in one upsertVideos, their cues in one replaceManyCues. */
 const BATCH = 1000;
 const SINGLE_NAMES = 200;
@@ -124,7 +124,7 @@ interface Planted {
   start: number;
 }
 
-interface Corpus {
+export interface Corpus {
   words: string[];
   rank: (u: number) => number;
   planted: Map<string, Map<number, string>>; // video id → cue index → text to plant
@@ -132,15 +132,15 @@ interface Corpus {
 }
 
 /** Videos written after the first measurements (1%): searched before upkeep folds them in. */
-function grownVideos(): number {
+export function grownVideos(): number {
   return Math.max(1, Math.floor(VIDEOS / 100));
 }
 
-function tenantOf(i: number): string {
+export function tenantOf(i: number): string {
   return i % 10 === 9 ? 'other' : 'bench';
 }
 
-function corpus(): Corpus {
+export function corpus(): Corpus {
   const words = vocabulary();
   const rank = zipf(words.length);
   const all = productNames(SINGLE_NAMES + DOUBLE_NAMES * 2);
@@ -208,7 +208,7 @@ function cues(c: Corpus, i: number, next: () => number): StoredCue[] {
   });
 }
 
-async function write(
+export async function write(
   store: LanceIndexStore,
   c: Corpus,
   from: number,
@@ -241,12 +241,12 @@ async function write(
   }
 }
 
-interface Query {
+export interface Query {
   kind: 'common' | 'rare' | 'multi';
   text: string;
 }
 
-function queries(c: Corpus): Query[] {
+export function queries(c: Corpus): Query[] {
   const next = prng(77);
   const out: Query[] = [];
   for (let q = 0; q < QUERIES_PER_KIND; q++) out.push({ kind: 'common', text: c.words[q % 40]! });

@@ -94,6 +94,8 @@ export interface EmbeddingStore {
 /** Upkeep: compaction, pruning and the indexes a table lacks (the words table's FTS index included). */
 export interface UpkeepStore {
   optimize(options?: { pruneOlderThanMs?: number }): Promise<TableUpkeep[]>;
+  /** Folds new words into the full-text index once more than `maxUnindexed` rows are outside it. */
+  refreshWordsIndex(maxUnindexed?: number): Promise<{ unindexed: number; optimized: boolean }>;
 }
 
 export interface IndexStore extends CatalogStore, EmbeddingStore, SearchStore, WordsStore, UpkeepStore {

@@ -71,6 +71,21 @@ describe('page cursors', () => {
     expect(() => decodeCursor(wrongVersion, expected)).toThrow(/expected a version 1 page cursor/);
   });
 
+  it('carries the words table version of a search that read the words, and bounds it', () => {
+    const expected = { kind: 'search' as const, queryHash, fingerprintHash };
+    const cursor = encodeCursor({ ...expected, offset: 10, snapshot: 4, wordsSnapshot: 9 });
+    expect(decodeCursor(cursor, expected)).toEqual({
+      ...expected,
+      offset: 10,
+      snapshot: 4,
+      wordsSnapshot: 9,
+    });
+    const forged = Buffer.from(
+      JSON.stringify({ v: 1, k: 'search', o: 0, q: queryHash, f: fingerprintHash, s: 0, w: -1 }),
+    ).toString('base64url');
+    expect(codeOf(() => decodeCursor(forged, expected))).toBe('CURSOR_INVALID');
+  });
+
   it('bounds offsets and versions: 2^32 wrapped round to the first page in LanceDB', () => {
     const expected = { kind: 'search' as const, queryHash, fingerprintHash };
     const forged = (o: number, s: number) =>

@@ -164,9 +164,18 @@ describe('two-stage search on LanceDB', () => {
         .map((x) => x.videoId)
         .filter((id) => id !== deleted),
     );
-    // a new search sees the new video first and not the deleted one
+    // a new search sees the new video first (after v3, whose title says "v3": the words point at it
+    // alone) and not the deleted one; by the frames alone, the new video is first
     const fresh = await service.search('v3 scene 1', { tenant: 'acme', k: 45, pooling: 'max' });
-    expect(fresh.results[0]!.videoId).toBe('late');
+    expect(fresh.mode).toBe('hybrid');
+    expect(fresh.results.slice(0, 2).map((x) => x.videoId)).toEqual(['v3', 'late']);
+    const seen = await service.search('v3 scene 1', {
+      tenant: 'acme',
+      k: 45,
+      pooling: 'max',
+      mode: 'visual',
+    });
+    expect(seen.results[0]!.videoId).toBe('late');
     expect(fresh.results.some((x) => x.videoId === deleted)).toBe(false);
   });
 

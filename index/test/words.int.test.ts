@@ -118,6 +118,21 @@ describe('the words table on LanceDB', () => {
     expect(await texts('t', 'creme indexed')).toEqual(['Indexed title', 'Unindexed crème']);
   });
 
+  it('folds new words into the index after a batch once enough are outside it, and not before', async () => {
+    await store.upsertVideo(makeRecord('t', 'v', { title: 'Indexed title' }));
+    await store.optimize();
+    const cues = Array.from({ length: 30 }, (_, i) => ({ start: i, end: i + 0.5, text: `cue number ${i}` }));
+    await store.replaceCues('t', 'v', [{ trackId: 'en', cues }]);
+    const table = await words();
+    expect(await store.refreshWordsIndex(1000)).toEqual({ unindexed: 30, optimized: false });
+    await table.checkoutLatest();
+    expect((await table.indexStats('terms_fts'))!.numUnindexedRows).toBe(30);
+    expect(await store.refreshWordsIndex(10)).toEqual({ unindexed: 30, optimized: true });
+    await table.checkoutLatest();
+    expect((await table.indexStats('terms_fts'))!.numUnindexedRows).toBe(0);
+    expect((await store.searchWords('t', 'number 7')).some((h) => h.text === 'cue number 7')).toBe(true);
+  });
+
   it('prefilters on the tenant: another tenant’s better rows never take the places of a limit', async () => {
     await store.upsertVideos([makeRecord('big', 'v'), makeRecord('small', 'v')]);
     await store.replaceCues('big', 'v', [

@@ -334,6 +334,14 @@ export async function startPipelineWorker(
     onBatchFinished: async (status) => {
       if (status.kind === 'backfill' && status.target) await pipeline.reindex.backfillFinished(status.target);
       await webhooks.batchFinished(status);
+      // The batch's words join the full-text index (searches scan words outside it one by one); a
+      // failure waits for the next batch or upkeep, it fails nothing.
+      const words = await pipeline.catalog.refreshWords().catch((error: unknown) => {
+        logger.warn({ err: (error as Error).message }, 'words index not refreshed');
+        return undefined;
+      });
+      if (words?.optimized)
+        logger.info({ unindexed: words.unindexed }, 'words folded into the full-text index');
     },
     events: {
       indexed: async (data, outcome) => {

@@ -23,6 +23,8 @@ export interface CursorState {
   fingerprintHash: string;
   /** Table version the first page read (0 when not pinned). */
   snapshot: number;
+  /** The words table's version the first page read, for a search that read the words. */
+  wordsSnapshot?: number;
 }
 
 const VERSION = 1;
@@ -68,6 +70,7 @@ export function encodeCursor(state: CursorState): string {
     q: state.queryHash,
     f: state.fingerprintHash,
     s: state.snapshot,
+    ...(state.wordsSnapshot !== undefined ? { w: state.wordsSnapshot } : {}),
   };
   return Buffer.from(JSON.stringify(payload), 'utf8').toString('base64url');
 }
@@ -108,7 +111,9 @@ export function decodeCursor(
     typeof p.f !== 'string' ||
     !Number.isSafeInteger(p.s) ||
     (p.s as number) < 0 ||
-    (p.s as number) > MAX_CURSOR_NUMBER
+    (p.s as number) > MAX_CURSOR_NUMBER ||
+    (p.w !== undefined &&
+      (!Number.isSafeInteger(p.w) || (p.w as number) < 0 || (p.w as number) > MAX_CURSOR_NUMBER))
   )
     fail(`cursor: expected a version ${VERSION} page cursor, got a malformed one`);
   const state: CursorState = {
@@ -117,6 +122,7 @@ export function decodeCursor(
     queryHash: p.q as string,
     fingerprintHash: p.f as string,
     snapshot: p.s as number,
+    ...(p.w !== undefined ? { wordsSnapshot: p.w as number } : {}),
   };
   if (state.kind !== expected.kind)
     fail(`cursor: expected a ${expected.kind} cursor, got a ${state.kind} cursor`);

@@ -76,8 +76,14 @@ export interface SearchServiceOptions {
     scanRescoreEntries?(fingerprint: string, onEntries: (entries: RescoreEntry[]) => void): Promise<number>;
     refreshTenantStatistics?(fingerprint: string): Promise<Map<string, number>>;
     /** The words index (see words/words-store.ts); without it every search is visual. */
-    searchWords?(tenant: string, query: string, options?: { limit?: number }): Promise<WordsHit[]>;
+    searchWords?(
+      tenant: string,
+      query: string,
+      options?: { limit?: number; snapshot?: number },
+    ): Promise<WordsHit[]>;
     hasWords?(tenant: string): Promise<boolean>;
+    /** The words table's version, so that the pages of a search read the same words. */
+    wordsVersion?(): Promise<number>;
   };
   embedder: TextEmbedder;
   /** The learned X-Pool head; without it `pooling: 'xpool'` fails with POOLING_UNAVAILABLE. */
@@ -140,9 +146,9 @@ export interface SearchOptions {
   k?: number;
   pooling?: Pooling;
   filters?: VideoFilters;
-  /** Results scoring below this cosine are dropped (in [−1, 1]). */
+  /** Results scoring below this cosine are dropped (in [−1, 1]), words matches too; not with mode=words. */
   minScore?: number;
-  /** Results with a lower confidence are dropped (see confidence.ts). */
+  /** Results with a lower confidence are dropped (see confidence.ts); not with mode=words. */
   minConfidence?: number;
   /**
    * `video` (default): one result per video, with its best moments in `moments`; `moment`: every
@@ -607,6 +613,9 @@ export class SearchService {
     const limit = Math.min(this.maxCandidates, Math.max(this.candidates, offset + k)) + (exclude ? 1 : 0);
 
     // ---- stage 1 (and the words search beside it) ----
+    // Pages read the words as the first page did (a video deleted since is left out by the details).
+    const wordsSnapshot =
+      mode === 'visual' ? undefined : (cursor?.wordsSnapshot ?? (await wordsStore!.wordsVersion?.()));
     const [stage1, wordHits] = await Promise.all([
       mode === 'words'
         ? Promise.resolve({ snapshot: cursor?.snapshot ?? model.version, candidates: [] })
@@ -618,7 +627,10 @@ export class SearchService {
           }),
       mode === 'visual'
         ? Promise.resolve([] as WordsHit[])
-        : wordsStore!.searchWords!(tenant, text!, { limit: WORD_ROWS }),
+        : wordsStore!.searchWords!(tenant, text!, {
+            limit: WORD_ROWS,
+            ...(wordsSnapshot !== undefined ? { snapshot: wordsSnapshot } : {}),
+          }),
     ]);
     const snapshot = stage1.snapshot;
     // the store filters by tenant; this check makes crossing tenants impossible even for a faulty store
@@ -696,20 +708,23 @@ export class SearchService {
     };
     // Confidence costs one scoring per reference text (≈ 24 × 10 µs a video): with minConfidence it is
     // computed in rank order only until the page and one more result are known.
-    // minScore and minConfidence judge what the frames matched: a video the words found stays.
+    // minScore and minConfidence cut what the frames score, whatever else matched (a words search
+    // has no such cut). Past the page (and one more), only videos the words found are still wanted.
     const ranked: typeof slots = [];
     let full = false;
     for (const s of slots) {
       const worded = wordsOf.has(s.key);
-      if (mode === 'words' ? !worded : !worded && full) continue;
-      if (!worded) {
-        if (minScore !== undefined && s.score < minScore) continue;
-        if (minConfidence !== undefined) {
-          if (confidence(s.slot, s.score) < minConfidence) continue;
-          if (ranked.length > offset + k) {
-            full = true;
-            continue;
-          }
+      if (mode === 'words') {
+        if (worded) ranked.push(s);
+        continue;
+      }
+      if (full && !worded) continue;
+      if (minScore !== undefined && s.score < minScore) continue;
+      if (minConfidence !== undefined) {
+        if (confidence(s.slot, s.score) < minConfidence) continue;
+        if (ranked.length > offset + k && !worded) {
+          full = true;
+          continue;
         }
       }
       ranked.push(s);
@@ -898,7 +913,14 @@ export class SearchService {
     const truncated = stage1.candidates.length >= limit && limit < this.maxCandidates;
     const more = total > offset + k || (truncated && page.length === k);
     const nextCursor = more
-      ? encodeCursor({ kind: 'search', offset: offset + k, queryHash, fingerprintHash, snapshot })
+      ? encodeCursor({
+          kind: 'search',
+          offset: offset + k,
+          queryHash,
+          fingerprintHash,
+          snapshot,
+          ...(wordsSnapshot !== undefined ? { wordsSnapshot } : {}),
+        })
       : null;
     const done = performance.now();
     return {

@@ -71,7 +71,16 @@ export interface WordsStore {
    * BM25 hits of the query's words among the tenant's rows, best first, at most `limit` rows (default
    * 200). Only this tenant's rows, ever (prefiltered). A query without a word finds nothing.
    */
-  searchWords(tenant: string, query: string, options?: { limit?: number }): Promise<WordsHit[]>;
+  searchWords(
+    tenant: string,
+    query: string,
+    options?: { limit?: number; snapshot?: number },
+  ): Promise<WordsHit[]>;
+  /**
+   * The words table's current version (0 when there is none): pass it back as `snapshot` so that the
+   * pages of one search read the same words (a version pruned by upkeep reads the latest).
+   */
+  wordsVersion(): Promise<number>;
   /** Whether the tenant has any word rows (may be a few seconds stale). */
   hasWords(tenant: string): Promise<boolean>;
 }

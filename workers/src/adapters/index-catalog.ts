@@ -122,6 +122,11 @@ export class IndexCatalog implements VideoCatalog, ReindexIndex, VideoIndex, Cap
     ];
   }
 
+  /** After a batch: new words join the full-text index once enough are outside it (see the store). */
+  refreshWords(): Promise<{ unindexed: number; optimized: boolean }> {
+    return this.#store.refreshWordsIndex();
+  }
+
   trackCues(tenant: string, videoId: string, trackId: string): Promise<StoredCue[] | null> {
     return this.#store.trackCues(tenant, videoId, trackId);
   }
