@@ -1,7 +1,8 @@
 /** The rows a video has in the words index (word-rows.ts): file names, label rows, cue rows and checks. */
 import { isReelError } from '@reel/infra';
 import { describe, expect, it } from 'vitest';
-import { checkCues, cueRows, fileBaseName, fileNameWords, labelRows } from '../src/words/word-rows.ts';
+import { checkCues, fileBaseName, fileNameWords, labelRows, trackRows } from '../src/words/word-rows.ts';
+import { wordTerms } from '../src/words/word-terms.ts';
 
 function codeOf(run: () => void): string | undefined {
   try {
@@ -72,11 +73,43 @@ describe('labelRows', () => {
 });
 
 describe('cues', () => {
-  it('rows keep the order given, times and the track', () => {
-    const rows = cueRows({ trackId: 'en', cues: [{ start: 2, end: 3.5, text: '東京' }] });
-    expect(rows).toEqual([
-      { field: 'cue', trackId: 'en', seq: 0, start: 2, end: 3.5, text: '東京', terms: '東京' },
+  it('rows keep the order given, times and the track; the track row holds all their words', () => {
+    const rows = trackRows({
+      trackId: 'en',
+      cues: [
+        { start: 2, end: 3.5, text: '東京' },
+        { start: 4, end: 5, text: 'Café  noir' },
+      ],
+    });
+    expect(rows.cues).toEqual([
+      { trackId: 'en', seq: 0, start: 2, end: 3.5, text: '東京' },
+      { trackId: 'en', seq: 1, start: 4, end: 5, text: 'Café  noir' },
     ]);
+    expect(rows.track).toEqual({
+      field: 'track',
+      trackId: 'en',
+      seq: 0,
+      start: null,
+      end: null,
+      text: '',
+      terms: `${wordTerms('東京')} ${wordTerms('Café  noir')}`,
+    });
+    // a track with neither cues nor a listing has no row; one listed without cues keeps its listing
+    expect(trackRows({ trackId: 'en', cues: [] })).toEqual({ cues: [], track: null });
+    const info = {
+      id: 'x',
+      source: 'sidecar',
+      codec: 'srt',
+      language: null,
+      label: null,
+      read: false,
+      cueCount: 0,
+      error: null,
+    } as const;
+    expect(JSON.parse(trackRows({ trackId: 'en', cues: [], info }).track!.text)).toEqual({
+      ...info,
+      id: 'en',
+    });
   });
 
   it('are checked: ids, one entry per track, finite ordered times, texts', () => {

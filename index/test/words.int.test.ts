@@ -14,6 +14,7 @@ import { LanceIndexStore } from '../src/adapters/lancedb-store.ts';
 import { VideoStatus, videoKey } from '../src/video-record.ts';
 import { foldWord, wordTerms, wordTokens } from '../src/words/word-terms.ts';
 import { makeRecord } from './helpers/index-fixtures.ts';
+import { searchCues } from './index-store.contract.ts';
 
 let dir: string;
 let store: LanceIndexStore;
@@ -33,7 +34,7 @@ afterEach(async () => {
 const words = () => db.openTable('words');
 const cue = (start: number, text: string) => ({ start, end: start + 1, text });
 const texts = async (tenant: string, query: string, limit?: number) =>
-  (await store.searchWords(tenant, query, limit === undefined ? {} : { limit })).map((h) => h.text).sort();
+  (await searchCues(store, tenant, query, limit === undefined ? {} : { limit })).map((h) => h.text).sort();
 
 describe('the words table on LanceDB', () => {
   it('is created with its FTS index: simple tokenizer, lower case, ASCII folding, no stemming or stop words', async () => {
@@ -95,11 +96,17 @@ describe('the words table on LanceDB', () => {
     await table.checkoutLatest();
     expect(await table.version()).toBe(version + 2);
     expect(await texts('t', 'coast sea cliffs')).toEqual(['sea']);
-    // one cue changed: one upsert, nothing deleted
+    // one cue changed: one upsert of the cue and one of its track's words, nothing deleted
+    const cues = await db.openTable('cues');
+    const cuesVersion = await cues.version();
     await store.replaceCues('t', 'v', [{ trackId: 'en', cues: [cue(0, 'waves'), cue(1, 'terns')] }]);
     await table.checkoutLatest();
+    await cues.checkoutLatest();
     expect(await table.version()).toBe(version + 3);
-    expect(await table.countRows(`field = 'cue'`)).toBe(2);
+    expect(await cues.version()).toBe(cuesVersion + 1);
+    expect(await cues.countRows()).toBe(2);
+    expect(await table.countRows(`field = 'track'`)).toBe(1);
+    expect(await texts('t', 'terns')).toEqual(['terns']);
   });
 
   it('searches rows written after the index was built, before upkeep folds them in', async () => {
@@ -124,13 +131,14 @@ describe('the words table on LanceDB', () => {
     const cues = Array.from({ length: 30 }, (_, i) => ({ start: i, end: i + 0.5, text: `cue number ${i}` }));
     await store.replaceCues('t', 'v', [{ trackId: 'en', cues }]);
     const table = await words();
-    expect(await store.refreshWordsIndex(1000)).toEqual({ unindexed: 30, optimized: false });
+    // the 30 cues are one document of the index: their track's
+    expect(await store.refreshWordsIndex(1000)).toEqual({ unindexed: 1, optimized: false });
     await table.checkoutLatest();
-    expect((await table.indexStats('terms_fts'))!.numUnindexedRows).toBe(30);
-    expect(await store.refreshWordsIndex(10)).toEqual({ unindexed: 30, optimized: true });
+    expect((await table.indexStats('terms_fts'))!.numUnindexedRows).toBe(1);
+    expect(await store.refreshWordsIndex(0)).toEqual({ unindexed: 1, optimized: true });
     await table.checkoutLatest();
     expect((await table.indexStats('terms_fts'))!.numUnindexedRows).toBe(0);
-    expect((await store.searchWords('t', 'number 7')).some((h) => h.text === 'cue number 7')).toBe(true);
+    expect((await searchCues(store, 't', 'number 7'))[0]?.text).toBe('cue number 7');
   });
 
   it('prefilters on the tenant: another tenant’s better rows never take the places of a limit', async () => {
@@ -144,7 +152,7 @@ describe('the words table on LanceDB', () => {
     expect(await texts('small', 'otter', 1)).toEqual(['one otter among many words here']);
     await store.optimize(); // with the bitmap index on tenant and every row in the FTS index
     expect(await texts('small', 'otter', 1)).toEqual(['one otter among many words here']);
-    expect(await store.searchWords('big', 'otter', { limit: 300 })).toHaveLength(300);
+    expect(await texts('big', 'otter', 300)).toHaveLength(300);
   });
 
   it('gets its indexes from upkeep, the FTS index too when it is missing', async () => {

@@ -49,7 +49,15 @@ import {
   type VideoStatus,
   videoKey,
 } from '../video-record.ts';
-import { checkCues, cueRows, labelRows, trackInfoOf } from '../words/word-rows.ts';
+import { matchCues } from '../words/cue-match.ts';
+import {
+  type CueRow,
+  checkCues,
+  labelRows,
+  trackInfoOf,
+  trackRows,
+  type WordRow,
+} from '../words/word-rows.ts';
 import { wordTerms } from '../words/word-terms.ts';
 import type { CaptionTrackCues, StoredCue, WordsHit } from '../words/words-store.ts';
 import {
@@ -95,10 +103,17 @@ import {
   videosSchema,
 } from './lancedb/arrow-codec.ts';
 import {
+  CUES_TABLE,
+  cueRowKey,
+  cuesData,
+  cuesSchema,
   HIT_COLUMNS,
+  STORED_CUE_COLUMNS,
   STORED_WORD_COLUMNS,
+  sameCueRow,
   sameWordRow,
   toWordsHit,
+  type VideoCueRows,
   type VideoWordRows,
   videosWhere,
   WORDS_FTS_INDEX,
@@ -719,10 +734,12 @@ export class LanceIndexStore implements IndexStore {
     let removed = false;
     const videos = await this.#openTable(VIDEOS_TABLE);
     const words = await this.#openTable(WORDS_TABLE);
+    const cues = await this.#openTable(CUES_TABLE);
     const targets: [lancedb.Table, string][] = [
       ...(videos === null ? [] : [[videos, byKey] as [lancedb.Table, string]]),
       ...(await this.#embeddingTables()).map((t): [lancedb.Table, string] => [t, byKey]),
       ...(words === null ? [] : [[words, videosWhere([key])] as [lancedb.Table, string]]),
+      ...(cues === null ? [] : [[cues, videosWhere([key])] as [lancedb.Table, string]]),
     ];
     for (const [table, where] of targets) {
       // deleting nothing still commits a version: look first
@@ -790,31 +807,151 @@ export class LanceIndexStore implements IndexStore {
           .map((m) => m.videoId)
           .join(', ')}`,
       );
-    const table = await this.#wordsTable();
-    const stored = await this.#storedWords(table, keys, `field IN ('cue', 'track')`);
-    const storedByVideo = new Map<string, Row[]>();
-    for (const row of stored.values()) {
-      const list = storedByVideo.get(row.video as string);
-      if (list === undefined) storedByVideo.set(row.video as string, [row]);
-      else list.push(row);
-    }
-    const write: VideoWordRows[] = [];
-    const stale: string[] = [];
+    const words = await this.#wordsTable();
+    const cues = await this.#ensureTable(CUES_TABLE, cuesSchema());
+    const storedTracks = await this.#storedWords(words, keys, `field = 'track'`);
+    const storedCues = await this.#storedCues(cues, keys);
+    const byVideo = <R extends Row>(rows: Iterable<R>) => {
+      const out = new Map<string, R[]>();
+      for (const row of rows) {
+        const list = out.get(row.video as string);
+        if (list === undefined) out.set(row.video as string, [row]);
+        else list.push(row);
+      }
+      return out;
+    };
+    const tracksByVideo = byVideo(storedTracks.values());
+    const cuesByVideo = byVideo(storedCues.values());
+    const writeTracks: VideoWordRows[] = [];
+    const writeCues: VideoCueRows[] = [];
+    const staleTracks: string[] = [];
+    const staleCues: string[] = [];
     items.forEach((item, i) => {
       const named = new Set(item.tracks.map((t) => t.trackId));
-      const wanted = new Set<string>();
-      const rows = item.tracks.flatMap(cueRows).filter((row) => {
-        const key = wordRowKey(item.tenant, item.videoId, row);
-        wanted.add(key);
-        const old = stored.get(key);
-        return old === undefined || !sameWordRow(old, row);
-      });
-      if (rows.length > 0) write.push({ tenant: item.tenant, videoId: item.videoId, rows });
-      for (const old of storedByVideo.get(keys[i]!) ?? [])
-        if ((item.replaceAll === true || named.has(old.track_id as string)) && !wanted.has(old.key as string))
-          stale.push(old.key as string);
+      const replaced = (trackId: string) => item.replaceAll === true || named.has(trackId);
+      const wantedTracks = new Set<string>();
+      const wantedCues = new Set<string>();
+      const trackWrites: WordRow[] = [];
+      const cueWrites: CueRow[] = [];
+      for (const track of item.tracks) {
+        const rows = trackRows(track);
+        for (const row of rows.cues) {
+          const key = cueRowKey(item.tenant, item.videoId, row);
+          wantedCues.add(key);
+          const old = storedCues.get(key);
+          if (old === undefined || !sameCueRow(old, row)) cueWrites.push(row);
+        }
+        if (rows.track !== null) {
+          const key = wordRowKey(item.tenant, item.videoId, rows.track);
+          wantedTracks.add(key);
+          const old = storedTracks.get(key);
+          if (old === undefined || !sameWordRow(old, rows.track)) trackWrites.push(rows.track);
+        }
+      }
+      if (trackWrites.length > 0)
+        writeTracks.push({ tenant: item.tenant, videoId: item.videoId, rows: trackWrites });
+      if (cueWrites.length > 0)
+        writeCues.push({ tenant: item.tenant, videoId: item.videoId, rows: cueWrites });
+      for (const old of tracksByVideo.get(keys[i]!) ?? [])
+        if (replaced(old.track_id as string) && !wantedTracks.has(old.key as string))
+          staleTracks.push(old.key as string);
+      for (const old of cuesByVideo.get(keys[i]!) ?? [])
+        if (replaced(old.track_id as string) && !wantedCues.has(old.key as string))
+          staleCues.push(old.key as string);
     });
-    await this.#writeWords(table, write, stale, `cues of ${items.length} video(s)`);
+    // Cues first: a search that finds a track finds its cues (it may miss a cue being replaced).
+    await this.#writeCues(cues, writeCues, staleCues, `cues of ${items.length} video(s)`);
+    await this.#writeWords(words, writeTracks, staleTracks, `caption tracks of ${items.length} video(s)`);
+  }
+
+  /** Stored cue rows (STORED_CUE_COLUMNS) of these videos (videoKeys), by row key. */
+  async #storedCues(table: lancedb.Table, videos: readonly string[]): Promise<Map<string, Row>> {
+    const out = new Map<string, Row>();
+    const unique = [...new Set(videos)];
+    for (let i = 0; i < unique.length; i += 500) {
+      const chunk = unique.slice(i, i + 500);
+      const arrow = await this.#query(`read ${CUES_TABLE}`, () =>
+        table
+          .query()
+          .where(videosWhere(chunk))
+          .select([...STORED_CUE_COLUMNS])
+          .toArrow(),
+      );
+      for (const row of rowsOf(arrow, STORED_CUE_COLUMNS)) out.set(row.key as string, row);
+    }
+    return out;
+  }
+
+  /** Cue rows: one upsert of `write` (by row key), then one delete of the `stale` keys. */
+  async #writeCues(
+    table: lancedb.Table,
+    write: readonly VideoCueRows[],
+    stale: readonly string[],
+    what: string,
+  ): Promise<void> {
+    if (write.some((v) => v.rows.length > 0)) await this.#upsert(table, cuesData(write), `upsert ${what}`);
+    for (let i = 0; i < stale.length; i += 500) {
+      const chunk = stale.slice(i, i + 500);
+      await this.#retryWrite(`delete ${what}`, () =>
+        table.delete(`key IN (${chunk.map(sqlString).join(', ')})`),
+      );
+    }
+  }
+
+  /**
+   * The cues of the video's tracks (all, or those named) that hold the query's words, best first (see
+   * words/cue-match.ts), at most `limit` (default 10).
+   */
+  async matchingCues(
+    tenant: string,
+    videos: readonly { videoId: string; trackIds: readonly string[] }[],
+    query: string,
+    options: { limit?: number } = {},
+  ): Promise<Map<string, WordsHit[]>> {
+    checkId(tenant, 'tenant');
+    const out = new Map<string, WordsHit[]>();
+    const wanted = new Map<string, Set<string>>();
+    for (const v of videos) {
+      checkId(v.videoId, 'video id');
+      if (v.trackIds.length > 0) wanted.set(videoKey(tenant, v.videoId), new Set(v.trackIds));
+    }
+    const table = await this.#openTable(CUES_TABLE);
+    if (table === null || wanted.size === 0) return out;
+    const arrow = await this.#query(`read cues of ${wanted.size} video(s)`, () =>
+      table
+        .query()
+        .where(videosWhere([...wanted.keys()]))
+        .select([...STORED_CUE_COLUMNS])
+        .toArrow(),
+    );
+    const byVideo = new Map<string, { trackId: string; start: number; end: number; text: string }[]>();
+    for (const r of rowsOf(arrow, STORED_CUE_COLUMNS)) {
+      if (!wanted.get(r.video as string)?.has(r.track_id as string)) continue;
+      const list = byVideo.get(r.video as string) ?? [];
+      if (list.length === 0) byVideo.set(r.video as string, list);
+      list.push({
+        trackId: r.track_id as string,
+        start: Number(r.start),
+        end: Number(r.end),
+        text: r.text as string,
+      });
+    }
+    for (const [key, cues] of byVideo) {
+      const videoId = parseVideoKey(key)!.id;
+      out.set(
+        videoId,
+        matchCues(cues, query, options.limit ?? 10).map((c) => ({
+          videoId,
+          field: 'cue' as const,
+          text: c.text,
+          start: c.start,
+          end: c.end,
+          trackId: c.trackId,
+          score: c.score,
+        })),
+      );
+    }
+    return out;
   }
 
   /** The cues of one track, by start time (then as given); null when the video has none of it. */
@@ -822,15 +959,13 @@ export class LanceIndexStore implements IndexStore {
     checkId(tenant, 'tenant');
     checkId(videoId, 'video id');
     checkId(trackId, 'caption track id');
-    const table = await this.#openTable(WORDS_TABLE);
+    const table = await this.#openTable(CUES_TABLE);
     if (table === null) return null;
     const columns = ['seq', 'start', 'end', 'text'] as const;
     const arrow = await this.#query(`read cues of ${videoId}`, () =>
       table
         .query()
-        .where(
-          `${videosWhere([videoKey(tenant, videoId)])} AND field = 'cue' AND track_id = ${sqlString(trackId)}`,
-        )
+        .where(`${videosWhere([videoKey(tenant, videoId)])} AND track_id = ${sqlString(trackId)}`)
         .select([...columns])
         .toArrow(),
     );
@@ -856,7 +991,7 @@ export class LanceIndexStore implements IndexStore {
     const arrow = await this.#query(`read caption tracks of ${videoId}`, () =>
       table
         .query()
-        .where(`${videosWhere([videoKey(tenant, videoId)])} AND field = 'track'`)
+        .where(`${videosWhere([videoKey(tenant, videoId)])} AND field = 'track' AND text != ''`)
         .select(['text'])
         .toArrow(),
     );
@@ -925,7 +1060,7 @@ export class LanceIndexStore implements IndexStore {
       table
         .query()
         .fullTextSearch(terms, { columns: ['terms'] })
-        .where(`tenant = ${sqlString(tenant)} AND field != 'track'`)
+        .where(`tenant = ${sqlString(tenant)}`)
         .select([...HIT_COLUMNS])
         .limit(limit)
         .toArrow(),
@@ -947,7 +1082,7 @@ export class LanceIndexStore implements IndexStore {
       const arrow = await this.#query('look for words', () =>
         table
           .query()
-          .where(`tenant = ${sqlString(tenant)} AND field != 'track'`)
+          .where(`tenant = ${sqlString(tenant)} AND terms != ''`)
           .select(['key'])
           .limit(1)
           .toArrow(),
@@ -1536,9 +1671,11 @@ export class LanceIndexStore implements IndexStore {
   async #allTables(): Promise<lancedb.Table[]> {
     const videos = await this.#openTable(VIDEOS_TABLE);
     const words = await this.#openTable(WORDS_TABLE);
+    const cues = await this.#openTable(CUES_TABLE);
     return [
       ...(videos === null ? [] : [videos]),
       ...(words === null ? [] : [words]),
+      ...(cues === null ? [] : [cues]),
       ...(await this.#embeddingTables()),
     ];
   }
@@ -1560,7 +1697,7 @@ export class LanceIndexStore implements IndexStore {
             ['created_at', lancedb.Index.btree()],
             ['tags', lancedb.Index.labelList()],
           ]
-        : name === WORDS_TABLE
+        : name === WORDS_TABLE || name === CUES_TABLE
           ? [
               ['key', lancedb.Index.btree()],
               ['video', lancedb.Index.btree()],

@@ -63,6 +63,8 @@ export const WORD_ROWS = 500;
 export const WORD_VIDEOS = 100;
 /** Word matches listed per result. */
 const WORD_MATCHES_SHOWN = 3;
+/** Videos found by the words whose cues become moments of their own in moment grouping. */
+const MOMENT_WORD_VIDEOS = 20;
 
 /**
  * What a search reads: `visual` the frames (the two-stage vector search), `words` the words (BM25 over
@@ -76,6 +78,12 @@ export interface SearchServiceOptions {
     scanRescoreEntries?(fingerprint: string, onEntries: (entries: RescoreEntry[]) => void): Promise<number>;
     refreshTenantStatistics?(fingerprint: string): Promise<Map<string, number>>;
     /** The words index (see words/words-store.ts); without it every search is visual. */
+    matchingCues?(
+      tenant: string,
+      videos: readonly { videoId: string; trackIds: readonly string[] }[],
+      query: string,
+      options?: { limit?: number },
+    ): Promise<Map<string, WordsHit[]>>;
     searchWords?(
       tenant: string,
       query: string,
@@ -613,10 +621,30 @@ export class SearchService {
     const limit = Math.min(this.maxCandidates, Math.max(this.candidates, offset + k)) + (exclude ? 1 : 0);
 
     // ---- stage 1 (and the words search beside it) ----
-    // Pages read the words as the first page did (a video deleted since is left out by the details).
-    const wordsSnapshot =
-      mode === 'visual' ? undefined : (cursor?.wordsSnapshot ?? (await wordsStore!.wordsVersion?.()));
-    const [stage1, wordHits] = await Promise.all([
+    // the store filters by tenant; this check makes crossing tenants impossible even for a faulty store
+    const prefix = videoKey(tenant, '').slice(0, -2); // '["<tenant>","' starts every key of the tenant
+    // The words: their hits, grouped by video, and those videos' stage-one rows through the same
+    // filters (a words match that fails a filter, or is not indexed with this model, is left out),
+    // read while the vector search runs. Pages read the words as the first page did.
+    const words = async () => {
+      const wordsSnapshot = cursor?.wordsSnapshot ?? (await wordsStore!.wordsVersion?.());
+      const hits = await wordsStore!.searchWords!(tenant, text!, {
+        limit: WORD_ROWS,
+        ...(wordsSnapshot !== undefined ? { snapshot: wordsSnapshot } : {}),
+      });
+      const groups = groupWordHits(tenant, hits).filter((g) => g.key.startsWith(prefix));
+      const keys = groups.slice(0, WORD_VIDEOS).map((g) => g.key);
+      const rows =
+        keys.length > 0 && this.store.candidatesByKeys !== undefined
+          ? await this.store.candidatesByKeys(fingerprint, vector, keys, {
+              tenant,
+              filters,
+              snapshot: cursor?.snapshot ?? model.version,
+            })
+          : [];
+      return { wordsSnapshot, groups, rows };
+    };
+    const [stage1, found] = await Promise.all([
       mode === 'words'
         ? Promise.resolve({ snapshot: cursor?.snapshot ?? model.version, candidates: [] })
         : this.store.candidates(fingerprint, vector, {
@@ -626,34 +654,19 @@ export class SearchService {
             ...(cursor !== undefined ? { snapshot: cursor.snapshot } : {}),
           }),
       mode === 'visual'
-        ? Promise.resolve([] as WordsHit[])
-        : wordsStore!.searchWords!(tenant, text!, {
-            limit: WORD_ROWS,
-            ...(wordsSnapshot !== undefined ? { snapshot: wordsSnapshot } : {}),
-          }),
+        ? Promise.resolve({ wordsSnapshot: undefined, groups: [] as VideoWordHits[], rows: [] })
+        : words(),
     ]);
     const snapshot = stage1.snapshot;
-    // the store filters by tenant; this check makes crossing tenants impossible even for a faulty store
-    const prefix = videoKey(tenant, '').slice(0, -2); // '["<tenant>","' starts every key of the tenant
+    const { wordsSnapshot } = found;
     const candidates = stage1.candidates.filter((c) => c.key.startsWith(prefix) && c.key !== exclude);
-    // Videos the words found that the vectors did not: their stage-one rows, through the same filters
-    // (a words match that fails a filter, or is not indexed with this model, is left out here).
-    const allWordVideos = groupWordHits(tenant, wordHits).filter((g) => g.key.startsWith(prefix));
     // How many videos the words point at (see fusion.ts), counted before the words ranking is cut.
-    const pointedAt = contenders(allWordVideos.map((g) => g.best));
-    const wordVideos = allWordVideos.slice(0, WORD_VIDEOS);
+    const pointedAt = contenders(found.groups.map((g) => g.best));
+    const wordVideos = found.groups.slice(0, WORD_VIDEOS);
     const wordsOf = new Map(wordVideos.map((g, i) => [g.key, { ...g, rank: i }]));
-    if (wordVideos.length > 0) {
-      const have = new Set(candidates.map((c) => c.key));
-      const missing = wordVideos.filter((g) => !have.has(g.key)).map((g) => g.key);
-      if (missing.length > 0 && this.store.candidatesByKeys !== undefined)
-        for (const c of await this.store.candidatesByKeys(fingerprint, vector, missing, {
-          tenant,
-          filters,
-          snapshot,
-        }))
-          if (c.key.startsWith(prefix) && c.key !== exclude) candidates.push(c);
-    }
+    const have = new Set(candidates.map((c) => c.key));
+    for (const c of found.rows)
+      if (c.key.startsWith(prefix) && c.key !== exclude && !have.has(c.key)) candidates.push(c);
     const stage1Done = performance.now();
 
     // ---- stage 2 ----
@@ -756,79 +769,115 @@ export class SearchService {
     };
     const momentsOf = (slot: number, limit: number): PageMoment[] =>
       findMoments(frameCosines(slot), cache.timestamps(slot), null, limit);
-    // A cue that matched is a moment: the cue's span, pictured by the frame nearest its middle.
-    const cueMomentsOf = (s: (typeof ranked)[number], limit: number): PageMoment[] => {
-      const cues = (wordsOf.get(s.key)?.hits ?? []).filter((h) => h.field === 'cue' && h.start !== null);
-      if (cues.length === 0) return [];
-      const timestamps = cache.timestamps(s.slot);
-      const cosines = frameCosines(s.slot);
-      return cues.slice(0, limit).map((h) => {
-        const frame = nearestFrame(timestamps, (h.start! + (h.end ?? h.start!)) / 2);
-        return {
-          start: h.start!,
-          end: Math.max(h.start!, h.end ?? h.start!),
-          frameIndex: frame,
-          firstFrame: frame,
-          lastFrame: frame,
-          score: cosines[frame] ?? 0,
-          cue: { trackId: h.trackId ?? '', text: h.text, highlights: highlightRanges(h.text, text!) },
-          wordScore: h.score,
-        };
-      });
-    };
     type PageMoment = ScoredMoment & { cue?: SearchMoment['cue']; wordScore?: number };
     type PageEntry = (typeof ranked)[number] & {
       weights: Float32Array;
       cosines: Float32Array;
       timestamps: Float32Array;
+      /** Each frame's cosine with the query (the 'max' pooling's), for cue moments' pictures. */
+      frameCos: Float32Array;
       confidence: number | null;
       moments: PageMoment[];
       /** In moment grouping: the moment this entry is. */
       only?: PageMoment;
     };
+    // Everything an entry needs of the rescore cache is copied out here, while its slots are valid
+    // (until the next await): the cues of the videos the words found are read after.
     const entry = (s: (typeof ranked)[number]): PageEntry => {
       const F = cache.frameCount(s.slot);
       const weights = new Float32Array(F);
       const cosines = new Float32Array(F);
       cache.score(s.slot, prepared, weights, cosines);
-      // A video's cue moments come first, then (but for a words search) the frames' moments.
-      const moments =
-        group === 'moment'
-          ? []
-          : [
-              ...cueMomentsOf(s, momentLimit),
-              ...(mode === 'words' ? [] : momentsOf(s.slot, momentLimit)),
-            ].slice(0, momentLimit);
       return {
         ...s,
         weights,
         cosines,
         timestamps: cache.timestamps(s.slot),
+        frameCos: frameCosines(s.slot),
         confidence: measured ? confidence(s.slot, s.score) : null,
         // In moment grouping the entry is one moment (`only`): the video's list is not shown.
-        moments,
+        moments: group === 'moment' || mode === 'words' ? [] : momentsOf(s.slot, momentLimit),
       };
+    };
+    // A cue that matched is a moment: the cue's span, pictured by the frame nearest its middle.
+    const cueMomentsOf = (p: PageEntry, limit: number): PageMoment[] =>
+      (wordsOf.get(p.key)?.hits ?? [])
+        .filter((h) => h.field === 'cue' && h.start !== null)
+        .slice(0, limit)
+        .map((h) => {
+          const frame = nearestFrame(p.timestamps, (h.start! + (h.end ?? h.start!)) / 2);
+          return {
+            start: h.start!,
+            end: Math.max(h.start!, h.end ?? h.start!),
+            frameIndex: frame,
+            firstFrame: frame,
+            lastFrame: frame,
+            score: p.frameCos[frame] ?? 0,
+            cue: { trackId: h.trackId ?? '', text: h.text, highlights: highlightRanges(h.text, text!) },
+            wordScore: h.score,
+          };
+        });
+    // The words index finds tracks; which of their cues hold the words is read for the videos shown.
+    const locateCues = async (keys: readonly string[]) => {
+      if (this.store.matchingCues === undefined) return;
+      const tracksOf = (key: string) =>
+        wordsOf.get(key)?.hits.filter((h) => h.field === 'cue' && h.start === null) ?? [];
+      const videos = keys
+        .filter((key) => tracksOf(key).length > 0)
+        .map((key) => ({
+          key,
+          videoId: tracksOf(key)[0]!.videoId,
+          trackIds: [...new Set(tracksOf(key).map((h) => h.trackId!))],
+        }));
+      if (videos.length === 0) return;
+      const cuesOf = await this.store.matchingCues(tenant, videos, text!, { limit: 10 });
+      for (const v of videos) {
+        const found = wordsOf.get(v.key)!;
+        const tracks = tracksOf(v.key);
+        const cues = cuesOf.get(v.videoId) ?? [];
+        // a cue weighs its track's BM25, shared by how well it holds the words against the best cue
+        const best = Math.max(...tracks.map((h) => h.score));
+        const top = cues[0]?.score ?? 1;
+        found.hits = [
+          ...found.hits.filter((h) => !(h.field === 'cue' && h.start === null)),
+          ...cues.map((c) => ({ ...c, score: (best * c.score) / top })),
+        ].sort((a, b) => b.score - a.score || (a.start ?? 0) - (b.start ?? 0));
+      }
     };
     let page: PageEntry[];
     let total: number;
     if (group === 'moment') {
       // Every moment of every ranked video, ranked across videos (ties: the video's score, key, time);
-      // cue moments by their BM25; with both, the two orders fused by reciprocal rank.
-      type Item = { s: (typeof ranked)[number]; moment: PageMoment };
+      // cue moments by their words' score; with both, the two orders fused (fusion.ts).
+      type Item = { key: string; moment: PageMoment; score: number };
       const frameItems: Item[] =
-        mode === 'words' ? [] : ranked.flatMap((s) => momentsOf(s.slot, 10).map((moment) => ({ s, moment })));
+        mode === 'words'
+          ? []
+          : ranked.flatMap((s) =>
+              momentsOf(s.slot, 10).map((moment) => ({ key: s.key, moment, score: s.score })),
+            );
       frameItems.sort(
         (a, b) =>
           b.moment.score - a.moment.score ||
-          b.s.score - a.s.score ||
-          (a.s.key < b.s.key ? -1 : a.s.key > b.s.key ? 1 : 0) ||
+          b.score - a.score ||
+          (a.key < b.key ? -1 : a.key > b.key ? 1 : 0) ||
           a.moment.start - b.moment.start,
       );
-      const cueItems: Item[] = ranked.flatMap((s) => cueMomentsOf(s, 10).map((moment) => ({ s, moment })));
+      // the entries a page may take: the first offset + k frame moments' videos and the words' videos
+      const worded = ranked.filter((s) => wordsOf.has(s.key)).slice(0, MOMENT_WORD_VIDEOS);
+      const wanted = new Set([
+        ...frameItems.slice(0, offset + k).map((i) => i.key),
+        ...worded.map((s) => s.key),
+      ]);
+      const entries = new Map(ranked.filter((s) => wanted.has(s.key)).map((s) => [s.key, entry(s)]));
+      await locateCues(worded.map((s) => s.key));
+      const cueItems: Item[] = worded.flatMap((s) =>
+        cueMomentsOf(entries.get(s.key)!, 10).map((moment) => ({ key: s.key, moment, score: s.score })),
+      );
       cueItems.sort(
         (a, b) =>
           b.moment.wordScore! - a.moment.wordScore! ||
-          (a.s.key < b.s.key ? -1 : a.s.key > b.s.key ? 1 : 0) ||
+          (a.key < b.key ? -1 : a.key > b.key ? 1 : 0) ||
           a.moment.start - b.moment.start,
       );
       let all = [...frameItems, ...cueItems];
@@ -841,10 +890,15 @@ export class SearchService {
         all = order.map((id) => (id[0] === 'f' ? frameItems : cueItems)[Number(id.slice(1))]!);
       }
       total = all.length;
-      page = all.slice(offset, offset + k).map(({ s, moment }) => ({ ...entry(s), only: moment }));
+      page = all.slice(offset, offset + k).map(({ key, moment }) => ({ ...entries.get(key)!, only: moment }));
     } else {
       total = ranked.length;
       page = ranked.slice(offset, offset + k).map(entry);
+      await locateCues(page.map((p) => p.key));
+      // A video's cue moments come first, then (but for a words search) its frames' moments.
+      for (const p of page)
+        if (wordsOf.has(p.key))
+          p.moments = [...cueMomentsOf(p, momentLimit), ...p.moments].slice(0, momentLimit);
     }
     const stage2Done = performance.now();
 
@@ -900,14 +954,17 @@ export class SearchService {
         duration: d.durationSeconds,
         createdAt: d.createdAt,
         matchedBy,
-        words: (found?.hits ?? []).slice(0, WORD_MATCHES_SHOWN).map((h) => ({
-          field: h.field,
-          text: h.text,
-          highlights: highlightRanges(h.text, text!),
-          start: h.start,
-          end: h.end,
-          trackId: h.trackId,
-        })),
+        words: (found?.hits ?? [])
+          .filter((h) => !(h.field === 'cue' && h.start === null)) // a track whose cues were not read
+          .slice(0, WORD_MATCHES_SHOWN)
+          .map((h) => ({
+            field: h.field,
+            text: h.text,
+            highlights: highlightRanges(h.text, text!),
+            start: h.start,
+            end: h.end,
+            trackId: h.trackId,
+          })),
       });
     }
     const truncated = stage1.candidates.length >= limit && limit < this.maxCandidates;

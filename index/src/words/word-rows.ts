@@ -12,8 +12,8 @@ import type { CaptionTrackCues, StoredCue, WordsField } from './words-store.ts';
 
 /**
  * One row of the words index, without its video. `(field, trackId, seq)` is its key within the video.
- * A `track` row lists a caption track (its CaptionTrackInfo as JSON in `text`, nothing in `terms`: no
- * search ever finds it).
+ * A `track` row is a caption track: its listing (CaptionTrackInfo as JSON in `text`) and the words of
+ * all its cues (`terms`), see {@link trackRows}.
  */
 export interface WordRow {
   field: WordsField | 'track';
@@ -81,32 +81,50 @@ export function labelRows(record: Pick<VideoRecord, 'title' | 'tags' | 'source' 
   return rows;
 }
 
-/** The rows of one track: its cues in the order given, and its listing row when it has `info`. */
-export function cueRows(track: CaptionTrackCues): WordRow[] {
-  const rows: WordRow[] = track.cues.map((cue, seq) => ({
-    field: 'cue',
+/** One cue as the `cues` store keeps it: `(trackId, seq)` is its key within the video. */
+export interface CueRow {
+  trackId: string;
+  seq: number;
+  start: number;
+  end: number;
+  text: string;
+}
+
+/**
+ * The rows of one track: its cues (in the order given), and its row in the words index, which lists the
+ * track (its CaptionTrackInfo as JSON in `text`, '' without one) and holds the words of all its cues
+ * (`terms`): the index finds videos by their tracks, and cue-match.ts finds the cues in them. A track
+ * with neither cues nor a listing has no row: it is gone.
+ */
+export function trackRows(track: CaptionTrackCues): { cues: CueRow[]; track: WordRow | null } {
+  const cues = track.cues.map((cue, seq) => ({
     trackId: track.trackId,
     seq,
     start: cue.start,
     end: cue.end,
     text: cue.text,
-    terms: wordTerms(cue.text),
   }));
-  if (track.info !== undefined)
-    rows.push({
+  if (cues.length === 0 && track.info === undefined) return { cues, track: null };
+  return {
+    cues,
+    track: {
       field: 'track',
       trackId: track.trackId,
       seq: 0,
       start: null,
       end: null,
-      text: JSON.stringify({ ...track.info, id: track.trackId }),
-      terms: '',
-    });
-  return rows;
+      text: track.info === undefined ? '' : JSON.stringify({ ...track.info, id: track.trackId }),
+      terms: cues
+        .map((c) => wordTerms(c.text))
+        .filter((t) => t !== '')
+        .join(' '),
+    },
+  };
 }
 
-/** A track row's listing; null for a row that does not hold one (written by a newer version, or broken). */
+/** A track row's listing; null for a row that holds none (cues written without one, or broken). */
 export function trackInfoOf(text: string): CaptionTrackInfo | null {
+  if (text === '') return null;
   try {
     const info = JSON.parse(text) as CaptionTrackInfo;
     return typeof info === 'object' && info !== null && typeof info.id === 'string' ? info : null;

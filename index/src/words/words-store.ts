@@ -33,7 +33,10 @@ export interface CaptionTrackCues {
   info?: CaptionTrackInfo;
 }
 
-/** One row of the words index that matched a query. */
+/**
+ * One row of the words index that matched a query. A `cue` hit of `searchWords` is a track whose cues
+ * hold the query's words (`start`, `end` null, `text` ''): `matchingCues` says which cues.
+ */
 export interface WordsHit {
   videoId: string;
   field: WordsField;
@@ -76,6 +79,16 @@ export interface WordsStore {
     query: string,
     options?: { limit?: number; snapshot?: number },
   ): Promise<WordsHit[]>;
+  /**
+   * The cues of each video (of the tracks named) that hold the query's words, best first, at most
+   * `limit` per video (default 10): `cue` hits with their times and text, by video id, in one read.
+   */
+  matchingCues(
+    tenant: string,
+    videos: readonly { videoId: string; trackIds: readonly string[] }[],
+    query: string,
+    options?: { limit?: number },
+  ): Promise<Map<string, WordsHit[]>>;
   /**
    * The words table's current version (0 when there is none): pass it back as `snapshot` so that the
    * pages of one search read the same words (a version pruned by upkeep reads the latest).

@@ -8,7 +8,7 @@ import * as lancedb from '@lancedb/lancedb';
 import { Field, Float64, Int32, Schema, Utf8 } from 'apache-arrow';
 import { sqlString } from '../../search/filter-sql.ts';
 import { videoKey } from '../../video-record.ts';
-import type { WordRow } from '../../words/word-rows.ts';
+import type { CueRow, WordRow } from '../../words/word-rows.ts';
 import type { WordsField, WordsHit } from '../../words/words-store.ts';
 import { arrowTable, float64Data, int32Data, numberOrNull, type Row, utf8Data } from './arrow-codec.ts';
 
@@ -141,11 +141,13 @@ export const HIT_COLUMNS = [
   '_score',
 ] as const;
 
+/** A hit as search reads it: a track's row is a hit of its cues (which ones: WordsStore.matchingCues). */
 export function toWordsHit(row: Row): WordsHit {
+  const track = row.field === 'track';
   return {
     videoId: row.video_id as string,
-    field: row.field as WordsField,
-    text: row.text as string,
+    field: track ? 'cue' : (row.field as WordsField),
+    text: track ? '' : (row.text as string),
     start: numberOrNull(row.start),
     end: numberOrNull(row.end),
     trackId: (row.track_id as string | null) ?? null,
@@ -158,4 +160,75 @@ export function videosWhere(keys: readonly string[]): string {
   return keys.length === 1
     ? `video = ${sqlString(keys[0]!)}`
     : `video IN (${keys.map(sqlString).join(', ')})`;
+}
+
+// ---------- the cues table ----------
+
+export const CUES_TABLE = 'cues';
+
+/**
+ * The `cues` table: every subtitle cue of every video, with its times and text, no full-text index.
+ * Searches find a video's words through its track's row of the `words` table (all its cues' words in
+ * one document: a common word's posting list then counts videos, not cues, about 200 times shorter) and
+ * read the cues of the videos they show from here, by `video` (see ../../words/cue-match.ts).
+ * `key` is JSON of [tenant, video id, track id, seq].
+ */
+export function cuesSchema(): Schema {
+  return new Schema(
+    [
+      new Field('key', new Utf8(), false, PK_METADATA),
+      new Field('video', new Utf8(), false),
+      new Field('tenant', new Utf8(), false),
+      new Field('video_id', new Utf8(), false),
+      new Field('track_id', new Utf8(), false),
+      new Field('seq', new Int32(), false),
+      new Field('start', new Float64(), false),
+      new Field('end', new Float64(), false),
+      new Field('text', new Utf8(), false),
+    ],
+    new Map([
+      ['reel:table', 'cues'],
+      ['reel:schema-version', '1'],
+    ]),
+  );
+}
+
+/** A cue row's key (see {@link cuesSchema}). */
+export function cueRowKey(tenant: string, videoId: string, row: Pick<CueRow, 'trackId' | 'seq'>): string {
+  return JSON.stringify([tenant, videoId, row.trackId, row.seq]);
+}
+
+/** The cue rows of one video, as written. */
+export interface VideoCueRows {
+  tenant: string;
+  videoId: string;
+  rows: readonly CueRow[];
+}
+
+/** One Arrow batch of cue rows of several videos. */
+export function cuesData(videos: readonly VideoCueRows[]) {
+  const flat = videos.flatMap((v) => v.rows.map((row) => ({ v, row })));
+  return arrowTable(
+    cuesSchema(),
+    {
+      key: utf8Data(flat.map(({ v, row }) => cueRowKey(v.tenant, v.videoId, row))),
+      video: utf8Data(flat.map(({ v }) => videoKey(v.tenant, v.videoId))),
+      tenant: utf8Data(flat.map(({ v }) => v.tenant)),
+      video_id: utf8Data(flat.map(({ v }) => v.videoId)),
+      track_id: utf8Data(flat.map(({ row }) => row.trackId)),
+      seq: int32Data(flat.map(({ row }) => row.seq)),
+      start: float64Data(flat.map(({ row }) => row.start)),
+      end: float64Data(flat.map(({ row }) => row.end)),
+      text: utf8Data(flat.map(({ row }) => row.text)),
+    },
+    flat.length,
+  );
+}
+
+/** What a comparison with the stored cues, and reading a video's cues, read. */
+export const STORED_CUE_COLUMNS = ['key', 'video', 'track_id', 'seq', 'start', 'end', 'text'] as const;
+
+/** Whether a stored cue row (STORED_CUE_COLUMNS) holds `row` as it would be written. */
+export function sameCueRow(stored: Row, row: CueRow): boolean {
+  return stored.text === row.text && Number(stored.start) === row.start && Number(stored.end) === row.end;
 }
