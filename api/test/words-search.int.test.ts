@@ -7,7 +7,8 @@
  * its tags keep the words index in step.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -47,9 +48,10 @@ const search = async (query: Record<string, string>) =>
   json(await fetch(`${api.url}/v1/search?${new URLSearchParams(query)}`));
 
 beforeAll(async () => {
-  api = await startApi();
-  dir = path.join(api.root, 'corpus');
+  const root = mkdtempSync(path.join(tmpdir(), 'reel-words-'));
+  dir = path.join(root, 'corpus');
   mkdirSync(dir, { recursive: true });
+  api = await startApi({ root, env: { REEL_API_ALLOWED_ROOTS: dir } });
   const run = (args: string[]) => execFileSync('ffmpeg', ['-v', 'error', '-y', ...args]);
   // red-talk.mp4: a mov_text track (eng) muxed from an SRT
   const red = renderColourVideo(dir, 'red-raw.mp4', [{ colour: 'red', seconds: 4 }]);
@@ -308,6 +310,35 @@ describe('keeping the words in step', () => {
     expect((await search({ q: 'gala', mode: 'words' })).results[0].matchedBy).toEqual(['title']);
     await edit({ tags: [] });
     expect((await search({ q: 'kalamazoo', mode: 'words' })).results).toEqual([]);
+  });
+
+  it('reads the caption files beside a server-side path, and says which it skipped', async () => {
+    const lecture = renderColourVideo(dir, 'lecture.mp4', [{ colour: 'gray', seconds: 3 }]);
+    writeFileSync(
+      path.join(dir, 'lecture.es.srt'),
+      srt([['00:00:01,000', '00:00:02,000', 'La biblioteca de Alejandría']]),
+    );
+    const accepted = await json(
+      await fetch(`${api.url}/v1/batches`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ videos: [{ path: lecture }] }),
+      }),
+    );
+    expect((await waitForBatch(api.url, accepted.batchId)).counts).toMatchObject({ indexed: 1 });
+    const id = accepted.videos[0].videoId;
+    const tracks = await json(await fetch(`${api.url}/v1/videos/${id}/captions`));
+    expect(tracks.tracks).toEqual([
+      expect.objectContaining({
+        id: 'sidecar-lecture.es.srt',
+        source: 'sidecar',
+        language: 'es',
+        cueCount: 1,
+      }),
+    ]);
+    const top = (await search({ q: 'alejandria', mode: 'words' })).results[0];
+    expect(top).toMatchObject({ videoId: id, moment: { start: 1, end: 2 } });
+    expect(top.words.find((w: any) => w.field === 'file')).toBeUndefined();
   });
 
   it('prints the cue that matched from the CLI', async () => {
