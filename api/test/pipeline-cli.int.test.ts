@@ -165,7 +165,7 @@ describe('reel ingest, status, search (real CLI, local worker)', () => {
     expect(nonsense.stdout.split('\n')[0]).toBe(
       'no good match: nothing stands out from queries that match nothing; the closest videos are',
     );
-    expect(nonsense.stdout.split('\n')[1]).toMatch(/^#\s+title\s+score\s+conf\s+moment\s+video$/);
+    expect(nonsense.stdout.split('\n')[1]).toMatch(/^#\s+title\s+score\s+conf\s+moment\s+why\s+video$/);
     // Every matching moment: --group moment ranks moments across videos.
     const moments = await runCli(['search', 'red', '--group', 'moment', '--json'], env);
     expect(moments.code, moments.stderr).toBe(0);

@@ -17,11 +17,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { type Benchmark, type BenchReport, percentile } from '@reel/infra';
 import { DEFAULT_ANN_INDEX, LanceIndexStore } from '../src/adapters/lancedb-store.ts';
-import { l2NormalizeRows } from '../src/pooling/vector-math.ts';
 import type { TextEmbedder } from '../src/search/query-cache.ts';
 import { SearchService } from '../src/search/search-service.ts';
 import { buildVideoEmbeddings } from '../src/video-embeddings.ts';
-import { DIM, FRAMES, prng, SyntheticCorpus } from './synthetic-corpus.ts';
+import { DIM, FRAMES, SyntheticCorpus, seededUnitVector } from './synthetic-corpus.ts';
 import { CUES, corpus, grownVideos, queries, tenantOf, VIDEOS, write } from './words-search.bench.ts';
 
 const FINGERPRINT = 'sha256:bench-synthetic-clip-vit-b32';
@@ -33,18 +32,7 @@ class Embedder implements TextEmbedder {
   readonly fingerprint = FINGERPRINT;
   readonly vectors = new Map<string, Float32Array>();
   async encodeTexts(texts: readonly string[]): Promise<Float32Array[]> {
-    return texts.map((t) => {
-      const v = this.vectors.get(t);
-      if (v !== undefined) return v;
-      let seed = 0;
-      for (const ch of t) seed = (Math.imul(seed, 31) + ch.charCodeAt(0)) >>> 0;
-      const r = prng(seed);
-      return l2NormalizeRows(
-        Float32Array.from({ length: DIM }, () => r() - 0.5),
-        1,
-        DIM,
-      );
-    });
+    return texts.map((t) => this.vectors.get(t) ?? seededUnitVector(t));
   }
 }
 

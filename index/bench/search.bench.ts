@@ -34,7 +34,16 @@ import { buildVideoEmbeddings } from '../src/video-embeddings.ts';
 import { videoKey } from '../src/video-record.ts';
 import { prepareXPoolCompactQuery, scoreXPoolCompact } from '../src/xpool/xpool-score.ts';
 import { buildXPoolCompactCache } from '../src/xpool/xpool-terms.ts';
-import { AtomProjector, DIM, FRAMES, prng, SyntheticCorpus, syntheticHead } from './synthetic-corpus.ts';
+import {
+  AtomProjector,
+  DIM,
+  dirBytes,
+  FRAMES,
+  prng,
+  SyntheticCorpus,
+  seededUnitVector,
+  syntheticHead,
+} from './synthetic-corpus.ts';
 
 /** `BENCH_BUILD_1M=1 npm run bench -- index-search` builds the 1M corpus (once; tens of minutes, ~12 GB under .reel/bench-index). */
 const BUILD_1M = process.env.BENCH_BUILD_1M === '1';
@@ -97,26 +106,12 @@ class BenchEmbedder implements TextEmbedder {
   async encodeTexts(texts: readonly string[]): Promise<Float32Array[]> {
     return texts.map((t) => {
       const v = this.vectors.get(t);
-      if (v !== undefined) return v;
-      let seed = 0;
-      for (const ch of t) seed = (Math.imul(seed, 31) + ch.charCodeAt(0)) >>> 0;
-      const r = prng(seed);
-      const u = Float32Array.from({ length: DIM }, () => r() - 0.5);
-      return l2NormalizeRows(u, 1, DIM);
+      return v ?? seededUnitVector(t);
     });
   }
 }
 
 const load = () => `load ${os.loadavg()[0]!.toFixed(2)} on ${os.availableParallelism()} cores`;
-
-function dirBytes(dir: string): number {
-  let total = 0;
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const full = path.join(dir, entry.name);
-    total += entry.isDirectory() ? dirBytes(full) : statSync(full).size;
-  }
-  return total;
-}
 
 function queriesFor(
   corpus: SyntheticCorpus,

@@ -19,6 +19,9 @@
  * slow for a million. Everything is a pure function of (seed, video index).
  */
 
+import { readdirSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { l2NormalizeRows } from '../src/pooling/vector-math.ts';
 import { type VideoRecord, VideoStatus } from '../src/video-record.ts';
 import type { XPoolHead } from '../src/xpool/xpool-head.ts';
 import {
@@ -364,4 +367,23 @@ export function syntheticHead(seed = 7): XPoolHead {
     checksum: 0x5e7c0de,
     source: 'synthetic trained-looking head',
   };
+}
+
+/** Bytes of every file under `dir`. */
+export function dirBytes(dir: string): number {
+  let total = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const full = path.join(dir, entry.name);
+    total += entry.isDirectory() ? dirBytes(full) : statSync(full).size;
+  }
+  return total;
+}
+
+/** A text's stand-in embedding: a unit vector seeded by the text (the same text, the same vector). */
+export function seededUnitVector(text: string): Float32Array {
+  let seed = 0;
+  for (const ch of text) seed = (Math.imul(seed, 31) + ch.charCodeAt(0)) >>> 0;
+  const r = prng(seed);
+  const u = Float32Array.from({ length: DIM }, () => r() - 0.5);
+  return l2NormalizeRows(u, 1, DIM);
 }

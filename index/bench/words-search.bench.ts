@@ -27,7 +27,7 @@ import { WORDS_FTS_INDEX, WORDS_TABLE, wordsFtsIndex } from '../src/adapters/lan
 import { LanceIndexStore, type VideoCues } from '../src/adapters/lancedb-store.ts';
 import { type VideoRecord, VideoStatus } from '../src/video-record.ts';
 import type { StoredCue } from '../src/words/words-store.ts';
-import { prng } from './synthetic-corpus.ts';
+import { dirBytes, prng } from './synthetic-corpus.ts';
 
 export const VIDEOS = Number(process.env.REEL_BENCH_WORDS_VIDEOS ?? 100_000);
 export const CUES = Number(process.env.REEL_BENCH_WORDS_CUES ?? 200);
@@ -55,15 +55,6 @@ const COMMON = (
 ).split(' ');
 
 const load = () => `load ${os.loadavg()[0]!.toFixed(2)} on ${os.availableParallelism()} cores`;
-
-function dirBytes(dir: string): number {
-  let total = 0;
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const full = path.join(dir, entry.name);
-    total += entry.isDirectory() ? dirBytes(full) : statSync(full).size;
-  }
-  return total;
-}
 
 /** The word list: common English words, then made-up words of 2–3 syllables (no q, x or z in them). */
 function vocabulary(): string[] {

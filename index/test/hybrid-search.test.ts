@@ -49,6 +49,20 @@ describe('fusion', () => {
     expect(fuseHybrid(visual, words).slice(0, 3)).toEqual(['v30', 'v40', 'v0']);
   });
 
+  it('keeps the frames’ clear matches first, in their order, whatever one shared word says', () => {
+    const visual = ['sunset', 'dusk', 'clear-sky', 'beach'];
+    // "a purple sky": the frames clearly match the sunset and dusk; a title says "sky"
+    const words = [{ key: 'clear-sky', score: 4 }];
+    expect(fuseHybrid(visual, words, 1, new Set(['sunset', 'dusk']))).toEqual([
+      'sunset',
+      'dusk',
+      'clear-sky',
+      'beach',
+    ]);
+    // with nothing clear to the frames, the video the words point at leads
+    expect(fuseHybrid(visual, words, 1)[0]).toBe('clear-sky');
+  });
+
   it('keeps the frames first when common words point at many videos', () => {
     const visual = Array.from({ length: 200 }, (_, i) => `v${i}`);
     const words = Array.from({ length: 150 }, (_, i) => ({ key: `v${199 - i}`, score: 3 - i * 0.001 }));

@@ -164,11 +164,11 @@ describe('two-stage search on LanceDB', () => {
         .map((x) => x.videoId)
         .filter((id) => id !== deleted),
     );
-    // a new search sees the new video first (after v3, whose title says "v3": the words point at it
-    // alone) and not the deleted one; by the frames alone, the new video is first
+    // a new search sees the new video first (the frames match it clearly; then v3, whose title says
+    // "v3") and not the deleted one; by the frames alone, the new video is first too
     const fresh = await service.search('v3 scene 1', { tenant: 'acme', k: 45, pooling: 'max' });
     expect(fresh.mode).toBe('hybrid');
-    expect(fresh.results.slice(0, 2).map((x) => x.videoId)).toEqual(['v3', 'late']);
+    expect(fresh.results.slice(0, 2).map((x) => x.videoId)).toEqual(['late', 'v3']);
     const seen = await service.search('v3 scene 1', {
       tenant: 'acme',
       k: 45,

@@ -24,7 +24,15 @@ let globex: string;
 let operator: string;
 let spec: any;
 /** Acme's resources, and what must never show up in another tenant's answers. */
-const owned: { videoId: string; batchId: string; keyId: string; webhookId: string; secrets: string[] } = {
+const owned: {
+  videoId: string;
+  batchId: string;
+  keyId: string;
+  webhookId: string;
+  trackId: string;
+  secrets: string[];
+} = {
+  trackId: '',
   videoId: '',
   batchId: '',
   keyId: '',
@@ -62,6 +70,7 @@ function fillPath(p: string): string {
     if (name === 'id' && before.endsWith('/v1/batches/')) return owned.batchId;
     if (name === 'id' && before.endsWith('/v1/keys/')) return owned.keyId;
     if (name === 'id' && before.endsWith('/v1/webhooks/')) return owned.webhookId;
+    if (name === 'trackId' && before.endsWith('/captions/')) return owned.trackId;
     throw new Error(
       `no fixture for path parameter {${name}} of ${p}: add one to tenant-isolation.int.test.ts`,
     );
@@ -172,7 +181,22 @@ beforeAll(async () => {
     }),
   );
   owned.webhookId = hook.endpoint.id;
+  const captions = new FormData();
+  captions.append(
+    'file',
+    new Blob(['1\n00:00:00,000 --> 00:00:01,000\nacme-confidential-caption\n']),
+    'red.srt',
+  );
+  const track = await json(
+    await fetch(`${api.url}/v1/videos/${owned.videoId}/captions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${acme}` },
+      body: captions,
+    }),
+  );
+  owned.trackId = track.id;
   owned.secrets = [
+    'acme-confidential-caption',
     owned.videoId,
     owned.keyId,
     TITLE,
@@ -219,6 +243,10 @@ describe('every route of the OpenAPI spec', () => {
     expect((await fetch(`${api.url}/v1/videos/${owned.videoId}`, { headers: own })).status).toBe(200);
     const keys = await json(await fetch(`${api.url}/v1/keys`, { headers: own }));
     expect(keys.keys.find((k: any) => k.id === owned.keyId)?.revokedAt).toBeNull();
+    const tracks = await json(
+      await fetch(`${api.url}/v1/videos/${owned.videoId}/captions`, { headers: own }),
+    );
+    expect(tracks.tracks.map((t: any) => t.id)).toEqual([owned.trackId]);
   });
 
   it('gives the owner its own resources (the fixtures name real things)', async () => {

@@ -396,26 +396,35 @@ export class LanceIndexStore implements IndexStore {
   }
 
   /**
-   * Writes word rows: one upsert of `write` (by row key), then one delete of the `stale` keys. A row
-   * being replaced is never missing in between; a track that shrank has its extra cues for that
-   * moment.
+   * Writes rows of the words or cues table: one upsert of `data` (by row key; none when null), then one
+   * delete of the `stale` keys. A row being replaced is never missing in between; a track that shrank
+   * has its extra cues for that moment.
    */
-  async #writeWords(
+  async #writeRows(
     table: lancedb.Table,
-    write: readonly VideoWordRows[],
+    data: ArrowTable | null,
     stale: readonly string[],
     what: string,
   ): Promise<void> {
-    if (write.some((v) => v.rows.length > 0)) {
-      await this.#upsert(table, wordsData(write), `upsert ${what}`);
-      for (const v of write) this.#hasWords.set(v.tenant, { value: true, at: Date.now() });
-    }
+    if (data !== null) await this.#upsert(table, data, `upsert ${what}`);
     for (let i = 0; i < stale.length; i += 500) {
       const chunk = stale.slice(i, i + 500);
       await this.#retryWrite(`delete ${what}`, () =>
         table.delete(`key IN (${chunk.map(sqlString).join(', ')})`),
       );
     }
+  }
+
+  /** Word rows (see #writeRows), and what `hasWords` knows of their tenants. */
+  async #writeWords(
+    table: lancedb.Table,
+    write: readonly VideoWordRows[],
+    stale: readonly string[],
+    what: string,
+  ): Promise<void> {
+    const rows = write.some((v) => v.rows.length > 0);
+    await this.#writeRows(table, rows ? wordsData(write) : null, stale, what);
+    if (rows) for (const v of write) this.#hasWords.set(v.tenant, { value: true, at: Date.now() });
     if (stale.length > 0) this.#hasWords.clear();
   }
 
@@ -860,7 +869,13 @@ export class LanceIndexStore implements IndexStore {
           staleCues.push(old.key as string);
     });
     // Cues first: a search that finds a track finds its cues (it may miss a cue being replaced).
-    await this.#writeCues(cues, writeCues, staleCues, `cues of ${items.length} video(s)`);
+    const cueRowsWritten = writeCues.some((v) => v.rows.length > 0);
+    await this.#writeRows(
+      cues,
+      cueRowsWritten ? cuesData(writeCues) : null,
+      staleCues,
+      `cues of ${items.length} video(s)`,
+    );
     await this.#writeWords(words, writeTracks, staleTracks, `caption tracks of ${items.length} video(s)`);
   }
 
@@ -880,22 +895,6 @@ export class LanceIndexStore implements IndexStore {
       for (const row of rowsOf(arrow, STORED_CUE_COLUMNS)) out.set(row.key as string, row);
     }
     return out;
-  }
-
-  /** Cue rows: one upsert of `write` (by row key), then one delete of the `stale` keys. */
-  async #writeCues(
-    table: lancedb.Table,
-    write: readonly VideoCueRows[],
-    stale: readonly string[],
-    what: string,
-  ): Promise<void> {
-    if (write.some((v) => v.rows.length > 0)) await this.#upsert(table, cuesData(write), `upsert ${what}`);
-    for (let i = 0; i < stale.length; i += 500) {
-      const chunk = stale.slice(i, i + 500);
-      await this.#retryWrite(`delete ${what}`, () =>
-        table.delete(`key IN (${chunk.map(sqlString).join(', ')})`),
-      );
-    }
   }
 
   /**

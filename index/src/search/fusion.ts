@@ -72,14 +72,22 @@ export function wordsWeight(pointedAt: number): number {
  * incidental common words push a visual match down; this keeps each kind of query at the better of
  * its two rankings.
  *
+ * Videos the frames match clearly (`clear`: their confidence reaches the match confidence) come before
+ * all of that, in the frames' order: a word of the query in another video's title ("a purple sky" and a
+ * video titled "clear sky") is weaker evidence than frames that stand out, and RRF's flat k = 60 would
+ * let one shared word lift a video over the frames' clear first place. The words rank what the frames
+ * cannot tell apart, and lead when the frames find nothing clear (a name they cannot know).
+ *
  * @param visualOrder every candidate, best first by the frames
  * @param words the videos the words found, best first, with their BM25 scores
  * @param pointedAt {@link contenders} among every video the words found, when `words` is cut short
+ * @param clear the videos the frames match clearly (none: the frames' confidence is not known)
  */
 export function fuseHybrid(
   visualOrder: readonly string[],
   words: readonly { key: string; score: number }[],
   pointedAt: number = contenders(words.map((w) => w.score)),
+  clear: ReadonlySet<string> = new Set(),
 ): string[] {
   if (words.length === 0) return [...visualOrder];
   const fused = reciprocalRankFusion([
@@ -93,12 +101,16 @@ export function fuseHybrid(
       : [],
   );
   const place = new Map(visualOrder.map((key, i) => [key, i]));
-  return [...fused.keys()].sort(
-    (a, b) =>
-      Number(first.has(b)) - Number(first.has(a)) ||
-      fused.get(b)! - fused.get(a)! ||
-      (place.get(a) ?? Number.MAX_SAFE_INTEGER) - (place.get(b) ?? Number.MAX_SAFE_INTEGER) ||
-      (a < b ? -1 : a > b ? 1 : 0),
+  const rest = [...fused.keys()].filter((key) => !clear.has(key));
+  const lead = visualOrder.filter((key) => clear.has(key));
+  return lead.concat(
+    rest.sort(
+      (a, b) =>
+        Number(first.has(b)) - Number(first.has(a)) ||
+        fused.get(b)! - fused.get(a)! ||
+        (place.get(a) ?? Number.MAX_SAFE_INTEGER) - (place.get(b) ?? Number.MAX_SAFE_INTEGER) ||
+        (a < b ? -1 : a > b ? 1 : 0),
+    ),
   );
 }
 

@@ -748,7 +748,16 @@ export class SearchService {
       const visualOrder = ranked.map((s) => s.key);
       const kept = new Set(visualOrder);
       const words = wordVideos.filter((g) => kept.has(g.key)).map((g) => ({ key: g.key, score: g.best }));
-      const place = new Map(fuseHybrid(visualOrder, words, pointedAt).map((key, i) => [key, i]));
+      // the frames' clear matches (among their first ten) lead, in their order (see fuseHybrid)
+      const clear = new Set(
+        measured
+          ? ranked
+              .slice(0, 10)
+              .filter((s) => confidence(s.slot, s.score) >= this.matchConfidence)
+              .map((s) => s.key)
+          : [],
+      );
+      const place = new Map(fuseHybrid(visualOrder, words, pointedAt, clear).map((key, i) => [key, i]));
       ranked.sort((a, b) => place.get(a.key)! - place.get(b.key)!);
     }
     const anyWords = ranked.some((s) => wordsOf.has(s.key));

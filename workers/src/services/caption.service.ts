@@ -3,9 +3,9 @@
  * caption files beside a server-side path), caption files uploaded with it or attached later, and each
  * track served back as WebVTT for players.
  *
- * Every track is listed on the video's record (`captions`: where it came from, its language, whether it
- * was read and why not), and its cues go to the words index (BM25, see @reel/index words/), where search
- * finds them. A caption file that cannot be read fails that track alone, with its code on the track: the
+ * Every track is listed (where it came from, its language, whether it was read and why not) and its
+ * cues kept in the words index (BM25, see @reel/index words/), one track's rows apart from another's, so
+ * an ingest and an upload writing different tracks of a video never undo each other. A caption file that cannot be read fails that track alone, with its code on the track: the
  * video indexes as it would without it. Ingest replaces the tracks it reads each time (the embedded ones
  * and the sidecars it found); tracks attached through the API stay until removed.
  */
