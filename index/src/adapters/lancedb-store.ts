@@ -165,8 +165,13 @@ export interface LanceIndexStoreOptions {
 /** See {@link LanceIndexStoreOptions.tenantStatsTtlMs}. */
 const TENANT_STATS_TTL_MS = 10_000;
 
-/** Words outside the FTS index past which `refreshWordsIndex` folds them in (≈ 30 ms a query at most). */
-export const DEFAULT_MAX_UNINDEXED_WORDS = 50_000;
+/**
+ * Rows of the words table outside the FTS index past which `refreshWordsIndex` folds them in. Rows
+ * outside are searched one by one, at a cost that grows with their words: at 100k videos, the 6 000 rows
+ * of 1 000 new videos (a 200-cue track each) took a query's p50 from 17 to 182 ms; 1 000 rows (about 170
+ * videos) keep that under about 30 ms.
+ */
+export const DEFAULT_MAX_UNINDEXED_WORDS = 1000;
 /** How long `hasWords` answers from memory. */
 const HAS_WORDS_TTL_MS = 5_000;
 
@@ -1617,11 +1622,10 @@ export class LanceIndexStore implements IndexStore {
 
   /**
    * Folds the words written since the last upkeep into the FTS index when there are more than
-   * `maxUnindexed` rows outside it: LanceDB searches those rows one by one (about 0.6 µs each per
-   * query, measured at 20M rows: 200k of them took a rare word's search from 7 to 140 ms), so a steady
-   * ingest calls this after each batch rather than waiting for the upkeep schedule. Returns the rows
-   * that were outside the index and whether it optimised the table (compaction and index update of the
-   * words table alone; about 30 s at 20M rows).
+   * `maxUnindexed` rows outside it: LanceDB searches those rows one by one (see
+   * DEFAULT_MAX_UNINDEXED_WORDS), so a steady ingest calls this after each batch rather than waiting for
+   * the upkeep schedule. Returns the rows that were outside the index and whether it optimised the table
+   * (compaction and index update of the words table alone; 14 s at 100k videos).
    */
   async refreshWordsIndex(
     maxUnindexed: number = DEFAULT_MAX_UNINDEXED_WORDS,
