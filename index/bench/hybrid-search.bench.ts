@@ -108,11 +108,18 @@ const bench: Benchmark = {
         times[mode].push(response.timings.totalMs - response.timings.encodeMs);
         if (mode === 'hybrid') stages.wordsStage1.push(response.timings.stage1Ms);
       }
+    // A name the frames cannot know: its text embeds as it would (a vector near no video), not as the
+    // latency queries' stand-in description of a video; a search of its own, so no cached embedding.
+    for (const planted of c.names) embedder.vectors.delete(planted.query);
+    const names = new SearchService({ store, embedder, rescoreCache: search.rescoreCache(DIM) });
     let first = 0;
+    let atCue = 0;
     for (const planted of c.names) {
-      const response = await search.search(planted.query, { ...options, mode: 'hybrid' });
+      const response = await names.search(planted.query, { ...options, mode: 'hybrid' });
       const top = response.results[0];
-      if (top?.videoId === planted.videoId && top.moment.start === planted.start) first++;
+      if (top?.videoId !== planted.videoId) continue;
+      first++;
+      if (top.moment.start === planted.start) atCue++;
     }
     store.close();
     const p = (list: number[], q: number) => percentile(list, q);
@@ -132,9 +139,10 @@ const bench: Benchmark = {
             value: p(stages.wordsStage1, 0.95),
             unit: 'ms',
           },
+          { case: 'planted names: their video first (hybrid)', value: first / c.names.length, unit: 'share' },
           {
-            case: 'planted names: their video first, at its cue (hybrid)',
-            value: first / c.names.length,
+            case: 'planted names: first, at the cue that says the name',
+            value: atCue / c.names.length,
             unit: 'share',
           },
         ],
