@@ -81,7 +81,7 @@ export function fileSource(file: string): string {
 /** Before every ffprobe input: the file protocol only, and the probe's closed list of demuxers. */
 const PROBE_SAFETY = ['-protocol_whitelist', 'file', '-format_whitelist', PROBE_FORMAT_WHITELIST];
 /** Before every ffmpeg input: the file protocol only, and video demuxers only. */
-const INPUT_SAFETY = ['-protocol_whitelist', 'file', '-format_whitelist', DECODE_FORMAT_WHITELIST];
+export const INPUT_SAFETY = ['-protocol_whitelist', 'file', '-format_whitelist', DECODE_FORMAT_WHITELIST];
 
 /**
  * ffprobe: container and streams, plus the packets (timestamps, key flags) of the first

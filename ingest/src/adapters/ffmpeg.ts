@@ -97,6 +97,15 @@ function notFoundError(file: string, binary: string): ReelError {
   );
 }
 
+/** What stops an `execFile` run of ffprobe or ffmpeg whatever it was for: a binary that cannot run, an abort. */
+function runStopped(error: Error, options: ProcessOptions, binary: string): ReelError | undefined {
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === 'ENOENT' || code === 'EACCES' || code === 'EPERM' || code === 'ENOEXEC')
+    return notFoundError(options.file, binary);
+  if (code === 'ABORT_ERR' || options.signal?.aborted) return abortedError(options.file);
+  return undefined;
+}
+
 /**
  * Runs ffprobe with `args` (built by `ffmpeg-args.ts`) and parses its JSON. A non-zero exit is returned
  * with ffprobe's stderr for the caller to classify; a missing binary, a timeout or an abort throw.
@@ -117,11 +126,8 @@ export function runFfprobe(args: string[], options: ProcessOptions): Promise<Ffp
       },
       (error, stdout, stderr) => {
         if (error) {
-          const code = (error as NodeJS.ErrnoException).code;
-          if (code === 'ENOENT' || code === 'EACCES' || code === 'EPERM' || code === 'ENOEXEC') {
-            return reject(notFoundError(options.file, binary));
-          }
-          if (code === 'ABORT_ERR' || options.signal?.aborted) return reject(abortedError(options.file));
+          const stopped = runStopped(error, options, binary);
+          if (stopped) return reject(stopped);
           if (error.killed || error.signal === 'SIGKILL') {
             return reject(timeoutError(options.file, binary, options.timeoutMs));
           }
@@ -349,12 +355,9 @@ export function runSubtitleExtract(
       (error, stdout, stderrBytes) => {
         const stderr = stderrBytes.toString('utf8');
         if (error) {
-          const code = (error as NodeJS.ErrnoException).code;
-          if (code === 'ENOENT' || code === 'EACCES' || code === 'EPERM' || code === 'ENOEXEC') {
-            return reject(notFoundError(options.file, binary));
-          }
-          if (code === 'ABORT_ERR' || options.signal?.aborted) return reject(abortedError(options.file));
-          if (code === 'ERR_CHILD_PROCESS_STDIO_MAXBUFFER') {
+          const stopped = runStopped(error, options, binary);
+          if (stopped) return reject(stopped);
+          if ((error as NodeJS.ErrnoException).code === 'ERR_CHILD_PROCESS_STDIO_MAXBUFFER') {
             return resolve({ ok: false, reason: 'too-large', stderr: stderr.slice(0, 4000) });
           }
           if (error.killed || error.signal === 'SIGKILL') {

@@ -10,8 +10,7 @@
  * the bytes as muxed, so a track in a legacy encoding is detected like a sidecar file. Every other text
  * codec (mov_text, raw text, EIA-608, MicroDVD…) is converted to WebVTT by ffmpeg's decoders.
  */
-import { DECODE_FORMAT_WHITELIST } from '../containers.ts';
-import { fileSource } from '../ffmpeg-args.ts';
+import { fileSource, INPUT_SAFETY } from '../ffmpeg-args.ts';
 import type { CaptionFormat } from './caption-types.ts';
 
 /** How one stream is written: copied into its own format, or converted to WebVTT. */
@@ -47,10 +46,7 @@ export function subtitleExtractArgs(file: string, streamIndex: number, plan: Ext
     '-nostats',
     '-loglevel',
     'error',
-    '-protocol_whitelist',
-    'file',
-    '-format_whitelist',
-    DECODE_FORMAT_WHITELIST,
+    ...INPUT_SAFETY,
     '-i',
     fileSource(file),
     '-map',

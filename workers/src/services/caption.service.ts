@@ -11,13 +11,13 @@
  */
 import type { CaptionTrackInfo, StoredCue } from '@reel/index';
 import { ReelError } from '@reel/infra';
-import { type ReadTrack, readSidecarCaptions } from '@reel/ingest';
+import { CAPTION_MAX_BYTES, type ReadTrack, readSidecarCaptions } from '@reel/ingest';
 
 /** Extensions of caption files (sidecars) reel reads. */
 export const CAPTION_EXTENSIONS: ReadonlySet<string> = new Set(['.srt', '.vtt', '.ass', '.ssa']);
 
-/** Largest caption file reel reads, in bytes. */
-export const MAX_CAPTION_BYTES = 5 * 1024 * 1024;
+/** Largest caption file reel reads, in bytes: the parser's own limit, checked before a file is read whole. */
+export const MAX_CAPTION_BYTES = CAPTION_MAX_BYTES;
 
 /** Caption tracks a video may have attached (beyond those inside its file). */
 export const MAX_ATTACHED_TRACKS = 20;
