@@ -378,24 +378,28 @@ export class LanceIndexStore implements IndexStore {
     return table;
   }
 
-  /** Stored word rows (STORED_WORD_COLUMNS) of these videos (videoKeys) passing `where`, by row key. */
-  async #storedWords(
+  /**
+   * Stored rows (`columns`, `key` among them) of these videos (videoKeys) of the words or cues table,
+   * passing `where` when given, by row key: 500 videos a read.
+   */
+  async #storedRows(
     table: lancedb.Table,
     videos: readonly string[],
-    where: string,
+    columns: readonly string[],
+    where?: string,
   ): Promise<Map<string, Row>> {
     const out = new Map<string, Row>();
     const unique = [...new Set(videos)];
     for (let i = 0; i < unique.length; i += 500) {
       const chunk = unique.slice(i, i + 500);
-      const arrow = await this.#query(`read ${WORDS_TABLE}`, () =>
+      const arrow = await this.#query(`read ${tableName(table)}`, () =>
         table
           .query()
-          .where(`${videosWhere(chunk)} AND ${where}`)
-          .select([...STORED_WORD_COLUMNS])
+          .where(where === undefined ? videosWhere(chunk) : `${videosWhere(chunk)} AND ${where}`)
+          .select([...columns])
           .toArrow(),
       );
-      for (const row of rowsOf(arrow, STORED_WORD_COLUMNS)) out.set(row.key as string, row);
+      for (const row of rowsOf(arrow, columns)) out.set(row.key as string, row);
     }
     return out;
   }
@@ -597,9 +601,10 @@ export class LanceIndexStore implements IndexStore {
    */
   async #syncLabelWords(records: readonly VideoRecord[]): Promise<void> {
     const table = await this.#wordsTable();
-    const stored = await this.#storedWords(
+    const stored = await this.#storedRows(
       table,
       records.map((r) => videoKey(r.tenant, r.id)),
+      STORED_WORD_COLUMNS,
       `field IN ('title', 'file', 'tag')`,
     );
     const wanted = new Set<string>();
@@ -823,8 +828,8 @@ export class LanceIndexStore implements IndexStore {
       );
     const words = await this.#wordsTable();
     const cues = await this.#ensureTable(CUES_TABLE, cuesSchema());
-    const storedTracks = await this.#storedWords(words, keys, `field = 'track'`);
-    const storedCues = await this.#storedCues(cues, keys);
+    const storedTracks = await this.#storedRows(words, keys, STORED_WORD_COLUMNS, `field = 'track'`);
+    const storedCues = await this.#storedRows(cues, keys, STORED_CUE_COLUMNS);
     const byVideo = <R extends Row>(rows: Iterable<R>) => {
       const out = new Map<string, R[]>();
       for (const row of rows) {
@@ -884,24 +889,6 @@ export class LanceIndexStore implements IndexStore {
     await this.#writeWords(words, writeTracks, staleTracks, `caption tracks of ${items.length} video(s)`);
   }
 
-  /** Stored cue rows (STORED_CUE_COLUMNS) of these videos (videoKeys), by row key. */
-  async #storedCues(table: lancedb.Table, videos: readonly string[]): Promise<Map<string, Row>> {
-    const out = new Map<string, Row>();
-    const unique = [...new Set(videos)];
-    for (let i = 0; i < unique.length; i += 500) {
-      const chunk = unique.slice(i, i + 500);
-      const arrow = await this.#query(`read ${CUES_TABLE}`, () =>
-        table
-          .query()
-          .where(videosWhere(chunk))
-          .select([...STORED_CUE_COLUMNS])
-          .toArrow(),
-      );
-      for (const row of rowsOf(arrow, STORED_CUE_COLUMNS)) out.set(row.key as string, row);
-    }
-    return out;
-  }
-
   /**
    * The cues of the video's tracks (all, or those named) that hold the query's words, best first (see
    * words/cue-match.ts), at most `limit` (default 10).
@@ -921,15 +908,9 @@ export class LanceIndexStore implements IndexStore {
     }
     const table = await this.#openTable(CUES_TABLE);
     if (table === null || wanted.size === 0) return out;
-    const arrow = await this.#query(`read cues of ${wanted.size} video(s)`, () =>
-      table
-        .query()
-        .where(videosWhere([...wanted.keys()]))
-        .select([...STORED_CUE_COLUMNS])
-        .toArrow(),
-    );
+    const stored = await this.#storedRows(table, [...wanted.keys()], STORED_CUE_COLUMNS);
     const byVideo = new Map<string, { trackId: string; start: number; end: number; text: string }[]>();
-    for (const r of rowsOf(arrow, STORED_CUE_COLUMNS)) {
+    for (const r of stored.values()) {
       if (!wanted.get(r.video as string)?.has(r.track_id as string)) continue;
       const list = byVideo.get(r.video as string) ?? [];
       if (list.length === 0) byVideo.set(r.video as string, list);
@@ -1023,25 +1004,7 @@ export class LanceIndexStore implements IndexStore {
   /** The words table at a version (a cursor's), or the latest when that version is gone or not given. */
   async #wordsAt(snapshot: number | undefined): Promise<lancedb.Table | null> {
     const latest = await this.#openTable(WORDS_TABLE);
-    if (latest === null || snapshot === undefined || snapshot === 0) return latest;
-    if (snapshot === (await latest.version())) return latest;
-    const id = `${WORDS_TABLE}@${snapshot}`;
-    let pinned = this.#pinned.get(id);
-    if (pinned === undefined) {
-      try {
-        pinned = await this.#db.openTable(WORDS_TABLE, undefined, { version: snapshot });
-        TABLE_NAMES.set(pinned, WORDS_TABLE);
-      } catch {
-        return latest; // pruned by optimize(): continue on the latest version
-      }
-      this.#pinned.set(id, pinned);
-      while (this.#pinned.size > 4) {
-        const [oldestId, oldest] = this.#pinned.entries().next().value as [string, lancedb.Table];
-        oldest.close();
-        this.#pinned.delete(oldestId);
-      }
-    }
-    return pinned;
+    return latest === null ? null : (await this.#pinnedAt(latest, snapshot)).table;
   }
 
   async searchWords(
@@ -1274,20 +1237,30 @@ export class LanceIndexStore implements IndexStore {
     snapshot: number | undefined,
   ): Promise<{ table: lancedb.Table; version: number } | null> {
     const latest = await this.#embeddings(fingerprint);
-    if (latest === null) return null;
+    return latest === null ? null : this.#pinnedAt(latest, snapshot);
+  }
+
+  /**
+   * A table at a version (a cursor's snapshot): the latest handle when none is given, it is the latest,
+   * or it was pruned by optimize() (the search continues on the latest); a handful stay open.
+   */
+  async #pinnedAt(
+    latest: lancedb.Table,
+    snapshot: number | undefined,
+  ): Promise<{ table: lancedb.Table; version: number }> {
     const version = await latest.version();
     if (snapshot === undefined || snapshot === 0 || snapshot === version) return { table: latest, version };
-    const id = `${tableName(latest)}@${snapshot}`;
+    const name = tableName(latest);
+    const id = `${name}@${snapshot}`;
     let pinned = this.#pinned.get(id);
     if (pinned === undefined) {
       try {
-        pinned = await this.#db.openTable(tableName(latest), undefined, { version: snapshot });
-        TABLE_NAMES.set(pinned, tableName(latest));
+        pinned = await this.#db.openTable(name, undefined, { version: snapshot });
+        TABLE_NAMES.set(pinned, name);
       } catch {
-        return { table: latest, version }; // pruned by optimize(): continue on the latest version
+        return { table: latest, version };
       }
       this.#pinned.set(id, pinned);
-      // keep a handful of pinned versions open
       while (this.#pinned.size > 4) {
         const [oldestId, oldest] = this.#pinned.entries().next().value as [string, lancedb.Table];
         oldest.close();

@@ -135,14 +135,3 @@ export function weightedScoreFusion(
   }
   return fused;
 }
-
-/** Items ordered by fused score, best first; ties keep the order of `tieOrder` (then the item). */
-export function orderByFused(fused: ReadonlyMap<string, number>, tieOrder: readonly string[] = []): string[] {
-  const place = new Map(tieOrder.map((item, i) => [item, i]));
-  return [...fused.keys()].sort(
-    (a, b) =>
-      fused.get(b)! - fused.get(a)! ||
-      (place.get(a) ?? Number.MAX_SAFE_INTEGER) - (place.get(b) ?? Number.MAX_SAFE_INTEGER) ||
-      (a < b ? -1 : a > b ? 1 : 0),
-  );
-}

@@ -294,10 +294,15 @@ function groupWordHits(tenant: string, hits: readonly WordsHit[]): VideoWordHits
   return groups;
 }
 
-/** The frame nearest a time (for a cue moment's picture). */
-function nearestFrame(timestamps: ArrayLike<number>, seconds: number): number {
+/** A words hit naming a track whose cues hold the words, not yet the cues (see WordsStore.searchWords). */
+function isTrackHit(hit: WordsHit): boolean {
+  return hit.field === 'cue' && hit.start === null;
+}
+
+/** The frame (of the first `count`) nearest a time: an example's frame, a cue moment's picture. */
+function nearestFrame(timestamps: ArrayLike<number>, seconds: number, count = timestamps.length): number {
   let nearest = 0;
-  for (let f = 1; f < timestamps.length; f++)
+  for (let f = 1; f < count; f++)
     if (Math.abs(timestamps[f]! - seconds) < Math.abs(timestamps[nearest]! - seconds)) nearest = f;
   return nearest;
 }
@@ -833,27 +838,28 @@ export class SearchService {
     // The words index finds tracks; which of their cues hold the words is read for the videos shown.
     const locateCues = async (keys: readonly string[]) => {
       if (this.store.matchingCues === undefined) return;
-      const tracksOf = (key: string) =>
-        wordsOf.get(key)?.hits.filter((h) => h.field === 'cue' && h.start === null) ?? [];
-      const videos = keys
-        .filter((key) => tracksOf(key).length > 0)
-        .map((key) => ({
-          key,
-          videoId: tracksOf(key)[0]!.videoId,
-          trackIds: [...new Set(tracksOf(key).map((h) => h.trackId!))],
-        }));
+      const videos = keys.flatMap((key) => {
+        const tracks = wordsOf.get(key)?.hits.filter(isTrackHit) ?? [];
+        if (tracks.length === 0) return [];
+        return [
+          {
+            key,
+            videoId: tracks[0]!.videoId,
+            trackIds: [...new Set(tracks.map((h) => h.trackId!))],
+            best: Math.max(...tracks.map((h) => h.score)),
+          },
+        ];
+      });
       if (videos.length === 0) return;
       const cuesOf = await this.store.matchingCues(tenant, videos, text!, { limit: 10 });
       for (const v of videos) {
         const found = wordsOf.get(v.key)!;
-        const tracks = tracksOf(v.key);
         const cues = cuesOf.get(v.videoId) ?? [];
         // a cue weighs its track's BM25, shared by how well it holds the words against the best cue
-        const best = Math.max(...tracks.map((h) => h.score));
         const top = cues[0]?.score ?? 1;
         found.hits = [
-          ...found.hits.filter((h) => !(h.field === 'cue' && h.start === null)),
-          ...cues.map((c) => ({ ...c, score: (best * c.score) / top })),
+          ...found.hits.filter((h) => !isTrackHit(h)),
+          ...cues.map((c) => ({ ...c, score: (v.best * c.score) / top })),
         ].sort((a, b) => b.score - a.score || (a.start ?? 0) - (b.start ?? 0));
       }
     };
@@ -968,7 +974,7 @@ export class SearchService {
         createdAt: d.createdAt,
         matchedBy,
         words: (found?.hits ?? [])
-          .filter((h) => !(h.field === 'cue' && h.start === null)) // a track whose cues were not read
+          .filter((h) => !isTrackHit(h)) // a track whose cues were not read
           .slice(0, WORD_MATCHES_SHOWN)
           .map((h) => ({
             field: h.field,
@@ -1043,9 +1049,7 @@ export class SearchService {
       D,
     );
     if (like.at !== undefined) {
-      let nearest = 0;
-      for (let f = 1; f < F; f++)
-        if (Math.abs(timestamps[f]! - like.at) < Math.abs(timestamps[nearest]! - like.at)) nearest = f;
+      const nearest = nearestFrame(timestamps, like.at, F);
       return unit.slice(nearest * D, (nearest + 1) * D);
     }
     const mean = new Float32Array(D);
