@@ -52,57 +52,38 @@ beforeAll(async () => {
   dir = path.join(root, 'corpus');
   mkdirSync(dir, { recursive: true });
   api = await startApi({ root, env: { REEL_API_ALLOWED_ROOTS: dir } });
-  const run = (args: string[]) => execFileSync('ffmpeg', ['-v', 'error', '-y', ...args]);
-  // red-talk.mp4: a mov_text track (eng) muxed from an SRT
-  const red = renderColourVideo(dir, 'red-raw.mp4', [{ colour: 'red', seconds: 4 }]);
-  writeFileSync(
-    path.join(dir, 'red.srt'),
-    srt([
-      ['00:00:00,500', '00:00:01,500', 'Welcome to the <i>quarterly</i> results'],
-      ['00:00:02,000', '00:00:03,500', 'Our new Zorblax 3000 ships today'],
-    ]),
-  );
-  run(
-    [
-      '-i',
-      red,
-      '-i',
-      path.join(dir, 'red.srt'),
-      '-map',
-      '0',
-      '-map',
-      '1',
-      '-c:v',
-      'copy',
-      '-c:s',
-      'mov_text',
-    ].concat(['-metadata:s:s:0', 'language=eng', path.join(dir, 'red-talk.mp4')]),
-  );
-  // blue-film.mkv: a SubRip track (fra)
-  const blue = renderColourVideo(dir, 'blue-raw.mp4', [{ colour: 'blue', seconds: 4 }]);
-  writeFileSync(
-    path.join(dir, 'blue.srt'),
-    srt([
-      ['00:00:00,400', '00:00:01,400', 'Le café est prêt'],
-      ['00:00:02,200', '00:00:03,200', '<b>Bonjour</b> Müller'],
-    ]),
-  );
-  run(
-    [
-      '-i',
-      blue,
-      '-i',
-      path.join(dir, 'blue.srt'),
-      '-map',
-      '0',
-      '-map',
-      '1',
-      '-c:v',
-      'copy',
-      '-c:s',
-      'srt',
-    ].concat(['-metadata:s:s:0', 'language=fra', path.join(dir, 'blue-film.mkv')]),
-  );
+  // A colour video with one subtitle track muxed from an SRT: its codec and language as given.
+  const withSubtitles = (
+    name: string,
+    colour: string,
+    codec: string,
+    language: string,
+    cues: [string, string, string][],
+  ) => {
+    const video = renderColourVideo(dir, `${colour}-raw.mp4`, [{ colour, seconds: 4 }]);
+    const subtitles = path.join(dir, `${colour}.srt`);
+    writeFileSync(subtitles, srt(cues));
+    execFileSync(
+      'ffmpeg',
+      ['-v', 'error', '-y', '-i', video, '-i', subtitles, '-map', '0', '-map', '1'].concat([
+        '-c:v',
+        'copy',
+        '-c:s',
+        codec,
+        '-metadata:s:s:0',
+        `language=${language}`,
+        path.join(dir, name),
+      ]),
+    );
+  };
+  withSubtitles('red-talk.mp4', 'red', 'mov_text', 'eng', [
+    ['00:00:00,500', '00:00:01,500', 'Welcome to the <i>quarterly</i> results'],
+    ['00:00:02,000', '00:00:03,500', 'Our new Zorblax 3000 ships today'],
+  ]);
+  withSubtitles('blue-film.mkv', 'blue', 'srt', 'fra', [
+    ['00:00:00,400', '00:00:01,400', 'Le café est prêt'],
+    ['00:00:02,200', '00:00:03,200', '<b>Bonjour</b> Müller'],
+  ]);
   for (const [name, colour] of [
     ['green.mp4', 'green'],
     ['yellow.mp4', 'yellow'],
