@@ -248,13 +248,28 @@ function withPreview(spec: FfmpegCommandSpec, preview: FfmpegCommandSpec['previe
 }
 
 /**
+ * `terms` added up as ffmpeg's expression parser can take them: it refuses a flat sum of more than about
+ * 100 terms (its recursion limit; `reel frames --fps 25 --max 200` failed on it), so the sum is nested
+ * in groups of at most 10, as deep as needed.
+ */
+export function sumOf(terms: string[]): string {
+  let level = terms;
+  while (level.length > 10) {
+    const groups: string[] = [];
+    for (let i = 0; i < level.length; i += 10) groups.push(`(${level.slice(i, i + 10).join('+')})`);
+    level = groups;
+  }
+  return level.join('+');
+}
+
+/**
  * A `select` expression passing, for each target in turn, the first frame whose timestamp `t` is at or
  * after it: the k-th selected frame is the first with t >= targets[k]. `targets` must be ascending.
  */
 export function selectAtOrAfter(targets: number[]): string {
   const n = targets.length;
   if (n === 0) return '0';
-  const next = targets.map((t, k) => `${seconds(t)}*eq(selected_n\\,${k})`).join('+');
+  const next = sumOf(targets.map((t, k) => `${seconds(t)}*eq(selected_n\\,${k})`));
   return `lt(selected_n\\,${n})*gte(t\\,${next})`;
 }
 
@@ -290,6 +305,7 @@ export function seekCommand(
   streamIndex: number,
   targets: number[],
   frame: FrameFilterOptions,
+  decode: readonly string[] = [],
 ): FfmpegCommandSpec {
   const source = fileSource(file);
   const single = targets.length === 1;
@@ -307,7 +323,7 @@ export function seekCommand(
     : `${chains.join(';')};${streams}concat=n=${targets.length}:v=${frame.preview ? 2 : 1}:a=0[out]${frame.preview ? '[preview]' : ''}`;
   return withPreview(
     {
-      inputs: targets.map((t) => ({ options: [...INPUT_SAFETY, '-ss', seconds(t)], source })),
+      inputs: targets.map((t) => ({ options: [...INPUT_SAFETY, ...decode, '-ss', seconds(t)], source })),
       filterComplex: joined,
       output: OUTPUT_RAW_RGB,
     },
@@ -318,21 +334,22 @@ export function seekCommand(
 /**
  * One decoding pass keeping the first frame at or after each target (`select`, before any scaling, so
  * skipped frames cost only their decoding). `-frames:v` stops ffmpeg as soon as the last one is out
- * instead of decoding to the end. Frames are logged by `showinfo@p`. `decoderThreads` overrides ffmpeg's
- * frame-thread count (its default is cores + 1).
+ * instead of decoding to the end. Frames are logged by `showinfo@p`.
+ *
+ * `decode` (here and in the other frame commands): decoder options placed before `-i`, such as
+ * `-threads 1` and the skipping a sampling precision allows (see `sampling-precision.ts`).
  */
 export function singlePassCommand(
   file: string,
   streamIndex: number,
   targets: number[],
   frame: FrameFilterOptions,
-  decoderThreads?: number,
+  decode: readonly string[] = [],
 ): FfmpegCommandSpec {
-  const threads = decoderThreads === undefined ? [] : ['-threads', String(decoderThreads)];
   const select = `select='${selectAtOrAfter(targets)}'`;
   return withPreview(
     {
-      inputs: [{ options: [...INPUT_SAFETY, ...threads], source: fileSource(file) }],
+      inputs: [{ options: [...INPUT_SAFETY, ...decode], source: fileSource(file) }],
       filterComplex: geometryChain(`[0:${streamIndex}]`, [select], frame, ['showinfo@p'], LABELS),
       output: ['-frames:v', String(targets.length), ...OUTPUT_RAW_RGB],
     },
@@ -344,7 +361,7 @@ export function singlePassCommand(
 /** A `select` expression passing frames within `window` seconds of any target. */
 export function selectNear(targets: number[], window: number): string {
   if (targets.length === 0) return '0';
-  const near = targets.map((t) => `lte(abs(t-${seconds(t)})\\,${seconds(window)})`).join('+');
+  const near = sumOf(targets.map((t) => `lte(abs(t-${seconds(t)})\\,${seconds(window)})`));
   return `gt(${near}\\,0)`;
 }
 
@@ -360,13 +377,14 @@ export function keyframesCommand(
   targets: number[],
   window: number | undefined,
   frame: FrameFilterOptions,
+  decode: readonly string[] = [],
 ): FfmpegCommandSpec {
   const select = window === undefined ? [] : [`select='${selectNear(targets, window)}'`];
   return withPreview(
     {
       inputs: [
         {
-          options: [...INPUT_SAFETY, '-discard', 'nokey', '-skip_frame', 'nokey'],
+          options: [...INPUT_SAFETY, ...decode, '-discard', 'nokey', '-skip_frame', 'nokey'],
           source: fileSource(file),
         },
       ],
@@ -396,11 +414,12 @@ export function scenesCommand(
   streamIndex: number,
   scene: SceneSelectOptions,
   frame: FrameFilterOptions,
+  decode: readonly string[] = [],
 ): FfmpegCommandSpec {
   const cut = `gt(scene\\,${scene.threshold})*gte(t-prev_selected_t\\,${seconds(scene.minGap)})`;
   const options = scene.keyframesOnly
-    ? [...INPUT_SAFETY, '-discard', 'nokey', '-skip_frame', 'nokey']
-    : [...INPUT_SAFETY];
+    ? [...INPUT_SAFETY, ...decode, '-discard', 'nokey', '-skip_frame', 'nokey']
+    : [...INPUT_SAFETY, ...decode];
   const select = [`select='gt(eq(n\\,0)+${cut}\\,0)'`, 'metadata@m=mode=print:key=lavfi.scene_score'];
   return withPreview(
     {

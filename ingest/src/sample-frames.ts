@@ -26,6 +26,7 @@ import {
   choosePlan,
   type DecodePlan,
   FALLBACK_FRAME_RATE,
+  FAST_DECODE_SHARE,
   frameDuration,
   framesAtOrAfter,
   intervalTargets,
@@ -38,6 +39,14 @@ import {
   singlePassThreads,
   uniformTargets,
 } from './sampling-plan.ts';
+import {
+  fastSkipsFrames,
+  keyframeReach,
+  keyframesCoverage,
+  precisionDecoderOptions,
+  promisedOffset,
+  type SamplingPrecision,
+} from './sampling-precision.ts';
 import { keyframeInterval, type VideoInfo } from './video-info.ts';
 
 /**
@@ -49,6 +58,11 @@ export interface SampledFrame {
   index: number;
   /** Seconds from the start of the video: the decoded frame's real presentation timestamp. */
   timestamp: number;
+  /**
+   * Seconds aimed at (uniform and fixed-interval sampling; absent for scenes): `timestamp - target` is how
+   * far the frame landed from it, within what the result's `precision` promises.
+   */
+  target?: number;
   width: number;
   height: number;
   /** rgb24, row-major H×W×3 (HWC), 0-255. Repeated frames share one array: copy before mutating. */
@@ -75,12 +89,19 @@ export interface SampleVideoOptions extends ProbeOptions {
   size?: number;
   /** The model's own resize (squash, another shortest edge, bilinear); default CLIP's as above. */
   geometry?: FrameGeometry;
-  /** Decode keyframes only: the nearest keyframe per target ("close to uniform is enough"), fastest. */
+  /**
+   * How precisely frames land on their targets (see `sampling-precision.ts`): `exact` (default), `fast`
+   * (the decoder skips unreferenced frames and deblocking: at most one frame later), `keyframes` (the
+   * nearest keyframe per target, when keyframes cover every target's interval; else `fast`, with a warning).
+   */
+  precision?: SamplingPrecision;
+  /** The same as `precision: 'keyframes'` (kept for callers written before precisions). */
   keyframesOnly?: boolean;
   /** A probe already made for this file (skips probing again). */
   info?: VideoInfo;
   /**
-   * Decoder threads of a single-pass decode; default {@link singlePassThreads} of the machine's cores
+   * Decoder threads of every ffmpeg run. Default: one for seeks and keyframes (each decodes a few frames,
+   * where frame threads cost CPU for nothing), {@link singlePassThreads} of the machine's cores for one pass
    * (fastest for one video alone). A pipeline decoding several videos beside an encoder passes its share.
    */
   decoderThreads?: number;
@@ -95,6 +116,10 @@ export interface SampleVideoResult {
   frames: SampledFrame[];
   /** How ffmpeg decoded. */
   plan: DecodePlan;
+  /** The precision the frames have: the one asked for, or `fast` when keyframes did not cover the targets. */
+  precision: SamplingPrecision;
+  /** Targets `fast` had moved more than a frame, decoded again exactly (0 otherwise). */
+  redecoded: number;
   /** Seconds aimed at, one per frame (empty for scenes). */
   targets: number[];
   /** Things a person may want to know that did not stop sampling (truncation, decoding errors). */
@@ -322,12 +347,15 @@ function runWithPreview(
 /** Decodes the frames for `targets` (ascending, unique, already shifted by the tolerance). */
 async function decodeTargets(
   plan: DecodePlan,
+  precision: SamplingPrecision,
   info: VideoInfo,
   targets: number[],
   size: number,
   options: SampleVideoOptions,
   previews: PreviewFiles | undefined,
 ): Promise<RunOutcome> {
+  const threads = (fallback: number) => ['-threads', String(options.decoderThreads ?? fallback)];
+  const skipping = precisionDecoderOptions(precision, info.codec);
   const frames: Decoded[] = [];
   let keep = (f: Decoded) => {
     frames.push(f);
@@ -337,7 +365,11 @@ async function decodeTargets(
     runWithPreview(build, info, size, options, keep, previews);
   if (plan === 'seek') {
     for (const chunk of seekChunks(targets, seekInputsPerProcess(info))) {
-      outcomes.push(await runSpec((filters) => seekCommand(info.file, info.streamIndex, chunk, filters)));
+      outcomes.push(
+        await runSpec((filters) =>
+          seekCommand(info.file, info.streamIndex, chunk, filters, [...threads(1), ...skipping]),
+        ),
+      );
     }
   } else if (plan === 'keyframes') {
     // Hold only the keyframe nearest each target so far: memory stays at most one frame per target.
@@ -350,14 +382,14 @@ async function decodeTargets(
     };
     outcomes.push(
       await runSpec((filters) =>
-        keyframesCommand(info.file, info.streamIndex, targets, keyframeInterval(info), filters),
+        keyframesCommand(info.file, info.streamIndex, targets, keyframeInterval(info), filters, threads(1)),
       ),
     );
     for (const f of new Set(best)) if (f) frames.push(f);
   } else {
-    const threads = options.decoderThreads ?? singlePassThreads(availableParallelism());
+    const decode = [...threads(singlePassThreads(availableParallelism())), ...skipping];
     outcomes.push(
-      await runSpec((filters) => singlePassCommand(info.file, info.streamIndex, targets, filters, threads)),
+      await runSpec((filters) => singlePassCommand(info.file, info.streamIndex, targets, filters, decode)),
     );
   }
   frames.sort((a, b) => a.pts - b.pts);
@@ -458,15 +490,16 @@ async function sampleScenes(
     for (let i = 2; i < kept.length; i++) if (kept[i]!.score < kept[weakest]!.score) weakest = i;
     kept.splice(weakest, 1);
   };
-  const keyframesOnly = options.keyframesOnly === true || options.plan === 'keyframes';
+  const keyframesOnly = requestedPrecision(options) === 'keyframes' || options.plan === 'keyframes';
   const plan: DecodePlan = keyframesOnly ? 'keyframes' : 'single-pass';
   const scene = {
     threshold: strategy.threshold ?? DEFAULT_SCENE_THRESHOLD,
     minGap: strategy.minGap ?? DEFAULT_SCENE_MIN_GAP,
     keyframesOnly,
   };
+  const threads = options.decoderThreads === undefined ? [] : ['-threads', String(options.decoderThreads)];
   const ran = await runWithPreview(
-    (filters) => scenesCommand(info.file, info.streamIndex, scene, filters),
+    (filters) => scenesCommand(info.file, info.streamIndex, scene, filters, threads),
     info,
     size,
     options,
@@ -477,7 +510,9 @@ async function sampleScenes(
   if (kept.length === 0) throw nothingDecoded(info, outcome);
   kept.sort((a, b) => a.pts - b.pts);
   const frames = await toSampled(kept, size, previews);
-  return { info, frames, plan, targets: [], warnings: problemsWarning(outcome) };
+  // Scenes are scored on every frame: `fast` would skip some of them, so they decode exactly.
+  const precision: SamplingPrecision = keyframesOnly ? 'keyframes' : 'exact';
+  return { info, frames, plan, precision, redecoded: 0, targets: [], warnings: problemsWarning(outcome) };
 }
 
 /** Targets of a non-scene strategy over `info` (seconds from the start). */
@@ -508,6 +543,23 @@ export async function sampleVideo(file: string, options: SampleVideoOptions): Pr
   }
 }
 
+/** The precision asked for: `precision`, else `keyframes` for `keyframesOnly`, else `exact`. */
+function requestedPrecision(options: SampleVideoOptions): SamplingPrecision {
+  return options.precision ?? (options.keyframesOnly === true ? 'keyframes' : 'exact');
+}
+
+/** The frames decoded for targets: the plan, the precision and what the run gave. */
+interface Decoding {
+  plan: DecodePlan;
+  precision: SamplingPrecision;
+  outcome: RunOutcome;
+}
+
+/** For each target, the index of its frame in `frames`: the nearest keyframe, else the first at or after. */
+function pick(plan: DecodePlan, targets: number[], frames: Decoded[], tolerance: number): number[] {
+  return plan === 'keyframes' ? nearestFrames(targets, frames) : framesAtOrAfter(targets, frames, tolerance);
+}
+
 async function sampleWith(
   file: string,
   options: SampleVideoOptions,
@@ -527,17 +579,62 @@ async function sampleWith(
   const warnings: string[] = [];
   const tolerance = frameDuration(info) / 2;
   let targets = strategyTargets(info, options.strategy);
-  const hints: PlanHints = { keyframesOnly: options.keyframesOnly === true };
-  if (!options.plan && !hints.keyframesOnly && keyframeSpacingUnknown(info, targets)) {
-    hints.keyframesBefore = await keyframesBefore(info, [...new Set(targets)], options);
-  }
-  let plan = options.plan ?? choosePlan(info, targets, hints).plan;
-  let outcome = await decodeTargets(plan, info, unique(targets, tolerance), size, options, previews);
+  const asked = requestedPrecision(options);
 
+  /** Decodes `targets` at `precision` with the cheapest plan (or the one forced), falling back from sparse keyframes. */
+  const decode = async (precision: SamplingPrecision): Promise<Decoding> => {
+    if (precision === 'keyframes' && options.plan === undefined) {
+      const reach = keyframeReach(targets, info.duration ?? 0);
+      const gop = keyframeInterval(info);
+      // Keyframes known to be sparser than the targets: decoding them would only show it.
+      if (gop !== undefined && gop > 2 * reach + 1e-6) {
+        warnings.push(
+          `keyframes every ${gop.toFixed(1)} s cannot give each of ${new Set(targets).size} targets ${(2 * reach).toFixed(1)} s apart a keyframe of its own: sampled at fast precision instead`,
+        );
+        return decode('fast');
+      }
+    }
+    const hints: PlanHints = {
+      keyframesOnly: precision === 'keyframes',
+      decodeShare: precision === 'fast' && fastSkipsFrames(info.codec) ? FAST_DECODE_SHARE : 1,
+    };
+    if (!options.plan && !hints.keyframesOnly && keyframeSpacingUnknown(info, targets)) {
+      hints.keyframesBefore = await keyframesBefore(info, [...new Set(targets)], options);
+    }
+    const plan = options.plan ?? choosePlan(info, targets, hints).plan;
+    const outcome = await decodeTargets(
+      plan,
+      precision,
+      info,
+      unique(targets, tolerance),
+      size,
+      options,
+      previews,
+    );
+    if (precision === 'keyframes' && options.plan === undefined && outcome.frames.length > 0) {
+      const reach = keyframeReach(targets, info.duration ?? 0);
+      const chosen = nearestFrames(targets, outcome.frames).map((i) => outcome.frames[i]!.pts);
+      const coverage = keyframesCoverage(targets, chosen, reach);
+      if (!coverage.covered) {
+        warnings.push(
+          `only ${coverage.served} of ${coverage.targets} targets have a keyframe of their own within ${reach.toFixed(1)} s (the farthest is ${coverage.worst.toFixed(1)} s away): sampled at fast precision instead`,
+        );
+        return decode('fast');
+      }
+    }
+    return { plan, precision, outcome };
+  };
+
+  let { plan, precision, outcome } = await decode(asked);
   const lastTarget = Math.max(...targets);
   const lastDecoded = outcome.frames[outcome.frames.length - 1]?.pts ?? Number.NEGATIVE_INFINITY;
   // Keyframes-only may legitimately stop up to one keyframe interval before the last target.
-  const slack = plan === 'keyframes' ? (keyframeInterval(info) ?? Number.POSITIVE_INFINITY) : tolerance;
+  const slack =
+    plan === 'keyframes'
+      ? (keyframeInterval(info) ?? Number.POSITIVE_INFINITY)
+      : precision === 'fast'
+        ? promisedOffset('fast', info)
+        : tolerance;
   if (lastDecoded < lastTarget - slack) {
     // Frames end before the targets: a truncated file, or a header longer than the video really is.
     const end = await readableEnd(info, options);
@@ -555,21 +652,48 @@ async function sampleWith(
       };
       targets = strategyTargets(info, options.strategy);
       if (plan === 'seek') plan = 'single-pass';
-      outcome = await decodeTargets(plan, info, unique(targets, tolerance), size, options, previews);
+      outcome = await decodeTargets(
+        plan,
+        precision,
+        info,
+        unique(targets, tolerance),
+        size,
+        options,
+        previews,
+      );
     }
   }
   if (outcome.frames.length === 0) throw nothingDecoded(info, outcome);
   const reached = outcome.frames[outcome.frames.length - 1]!.pts;
   const wanted = Math.max(...targets);
-  if (!outcome.ok && plan !== 'keyframes' && reached < wanted - tolerance) {
+  if (!outcome.ok && plan !== 'keyframes' && reached < wanted - slack) {
     throw failedMidway(info, outcome, reached, wanted);
   }
   warnings.push(...problemsWarning(outcome));
 
-  const picks =
-    plan === 'keyframes'
-      ? nearestFrames(targets, outcome.frames)
-      : framesAtOrAfter(targets, outcome.frames, tolerance);
+  let picks = pick(plan, targets, outcome.frames, tolerance);
+  let redecoded = 0;
+  if (precision === 'fast' && plan !== 'keyframes') {
+    // A run of unreferenced frames longer than one (B-frames without a pyramid) moves a target further
+    // than `fast` promises: those targets are decoded again, exactly, and their frames join the others.
+    const limit = promisedOffset('fast', info);
+    const late = targets.filter((t, i) => outcome.frames[picks[i]!]!.pts - t > limit + 1e-6);
+    if (late.length > 0) {
+      const again = await decodeTargets(
+        info.seekable ? 'seek' : 'single-pass',
+        'exact',
+        info,
+        unique(late, tolerance),
+        size,
+        options,
+        previews,
+      );
+      const merged = [...outcome.frames, ...again.frames].sort((a, b) => a.pts - b.pts);
+      outcome = { ...outcome, frames: merged.filter((f, i) => i === 0 || f.pts !== merged[i - 1]!.pts) };
+      picks = pick(plan, targets, outcome.frames, tolerance);
+      redecoded = new Set(late).size;
+    }
+  }
   const chosen = picks.map((i) => outcome.frames[i]!);
   const distinct = new Set(picks).size;
   if (distinct < targets.length) {
@@ -579,7 +703,11 @@ async function sampleWith(
         : `${targets.length} frames asked for, but the video has only ${distinct} distinct frames at those times: ${targets.length - distinct} are repeats (ask for ${distinct} or fewer)`,
     );
   }
-  return { info, frames: await toSampled(chosen, size, previews), plan, targets, warnings };
+  const frames = (await toSampled(chosen, size, previews)).map((frame, i) => ({
+    ...frame,
+    target: targets[i]!,
+  }));
+  return { info, frames, plan, precision, redecoded, targets, warnings };
 }
 
 /** Ascending unique targets, each moved `tolerance` earlier: "the first frame at or after target − ½ frame". */

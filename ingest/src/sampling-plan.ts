@@ -91,13 +91,25 @@ export interface PlanEstimate {
   singlePassMs: number;
 }
 
-/** Measured on these machines with H.264 1080p: ~6.4 ms of CPU per decoded frame, i.e. ~3 ms per megapixel. */
-const DECODE_MS_PER_MEGAPIXEL = 3;
-/** Opening one more input: demuxer header and index (grows with the number of frames), decoder set-up. */
-const INPUT_OPEN_MS = 10;
-const INDEX_MS_PER_FRAME = 0.004;
-/** Starting one more ffmpeg process. */
-export const PROCESS_START_MS = 60;
+/**
+ * CPU cost of decoding, recalibrated with one decoder thread (the pipeline's rule) on Debian's ffmpeg 5.1:
+ * 8.6 ms of CPU per 1080p frame of a phone-like High-profile stream with B-frames, i.e. ~4.2 ms per
+ * megapixel (the first model assumed 3, from a cheaper Baseline stream).
+ */
+const DECODE_MS_PER_MEGAPIXEL = 4.2;
+/**
+ * Share of that cost left under `fast` (`-skip_frame noref -skip_loop_filter all`): 0.54-0.6 of exact's CPU
+ * on x264 medium and phone-like streams here. Codecs `fast` cannot skip on decode at the full cost.
+ */
+export const FAST_DECODE_SHARE = 0.6;
+/**
+ * Opening one more `-ss` input: demuxer header and index (which grows with the number of frames), decoder
+ * set-up. Measured 0.01-0.2 CPU s per extra input, the most on a 10-minute file.
+ */
+const INPUT_OPEN_MS = 15;
+const INDEX_MS_PER_FRAME = 0.013;
+/** Starting one more ffmpeg or ffprobe: 0.13-0.15 CPU s here (Debian's build links 215 shared libraries). */
+export const PROCESS_START_MS = 140;
 /** Memory one seek input may take (decoder with frame threads, reference frames), per pixel of the frame. */
 const SEEK_INPUT_BYTES_PER_PIXEL = 20;
 /** Memory budget of one multi-seek ffmpeg process. */
@@ -148,6 +160,8 @@ function keyframeBefore(info: PlanInput, t: number, gop: number, probed?: Map<nu
 /** Extra knowledge for {@link choosePlan}. */
 export interface PlanHints {
   keyframesOnly?: boolean;
+  /** Share of exact's per-frame decode cost the decoder pays (`fast` skips frames): default 1. */
+  decodeShare?: number;
   /** Target → the keyframe at or before it (seconds), probed by seeking (see `keyframesBefore`). */
   keyframesBefore?: Map<number, number>;
 }
@@ -168,7 +182,7 @@ export function keyframeSpacingUnknown(info: PlanInput, targets: number[]): bool
 export function choosePlan(info: PlanInput, targets: number[], hints: PlanHints = {}): PlanEstimate {
   if (hints.keyframesOnly) return { plan: 'keyframes', seekMs: Number.NaN, singlePassMs: Number.NaN };
   const fps = info.frameRate ?? FALLBACK_FRAME_RATE;
-  const frameMs = ((info.width * info.height) / 1e6) * DECODE_MS_PER_MEGAPIXEL;
+  const frameMs = ((info.width * info.height) / 1e6) * DECODE_MS_PER_MEGAPIXEL * (hints.decodeShare ?? 1);
   const last = targets.length > 0 ? Math.max(...targets) : 0;
   const singlePassMs = PROCESS_START_MS + (last * fps + 1) * frameMs;
   if (!info.seekable || info.duration === undefined || targets.length === 0) {

@@ -168,6 +168,13 @@ export function subtitleStreams(streams: readonly FfprobeStream[]): SubtitleStre
 /** Demuxers of still images and text: a successful probe by one of them still means "not a video". */
 const IMAGE_OR_TEXT_FORMAT = /^(image2|[a-z0-9]+_pipe|tty|webp|ico|sup)$/;
 /** Raw elementary streams: no container index and no timestamps, so no fast seeking. */
+/**
+ * Containers without an index, where ffmpeg's `-ss` (with reel's `-copyts`) lands one GOP or more after
+ * the target: MPEG transport and program streams (measured: H.264 in .ts and MPEG-2 in .mpg gave frames
+ * 1-2 s late for targets 0.3-7 s into an 8 s file). They decode in one pass.
+ */
+const INACCURATE_SEEK_FORMATS = new Set(['mpegts', 'mpeg']);
+
 const RAW_STREAM_FORMATS = new Set([
   'h264',
   'hevc',
@@ -375,7 +382,10 @@ export function toVideoInfo(probe: FfprobeOutput, file: string, sizeBytes: numbe
     frameCountExact: Boolean(headerFrames && headerFrames > 0),
     keyframes,
     scannedUntil,
-    seekable: !RAW_STREAM_FORMATS.has(container) && (packets.length === 0 || timed.length > 0),
+    seekable:
+      !RAW_STREAM_FORMATS.has(container) &&
+      !INACCURATE_SEEK_FORMATS.has(container) &&
+      (packets.length === 0 || timed.length > 0),
     videoStreams: summaries,
     audioStreams,
     subtitles: subtitleStreams(streams),

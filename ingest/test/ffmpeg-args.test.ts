@@ -10,6 +10,7 @@ import {
   selectAtOrAfter,
   selectNear,
   singlePassCommand,
+  sumOf,
   toArgv,
 } from '../src/ffmpeg-args.ts';
 import { parseFfmpegLogLine } from '../src/ffmpeg-log.ts';
@@ -223,5 +224,16 @@ describe('colourVideoArgs', () => {
       colourVideoArgs('x.mp4', [{ colour: 'red', right: 'blue', bottom: 'green', seconds: 1 }]),
     ).toThrow('not both');
     expect(() => colourVideoArgs('x.mp4', [{ colour: 'red', seconds: Number.NaN }])).toThrow('seconds');
+  });
+});
+
+describe('sumOf', () => {
+  it('nests a long sum in groups of at most 10, which ffmpeg parses (a flat sum of 110 terms failed)', () => {
+    const terms = Array.from({ length: 250 }, (_, i) => `t${i}`);
+    const sum = sumOf(terms);
+    expect(sum.match(/t\d+/g)).toEqual(terms);
+    for (const group of sum.match(/\([^()]*\)/g) ?? [])
+      expect(group.split('+').length).toBeLessThanOrEqual(10);
+    expect(sumOf(['a', 'b'])).toBe('a+b');
   });
 });

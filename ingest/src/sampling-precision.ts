@@ -1,0 +1,95 @@
+/**
+ * How precisely frames land on their targets, and what each precision lets the decoder skip. Pure: the
+ * decoder options per codec, the distance each precision promises, and the keyframes coverage rule.
+ *
+ * - `exact`: the first frame at or after each target (within half a frame): every frame decoded.
+ * - `fast`: the decoder skips frames no other frame references (`-skip_frame noref`) and, where the codec
+ *   has one, its in-loop deblocking (`-skip_loop_filter all`). A frame that is decoded is bit-exact (noref)
+ *   or nearly so (no deblocking: SSIM ≥ 0.99 at 224 px), and lands at most one frame after the frame
+ *   `exact` takes; a target the skipping moved further is decoded again exactly.
+ * - `keyframes`: keyframes only, the nearest per target (archives, long videos): as long as every
+ *   target's interval has a keyframe of its own, else the video falls back to `fast` and says so.
+ */
+import { FALLBACK_FRAME_RATE } from './sampling-plan.ts';
+import type { VideoInfo } from './video-info.ts';
+
+export const SAMPLING_PRECISIONS = ['exact', 'fast', 'keyframes'] as const;
+export type SamplingPrecision = (typeof SAMPLING_PRECISIONS)[number];
+
+/**
+ * Decoder options `fast` may pass per codec (ffprobe's codec name), from `scripts/decode-flags-probe.ts`
+ * run on Debian's ffmpeg 5.1: each option saves CPU on that decoder and leaves no frame missing or
+ * corrupt. A codec not listed decodes as `exact` does. Never `-skip_frame bidir`: it drops x264's
+ * B-pyramid reference frames and corrupts what follows (7-18 dB).
+ */
+const FAST_DECODER_OPTIONS: Readonly<Record<string, readonly string[]>> = {
+  h264: ['-skip_frame', 'noref', '-skip_loop_filter', 'all'],
+  hevc: ['-skip_frame', 'noref', '-skip_loop_filter', 'all'],
+  mpeg2video: ['-skip_frame', 'noref'],
+  mpeg1video: ['-skip_frame', 'noref'],
+  mpeg4: ['-skip_frame', 'noref'],
+};
+
+/** The decoder options of `precision` for `codec` (empty when it has nothing safe to skip). */
+export function precisionDecoderOptions(precision: SamplingPrecision, codec: string): string[] {
+  return precision === 'fast' ? [...(FAST_DECODER_OPTIONS[codec] ?? [])] : [];
+}
+
+/** True when `fast` decodes `codec` any cheaper than `exact` does. */
+export function fastSkipsFrames(codec: string): boolean {
+  return (FAST_DECODER_OPTIONS[codec]?.length ?? 0) > 0;
+}
+
+/**
+ * How far (seconds) after its target a frame of `precision` may land: half a frame for `exact` (the
+ * first frame at or after target − ½ frame), one frame more for `fast`. `keyframes` promises only that
+ * the frame lies within its target's own interval (see {@link keyframesCoverage}).
+ */
+export function promisedOffset(precision: 'exact' | 'fast', info: Pick<VideoInfo, 'frameRate'>): number {
+  const frame = 1 / (info.frameRate ?? FALLBACK_FRAME_RATE);
+  return precision === 'exact' ? frame / 2 : frame * 1.5;
+}
+
+/**
+ * Half the spacing of `targets` (ascending): how far a keyframe may lie from its target and still be in
+ * the target's own interval (X-Pool's uniform sampling takes one frame per interval).
+ */
+export function keyframeReach(targets: number[], duration: number): number {
+  const unique = [...new Set(targets)].sort((a, b) => a - b);
+  if (unique.length < 2) return Math.max(duration, 0) / 2;
+  let spacing = Number.POSITIVE_INFINITY;
+  for (let i = 1; i < unique.length; i++) spacing = Math.min(spacing, unique[i]! - unique[i - 1]!);
+  return spacing / 2;
+}
+
+/** Whether keyframes cover the targets: each target's nearest keyframe within its reach, none shared. */
+export interface KeyframesCoverage {
+  covered: boolean;
+  /** Targets with a keyframe of their own within reach. */
+  served: number;
+  targets: number;
+  /** Farthest any target's keyframe lies from it, seconds. */
+  worst: number;
+}
+
+/**
+ * The keyframes coverage rule, on the keyframe chosen for each target (`chosen[i]` for `targets[i]`,
+ * timestamps in seconds): every distinct target needs a distinct keyframe within {@link keyframeReach}.
+ */
+export function keyframesCoverage(targets: number[], chosen: number[], reach: number): KeyframesCoverage {
+  const seen = new Set<number>();
+  const distinctTargets = new Set<number>();
+  let served = 0;
+  let worst = 0;
+  targets.forEach((target, i) => {
+    if (distinctTargets.has(target)) return;
+    distinctTargets.add(target);
+    const frame = chosen[i];
+    if (frame === undefined) return;
+    const distance = Math.abs(frame - target);
+    worst = Math.max(worst, distance);
+    if (distance <= reach + 1e-6 && !seen.has(frame)) served++;
+    seen.add(frame);
+  });
+  return { covered: served === distinctTargets.size, served, targets: distinctTargets.size, worst };
+}
