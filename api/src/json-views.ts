@@ -18,6 +18,7 @@ export function batchView(status: BatchStatus, id: string) {
       ...(v.code ? { code: v.code } : {}),
       ...(v.message ? { message: v.message } : {}),
       ...(v.duplicateOf ? { duplicateOf: v.duplicateOf } : {}),
+      ...(v.sampling ? { sampling: v.sampling } : {}),
       updatedAt: new Date(v.updatedAt).toISOString(),
     })),
   };

@@ -14,6 +14,8 @@ const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'
 export type LogLevel = (typeof LOG_LEVELS)[number];
 /** Encoder precision settings: see `@reel/models` precision.ts. */
 const PRECISIONS = ['auto', 'fp32', 'int8'] as const;
+/** Frame sampling precisions: see `@reel/ingest` sampling-precision.ts (not imported: infra depends on nothing). */
+export const SAMPLING_PRECISIONS = ['exact', 'fast', 'keyframes'] as const;
 
 /** A URL whose scheme is one of `protocols` (e.g. "redis:"). */
 function url(protocols: string[], expected: string) {
@@ -406,6 +408,12 @@ const SETTINGS = {
     schema: integer(1, 1000),
     default: 12,
     doc: 'Frames sampled per video (uniform sampling, as in X-Pool).',
+  },
+  samplingPrecision: {
+    env: 'REEL_SAMPLING_PRECISION',
+    schema: z.enum(SAMPLING_PRECISIONS, { error: `expected one of ${SAMPLING_PRECISIONS.join(', ')}` }),
+    default: 'fast',
+    doc: "How precisely sampled frames land on their targets, unless a submit asks otherwise: `fast` (default: the decoder skips unreferenced frames and deblocking, for about 40-45 % less decode CPU; each frame at most one frame after `exact`'s), `exact` (the first frame at or after each target), `keyframes` (the nearest keyframe per target, for archives; a video whose keyframes are too sparse for its targets falls back to `fast` and says so).",
   },
   ffmpegThreads: {
     env: 'REEL_FFMPEG_THREADS',

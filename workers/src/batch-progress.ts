@@ -6,6 +6,7 @@
  */
 import type { RedisClient } from './adapters/redis.ts';
 import type { Stage } from './jobs.ts';
+import type { FrameSampling } from './pipeline-deps.ts';
 
 export const VideoStatus = {
   queued: 'queued',
@@ -46,6 +47,8 @@ export interface BatchVideo {
   updatedAt: number;
   /** Epoch ms when each stage started and ended for this video. */
   stages?: Partial<Record<Stage, { startedAt: number; endedAt?: number }>>;
+  /** Once sampled: the frames' precision, the decoding plan and how far each frame landed from its target. */
+  sampling?: FrameSampling;
 }
 
 /** Why a batch exists: videos people submitted, or the index bringing itself up to date. */
@@ -181,6 +184,7 @@ export class BatchProgress {
       message?: string;
       duplicateOf?: string;
       existingVideoId?: string;
+      sampling?: FrameSampling;
     },
     options: { force?: boolean } = {},
   ): Promise<void> {
@@ -203,6 +207,7 @@ export class BatchProgress {
     if (patch.message !== undefined) next.message = patch.message;
     if (patch.duplicateOf !== undefined) next.duplicateOf = patch.duplicateOf;
     if (patch.existingVideoId !== undefined) next.existingVideoId = patch.existingVideoId;
+    if (patch.sampling !== undefined) next.sampling = patch.sampling;
     if (patch.status !== 'failed') delete next.code;
     // A failure says what went wrong; a duplicate found late (a URL video) says what it duplicates.
     if (patch.status !== 'failed' && !(patch.status === 'duplicate' && patch.message !== undefined))

@@ -59,6 +59,11 @@ export interface VideoJobData {
   name: string;
   /** The model to embed with; its folder must lie in the models folder (or be REEL_MODEL). */
   model: ModelRef;
+  /**
+   * The sampling precision the submit asked for; absent: REEL_SAMPLING_PRECISION. A value the worker
+   * does not know is refused by the sampler (a payload may have been written by someone else).
+   */
+  precision?: string;
 }
 
 export interface FinishBatchData {

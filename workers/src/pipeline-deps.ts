@@ -3,7 +3,7 @@
  * ffmpeg (@reel/ingest), onnxruntime (@reel/models) and LanceDB (@reel/index); unit tests pass fakes.
  */
 import type { Logger } from '@reel/infra';
-import type { ReadTrack } from '@reel/ingest';
+import type { ReadTrack, SamplingPrecision } from '@reel/ingest';
 import type { FrameSpool } from './adapters/frame-spool.ts';
 import type { BatchProgress, BatchStatus } from './batch-progress.ts';
 import type { ModelRef, VideoJobData } from './jobs.ts';
@@ -17,6 +17,18 @@ export interface Frame {
   data: Uint8Array;
   /** The frame at the video's display aspect (PNG), for its thumbnail; not spooled. */
   preview?: Uint8Array;
+}
+
+/** How a video's frames were sampled (kept in its batch status). */
+export interface FrameSampling {
+  /** The precision the frames have (`keyframes` asked for may have fallen back to `fast`). */
+  precision: SamplingPrecision;
+  /** How ffmpeg decoded: `seek`, `single-pass` or `keyframes`. */
+  plan: string;
+  /** Per frame, milliseconds from its target to where it landed (positive: after). */
+  offsetsMs: number[];
+  /** Targets `fast` had moved more than a frame, decoded again exactly. */
+  redecoded: number;
 }
 
 /** Where a video comes from, as its catalog record says, and whose video it is. */
@@ -40,11 +52,13 @@ export interface VideoSampler {
   sample(
     video: VideoSourceRef,
     signal: AbortSignal,
-    options?: { hash?: boolean },
+    options?: { hash?: boolean; precision?: string },
   ): Promise<{
     durationSeconds: number;
     frames: Frame[];
     warnings: string[];
+    /** How the frames were sampled and how far each landed from its target. */
+    sampling?: FrameSampling;
     hash?: ContentHash;
     /** The subtitle tracks inside the file, as read. */
     captions?: ReadTrack[];

@@ -20,7 +20,7 @@ import {
   type VideoOutcome,
   videoIdOfJob,
 } from './jobs.ts';
-import type { PipelineDeps } from './pipeline-deps.ts';
+import type { FrameSampling, PipelineDeps } from './pipeline-deps.ts';
 import { DEFAULT_RECOVERY, type RecoveryOptions } from './queue-options.ts';
 
 export interface WorkerRuntimeOptions {
@@ -70,7 +70,13 @@ function stageProcessor(stage: Stage, deps: PipelineDeps, logger: Logger) {
       // queued once.
       if (stage === 'index' && (result as VideoOutcome).status === 'indexed')
         await deps.events?.indexed(data, result as Extract<VideoOutcome, { status: 'indexed' }>);
-      await deps.progress.update(data.batchId, data.videoId, { status: NEXT_STATUS[stage], stage });
+      // The ingest stage's frames say how they were sampled: kept in the batch status for people.
+      const sampling = stage === 'ingest' ? (result as { sampling?: FrameSampling }).sampling : undefined;
+      await deps.progress.update(data.batchId, data.videoId, {
+        status: NEXT_STATUS[stage],
+        stage,
+        ...(sampling ? { sampling } : {}),
+      });
       return stage === 'index' ? result : { videoId: data.videoId, stage };
     } catch (error) {
       const attempts = job.opts.attempts ?? 1;

@@ -2,9 +2,12 @@
  * JSON schemas shared by several routes (TypeBox: the same object validates requests, types the
  * handlers and documents the OpenAPI spec), and the conversions from index records to API shapes.
  */
+
 import type { VideoFilters, VideoRecord } from '@reel/index';
+import { SAMPLING_PRECISIONS, type SamplingPrecision } from '@reel/ingest';
 import { clientBatchId, type SubmitBatchResult } from '@reel/workers';
 import { type Static, Type } from 'typebox';
+import { HttpProblem } from './problem.ts';
 
 export const problemRef = Type.Ref('Problem');
 
@@ -165,6 +168,26 @@ export const SubmittedVideoSchema = Type.Object({
   code: Type.Optional(Type.String()),
   message: Type.Optional(Type.String()),
 });
+
+/** A submit's sampling precision (see REEL_SAMPLING_PRECISION). */
+export const SamplingPrecisionSchema = Type.Union(
+  SAMPLING_PRECISIONS.map((p) => Type.Literal(p)),
+  {
+    description:
+      'How precisely frames land on their targets: fast (decoder skips unreferenced frames and deblocking; at most one frame after exact), exact, or keyframes (nearest keyframe per target; falls back to fast when keyframes are too sparse). Default: REEL_SAMPLING_PRECISION.',
+  },
+);
+
+/** A multipart form's `precision` field, checked as the JSON schema would. */
+export function samplingPrecisionField(value: string): SamplingPrecision {
+  const trimmed = value.trim();
+  if ((SAMPLING_PRECISIONS as readonly string[]).includes(trimmed)) return trimmed as SamplingPrecision;
+  throw new HttpProblem(
+    400,
+    'VALIDATION_FAILED',
+    `field precision: ${JSON.stringify(trimmed.slice(0, 40))} is not one of ${SAMPLING_PRECISIONS.join(', ')}`,
+  );
+}
 
 export const BatchAcceptedSchema = Type.Object({
   batchId: Type.String(),

@@ -7,6 +7,7 @@
  */
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import type { FrameSampling } from '../pipeline-deps.ts';
 
 export interface SpooledFrames {
   width: number;
@@ -17,6 +18,8 @@ export interface SpooledFrames {
   thumbnails: string[];
   durationSeconds: number;
   warnings: string[];
+  /** How the frames were sampled (absent in spools written before it was kept). */
+  sampling?: FrameSampling;
   /** rgb24, `timestamps.length` frames of width × height × 3 bytes. */
   data: Uint8Array;
 }

@@ -20,7 +20,10 @@ import path from 'node:path';
 import { isReelError, type ReelConfig, ReelError } from '@reel/infra';
 import {
   type FrameGeometry,
+  IngestErrorCode,
   readSubtitleTracks,
+  SAMPLING_PRECISIONS,
+  type SamplingPrecision,
   sampleVideo,
   THUMBNAIL_MAX_SIDE,
   writeThumbnails,
@@ -52,6 +55,23 @@ export function decoderThreads(config: Pick<ReelConfig, 'ffmpegThreads' | 'inges
   return Math.max(1, Math.floor(availableParallelism() / config.ingestConcurrency));
 }
 
+/**
+ * The precision to sample at: the job's, when it names one reel knows (its payload may have been written
+ * by someone else: anything else fails the video with INGEST_OPTIONS_INVALID), else config's.
+ */
+export function checkedPrecision(
+  asked: string | undefined,
+  configured: SamplingPrecision,
+  name: string,
+): SamplingPrecision {
+  if (asked === undefined) return configured;
+  if ((SAMPLING_PRECISIONS as readonly string[]).includes(asked)) return asked as SamplingPrecision;
+  throw new ReelError(
+    IngestErrorCode.INGEST_OPTIONS_INVALID,
+    `${name}: sampling precision ${JSON.stringify(asked).slice(0, 40)} is not one of ${SAMPLING_PRECISIONS.join(', ')}`,
+  );
+}
+
 export class IngestSampler implements VideoSampler {
   readonly #config: ReelConfig;
   readonly #size: number;
@@ -69,8 +89,13 @@ export class IngestSampler implements VideoSampler {
     this.#storage = storage ?? openStorage(config);
   }
 
-  async sample(video: VideoSourceRef, signal: AbortSignal, options: { hash?: boolean } = {}) {
+  async sample(
+    video: VideoSourceRef,
+    signal: AbortSignal,
+    options: { hash?: boolean; precision?: string } = {},
+  ) {
     const config = this.#config;
+    const precision = checkedPrecision(options.precision, config.samplingPrecision, video.name);
     const source = await resolveSource(this.#storage, video);
     const local = await this.#localFile(video, signal, source);
     let opened: OpenedFile | undefined;
@@ -92,6 +117,7 @@ export class IngestSampler implements VideoSampler {
         binaries: { ffmpegPath: config.ffmpegPath, ffprobePath: config.ffprobePath },
         timeoutMs: config.ffmpegTimeoutSeconds * 1000,
         decoderThreads: decoderThreads(config),
+        precision,
         // Thumbnails show the whole picture at its aspect, not the model's square crop.
         preview: { maxSide: THUMBNAIL_MAX_SIDE, tmpDir: config.paths.tmp },
         signal,
@@ -110,6 +136,12 @@ export class IngestSampler implements VideoSampler {
       return {
         durationSeconds,
         frames: result.frames,
+        sampling: {
+          precision: result.precision,
+          plan: result.plan,
+          offsetsMs: result.frames.map((f) => Math.round((f.timestamp - (f.target ?? f.timestamp)) * 1000)),
+          redecoded: result.redecoded,
+        },
         warnings: [...result.warnings, ...beside.skipped.map((reason) => `caption file skipped: ${reason}`)],
         ...(hash ? { hash } : {}),
         captions,

@@ -179,7 +179,7 @@ export async function ingestVideo(
   const sampled = await deps.sampler.sample(
     { tenant: data.tenant, videoId: data.videoId, source: readFrom, name: data.name },
     signal,
-    { hash: unknownContent },
+    { hash: unknownContent, ...(data.precision === undefined ? {} : { precision: data.precision }) },
   );
   if (unknownContent) {
     if (!sampled.hash) throw new ReelError('INTERNAL', `${data.name}: the sampler returned no hash`);
@@ -212,6 +212,7 @@ export async function ingestVideo(
     thumbnails,
     durationSeconds: sampled.durationSeconds,
     warnings: sampled.warnings,
+    ...(sampled.sampling ? { sampling: sampled.sampling } : {}),
     data: data24,
   };
   await deps.spool.writeFrames(data.videoId, spooled);

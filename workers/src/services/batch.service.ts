@@ -14,10 +14,12 @@
  * Batch ids are the tenant's own (see batch-id.ts): a batch is kept under `<tenant>.<id>`, which is the
  * `batchId` results carry; the API shows the part after the tenant.
  */
+
 import { randomUUID } from 'node:crypto';
 import { realpath } from 'node:fs/promises';
 import path from 'node:path';
 import { isInputFault, isReelError } from '@reel/infra';
+import type { SamplingPrecision } from '@reel/ingest';
 import type { ClaimStore } from '../adapters/claim-store.ts';
 import type { JobQueue } from '../adapters/job-queue.ts';
 import type { RedisClient } from '../adapters/redis.ts';
@@ -44,6 +46,8 @@ export interface SubmitFile {
 
 export interface SubmitBatchInput {
   tenant: string;
+  /** How precisely frames land on their targets (`exact`, `fast`, `keyframes`); default REEL_SAMPLING_PRECISION. */
+  precision?: SamplingPrecision;
   files: SubmitFile[];
   model: ModelRef;
   /** A client-chosen id makes the submit idempotent: submitting it again returns the first batch. */
@@ -60,6 +64,8 @@ export interface SubmitUrl {
 
 export interface SubmitUrlsInput {
   tenant: string;
+  /** How precisely frames land on their targets (`exact`, `fast`, `keyframes`); default REEL_SAMPLING_PRECISION. */
+  precision?: SamplingPrecision;
   videos: SubmitUrl[];
   model: ModelRef;
   /** A client-chosen id makes the submit idempotent: submitting it again returns the first batch. */
@@ -77,6 +83,8 @@ export interface SubmitPath {
 
 export interface SubmitPathsInput {
   tenant: string;
+  /** How precisely frames land on their targets (`exact`, `fast`, `keyframes`); default REEL_SAMPLING_PRECISION. */
+  precision?: SamplingPrecision;
   files: SubmitPath[];
   model: ModelRef;
   /** A client-chosen id makes the submit idempotent: submitting it again returns the first batch. */
@@ -337,7 +345,7 @@ export class BatchService {
    * its record), then the records, progress and flow written.
    */
   async #submitBatch(
-    input: { tenant: string; model: ModelRef; batchId?: string },
+    input: { tenant: string; model: ModelRef; batchId?: string; precision?: SamplingPrecision },
     options: { clearFinished: boolean },
     prepare: () => Promise<Entry[]>,
   ): Promise<SubmitBatchResult> {
@@ -372,7 +380,13 @@ export class BatchService {
       if (options.clearFinished || settled.retry)
         await this.#jobs.clearFinished(videoId, input.model.fingerprint);
     }
-    await this.#enqueueSubmitted({ id: batchId, tenant: input.tenant }, videos, queued, input.model);
+    await this.#enqueueSubmitted(
+      { id: batchId, tenant: input.tenant },
+      videos,
+      queued,
+      input.model,
+      input.precision,
+    );
     return { batchId, existing: false, videos };
   }
 
@@ -385,6 +399,7 @@ export class BatchService {
     videos: SubmittedVideo[],
     queued: Queued[],
     model: ModelRef,
+    precision: SamplingPrecision | undefined,
   ): Promise<void> {
     await this.#catalog.saveVideos(queued.map((q) => q.record));
     await this.#enqueue(
@@ -396,6 +411,7 @@ export class BatchService {
         tenant: meta.tenant,
         name: q.name,
         model,
+        ...(precision ? { precision } : {}),
       })),
     );
   }

@@ -5,10 +5,12 @@
  * (nothing too large is stored); then the batch is submitted, and the files that will not be indexed
  * (duplicates, failures) are removed. An upload that fails or is abandoned removes everything it stored.
  */
+
 import { createHash, randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { ReelError } from '@reel/infra';
+import type { SamplingPrecision } from '@reel/ingest';
 import type { ObjectStorage } from '../adapters/storage/object-storage.ts';
 import { uploadKey } from '../adapters/storage/storage-keys.ts';
 import type { ModelRef } from '../jobs.ts';
@@ -160,7 +162,8 @@ export class Upload {
    * Submits the files as one batch (embedded with `model`) and removes those that will not be indexed
    * (duplicates, failures). Throws NO_FILES when no file was added.
    */
-  async finish(model: ModelRef): Promise<SubmitBatchResult> {
+  /** Submits the stored files as one batch, sampled at `options.precision` (default REEL_SAMPLING_PRECISION). */
+  async finish(model: ModelRef, options: { precision?: SamplingPrecision } = {}): Promise<SubmitBatchResult> {
     if (this.#files.length === 0)
       throw new ReelError(
         'NO_FILES',
@@ -168,7 +171,12 @@ export class Upload {
           ? 'the request carries caption files but no video (send each video as a "file" part beside its captions)'
           : 'the request carries no file parts (send the videos as "file" parts)',
       );
-    const result = await this.#batches.submit({ tenant: this.#tenant, files: this.#files, model });
+    const result = await this.#batches.submit({
+      tenant: this.#tenant,
+      files: this.#files,
+      model,
+      ...(options.precision ? { precision: options.precision } : {}),
+    });
     const queued = new Set(
       result.videos.flatMap((v, i) => (v.status === 'queued' ? [this.#files[i]!.path] : [])),
     );

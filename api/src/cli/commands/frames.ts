@@ -3,13 +3,15 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { isInputFault, isReelError } from '@reel/infra';
 import {
+  SAMPLING_PRECISIONS,
+  type SamplingPrecision,
   type SamplingStrategy,
   sampleVideo,
   THUMBNAIL_MAX_SIDE,
   writeFramePngs,
   writeThumbnails,
 } from '@reel/ingest';
-import type { Command } from 'commander';
+import { type Command, Option } from 'commander';
 import { type CliContext, ExitCode, UsageError } from '../context.ts';
 import { printJson } from '../output.ts';
 
@@ -20,6 +22,7 @@ interface FramesOptions {
   max: string;
   size: string;
   keyframes?: boolean;
+  precision?: SamplingPrecision;
   out: string;
   json?: boolean;
 }
@@ -58,7 +61,13 @@ export function registerFrames(program: Command, context: () => CliContext): voi
     .option('--scenes', 'one frame per shot, from ffmpeg scene changes (capped by --max)')
     .option('--max <n>', 'most frames for --fps and --scenes', '100')
     .option('--size <pixels>', 'side of the square frames: shortest edge resized, centre crop', '224')
-    .option('--keyframes', 'decode keyframes only: fastest, timestamps only close to the targets')
+    .option('--keyframes', 'the same as --precision keyframes')
+    .addOption(
+      new Option(
+        '--precision <precision>',
+        'exact (default: the first frame at or after each target), fast (unreferenced frames and deblocking skipped: at most one frame later), keyframes (nearest keyframe per target; falls back to fast when too sparse)',
+      ).choices([...SAMPLING_PRECISIONS]),
+    )
     .requiredOption('--out <dir>', 'folder for frame-NNNN.png, thumbs/ and frames.json (created if missing)')
     .option('--json', 'print frames.json (with the folder and the time taken) instead of the summary line')
     .addHelpText(
@@ -79,7 +88,7 @@ export function registerFrames(program: Command, context: () => CliContext): voi
         const result = await sampleVideo(file, {
           strategy,
           size,
-          keyframesOnly: options.keyframes === true,
+          precision: options.precision ?? (options.keyframes === true ? 'keyframes' : 'exact'),
           limits: config,
           binaries: config,
           timeoutMs: config.ffmpegTimeoutSeconds * 1000,
@@ -92,11 +101,13 @@ export function registerFrames(program: Command, context: () => CliContext): voi
           strategy,
           size,
           plan: result.plan,
+          precision: result.precision,
           duration: result.info.duration,
           warnings: result.warnings,
           frames: result.frames.map((frame, i) => ({
             index: frame.index,
             timestamp: frame.timestamp,
+            ...(frame.target === undefined ? {} : { target: frame.target }),
             image: path.relative(out, images[i]!),
             thumbnail: path.relative(out, thumbs[i]!),
           })),

@@ -1,5 +1,6 @@
 import type { TableUpkeep } from '@reel/index';
 import type { Logger } from '@reel/infra';
+import { SAMPLING_PRECISIONS, type SamplingPrecision } from '@reel/ingest';
 import {
   type BatchStatus,
   clientBatchId,
@@ -11,7 +12,7 @@ import {
   VIDEO_EXTENSIONS,
   walkPaths,
 } from '@reel/workers';
-import { type Command, InvalidArgumentError } from 'commander';
+import { type Command, InvalidArgumentError, Option } from 'commander';
 import { toAccepted } from '../../http/schemas.ts';
 import { batchView } from '../../json-views.ts';
 import { waitWithProgress } from '../batch-progress.ts';
@@ -122,6 +123,12 @@ function registerIngest(program: Command, context: () => CliContext): void {
         .filter(Boolean),
     )
     .option('--batch-id <id>', 'idempotency key: submitting the same id again returns the first batch')
+    .addOption(
+      new Option(
+        '--precision <precision>',
+        'how precisely frames land on their targets (default REEL_SAMPLING_PRECISION)',
+      ).choices([...SAMPLING_PRECISIONS]),
+    )
     .option('--no-wait', 'return right after submitting')
     .option('--no-local-worker', 'never start a worker in this process when none is running')
     .option('--json', 'print the batch as JSON')
@@ -136,6 +143,7 @@ function registerIngest(program: Command, context: () => CliContext): void {
           tenant: string;
           tags?: string[];
           batchId?: string;
+          precision?: SamplingPrecision;
           wait: boolean;
           localWorker: boolean;
           json?: boolean;
@@ -158,6 +166,7 @@ function registerIngest(program: Command, context: () => CliContext): void {
           const submitted = await pipeline.service.submit({
             tenant: options.tenant,
             model,
+            ...(options.precision ? { precision: options.precision } : {}),
             files: files.map((file) => ({ path: file, ...(options.tags ? { tags: options.tags } : {}) })),
             ...(options.batchId ? { batchId: options.batchId } : {}),
           });

@@ -10,7 +10,13 @@ import { batchSummaryView, batchView } from '../../json-views.ts';
 import { AllowedPaths } from '../allowed-paths.ts';
 import { HttpProblem } from '../problem.ts';
 import { requireRedis } from '../require-redis.ts';
-import { authErrors, BatchAcceptedSchema, problemRef, toAccepted } from '../schemas.ts';
+import {
+  authErrors,
+  BatchAcceptedSchema,
+  problemRef,
+  SamplingPrecisionSchema,
+  toAccepted,
+} from '../schemas.ts';
 
 const Tags = Type.Array(Type.String({ minLength: 1, maxLength: 100 }), { maxItems: 20 });
 
@@ -38,6 +44,21 @@ const BatchStatusSchema = Type.Object({
       code: Type.Optional(Type.String()),
       message: Type.Optional(Type.String()),
       duplicateOf: Type.Optional(Type.String()),
+      sampling: Type.Optional(
+        Type.Object(
+          {
+            precision: SamplingPrecisionSchema,
+            plan: Type.String({ description: 'How ffmpeg decoded: seek, single-pass or keyframes' }),
+            offsetsMs: Type.Array(Type.Integer(), {
+              description: 'Per frame, milliseconds from its target to where it landed (positive: after)',
+            }),
+            redecoded: Type.Integer({
+              description: 'Targets fast precision had moved more than a frame, decoded again exactly',
+            }),
+          },
+          { description: 'Once sampled: how the frames were taken' },
+        ),
+      ),
       updatedAt: Type.String({ format: 'date-time' }),
     }),
   ),
@@ -72,6 +93,7 @@ export const batchRoutes: FastifyPluginAsyncTypebox = async (app) => {
               { minItems: 1, maxItems: config.apiMaxFiles },
             ),
             batchId: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_-]{1,100}$' })),
+            precision: Type.Optional(SamplingPrecisionSchema),
           },
           { additionalProperties: false },
         ),
@@ -80,7 +102,7 @@ export const batchRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request, reply) => {
       const tenant = request.principal.tenant;
-      const { videos, batchId } = request.body;
+      const { videos, batchId, precision } = request.body;
       for (const [i, v] of videos.entries())
         if ((v.path === undefined) === (v.url === undefined))
           throw new HttpProblem(
@@ -120,6 +142,7 @@ export const batchRoutes: FastifyPluginAsyncTypebox = async (app) => {
           files,
           model,
           ...(batchId ? { batchId } : {}),
+          ...(precision ? { precision } : {}),
         });
       } else {
         result = await pipeline.service.submitUrls({
@@ -131,6 +154,7 @@ export const batchRoutes: FastifyPluginAsyncTypebox = async (app) => {
           })),
           model,
           ...(batchId ? { batchId } : {}),
+          ...(precision ? { precision } : {}),
         });
       }
       reply.code(202);

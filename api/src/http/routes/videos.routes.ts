@@ -1,5 +1,6 @@
 import fastifyStatic from '@fastify/static';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { SamplingPrecision } from '@reel/ingest';
 import { LABEL_LIMITS, type ObjectInfo } from '@reel/workers';
 import type { FastifyReply } from 'fastify';
 import { Type } from 'typebox';
@@ -14,6 +15,7 @@ import {
   filterQuery,
   filtersFromQuery,
   problemRef,
+  samplingPrecisionField,
   splitTags,
   thumbnailUrl,
   toAccepted,
@@ -73,7 +75,7 @@ export const videoRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         summary: 'Upload a batch of videos (multipart/form-data)',
         description:
-          'One or many `file` parts. Optional `title` and `tags` (comma-separated) fields apply to the file parts that follow them. Files stream to storage; each is limited in size, and so is the request.',
+          'One or many `file` parts. Optional `title` and `tags` (comma-separated) fields apply to the file parts that follow them; an optional `precision` field (`exact`, `fast` or `keyframes`; default REEL_SAMPLING_PRECISION) applies to the whole upload. Files stream to storage; each is limited in size, and so is the request.',
         tags: ['videos'],
         consumes: ['multipart/form-data'],
         response: {
@@ -95,17 +97,19 @@ export const videoRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const upload = pipeline.uploads.start(request.principal.tenant);
       let title: string | undefined;
       let tags: string[] = [];
+      let precision: SamplingPrecision | undefined;
       try {
         for await (const part of request.parts()) {
           if (part.type === 'field') {
             const value = typeof part.value === 'string' ? part.value : String(part.value);
             if (part.fieldname === 'title') title = value.trim().slice(0, 500) || undefined;
             else if (part.fieldname === 'tags') tags = splitTags(value).slice(0, MAX_TAGS);
+            else if (part.fieldname === 'precision') precision = samplingPrecisionField(value);
             else
               throw new HttpProblem(
                 400,
                 'VALIDATION_FAILED',
-                `field ${part.fieldname}: unknown (expected title, tags or file parts)`,
+                `field ${part.fieldname}: unknown (expected title, tags, precision or file parts)`,
               );
             continue;
           }
@@ -120,7 +124,7 @@ export const videoRoutes: FastifyPluginAsyncTypebox = async (app) => {
         }
         // The upload may have streamed for minutes: a key revoked meanwhile commits nothing.
         await reauthorize(app.deps.access, request);
-        const result = await upload.finish(await pipeline.searchModel());
+        const result = await upload.finish(await pipeline.searchModel(), precision ? { precision } : {});
         reply.code(202);
         return toAccepted(result);
       } catch (error) {
