@@ -54,6 +54,10 @@ describe('upload, progress and search', () => {
     expect(accepted.statusUrl).toBe(`/v1/batches/${accepted.batchId}`);
     batch = await waitBatch(accepted.batchId);
     expect(batch.counts).toMatchObject({ indexed: 2, failed: 1 });
+    // Each sampled video says how its frames were taken: REEL_SAMPLING_PRECISION's fast by default.
+    const redStatus = batch.videos.find((v: any) => v.name === 'red.mp4');
+    expect(redStatus.sampling).toMatchObject({ precision: 'fast', redecoded: 0 });
+    expect(redStatus.sampling.offsetsMs).toHaveLength(12);
     const failed = batch.videos.find((v: any) => v.name === 'broken.mp4');
     expect(failed).toMatchObject({ status: 'failed', code: 'NOT_A_VIDEO' });
     expect(failed.message).toContain('broken.mp4');
@@ -188,6 +192,37 @@ describe('errors are problem+json with a stable code', () => {
     expect(body.detail).toEqual(expect.any(String));
     return body;
   };
+
+  it('samples an upload at the precision its form asks for, and refuses one it does not know', async () => {
+    const green = colourVideo(api.videos, 'green-exact.mp4', 'green');
+    const accepted = await json(
+      await fetch(`${api.url}/v1/videos`, {
+        method: 'POST',
+        body: form([{ file: green }], { precision: 'exact' }),
+      }),
+    );
+    const done = await waitBatch(accepted.batchId);
+    expect(done.videos[0].sampling.precision).toBe('exact');
+    const refused = await problem(
+      await fetch(`${api.url}/v1/videos`, {
+        method: 'POST',
+        body: form([{ file: green }], { precision: 'bidir' }),
+      }),
+      400,
+      'VALIDATION_FAILED',
+    );
+    expect(refused.detail).toBe('field precision: "bidir" is not one of exact, fast, keyframes');
+    const body = await problem(
+      await fetch(`${api.url}/v1/batches`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ videos: [{ url: 'https://example.com/a.mp4' }], precision: 'slow' }),
+      }),
+      400,
+      'VALIDATION_FAILED',
+    );
+    expect(body.detail).toContain('precision');
+  });
 
   it('names the field that was wrong', async () => {
     const tooMany = await problem(await fetch(`${api.url}/v1/search?q=red&k=1000`), 400, 'VALIDATION_FAILED');
@@ -324,7 +359,8 @@ describe('operations', () => {
       /reel_http_request_duration_seconds_count\{method="POST",route="\/v1\/search",status="200"\} [1-9]/,
     );
     expect(metrics).toMatch(/reel_search_stage_seconds_count\{stage="stage1",pooling="attention"\} [1-9]/);
-    expect(metrics).toMatch(/reel_videos\{status="indexed"\} 3/);
+    // red, blue, the half-way scene change and the green sampled at exact precision
+    expect(metrics).toMatch(/reel_videos\{status="indexed"\} 4/);
     expect(metrics).toMatch(/reel_queue_jobs\{queue="ingest",state="waiting"\} 0/);
 
     const board = await fetch(`${api.url}/admin/queues`);

@@ -784,7 +784,7 @@ export interface paths {
         put?: never;
         /**
          * Upload a batch of videos (multipart/form-data)
-         * @description One or many `file` parts. Optional `title` and `tags` (comma-separated) fields apply to the file parts that follow them. Files stream to storage; each is limited in size, and so is the request.
+         * @description One or many `file` parts. Optional `title` and `tags` (comma-separated) fields apply to the file parts that follow them; an optional `precision` field (`exact`, `fast` or `keyframes`; default REEL_SAMPLING_PRECISION) applies to the whole upload. Files stream to storage; each is limited in size, and so is the request.
          */
         post: {
             parameters: {
@@ -1987,6 +1987,8 @@ export interface paths {
                             tags?: string[];
                         }[];
                         batchId?: string;
+                        /** @description How precisely frames land on their targets: fast (decoder skips unreferenced frames and deblocking; at most one frame after exact), exact, or keyframes (nearest keyframe per target; falls back to fast when keyframes are too sparse). Default: REEL_SAMPLING_PRECISION. */
+                        precision?: "exact" | "fast" | "keyframes";
                     };
                 };
             };
@@ -2137,6 +2139,17 @@ export interface paths {
                                 code?: string;
                                 message?: string;
                                 duplicateOf?: string;
+                                /** @description Once sampled: how the frames were taken */
+                                sampling?: {
+                                    /** @description How precisely frames land on their targets: fast (decoder skips unreferenced frames and deblocking; at most one frame after exact), exact, or keyframes (nearest keyframe per target; falls back to fast when keyframes are too sparse). Default: REEL_SAMPLING_PRECISION. */
+                                    precision: "exact" | "fast" | "keyframes";
+                                    /** @description How ffmpeg decoded: seek, single-pass or keyframes */
+                                    plan: string;
+                                    /** @description Per frame, milliseconds from its target to where it landed (positive: after) */
+                                    offsetsMs: number[];
+                                    /** @description Targets fast precision had moved more than a frame, decoded again exactly */
+                                    redecoded: number;
+                                };
                                 /** Format: date-time */
                                 updatedAt: string;
                             }[];
