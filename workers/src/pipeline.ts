@@ -4,6 +4,7 @@
  * everything for real. Nothing else in workers constructs adapters.
  */
 
+import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { type IndexStore, LanceIndexStore, loadXPoolHead, type XPoolHead } from '@reel/index';
 import { createLogger, type Logger, type ReelConfig, ReelError } from '@reel/infra';
@@ -294,6 +295,19 @@ export interface RunningWorker {
   close(timeoutMs?: number): Promise<void>;
 }
 
+/**
+ * Intra-op threads of the worker's image encoder: REEL_ENCODER_THREADS, else one where the worker also
+ * decodes (ffmpeg keeps the other cores busy, and one thread costs the least CPU per frame), else all cores.
+ */
+export function encoderThreads(
+  config: Pick<ReelConfig, 'encoderThreads'>,
+  queues?: readonly QueueName[],
+): number {
+  if (config.encoderThreads > 0) return config.encoderThreads;
+  const decodes = queues === undefined || queues.includes(QueueName.ingest);
+  return decodes ? 1 : availableParallelism();
+}
+
 /** Starts a worker process's BullMQ workers with the real media, model and index adapters. */
 export async function startPipelineWorker(
   config: ReelConfig,
@@ -302,7 +316,11 @@ export async function startPipelineWorker(
 ): Promise<RunningWorker> {
   const pipeline = await openPipeline(config, logger);
   // The encoder shares the cores with ffmpeg, sharp and LanceDB: its idle threads must not spin.
-  const pool = createInferencePool({ size: 1, allowSpinning: false });
+  const pool = createInferencePool({
+    size: 1,
+    allowSpinning: false,
+    threadsPerSession: encoderThreads(config, options.queues),
+  });
   const embedders = new ClipEmbedders(pool, {
     checkDir: (dir) => checkModelDir(config, dir),
     log: (message) => logger.info(message),
