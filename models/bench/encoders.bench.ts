@@ -8,6 +8,8 @@
  * 2. text encoding latency for a 5-word query: dynamic padding (7 tokens) against padding to 77.
  * 3. main-thread stall (max event-loop delay) while a 64-image batch encodes: in the pool, against the
  *    same batch run on the main thread.
+ * 4. image encoding CPU per frame (frames per CPU second) for the settings a worker can choose: intra-op
+ *    threads, spinning, batch; the pipeline's own setting is the baseline.
  *
  * The models are built once into <repo>/.reel/bench-models/ (about 600 MB, gitignored).
  */
@@ -54,6 +56,45 @@ async function maxStall(fn: () => Promise<unknown>): Promise<number> {
   await fn();
   histogram.disable();
   return histogram.max / 1e6;
+}
+
+/** One encoder setting of the CPU-per-frame comparison. */
+interface EncoderSetting {
+  name: string;
+  threads: number;
+  spinning: boolean;
+  batch: number;
+}
+
+/**
+ * The settings a worker can run its image encoder with, for the figure the pipeline cares about: frames per
+ * CPU second (user + system of this process around `session.run`), where wall time would reward threads
+ * that are not free beside ffmpeg. The pipeline's own (REEL_ENCODER_THREADS' default beside decoding) is
+ * the baseline.
+ */
+const SETTINGS: EncoderSetting[] = [
+  { name: 'pipeline: 1 thread, no spinning, batch 8', threads: 1, spinning: false, batch: 8 },
+  { name: '2 threads, no spinning, batch 8', threads: 2, spinning: false, batch: 8 },
+  { name: '2 threads, spinning, batch 8', threads: 2, spinning: true, batch: 8 },
+  { name: '1 thread, no spinning, batch 1', threads: 1, spinning: false, batch: 1 },
+  { name: '1 thread, no spinning, batch 16', threads: 1, spinning: false, batch: 16 },
+];
+
+/** CPU seconds per frame of one setting: `rounds` batches after a warm-up, bare session, main thread. */
+async function cpuPerFrame(vision: string, setting: EncoderSetting, rounds: number): Promise<number> {
+  const session = await ort.InferenceSession.create(
+    vision,
+    cpuSessionOptions({ intraOpNumThreads: setting.threads, allowSpinning: setting.spinning }),
+  );
+  const feeds = {
+    pixel_values: new ort.Tensor('float32', pixels(setting.batch), [setting.batch, 3, 224, 224]),
+  };
+  await session.run(feeds);
+  const before = process.cpuUsage();
+  for (let i = 0; i < rounds; i++) await session.run(feeds);
+  const used = process.cpuUsage(before);
+  await session.release();
+  return (used.user + used.system) / 1e6 / (rounds * setting.batch);
 }
 
 const benchmark: Benchmark = {
@@ -105,8 +146,28 @@ const benchmark: Benchmark = {
     const paddedMs = (await timeRounds(30, () => textEncoder.encode(query(77)))) * 1000;
     await pool.close();
 
+    // 4. CPU per frame by encoder setting (96 frames each).
+    const perFrame: { setting: EncoderSetting; seconds: number }[] = [];
+    for (const setting of SETTINGS)
+      perFrame.push({ setting, seconds: await cpuPerFrame(vision, setting, Math.ceil(96 / setting.batch)) });
+
     const overhead = 1 - bareSeconds / reelSeconds;
     return [
+      {
+        name: 'image-encoder-cpu-per-frame',
+        baseline: SETTINGS[0]!.name,
+        rows: perFrame.map(({ setting, seconds }) => ({
+          case: setting.name,
+          value: 1 / seconds,
+          unit: 'frames per CPU second',
+        })),
+        notes: [
+          ...perFrame.map(
+            ({ setting, seconds }) => `${setting.name}: ${(seconds * 1000).toFixed(1)} ms of CPU per frame`,
+          ),
+          "fp32 ViT-B/32-shaped random weights, bare session on the main thread, 96 frames per setting after a warm-up; CPU is this process's user + system time. The pipeline runs the first setting beside ffmpeg (REEL_ENCODER_THREADS=0); the int8 figure is in the quantize benchmark",
+        ],
+      },
       {
         name: 'image-encoder-throughput',
         baseline: 'bare onnxruntime session, batch 8',
