@@ -12,6 +12,7 @@ import {
   uniformTargets,
   xpoolFrameIndices,
 } from '../src/sampling-plan.ts';
+import { keyframeReach, keyframesCoverage, precisionDecoderOptions } from '../src/sampling-precision.ts';
 
 function hd(duration: number, overrides: Partial<PlanInput> = {}): PlanInput {
   return {
@@ -122,5 +123,32 @@ describe('mapping decoded frames to targets', () => {
 
   it('takes the nearest frame for keyframes', () => {
     expect(nearestFrames([0.04, 0.9, 1.54, 9], frames)).toEqual([0, 3, 3, 4]);
+  });
+});
+
+describe('precision decoder options', () => {
+  it('skips per codec only what the probe found safe, never bidir, and nothing for exact or keyframes', () => {
+    expect(precisionDecoderOptions('fast', 'h264')).toEqual([
+      '-skip_frame',
+      'noref',
+      '-skip_loop_filter',
+      'all',
+    ]);
+    expect(precisionDecoderOptions('fast', 'hevc')).toEqual(['-skip_frame', 'noref']);
+    expect(precisionDecoderOptions('fast', 'vp9')).toEqual([]);
+    expect(precisionDecoderOptions('fast', 'av1')).toEqual([]);
+    for (const codec of ['h264', 'hevc', 'mpeg2video', 'mpeg1video', 'mpeg4', 'vp9', 'av1']) {
+      expect(precisionDecoderOptions('fast', codec)).not.toContain('bidir');
+      expect(precisionDecoderOptions('exact', codec)).toEqual([]);
+      expect(precisionDecoderOptions('keyframes', codec)).toEqual([]);
+    }
+  });
+
+  it('lets each target keep a keyframe of its own within half the target spacing', () => {
+    expect(keyframeReach([1, 3, 5], 6)).toBe(1);
+    expect(keyframesCoverage([1, 3, 5], [0.5, 3, 5.8], 1)).toMatchObject({ covered: true, served: 3 });
+    // Two targets on one keyframe, or one too far: not covered.
+    expect(keyframesCoverage([1, 3, 5], [2, 2, 5], 1)).toMatchObject({ covered: false, served: 2 });
+    expect(keyframesCoverage([1, 3, 5], [1, 3, 7], 1)).toMatchObject({ covered: false, worst: 2 });
   });
 });
