@@ -586,8 +586,23 @@ async function sampleWith(
     if (precision === 'keyframes' && options.plan === undefined) {
       const reach = keyframeReach(targets, info.duration ?? 0);
       const gop = keyframeInterval(info);
-      // Keyframes known to be sparser than the targets: decoding them would only show it.
-      if (gop !== undefined && gop > 2 * reach + 1e-6) {
+      // Keyframes known from the probe's scan (all of them, when it reached the last target), or their
+      // spacing, show too few for the targets: decoding them would only show it again.
+      const scanned = info.keyframes.length > 0 && info.scannedUntil >= Math.max(...targets);
+      const known = scanned
+        ? keyframesCoverage(
+            targets,
+            targets.map((t) => nearestOf(info.keyframes, t)),
+            reach,
+          )
+        : undefined;
+      if (known && !known.covered) {
+        warnings.push(
+          `only ${known.served} of ${known.targets} targets have a keyframe of their own within ${reach.toFixed(1)} s (the farthest is ${known.worst.toFixed(1)} s away): sampled at fast precision instead`,
+        );
+        return decode('fast');
+      }
+      if (!known && gop !== undefined && gop > 2 * reach + 1e-6) {
         warnings.push(
           `keyframes every ${gop.toFixed(1)} s cannot give each of ${new Set(targets).size} targets ${(2 * reach).toFixed(1)} s apart a keyframe of its own: sampled at fast precision instead`,
         );
@@ -708,6 +723,13 @@ async function sampleWith(
     target: targets[i]!,
   }));
   return { info, frames, plan, precision, redecoded, targets, warnings };
+}
+
+/** The value of `sorted` nearest to `t` (ties to the earlier). */
+function nearestOf(sorted: number[], t: number): number {
+  let best = sorted[0]!;
+  for (const k of sorted) if (Math.abs(k - t) < Math.abs(best - t)) best = k;
+  return best;
 }
 
 /** Ascending unique targets, each moved `tolerance` earlier: "the first frame at or after target − ½ frame". */
