@@ -116,6 +116,8 @@ async function run(spec: PassSpec): Promise<PassOutput> {
     REEL_SWEEP_CRON: NEVER,
     REEL_UPKEEP_CRON: NEVER,
     ...(process.env.REEL_REDIS_URL ? { REEL_REDIS_URL: process.env.REEL_REDIS_URL } : {}),
+    // An encoder setting to compare, given to the bench (older trees ignore it).
+    ...(process.env.REEL_ENCODER_THREADS ? { REEL_ENCODER_THREADS: process.env.REEL_ENCODER_THREADS } : {}),
     ...spec.env,
   };
   const config = loadConfig(env, spec.dataDir);
