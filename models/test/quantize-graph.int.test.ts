@@ -205,16 +205,19 @@ describe('quantizeGraph (real onnxruntime-node)', () => {
 });
 
 describe('quantizeWeights', () => {
-  it('quantizes each column symmetrically to int8 within half a step, all-zero columns to scale 1', () => {
+  it('quantizes each column symmetrically to 7 bits within half a step, all-zero columns to scale 1', () => {
     const inputs = 50;
     const outputs = 4;
     const weights = randomFloats(inputs * outputs, 21, 1);
     for (let k = 0; k < inputs; k++) weights[k * outputs + 3] = 0;
     weights[7 * outputs + 1] = 5; // one large value sets column 1's scale
     const { values, scales } = quantizeWeights(weights, inputs, outputs, 2);
-    expect(scales[1]).toBeCloseTo((5 / 127) * 2, 6);
+    // 7 bits (WEIGHT_QMAX 63): full-range int8 weights overflow onnxruntime's int16 pair sums on CPUs
+    // without VNNI, and this suite failed on an AVX2-only machine with them.
+    expect(scales[1]).toBeCloseTo((5 / 63) * 2, 6);
     expect(scales[3]).toBe(2);
-    expect(values[7 * outputs + 1]).toBe(127);
+    expect(values[7 * outputs + 1]).toBe(63);
+    expect(Math.max(...values.map(Math.abs))).toBeLessThanOrEqual(63);
     for (let k = 0; k < inputs; k++) {
       for (let n = 0; n < outputs; n++) {
         const step = scales[n]! / 2; // scales include the factor 2

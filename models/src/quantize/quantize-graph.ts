@@ -6,8 +6,8 @@
  *   MatMulInteger(x_q, W_q int8 [K,N], x_zero_point) → int32
  *   Cast(float) · (x_scale × w_scale[N]) (+ bias)
  *
- * with weights quantized symmetrically per output channel (column n: scale = max|W[:,n]| / 127, zero
- * point 0). Activations are quantized per tensor, on the fly, at every run. onnxruntime's optimizer
+ * with weights quantized symmetrically per output channel to 7 bits (column n: scale = max|W[:,n]| / 63,
+ * zero point 0; see {@link WEIGHT_QMAX}). Activations are quantized per tensor, on the fly, at every run. onnxruntime's optimizer
  * ('extended' level and up) fuses that pattern into its `DynamicQuantizeMatMul` kernel, which uses
  * AVX-512 VNNI / AVX-VNNI where the CPU has them. The `dynamic-quantize-matmul` format writes the fused
  * com.microsoft op directly instead.
@@ -146,7 +146,16 @@ function transpose2d(data: Float32Array, rows: number, cols: number): Float32Arr
 }
 
 /**
- * Symmetric per-column int8 quantization of W [K, N]: q = round(W / s), s[n] = max|W[:,n]| / 127
+ * Largest weight magnitude written: 7 bits, not 8 (onnxruntime's `reduce_range`). On x86 CPUs without
+ * VNNI (AVX2 only), onnxruntime's u8×s8 kernels add pairs of products in int16 with saturation
+ * (`vpmaddubsw`): with full-range weights the sums overflow and the outputs come out wrong (relative error
+ * 0.2-0.27, embeddings at cosine 0.72 to fp32 on an AMD EPYC with AVX2 only, where a VNNI machine gave
+ * ≥ 0.99). 255 × 63 × 2 fits in int16, so the same files are right on every CPU.
+ */
+export const WEIGHT_QMAX = 63;
+
+/**
+ * Symmetric per-column int8 quantization of W [K, N]: q = round(W / s), s[n] = max|W[:,n]| / WEIGHT_QMAX
  * (1 for an all-zero column), so the dequantized weight is q·s. `scale` multiplies every s (Gemm's alpha).
  */
 export function quantizeWeights(
@@ -166,7 +175,7 @@ export function quantizeWeights(
   const scales = new Float32Array(outputs);
   const inverse = new Float32Array(outputs);
   for (let n = 0; n < outputs; n++) {
-    const s = max[n]! > 0 ? max[n]! / 127 : 1;
+    const s = max[n]! > 0 ? max[n]! / WEIGHT_QMAX : 1;
     scales[n] = s * scale;
     inverse[n] = 1 / s;
   }
@@ -175,7 +184,7 @@ export function quantizeWeights(
     const row = k * outputs;
     for (let n = 0; n < outputs; n++) {
       const q = Math.round(weights[row + n]! * inverse[n]!);
-      values[row + n] = q > 127 ? 127 : q < -127 ? -127 : q;
+      values[row + n] = q > WEIGHT_QMAX ? WEIGHT_QMAX : q < -WEIGHT_QMAX ? -WEIGHT_QMAX : q;
     }
   }
   return { values, scales };
