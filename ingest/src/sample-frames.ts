@@ -692,7 +692,14 @@ async function sampleWith(
     // A run of unreferenced frames longer than one (B-frames without a pyramid) moves a target further
     // than `fast` promises: those targets are decoded again, exactly, and their frames join the others.
     const limit = promisedOffset('fast', info);
-    const late = targets.filter((t, i) => outcome.frames[picks[i]!]!.pts - t > limit + 1e-6);
+    // So are targets that skipping left sharing a frame with a neighbour (a short video, whose
+    // targets lie closer than the frames fast skipped): exact gives them frames of their own.
+    const late = targets.filter(
+      (t, i) =>
+        outcome.frames[picks[i]!]!.pts - t > limit + 1e-6 ||
+        (i > 0 && picks[i] === picks[i - 1] && t !== targets[i - 1]) ||
+        (i + 1 < targets.length && picks[i] === picks[i + 1] && t !== targets[i + 1]),
+    );
     if (late.length > 0) {
       const again = await decodeTargets(
         info.seekable ? 'seek' : 'single-pass',

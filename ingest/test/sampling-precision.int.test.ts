@@ -269,3 +269,28 @@ describe('keyframes precision', () => {
     60_000,
   );
 });
+
+describe('fast precision on a video shorter than its targets need', () => {
+  it('gives every target the frame exact would when skipping left two targets on one frame', async () => {
+    // 2 s at 8 fps with B-frames: 16 frames for 12 targets, closer together than the frames fast skips.
+    ffmpeg([
+      '-f',
+      'lavfi',
+      '-i',
+      'testsrc2=size=96x72:rate=8:duration=2',
+      '-c:v',
+      'libx264',
+      '-preset',
+      'veryfast',
+      '-pix_fmt',
+      'yuv420p',
+      file('short.mp4'),
+    ]);
+    const exact = await sampleVideo(file('short.mp4'), { ...base, precision: 'exact', strategy: uniform });
+    const fast = await sampleVideo(file('short.mp4'), { ...base, precision: 'fast', strategy: uniform });
+    expect(new Set(fast.frames.map((f) => f.timestamp)).size).toBe(
+      new Set(exact.frames.map((f) => f.timestamp)).size,
+    );
+    expect(fast.warnings).toEqual(exact.warnings);
+  }, 60_000);
+});
