@@ -33,5 +33,5 @@ export {
   sampleVideo,
 } from './sample-frames.ts';
 export { type DecodePlan, type SamplingStrategy, xpoolFrameIndices } from './sampling-plan.ts';
-export { SAMPLING_PRECISIONS, type SamplingPrecision } from './sampling-precision.ts';
+export { isSamplingPrecision, SAMPLING_PRECISIONS, type SamplingPrecision } from './sampling-precision.ts';
 export type { VideoInfo, VideoStreamSummary } from './video-info.ts';

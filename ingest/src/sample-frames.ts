@@ -37,6 +37,7 @@ import {
   seekChunks,
   seekInputsPerProcess,
   singlePassThreads,
+  type Timed,
   uniformTargets,
 } from './sampling-plan.ts';
 import {
@@ -392,9 +393,8 @@ async function decodeTargets(
       await runSpec((filters) => singlePassCommand(info.file, info.streamIndex, targets, filters, decode)),
     );
   }
-  frames.sort((a, b) => a.pts - b.pts);
   return {
-    frames: frames.filter((f, i) => i === 0 || f.pts !== frames[i - 1]!.pts),
+    frames: byTime(frames),
     ok: outcomes.every((o) => o.ok),
     stderrTail: outcomes.flatMap((o) => o.stderrTail).slice(-12),
     errorLines: outcomes.reduce((sum, o) => sum + o.errorLines, 0),
@@ -589,20 +589,17 @@ async function sampleWith(
       // Keyframes known from the probe's scan (all of them, when it reached the last target), or their
       // spacing, show too few for the targets: decoding them would only show it again.
       const scanned = info.keyframes.length > 0 && info.scannedUntil >= Math.max(...targets);
-      const known = scanned
-        ? keyframesCoverage(
-            targets,
-            targets.map((t) => nearestOf(info.keyframes, t)),
-            reach,
-          )
-        : undefined;
-      if (known && !known.covered) {
-        warnings.push(
-          `only ${known.served} of ${known.targets} targets have a keyframe of their own within ${reach.toFixed(1)} s (the farthest is ${known.worst.toFixed(1)} s away): sampled at fast precision instead`,
+      if (scanned) {
+        const uncovered = uncoveredWarning(
+          targets,
+          info.keyframes.map((pts) => ({ pts })),
+          reach,
         );
-        return decode('fast');
-      }
-      if (!known && gop !== undefined && gop > 2 * reach + 1e-6) {
+        if (uncovered) {
+          warnings.push(uncovered);
+          return decode('fast');
+        }
+      } else if (gop !== undefined && gop > 2 * reach + 1e-6) {
         warnings.push(
           `keyframes every ${gop.toFixed(1)} s cannot give each of ${new Set(targets).size} targets ${(2 * reach).toFixed(1)} s apart a keyframe of its own: sampled at fast precision instead`,
         );
@@ -627,13 +624,9 @@ async function sampleWith(
       previews,
     );
     if (precision === 'keyframes' && options.plan === undefined && outcome.frames.length > 0) {
-      const reach = keyframeReach(targets, info.duration ?? 0);
-      const chosen = nearestFrames(targets, outcome.frames).map((i) => outcome.frames[i]!.pts);
-      const coverage = keyframesCoverage(targets, chosen, reach);
-      if (!coverage.covered) {
-        warnings.push(
-          `only ${coverage.served} of ${coverage.targets} targets have a keyframe of their own within ${reach.toFixed(1)} s (the farthest is ${coverage.worst.toFixed(1)} s away): sampled at fast precision instead`,
-        );
+      const uncovered = uncoveredWarning(targets, outcome.frames, keyframeReach(targets, info.duration ?? 0));
+      if (uncovered) {
+        warnings.push(uncovered);
         return decode('fast');
       }
     }
@@ -710,8 +703,7 @@ async function sampleWith(
         options,
         previews,
       );
-      const merged = [...outcome.frames, ...again.frames].sort((a, b) => a.pts - b.pts);
-      outcome = { ...outcome, frames: merged.filter((f, i) => i === 0 || f.pts !== merged[i - 1]!.pts) };
+      outcome = { ...outcome, frames: byTime([...outcome.frames, ...again.frames]) };
       picks = pick(plan, targets, outcome.frames, tolerance);
       redecoded = new Set(late).size;
     }
@@ -732,11 +724,21 @@ async function sampleWith(
   return { info, frames, plan, precision, redecoded, targets, warnings };
 }
 
-/** The value of `sorted` nearest to `t` (ties to the earlier). */
-function nearestOf(sorted: number[], t: number): number {
-  let best = sorted[0]!;
-  for (const k of sorted) if (Math.abs(k - t) < Math.abs(best - t)) best = k;
-  return best;
+/**
+ * Why keyframes at `keyframes` (ascending) do not cover `targets` (see {@link keyframesCoverage}), as the
+ * warning of the fallback to `fast`; undefined when they do.
+ */
+function uncoveredWarning(targets: number[], keyframes: Timed[], reach: number): string | undefined {
+  const chosen = nearestFrames(targets, keyframes).map((i) => keyframes[i]!.pts);
+  const coverage = keyframesCoverage(targets, chosen, reach);
+  if (coverage.covered) return undefined;
+  return `only ${coverage.served} of ${coverage.targets} targets have a keyframe of their own within ${reach.toFixed(1)} s (the farthest is ${coverage.worst.toFixed(1)} s away): sampled at fast precision instead`;
+}
+
+/** Frames in time order, one per timestamp. */
+function byTime(frames: Decoded[]): Decoded[] {
+  const sorted = [...frames].sort((a, b) => a.pts - b.pts);
+  return sorted.filter((f, i) => i === 0 || f.pts !== sorted[i - 1]!.pts);
 }
 
 /** Ascending unique targets, each moved `tolerance` earlier: "the first frame at or after target − ½ frame". */

@@ -16,6 +16,11 @@ import type { VideoInfo } from './video-info.ts';
 export const SAMPLING_PRECISIONS = ['exact', 'fast', 'keyframes'] as const;
 export type SamplingPrecision = (typeof SAMPLING_PRECISIONS)[number];
 
+/** True for a precision reel knows (a value from a form, a job payload or a config file). */
+export function isSamplingPrecision(value: unknown): value is SamplingPrecision {
+  return (SAMPLING_PRECISIONS as readonly unknown[]).includes(value);
+}
+
 /**
  * Decoder options `fast` may pass per codec (ffprobe's codec name), from `scripts/decode-flags-probe.ts`
  * on Debian's ffmpeg 5.1 (12 targets, each frame compared with the exact decode of the same timestamp):

@@ -4,7 +4,7 @@
  */
 
 import type { VideoFilters, VideoRecord } from '@reel/index';
-import { SAMPLING_PRECISIONS, type SamplingPrecision } from '@reel/ingest';
+import { isSamplingPrecision, SAMPLING_PRECISIONS, type SamplingPrecision } from '@reel/ingest';
 import { clientBatchId, type SubmitBatchResult } from '@reel/workers';
 import { type Static, Type } from 'typebox';
 import { HttpProblem } from './problem.ts';
@@ -181,7 +181,7 @@ export const SamplingPrecisionSchema = Type.Union(
 /** A multipart form's `precision` field, checked as the JSON schema would. */
 export function samplingPrecisionField(value: string): SamplingPrecision {
   const trimmed = value.trim();
-  if ((SAMPLING_PRECISIONS as readonly string[]).includes(trimmed)) return trimmed as SamplingPrecision;
+  if (isSamplingPrecision(trimmed)) return trimmed;
   throw new HttpProblem(
     400,
     'VALIDATION_FAILED',

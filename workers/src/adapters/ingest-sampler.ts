@@ -21,6 +21,7 @@ import { isReelError, type ReelConfig, ReelError } from '@reel/infra';
 import {
   type FrameGeometry,
   IngestErrorCode,
+  isSamplingPrecision,
   readSubtitleTracks,
   SAMPLING_PRECISIONS,
   type SamplingPrecision,
@@ -65,7 +66,7 @@ export function checkedPrecision(
   name: string,
 ): SamplingPrecision {
   if (asked === undefined) return configured;
-  if ((SAMPLING_PRECISIONS as readonly string[]).includes(asked)) return asked as SamplingPrecision;
+  if (isSamplingPrecision(asked)) return asked;
   throw new ReelError(
     IngestErrorCode.INGEST_OPTIONS_INVALID,
     `${name}: sampling precision ${JSON.stringify(asked).slice(0, 40)} is not one of ${SAMPLING_PRECISIONS.join(', ')}`,
