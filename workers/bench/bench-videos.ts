@@ -84,9 +84,22 @@ export async function benchVideos(spec: BenchVideoSpec): Promise<BenchVideoSet> 
   mkdirSync(spec.dir, { recursive: true });
   const first = spec.firstIndex ?? 0;
   const files = Array.from({ length: spec.count }, (_, i) => path.join(spec.dir, fileName(spec, first + i)));
-  const missing = files
-    .map((file, i) => ({ file, index: first + i }))
-    .filter(({ file }) => !existsSync(file));
+  const made = await makeMissing(
+    files.map((file, i) => ({ file, index: first + i })),
+    (index, file) => generate(spec, index, file),
+  );
+  return { files, ...made };
+}
+
+/**
+ * Makes the files of `wanted` that do not exist yet with `make`, as many at once as there are cores;
+ * returns how many it made and the wall seconds it took.
+ */
+export async function makeMissing(
+  wanted: { file: string; index: number }[],
+  make: (index: number, file: string) => Promise<void>,
+): Promise<{ generated: number; generationSeconds: number }> {
+  const missing = wanted.filter(({ file }) => !existsSync(file));
   const started = performance.now();
   const lanes = Math.max(1, Math.min(os.availableParallelism(), missing.length));
   let next = 0;
@@ -94,9 +107,9 @@ export async function benchVideos(spec: BenchVideoSpec): Promise<BenchVideoSet> 
     Array.from({ length: lanes }, async () => {
       while (next < missing.length) {
         const item = missing[next++]!;
-        await generate(spec, item.index, item.file);
+        await make(item.index, item.file);
       }
     }),
   );
-  return { files, generated: missing.length, generationSeconds: (performance.now() - started) / 1000 };
+  return { generated: missing.length, generationSeconds: (performance.now() - started) / 1000 };
 }

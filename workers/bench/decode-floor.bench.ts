@@ -62,6 +62,7 @@
  *    decode CPU per video + the bare encoder's CPU for 12 frames), goal ≤ 1.2; videos/min now-fast ÷
  *    today, goal ≥ 1.5; and the encoder's CPU per frame in the pipeline ÷ bare.
  */
+
 import { execFile, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, renameSync, rmSync } from 'node:fs';
@@ -72,11 +73,11 @@ import { type Benchmark, type BenchReport, type BenchRow, loadConfig, type ReelC
 import { type SampleVideoOptions, type SampleVideoResult, sampleVideo } from '@reel/ingest';
 import { cpuSessionOptions } from '@reel/models';
 import { decoderThreads } from '../src/adapters/ingest-sampler.ts';
-import { createRedisConnection, scanKeys } from '../src/adapters/redis.ts';
 import { STAGES } from '../src/jobs.ts';
 import { encoderThreads } from '../src/pipeline.ts';
 import { benchModel } from './bench-model.ts';
-import { benchVideos } from './bench-videos.ts';
+import { deleteKeys } from './bench-redis.ts';
+import { benchVideos, makeMissing } from './bench-videos.ts';
 import { BATCH, bareEncoder, type EncoderRun, reapedChildrenSeconds, type ThreadGroup } from './cpu-usage.ts';
 import type { PassOutput, PassSpec } from './pipeline-pass.ts';
 
@@ -191,19 +192,11 @@ async function realisticVideos(
 ): Promise<{ files: string[]; generated: number; generationSeconds: number }> {
   mkdirSync(REALISTIC_DIR, { recursive: true });
   const files = Array.from({ length: count }, (_, i) => path.join(REALISTIC_DIR, realisticName(recipe, i)));
-  const missing = files.map((file, index) => ({ file, index })).filter(({ file }) => !existsSync(file));
-  const started = performance.now();
-  let next = 0;
-  const lanes = Math.max(1, Math.min(os.availableParallelism(), missing.length));
-  await Promise.all(
-    Array.from({ length: lanes }, async () => {
-      while (next < missing.length) {
-        const item = missing[next++]!;
-        await makeRealistic(recipe, item.index, item.file);
-      }
-    }),
+  const made = await makeMissing(
+    files.map((file, index) => ({ file, index })),
+    (index, file) => makeRealistic(recipe, index, file),
   );
-  return { files, generated: missing.length, generationSeconds: (performance.now() - started) / 1000 };
+  return { files, ...made };
 }
 
 /** The baseline worktree at 6acd0ab with its own node_modules, made when missing. */
@@ -366,17 +359,6 @@ function decodeFigures(samples: DecodeSample[][]): DecodeFigures {
 interface Pass extends PassOutput {
   variant: Variant;
   set: string;
-}
-
-async function deleteKeys(redisUrl: string, prefix: string): Promise<number> {
-  const redis = createRedisConnection(redisUrl);
-  try {
-    const keys = await scanKeys(redis, `${prefix}:*`);
-    for (let i = 0; i < keys.length; i += 500) await redis.del(...keys.slice(i, i + 500));
-    return keys.length;
-  } finally {
-    redis.disconnect();
-  }
 }
 
 /** Runs pipeline-pass.ts with `node` on `script`, returns its JSON line. */

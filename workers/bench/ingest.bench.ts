@@ -34,6 +34,7 @@
  * with its int8 copies beside it (bench-model.ts; quantizing takes 10-30 s, timed apart). The data
  * folders and the Redis keys of the run are removed after it.
  */
+
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import os from 'node:os';
@@ -48,11 +49,11 @@ import {
   type ReelConfig,
 } from '@reel/infra';
 import { cpuSessionOptions, readCalibration } from '@reel/models';
-import { createRedisConnection, scanKeys } from '../src/adapters/redis.ts';
 import type { BatchStatus } from '../src/batch-progress.ts';
 import { QueueName, STAGES } from '../src/jobs.ts';
 import { type Pipeline, type RunningWorker, startPipelineWorker } from '../src/pipeline.ts';
 import { benchInt8Copies, benchModel } from './bench-model.ts';
+import { deleteKeys } from './bench-redis.ts';
 import { benchVideos } from './bench-videos.ts';
 import {
   addWindows,
@@ -106,17 +107,6 @@ async function finished(
       );
     }
     await sleep(250);
-  }
-}
-
-async function deleteKeys(redisUrl: string, prefix: string): Promise<number> {
-  const redis = createRedisConnection(redisUrl);
-  try {
-    const keys = await scanKeys(redis, `${prefix}:*`);
-    for (let i = 0; i < keys.length; i += 500) await redis.del(...keys.slice(i, i + 500));
-    return keys.length;
-  } finally {
-    redis.disconnect();
   }
 }
 
