@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -44,5 +44,32 @@ describe('FrameSpool', () => {
     });
     writeFileSync(path.join(spool.videoDir('v2'), 'frames.bin'), new Uint8Array(5));
     expect(await spool.readFrames('v2')).toBeUndefined();
+  });
+
+  it("reads the frames' metadata without their pixels, and treats a malformed one as missing", async () => {
+    const spool = new FrameSpool(mkdtempSync(path.join(tmpdir(), 'reel-spool-')));
+    await spool.writeFrames('v3', {
+      width: 2,
+      height: 2,
+      timestamps: [0, 1],
+      thumbnails: ['t0', 't1'],
+      durationSeconds: 2,
+      warnings: ['w'],
+      data: new Uint8Array(24),
+    });
+    rmSync(path.join(spool.videoDir('v3'), 'frames.bin'));
+    expect(await spool.readFrames('v3')).toBeUndefined();
+    expect(await spool.readFrameMeta('v3')).toEqual({
+      width: 2,
+      height: 2,
+      timestamps: [0, 1],
+      thumbnails: ['t0', 't1'],
+      durationSeconds: 2,
+      warnings: ['w'],
+    });
+    writeFileSync(path.join(spool.videoDir('v3'), 'frames.json'), '{"width":2}');
+    expect(await spool.readFrameMeta('v3')).toBeUndefined();
+    writeFileSync(path.join(spool.videoDir('v3'), 'frames.json'), '{"width":');
+    expect(await spool.readFrameMeta('v3')).toBeUndefined();
   });
 });

@@ -62,15 +62,28 @@ export class FrameSpool {
 
   /** Undefined when the frames are not there (the ingest stage must run again). */
   async readFrames(videoId: string): Promise<SpooledFrames | undefined> {
-    const dir = this.videoDir(videoId);
+    const meta = await this.readFrameMeta(videoId);
+    if (!meta) return undefined;
     try {
-      const meta = JSON.parse(await readFile(path.join(dir, 'frames.json'), 'utf8')) as Omit<
-        SpooledFrames,
-        'data'
-      >;
-      const data = new Uint8Array(await readFile(path.join(dir, 'frames.bin')));
+      // A view, not a copy: a file this size gets a buffer of its own (never a slice of Buffer's pool).
+      const bytes = await readFile(path.join(this.videoDir(videoId), 'frames.bin'));
+      const data = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
       if (data.length !== meta.width * meta.height * 3 * meta.timestamps.length) return undefined;
       return { ...meta, data };
+    } catch {
+      return undefined;
+    }
+  }
+
+  /**
+   * What the frames file says of the frames, without their pixels (what the index stage needs);
+   * undefined when it is not there or not readable.
+   */
+  async readFrameMeta(videoId: string): Promise<Omit<SpooledFrames, 'data'> | undefined> {
+    try {
+      const text = await readFile(path.join(this.videoDir(videoId), 'frames.json'), 'utf8');
+      const meta = JSON.parse(text) as Omit<SpooledFrames, 'data'>;
+      return Array.isArray(meta.timestamps) && Array.isArray(meta.thumbnails) ? meta : undefined;
     } catch {
       return undefined;
     }

@@ -260,7 +260,8 @@ export async function indexVideo(
   if (skip) return skip;
   const before = await recordOf(data, deps);
   if (isSkip(before)) return before;
-  const spooled = await framesFor(data, deps, signal);
+  // The frames' times, thumbnails and duration; their pixels only if the embeddings must be made again.
+  const spooled = (await deps.spool.readFrameMeta(data.videoId)) ?? (await ingestVideo(data, deps, signal));
   if (isSkip(spooled)) return spooled;
   const embeddings =
     (await deps.spool.readEmbeddings(data.videoId, data.model.fingerprint)) ??
