@@ -87,6 +87,30 @@ describe('ClipImageEncoder', () => {
     await encoder.close();
   });
 
+  test('with transfer, a whole-buffer batch goes without a copy (the buffer is detached) and gives the same vectors', async () => {
+    const model = visionModel({ size: SIZE, dim: DIM, seed: 24 });
+    const encoder = await ClipImageEncoder.create(pool, writeModel(dir, 'transfer.onnx', model.bytes), {
+      maxBatch: 8,
+    });
+    const data = randomFloats(5 * PER_IMAGE, 41);
+    const expected = visionReference(data, 5, model.weights, DIM);
+    const given = data.slice();
+    expectVectors(
+      await encoder.encode({ data: given, dims: [5, 3, SIZE, SIZE] }, { transfer: true }),
+      expected,
+    );
+    expect(given.length).toBe(0);
+    // Several batches are views of one buffer: each is copied, and the caller's data stays whole.
+    const many = randomFloats(11 * PER_IMAGE, 42);
+    const kept = many.slice();
+    expectVectors(
+      await encoder.encode({ data: many, dims: [11, 3, SIZE, SIZE] }, { transfer: true }),
+      visionReference(kept, 11, model.weights, DIM),
+    );
+    expect(many).toEqual(kept);
+    await encoder.close();
+  });
+
   test('a dynamically quantized export (uint8 weights, MatMulInteger) works the same way', async () => {
     const model = visionModel({ size: SIZE, dim: DIM, seed: 22, quantized: true });
     const file = writeModel(dir, 'vision_model_quantized.onnx', model.bytes);

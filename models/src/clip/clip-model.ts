@@ -235,7 +235,17 @@ export class ClipModel {
   /** One L2-normalised embedding per image (encoded bytes, a file path, or a raw RGB frame), in order. */
   async encodeImages(inputs: readonly PreprocessInput[]): Promise<Float32Array[]> {
     if (inputs.length === 0) return [];
-    return this.imageEncoder.encode(await this.preprocessor.preprocessBatch(inputs));
+    // One tensor per model batch, each handed to the pool without a copy (nothing else holds it).
+    const batch = this.imageEncoder.maxBatch;
+    const parts = await Promise.all(
+      Array.from({ length: Math.ceil(inputs.length / batch) }, async (_, k) =>
+        this.imageEncoder.encode(
+          await this.preprocessor.preprocessBatch(inputs.slice(k * batch, (k + 1) * batch)),
+          { transfer: true },
+        ),
+      ),
+    );
+    return parts.flat();
   }
 
   /** Unloads both encoders from the pool (the pool itself belongs to the caller). */

@@ -381,8 +381,10 @@ export class ClipImageEncoder {
    * Embeds `pixels.dims[0]` images (float32 [n, 3, H, W]) in batches of {@link maxBatch}, all sent to the
    * pool at once; returns one unit-length Float32Array of {@link dim} floats per image, in input order.
    * `INFERENCE_FAILED` (model file and dims in the message) when the dims don't fit the model.
+   * With `transfer` the caller gives `pixels.data` up: a batch that is the whole buffer goes to the
+   * pool without a copy and leaves it detached (see {@link RunOptions.transfer}).
    */
-  async encode(pixels: PixelBatch): Promise<Float32Array[]> {
+  async encode(pixels: PixelBatch, options: { transfer?: boolean } = {}): Promise<Float32Array[]> {
     const dims = [...pixels.dims];
     const [n, c, h, w] = dims;
     const valid = dims.length === 4 && dims.every((d) => Number.isInteger(d) && d >= 0);
@@ -406,7 +408,10 @@ export class ClipImageEncoder {
           data = padded;
         }
         const feeds: TensorMap = { [this.input.name]: { type: 'float32', data, dims: [feedRows, c, h, w] } };
-        const out = await this.pool.run(this.handle, feeds, { outputs: [this.output.name] });
+        const out = await this.pool.run(this.handle, feeds, {
+          outputs: [this.output.name],
+          ...(options.transfer ? { transfer: true } : {}),
+        });
         return normalisedRows(this.file, out[this.output.name], this.output.name, rows);
       }),
     );
