@@ -30,7 +30,7 @@ export interface FfmpegCommandSpec {
 }
 
 /**
- * Each sampled frame also written as a PNG at the video's display aspect (what a person sees, not the
+ * Each sampled frame also written as an image at the video's display aspect (what a person sees, not the
  * model's square crop): longest side `maxSide` (never enlarged), square pixels. Files are `pattern` with
  * `%06d` replaced by the frame's position in ffmpeg's output, from 0.
  */
@@ -38,7 +38,18 @@ export interface PreviewOutput {
   maxSide: number;
   /** Absolute path with one `%06d`, in a folder the caller owns. */
   pattern: string;
+  /**
+   * `png` (default): lossless rgb24, for a caller that makes its own images from it. `webp`: lossy WebP
+   * by ffmpeg's libwebp (the caller checked ffmpeg has it), already the thumbnail: see {@link PREVIEW_WEBP}.
+   */
+  format?: 'png' | 'webp';
 }
+
+/**
+ * The WebP previews' encoder settings, those of reel's thumbnails (ingest's `adapters/thumbnails.ts`):
+ * quality 75, method 2. Straight from the decoder's YUV: no rgb24 round trip, no PNG written and read.
+ */
+export const PREVIEW_WEBP = { quality: 75, method: 2 } as const;
 
 /** Geometry and clean-up every sampled frame gets inside ffmpeg. */
 /**
@@ -181,9 +192,10 @@ export function frameFilters({ size, deinterlace, geometry }: FrameFilterOptions
 
 /**
  * The preview's geometry: the display aspect (`iw*sar` by `ih`) kept, the longest side at most `maxSide`
- * and never enlarged, even sides, square pixels, rgb24 (PNG's own pixels, converted once by ffmpeg).
+ * and never enlarged, even sides, square pixels; rgb24 for PNG (its own pixels, converted once by ffmpeg),
+ * yuv420p for WebP (what libwebp encodes: 4:2:0 at 8 bits whatever the video is).
  */
-export function previewFilters(maxSide: number): string[] {
+export function previewFilters(maxSide: number, format: PreviewOutput['format'] = 'png'): string[] {
   const m = String(maxSide);
   const landscape = 'gte(iw*sar,ih)';
   const long = `if(${landscape},min(${m},iw*sar),min(${m},ih))`;
@@ -192,7 +204,7 @@ export function previewFilters(maxSide: number): string[] {
   return [
     `scale=w='max(2,trunc(${w}/2)*2)':h='max(2,trunc(${h}/2)*2)':flags=bicubic`,
     'setsar=1',
-    'format=rgb24',
+    format === 'webp' ? 'format=yuv420p' : 'format=rgb24',
   ];
 }
 
@@ -215,13 +227,26 @@ function geometryChain(
   const p = `p${labels.tag}`;
   return (
     `${input}${[...before, ...field, 'split=2'].join(',')}[${m}][${p}];` +
-    `[${m}]${model.join(',')}[${labels.out}];[${p}]${previewFilters(frame.preview.maxSide).join(',')}[${labels.previewOut}]`
+    `[${m}]${model.join(',')}[${labels.out}];[${p}]${previewFilters(frame.preview.maxSide, frame.preview.format).join(',')}[${labels.previewOut}]`
   );
 }
 
-/** The second output of a command with a preview: numbered PNGs, as many as the frames (`limit`, when known). */
+/** The second output of a command with a preview: numbered images, as many as the frames (`limit`, when known). */
 function previewSpec(frame: FrameFilterOptions, limit?: number): FfmpegCommandSpec['preview'] {
   if (!frame.preview) return undefined;
+  const codec =
+    frame.preview.format === 'webp'
+      ? [
+          '-c:v',
+          'libwebp',
+          '-lossless',
+          '0',
+          '-quality',
+          String(PREVIEW_WEBP.quality),
+          '-compression_level',
+          String(PREVIEW_WEBP.method),
+        ]
+      : ['-c:v', 'png', '-compression_level', '1'];
   return {
     output: [
       '-map',
@@ -229,10 +254,7 @@ function previewSpec(frame: FrameFilterOptions, limit?: number): FfmpegCommandSp
       '-fps_mode',
       'passthrough',
       ...(limit === undefined ? [] : ['-frames:v', String(limit)]),
-      '-c:v',
-      'png',
-      '-compression_level',
-      '1',
+      ...codec,
       '-start_number',
       '0',
       '-f',

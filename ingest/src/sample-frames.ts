@@ -7,7 +7,7 @@
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
-import { runFrameCommand } from './adapters/ffmpeg.ts';
+import { hasEncoder, runFrameCommand } from './adapters/ffmpeg.ts';
 import { isVideoDemuxer, refusedDemuxer, unsupportedContainerCause } from './containers.ts';
 import { IngestErrorCode, ingestError } from './errors.ts';
 import {
@@ -69,18 +69,26 @@ export interface SampledFrame {
   /** rgb24, row-major H×W×3 (HWC), 0-255. Repeated frames share one array: copy before mutating. */
   data: Uint8Array;
   /**
-   * With {@link SampleVideoOptions.preview}: the same frame as a PNG at the video's display aspect (what a
-   * person sees, where `data` is the model's square crop), for thumbnails. Absent if ffmpeg wrote none.
+   * With {@link SampleVideoOptions.preview}: the same frame as an image at the video's display aspect
+   * (what a person sees, where `data` is the model's square crop), for thumbnails: a PNG, or a WebP when
+   * one was asked for and ffmpeg has libwebp (`previewFormat` says which). Absent if ffmpeg wrote none.
    */
   preview?: Uint8Array;
+  previewFormat?: 'png' | 'webp';
 }
 
 /** Asks {@link sampleVideo} for each frame's {@link SampledFrame.preview} too. */
 export interface PreviewOptions {
   /** Longest side in pixels (never enlarged). */
   maxSide: number;
-  /** Folder for ffmpeg's PNGs while sampling (a private folder inside it, removed before returning). */
+  /** Folder for ffmpeg's images while sampling (a private folder inside it, removed before returning). */
   tmpDir: string;
+  /**
+   * `png` (default): lossless, for callers that make their own images. `webp`: ffmpeg writes the
+   * thumbnail itself (quality 75, method 2: `PREVIEW_WEBP`), sparing the PNG and its decoding; PNG
+   * after all when this ffmpeg has no libwebp encoder.
+   */
+  format?: 'png' | 'webp';
 }
 
 /** Options of {@link sampleVideo}. */
@@ -135,39 +143,49 @@ interface Decoded {
   pts: number;
   data: Uint8Array;
   score: number;
-  /** The PNG ffmpeg wrote for this frame at the display aspect, when a preview was asked for. */
+  /** The image ffmpeg wrote for this frame at the display aspect, when a preview was asked for. */
   previewFile?: string;
 }
 
 /**
  * Where one sampling's previews go: each ffmpeg run gets its own file pattern in a private folder, and
- * the i-th frame a run writes on stdout is its i-th PNG.
+ * the i-th frame a run writes on stdout is its i-th image.
  */
 class PreviewFiles {
   readonly #dir: string;
   readonly #maxSide: number;
+  readonly format: 'png' | 'webp';
   #runs = 0;
 
-  private constructor(dir: string, maxSide: number) {
+  private constructor(dir: string, maxSide: number, format: 'png' | 'webp') {
     this.#dir = dir;
     this.#maxSide = maxSide;
+    this.format = format;
   }
 
-  static async create(options: PreviewOptions): Promise<PreviewFiles> {
+  static async create(options: PreviewOptions, ffmpegPath: string, timeoutMs: number): Promise<PreviewFiles> {
+    const format =
+      options.format === 'webp' && (await hasEncoder(ffmpegPath, 'libwebp', Math.min(timeoutMs, 10_000)))
+        ? 'webp'
+        : 'png';
     await mkdir(options.tmpDir, { recursive: true });
-    return new PreviewFiles(await mkdtemp(path.join(options.tmpDir, 'reel-preview-')), options.maxSide);
+    return new PreviewFiles(
+      await mkdtemp(path.join(options.tmpDir, 'reel-preview-')),
+      options.maxSide,
+      format,
+    );
   }
 
   /** A new run's preview output, and the file of its i-th frame. */
   nextRun(): { output: PreviewOutput; fileOf: (i: number) => string } {
     const prefix = path.join(this.#dir, `run${this.#runs++}-`);
     return {
-      output: { maxSide: this.#maxSide, pattern: `${prefix}%06d.png` },
-      fileOf: (i) => `${prefix}${String(i).padStart(6, '0')}.png`,
+      output: { maxSide: this.#maxSide, pattern: `${prefix}%06d.${this.format}`, format: this.format },
+      fileOf: (i) => `${prefix}${String(i).padStart(6, '0')}.${this.format}`,
     };
   }
 
-  /** The chosen frames' PNGs, read once each (a missing one, from a run that failed midway, is left out). */
+  /** The chosen frames' images, read once each (a missing one, from a run that failed midway, is left out). */
   async read(frames: Decoded[]): Promise<Map<string, Uint8Array>> {
     const read = new Map<string, Uint8Array>();
     for (const file of new Set(frames.map((f) => f.previewFile))) {
@@ -245,7 +263,7 @@ async function run(
   const seekLabels: { k: number; pts: number }[] = [];
   const seekData: Uint8Array[] = [];
   const metas: { pts: number; score: number | undefined }[] = [];
-  // Each frame with its position on stdout: the i-th frame's preview is the run's i-th PNG.
+  // Each frame with its position on stdout: the i-th frame's preview is the run's i-th image.
   const datas: { data: Uint8Array; n: number }[] = [];
   let written = 0;
   const preview = (n: number) => (previewOf ? { previewFile: previewOf(n) } : {});
@@ -459,16 +477,16 @@ async function toSampled(
   size: number,
   previews: PreviewFiles | undefined,
 ): Promise<SampledFrame[]> {
-  const pngs = previews ? await previews.read(chosen) : new Map<string, Uint8Array>();
+  const images = previews ? await previews.read(chosen) : new Map<string, Uint8Array>();
   return chosen.map((f, index) => {
-    const preview = f.previewFile === undefined ? undefined : pngs.get(f.previewFile);
+    const preview = f.previewFile === undefined ? undefined : images.get(f.previewFile);
     return {
       index,
       timestamp: Math.max(0, f.pts),
       width: size,
       height: size,
       data: f.data,
-      ...(preview ? { preview } : {}),
+      ...(preview && previews ? { preview, previewFormat: previews.format } : {}),
     };
   });
 }
@@ -535,7 +553,9 @@ function strategyTargets(info: VideoInfo, strategy: SamplingStrategy): number[] 
  */
 export async function sampleVideo(file: string, options: SampleVideoOptions): Promise<SampleVideoResult> {
   checkOptions(file, options);
-  const previews = options.preview ? await PreviewFiles.create(options.preview) : undefined;
+  const previews = options.preview
+    ? await PreviewFiles.create(options.preview, options.binaries.ffmpegPath, options.timeoutMs)
+    : undefined;
   try {
     return await sampleWith(file, options, previews);
   } finally {

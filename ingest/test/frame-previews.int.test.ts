@@ -3,7 +3,7 @@
  * thumbnails (real ffmpeg and sharp). The model's frame stays the square crop; the preview must show the
  * whole picture, upright, at square pixels, paired with the right model frame whatever the decoding plan.
  */
-import { readdirSync } from 'node:fs';
+import { chmodSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -24,7 +24,10 @@ let dir: string;
 let scratch: string;
 const file = (name: string) => path.join(dir, name);
 
-function sample(
+type Format = 'png' | 'webp';
+
+function sampleAs(
+  format: Format,
   name: string,
   strategy: SampleVideoOptions['strategy'],
   extra: Partial<SampleVideoOptions> = {},
@@ -35,7 +38,7 @@ function sample(
     timeoutMs: 60_000,
     size: 32,
     strategy,
-    preview: { maxSide: 480, tmpDir: scratch },
+    preview: { maxSide: 480, tmpDir: scratch, format },
     ...extra,
   });
 }
@@ -101,10 +104,15 @@ beforeAll(() => {
   ]);
 }, 60_000);
 
-describe('frame previews (real ffmpeg)', () => {
+describe.each<Format>(['png', 'webp'])('frame previews as %s (real ffmpeg)', (format) => {
+  const sample = (...args: Parameters<typeof sampleAs> extends [Format, ...infer R] ? R : never) =>
+    sampleAs(format, ...args);
+
   it('keep a wide video whole at 480 px: its sides, which the model crop drops, are there', async () => {
     const { frames } = await sample('wide.mp4', { kind: 'uniform', count: 2 });
     for (const frame of frames) {
+      expect(frame.previewFormat).toBe(format);
+      expect((await sharp(frame.preview!).metadata()).format).toBe(format);
       const preview = await decoded(frame);
       expect([preview.width, preview.height]).toEqual([480, 200]);
       expect(near(preview.at(5, 100), [255, 0, 0]), 'left edge red').toBe(true);
@@ -169,6 +177,10 @@ describe('frame previews (real ffmpeg)', () => {
     const [wide] = await writeThumbnails(frames, out);
     const meta = await sharp(wide).metadata();
     expect([meta.format, meta.width, meta.height]).toEqual(['webp', 480, 200]);
+    // A WebP preview is the thumbnail already: written as ffmpeg made it, not encoded again.
+    expect(Buffer.compare(readFileSync(wide!), Buffer.from(frames[0]!.preview!)) === 0).toBe(
+      format === 'webp',
+    );
     const [small] = await writeThumbnails(frames, out, { maxSide: 240, prefix: 'small' });
     expect([(await sharp(small).metadata()).width, (await sharp(small).metadata()).height]).toEqual([
       240, 100,
@@ -176,5 +188,31 @@ describe('frame previews (real ffmpeg)', () => {
     const { preview: _, ...cropOnly } = frames[0]!;
     const [crop] = await writeThumbnails([cropOnly], out, { prefix: 'crop' });
     expect([(await sharp(crop).metadata()).width, (await sharp(crop).metadata()).height]).toEqual([32, 32]);
+  });
+});
+
+describe('WebP previews from an ffmpeg without libwebp', () => {
+  it('fall back to PNG, and still become WebP thumbnails', async () => {
+    // The real ffmpeg behind a wrapper whose encoder list lacks libwebp (as some builds do).
+    const bin = tempDir('no-webp');
+    const wrapper = path.join(bin, 'ffmpeg');
+    writeFileSync(
+      wrapper,
+      '#!/bin/sh\nfor a in "$@"; do if [ "$a" = "-encoders" ]; then ffmpeg "$@" | grep -v libwebp; exit 0; fi; done\nexec ffmpeg "$@"\n',
+    );
+    chmodSync(wrapper, 0o755);
+    const { frames } = await sampleAs(
+      'webp',
+      'wide.mp4',
+      { kind: 'uniform', count: 1 },
+      {
+        binaries: { ffmpegPath: wrapper, ffprobePath: 'ffprobe' },
+      },
+    );
+    expect(frames[0]!.previewFormat).toBe('png');
+    expect((await sharp(frames[0]!.preview!).metadata()).format).toBe('png');
+    const [thumb] = await writeThumbnails(frames, tempDir('no-webp-thumbs'));
+    const meta = await sharp(thumb).metadata();
+    expect([meta.format, meta.width, meta.height]).toEqual(['webp', 480, 200]);
   });
 });

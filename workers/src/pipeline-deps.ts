@@ -15,8 +15,9 @@ export interface Frame {
   width: number;
   height: number;
   data: Uint8Array;
-  /** The frame at the video's display aspect (PNG), for its thumbnail; not spooled. */
+  /** The frame at the video's display aspect (PNG or WebP, as `previewFormat` says), for its thumbnail; not spooled. */
   preview?: Uint8Array;
+  previewFormat?: 'png' | 'webp';
 }
 
 /** How a video's frames were sampled (kept in its batch status). */

@@ -64,6 +64,37 @@ export function binaryVersion(binary: string, timeoutMs = 10_000): Promise<Binar
   });
 }
 
+/** What each ffmpeg binary said of its encoders, per path (asked once per process). */
+const encoderLists = new Map<string, Promise<Set<string>>>();
+
+/**
+ * Whether `binary` (ffmpeg) can encode with `encoder` (e.g. `libwebp`), from `ffmpeg -encoders`, asked
+ * once per binary and process. A binary that cannot say (does not run, times out) has none: the caller
+ * takes its fallback, and the real run reports a binary that cannot start.
+ */
+export function hasEncoder(binary: string, encoder: string, timeoutMs = 10_000): Promise<boolean> {
+  let list = encoderLists.get(binary);
+  if (!list) {
+    list = new Promise((resolve) => {
+      execFile(
+        binary,
+        ['-hide_banner', '-encoders'],
+        { timeout: timeoutMs, killSignal: 'SIGKILL', maxBuffer: 4 << 20 },
+        (error, stdout) => {
+          if (error) encoderLists.delete(binary);
+          // Lines such as " V....D libwebp              libwebp WebP image (codec webp)".
+          const names = error
+            ? []
+            : stdout.split('\n').flatMap((line) => /^\s*[VAS][.A-Z]{5}\s+(\S+)/.exec(line)?.[1] ?? []);
+          resolve(new Set(names));
+        },
+      );
+    });
+    encoderLists.set(binary, list);
+  }
+  return list.then((names) => names.has(encoder));
+}
+
 /** Limits and cancellation shared by every call. */
 export interface ProcessOptions {
   binaries: FfmpegBinaries;

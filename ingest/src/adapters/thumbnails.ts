@@ -3,11 +3,13 @@
  * thumbnails for result cards and moments, and lossless PNGs of the frames themselves for `reel frames`.
  * A thumbnail is made from the frame's preview (the same frame at the video's display aspect, written by
  * the same ffmpeg run: see `SampleVideoOptions.preview`), so it shows the whole picture, not the model's
- * square crop; a frame without one falls back to its model crop. Nothing is decoded twice.
+ * square crop; a frame without one falls back to its model crop. Nothing is decoded twice, and a
+ * preview ffmpeg already wrote as the thumbnail (WebP, `PreviewOptions.format`) is not encoded again.
  */
-import { mkdir } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import sharp from 'sharp';
+import { PREVIEW_WEBP } from '../ffmpeg-args.ts';
 import type { SampledFrame } from '../sample-frames.ts';
 
 /**
@@ -22,7 +24,7 @@ export const THUMBNAIL_MAX_SIDE = 480;
  * 5 % larger (6.5 against 6.2 KB); effort 0 saves another 1 ms for files 45 % larger. Thumbnails were
  * the largest CPU cost of ingest outside ffmpeg and the encoder.
  */
-export const THUMBNAIL_WEBP_EFFORT = 2;
+export const THUMBNAIL_WEBP_EFFORT = PREVIEW_WEBP.method;
 
 /** Options of {@link writeThumbnails}. */
 export interface ThumbnailOptions {
@@ -47,8 +49,25 @@ function name(prefix: string, frame: SampledFrame, extension: string): string {
 }
 
 /**
+ * Whether a frame's preview is already its thumbnail: a WebP (ffmpeg wrote it with the thumbnails' own
+ * settings, `PREVIEW_WEBP`) of at most `side` pixels, at the quality and effort asked for.
+ */
+async function previewIsThumbnail(
+  frame: SampledFrame,
+  side: number,
+  options: ThumbnailOptions,
+): Promise<boolean> {
+  if (frame.previewFormat !== 'webp' || !frame.preview) return false;
+  if ((options.quality ?? PREVIEW_WEBP.quality) !== PREVIEW_WEBP.quality) return false;
+  if ((options.effort ?? THUMBNAIL_WEBP_EFFORT) !== PREVIEW_WEBP.method) return false;
+  // The header only (sharp reads no pixels for this).
+  const { format, width = Infinity, height = Infinity } = await sharp(frame.preview).metadata();
+  return format === 'webp' && Math.max(width, height) <= side;
+}
+
+/**
  * Writes one WebP per frame into `dir` (created if missing) as `<prefix>-0000.webp`, … and returns the
- * paths in frame order.
+ * paths in frame order. A preview ffmpeg wrote as WebP at the thumbnails' settings is written as it is.
  */
 export async function writeThumbnails(
   frames: SampledFrame[],
@@ -61,9 +80,17 @@ export async function writeThumbnails(
   const paths: string[] = [];
   for (const frame of frames) {
     const file = path.join(dir, name(prefix, frame, 'webp'));
+    if (await previewIsThumbnail(frame, side, options)) {
+      await writeFile(file, frame.preview!);
+      paths.push(file);
+      continue;
+    }
     await (frame.preview ? sharp(frame.preview) : raw(frame))
       .resize({ width: side, height: side, fit: 'inside', withoutEnlargement: true, kernel: 'lanczos3' })
-      .webp({ quality: options.quality ?? 75, effort: options.effort ?? THUMBNAIL_WEBP_EFFORT })
+      .webp({
+        quality: options.quality ?? PREVIEW_WEBP.quality,
+        effort: options.effort ?? THUMBNAIL_WEBP_EFFORT,
+      })
       .toFile(file);
     paths.push(file);
   }

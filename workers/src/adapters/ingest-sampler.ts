@@ -119,8 +119,9 @@ export class IngestSampler implements VideoSampler {
         timeoutMs: config.ffmpegTimeoutSeconds * 1000,
         decoderThreads: decoderThreads(config),
         precision,
-        // Thumbnails show the whole picture at its aspect, not the model's square crop.
-        preview: { maxSide: THUMBNAIL_MAX_SIDE, tmpDir: config.paths.tmp },
+        // Thumbnails show the whole picture at its aspect, not the model's square crop; ffmpeg writes
+        // them as WebP when it can, so they are not encoded twice.
+        preview: { maxSide: THUMBNAIL_MAX_SIDE, tmpDir: config.paths.tmp, format: 'webp' },
         signal,
       });
       const durationSeconds = result.info.duration ?? result.frames.at(-1)?.timestamp ?? 0;

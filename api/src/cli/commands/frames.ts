@@ -92,7 +92,7 @@ export function registerFrames(program: Command, context: () => CliContext): voi
           limits: config,
           binaries: config,
           timeoutMs: config.ffmpegTimeoutSeconds * 1000,
-          preview: { maxSide: THUMBNAIL_MAX_SIDE, tmpDir: tmpdir() },
+          preview: { maxSide: THUMBNAIL_MAX_SIDE, tmpDir: tmpdir(), format: 'webp' },
         });
         const images = await writeFramePngs(result.frames, out);
         const thumbs = await writeThumbnails(result.frames, path.join(out, 'thumbs'));
