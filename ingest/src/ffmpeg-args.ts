@@ -201,8 +201,11 @@ export function previewFilters(maxSide: number, format: PreviewOutput['format'] 
   const long = `if(${landscape},min(${m},iw*sar),min(${m},ih))`;
   const w = `if(${landscape},${long},${long}*iw*sar/ih)`;
   const h = `if(${landscape},${long}*ih/(iw*sar),${long})`;
+  // WebP's YUV is BT.601 at limited range, whatever the video's is: HD video is BT.709, some phones'
+  // full range, and left as it is its greens would come out some 30 levels too bright.
+  const webp = format === 'webp' ? ':out_color_matrix=bt601:out_range=tv' : '';
   return [
-    `scale=w='max(2,trunc(${w}/2)*2)':h='max(2,trunc(${h}/2)*2)':flags=bicubic`,
+    `scale=w='max(2,trunc(${w}/2)*2)':h='max(2,trunc(${h}/2)*2)':flags=bicubic${webp}`,
     'setsar=1',
     format === 'webp' ? 'format=yuv420p' : 'format=rgb24',
   ];

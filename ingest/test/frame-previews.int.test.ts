@@ -191,6 +191,43 @@ describe.each<Format>(['png', 'webp'])('frame previews as %s (real ffmpeg)', (fo
   });
 });
 
+describe('WebP previews of BT.709 and full-range video', () => {
+  it.each([
+    ['bt709', 'tv'],
+    ['bt709', 'pc'],
+    ['bt470bg', 'pc'],
+  ])('show the colours the PNG preview shows (%s, %s range)', async (matrix, range) => {
+    const name = `colour-${matrix}-${range}.mp4`;
+    ffmpeg([
+      '-f',
+      'lavfi',
+      '-i',
+      'color=c=0x20c040:size=320x240:rate=10:duration=1',
+      '-vf',
+      `scale=out_color_matrix=${matrix}:out_range=${range},format=${range === 'pc' ? 'yuvj420p' : 'yuv420p'}`,
+      '-colorspace',
+      matrix,
+      '-color_range',
+      range,
+      '-c:v',
+      'libx264',
+      '-qp',
+      '0',
+      file(name),
+    ]);
+    const colours = await Promise.all(
+      (['png', 'webp'] as const).map(async (format) => {
+        const [frame] = (await sampleAs(format, name, { kind: 'uniform', count: 1 })).frames;
+        expect(frame!.previewFormat).toBe(format);
+        return (await decoded(frame!)).at(160, 120);
+      }),
+    );
+    // The source's own green, decoded by ffmpeg to rgb24 (the PNG) and through WebP's YUV.
+    expect(near(colours[0]!, [0x20, 0xc0, 0x40])).toBe(true);
+    for (const [i, v] of colours[1]!.entries()) expect(Math.abs(v - colours[0]![i]!)).toBeLessThanOrEqual(8);
+  });
+});
+
 describe('WebP previews from an ffmpeg without libwebp', () => {
   it('fall back to PNG, and still become WebP thumbnails', async () => {
     // The real ffmpeg behind a wrapper whose encoder list lacks libwebp (as some builds do).
