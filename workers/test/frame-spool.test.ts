@@ -48,25 +48,18 @@ describe('FrameSpool', () => {
 
   it("reads the frames' metadata without their pixels, and treats a malformed one as missing", async () => {
     const spool = new FrameSpool(mkdtempSync(path.join(tmpdir(), 'reel-spool-')));
-    await spool.writeFrames('v3', {
+    const meta = {
       width: 2,
       height: 2,
       timestamps: [0, 1],
       thumbnails: ['t0', 't1'],
       durationSeconds: 2,
       warnings: ['w'],
-      data: new Uint8Array(24),
-    });
+    };
+    await spool.writeFrames('v3', { ...meta, data: new Uint8Array(24) });
     rmSync(path.join(spool.videoDir('v3'), 'frames.bin'));
     expect(await spool.readFrames('v3')).toBeUndefined();
-    expect(await spool.readFrameMeta('v3')).toEqual({
-      width: 2,
-      height: 2,
-      timestamps: [0, 1],
-      thumbnails: ['t0', 't1'],
-      durationSeconds: 2,
-      warnings: ['w'],
-    });
+    expect(await spool.readFrameMeta('v3')).toEqual(meta);
     writeFileSync(path.join(spool.videoDir('v3'), 'frames.json'), '{"width":2}');
     expect(await spool.readFrameMeta('v3')).toBeUndefined();
     writeFileSync(path.join(spool.videoDir('v3'), 'frames.json'), '{"width":');
