@@ -159,6 +159,39 @@ describe('video records', () => {
     expect(counts.indexed + counts.queued + counts.processing + counts.failed).toBe(2);
   });
 
+  it('are compacted every compactVideosEvery upserts, so a record read does not scan one fragment per write', async () => {
+    const fragments = async (local: string) => {
+      const db = await lancedb.connect(local);
+      try {
+        return (await (await db.openTable('videos')).stats()).fragmentStats.numFragments;
+      } finally {
+        db.close();
+      }
+    };
+    // 25 videos, one upsert each (each leaves a fragment of its own until compacted), then 5 rewritten.
+    const write = async (own: LanceIndexStore) => {
+      for (let i = 0; i < 25; i++)
+        await own.upsertVideo(makeRecord('t1', `c-${i}`, { status: VideoStatus.queued }));
+      for (let i = 0; i < 5; i++)
+        await own.upsertVideo(
+          makeRecord('t1', `c-${i}`, { status: VideoStatus.indexed, title: `last ${i}` }),
+        );
+    };
+    await withStore('reel-compact-', { compactVideosEvery: 8 }, async (own, local) => {
+      await write(own);
+      // 30 upserts: compacted at the 8th, 16th, 24th; the last 6 left a fragment each beside the one.
+      expect(await fragments(local)).toBeLessThanOrEqual(7);
+      for (let i = 0; i < 5; i++)
+        expect(await own.getVideo('t1', `c-${i}`)).toMatchObject({ status: 'indexed', title: `last ${i}` });
+      const counts = await own.countByStatus('t1');
+      expect([counts.indexed, counts.queued]).toEqual([5, 20]);
+    });
+    await withStore('reel-no-compact-', { compactVideosEvery: 0 }, async (own, local) => {
+      await write(own);
+      expect(await fragments(local)).toBeGreaterThanOrEqual(25);
+    });
+  });
+
   it('reject malformed records with VIDEO_INVALID naming the field', async () => {
     await expect(store.upsertVideo(makeRecord('', 'x'))).rejects.toThrow(
       /video tenant: expected a non-empty string/,

@@ -160,7 +160,19 @@ export interface LanceIndexStoreOptions {
    * a single-tenant table skip the tenant prefilter, which passes every row yet costs a full row mask.
    */
   tenantStatsTtlMs?: number;
+  /** See {@link DEFAULT_COMPACT_VIDEOS_EVERY}; 0 leaves compaction to upkeep alone. */
+  compactVideosEvery?: number;
 }
+
+/**
+ * Upserts of the videos table after which this store compacts it (LanceDB `optimize` of that table).
+ * Every upsert leaves a fragment of its own, and a record read or upsert scans them all until upkeep
+ * compacts them: measured (`workers/bench/catalog-op-cost.ts`) a record read at 17 ms of CPU after 40
+ * uncompacted upserts and 155 ms after 400, an upsert at 49 and 458 ms, against 3-4 ms for a read once
+ * compacted. A video's stages read its record about seven times and upsert it two or three, so between
+ * daily upkeeps a steady ingest slowed in proportion to the videos it had indexed that day.
+ */
+export const DEFAULT_COMPACT_VIDEOS_EVERY = 64;
 
 /** See {@link LanceIndexStoreOptions.tenantStatsTtlMs}. */
 const TENANT_STATS_TTL_MS = 10_000;
@@ -247,6 +259,9 @@ export class LanceIndexStore implements IndexStore {
    * retried by #retryWrite). Callers need no lock of their own.
    */
   #writes: Promise<unknown> = Promise.resolve();
+  readonly #compactVideosEvery: number;
+  /** Upserts of the videos table by this store since it last compacted it. */
+  #videoUpserts = 0;
 
   #serialized<T>(write: () => Promise<T>): Promise<T> {
     const next = this.#writes.then(write, write);
@@ -261,6 +276,7 @@ export class LanceIndexStore implements IndexStore {
     this.ann = { ...DEFAULT_ANN_INDEX, ...options.ann };
     this.#writeAttempts = Math.max(1, options.writeAttempts ?? 8);
     this.#tenantStatsTtlMs = options.tenantStatsTtlMs ?? TENANT_STATS_TTL_MS;
+    this.#compactVideosEvery = Math.max(0, options.compactVideosEvery ?? DEFAULT_COMPACT_VIDEOS_EVERY);
   }
 
   /** Connects to (creating if needed) the database folder. */
@@ -495,6 +511,20 @@ export class LanceIndexStore implements IndexStore {
     });
   }
 
+  /**
+   * Compacts the videos table every {@link LanceIndexStoreOptions.compactVideosEvery} upserts (inside
+   * the serialized write that reaches the count, so no write of this store runs beside it). Versions
+   * older than 10 minutes are pruned, as upkeep does; indexes are left to upkeep. A failure is not the
+   * write's: the count starts again and upkeep compacts later.
+   */
+  async #compactVideosWhenDue(table: lancedb.Table): Promise<void> {
+    if (this.#compactVideosEvery === 0 || ++this.#videoUpserts < this.#compactVideosEvery) return;
+    this.#videoUpserts = 0;
+    await this.#retryWrite(`compact ${VIDEOS_TABLE}`, () =>
+      table.optimize({ cleanupOlderThan: new Date(Date.now() - 10 * 60_000) }),
+    ).catch(() => {});
+  }
+
   /** A write, tried again on a commit conflict with another writer (jittered, 20 ms doubling to 1 s). */
   async #retryWrite<T>(what: string, write: () => Promise<T>): Promise<T> {
     const policy = { attempts: this.#writeAttempts, firstDelayMs: 20, maxDelayMs: 1000, jitter: true };
@@ -584,6 +614,7 @@ export class LanceIndexStore implements IndexStore {
       unique.length,
     );
     await this.#upsert(table, data, `upsert ${unique.length} video(s)`);
+    await this.#compactVideosWhenDue(table);
     const changed = unique.filter((r) => {
       const old = before.get(videoKey(r.tenant, r.id));
       return old !== undefined && !sameFilterFields(old, r.tags, r.createdAt.getTime(), r.durationSeconds);
