@@ -514,7 +514,8 @@ export class LanceIndexStore implements IndexStore {
   /**
    * Compacts the videos table every {@link LanceIndexStoreOptions.compactVideosEvery} upserts (inside
    * the serialized write that reaches the count, so no write of this store runs beside it). Versions
-   * older than 10 minutes are pruned, as upkeep does; indexes are left to upkeep. A failure is not the
+   * older than 10 minutes are pruned, as upkeep does; LanceDB's optimize also folds the new rows into
+   * the table's existing indexes, while creating missing ones is left to upkeep. A failure is not the
    * write's: the count starts again and upkeep compacts later.
    */
   async #compactVideosWhenDue(table: lancedb.Table): Promise<void> {
