@@ -13,7 +13,8 @@ import { createLogger, freePort, isReelError, type ReelConfig } from '@reel/infr
 import { ClipModel, createInferencePool } from '@reel/models';
 import { Cluster } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { checkRedis, scanKeys } from '../src/adapters/redis.ts';
+import { checkRedis, createRedisConnection, scanKeys } from '../src/adapters/redis.ts';
+import { jobId } from '../src/jobs.ts';
 import { openPipeline, type Pipeline, type RunningWorker, startPipelineWorker } from '../src/pipeline.ts';
 import { colourVideo, type RealSetup, realSetup, until } from './helpers/real-pipeline.ts';
 
@@ -196,8 +197,16 @@ async function finished(batchId: string) {
   } catch (error) {
     const status = await pipeline.progress.get(batchId).catch(() => undefined);
     const paused = worker.runtime.workers.filter((w) => w.isPaused()).map((w) => w.name);
+    const running = worker.runtime.workers.filter((w) => w.isRunning()).map((w) => w.name);
+    const parent = await pipeline.queues.batch
+      .getJob(jobId.batch(batchId))
+      .then((job) => job?.getState())
+      .catch((e: Error) => e.message);
+    const queues: Record<string, unknown> = {};
+    for (const [name, queue] of Object.entries(pipeline.queues))
+      queues[name] = await queue.getJobCounts().catch((e: Error) => e.message);
     throw new Error(
-      `${(error as Error).message}: counts ${JSON.stringify(status?.counts)}, paused workers [${paused.join(', ')}]`,
+      `${(error as Error).message}: counts ${JSON.stringify(status?.counts)}, paused workers [${paused.join(', ')}], running workers [${running.join(', ')}], finish-batch job ${parent}, queues ${JSON.stringify(queues)}`,
     );
   }
 }
@@ -270,8 +279,10 @@ describe('Redis Cluster: 3 masters of redis-server, no replicas', () => {
   });
 
   // Its waits add up past the default 60 s on a loaded machine (the cluster agreeing twice, a submit
-  // timing out, a batch): a CI run once timed out here before the workers were resumed, and the tests
-  // after it then waited on paused workers. Hence its own timeout, and the resume in `finally`.
+  // timing out, a batch): hence its own timeout, and the resume in `finally` so that the tests after a
+  // failure do not wait on paused workers. (CI runs failed here with every worker's wait for a job
+  // pending for 90 s, where BullMQ's watchdog ends a blocked wait within 11 s: the ready-check hang that
+  // `createCluster` now avoids.)
   it('losing a master that does not serve reel (full coverage required, the default): CLUSTERDOWN everywhere until it is back', {
     timeout: 180_000,
   }, async () => {
@@ -301,6 +312,25 @@ describe('Redis Cluster: 3 masters of redis-server, no replicas', () => {
     const doctor = await checkRedis(config.redisUrl, 3_000, { cluster: true, prefix: config.queuePrefix });
     expect(doctor.ok).toBe(false);
     if (!doctor.ok) expect(doctor.problem).toContain('cluster_state:fail');
+
+    // A client that (re)connects while the cluster is down is connected once it knows the slots: BullMQ
+    // awaits connect() to bring back a worker's blocking connection, and with ioredis's cluster ready
+    // check that promise never settled (the worker's queue then stopped for good, as a CI run showed).
+    const late = createRedisConnection(config.redisUrl, { cluster: true }, { lazyConnect: true });
+    late.on('error', () => {});
+    try {
+      const connected = await Promise.race([
+        late.connect().then(() => 'connected'),
+        new Promise((resolve) => setTimeout(() => resolve('still waiting after 5 s'), 5_000)),
+      ]);
+      expect(connected).toBe('connected');
+      // Its commands fail (ioredis gives up after its redirections) rather than wait for the cluster.
+      await expect(late.get(`${config.queuePrefix}:reel:search-model`)).rejects.toThrow(
+        /CLUSTERDOWN|Connection is closed/,
+      );
+    } finally {
+      late.disconnect();
+    }
 
     // The worker keeps running through the outage: it reports errors and does not crash or close.
     const errorsBefore = workerErrors.length;

@@ -54,7 +54,15 @@ function createCluster(urls: string[], redisOptions: RedisOptions): Cluster {
   const first = parsed[0];
   if (!first) throw new Error('a Redis Cluster needs at least one node URL');
   return new Cluster(parsed.map(seedOf), {
-    enableReadyCheck: true,
+    // No cluster-level ready check: ioredis 6 runs it after each (re)connect and, when it finds
+    // cluster_state:fail, reconnects without ever settling the promise `connect()` returned. BullMQ
+    // awaits that promise to bring back a worker's blocking connection, so a worker that reconnected
+    // while the cluster was down waited forever, and its queue stopped. Without the check the client is
+    // ready once it knows the slots, and commands on a failed cluster get CLUSTERDOWN, which ioredis
+    // retries and BullMQ rides out.
+    enableReadyCheck: false,
+    // A caller that connects by itself means the cluster client, not only its node connections.
+    ...(redisOptions.lazyConnect ? { lazyConnect: true } : {}),
     redisOptions: { ...nodeOptions(first), ...redisOptions },
   });
 }
