@@ -4,6 +4,7 @@ export {
   type FfmpegBinaries,
   renderVideo,
 } from './adapters/ffmpeg.ts';
+export { type RunningProcess, SpawnHost, startProcess } from './adapters/spawn-host.ts';
 export {
   THUMBNAIL_MAX_SIDE,
   type ThumbnailOptions,

@@ -1,28 +1,32 @@
 /**
- * The one module that runs ffmpeg and ffprobe. fluent-ffmpeg is archived upstream, so every call to it
- * (and every direct spawn) stays here, where it can be swapped for plain `spawn` in one place. Arguments
- * are always passed as an array: no path ever reaches a shell.
+ * The one module that runs ffmpeg and ffprobe. Arguments are always passed as an array: no path ever
+ * reaches a shell.
  *
- * Which runner does what, and why:
- * - ffmpeg frame commands go through fluent-ffmpeg (`FfmpegCommand`: inputs, `-filter_complex`, output
- *   options, stdout streamed into a sink). It exposes the child, so a timeout or an AbortSignal kills it
- *   with SIGKILL. Its binary path is a process-wide setting (one ffmpeg per process, as configured), and
- *   its first run in a process also runs `ffmpeg -formats` and `-encoders` once to check capabilities.
- * - ffprobe goes through `execFile`. fluent-ffmpeg's `ffprobe()` spawns a child it never exposes (it could
- *   not be killed on a timeout) and parses ffprobe's default text output (it drops nested side data such
- *   as the display matrix); here ffprobe prints JSON and is killed when it overruns.
+ * - Per-video runs (ffprobe, the frame command, subtitle tracks) start through `startProcess`
+ *   (`spawn-host.ts`): directly, or, with `FfmpegBinaries.viaSpawnHost`, through a small helper process,
+ *   because a fork from a worker that holds a model costs about 50 ms of CPU per spawn. Timeouts and
+ *   AbortSignals kill them with SIGKILL; output past a cap kills them too.
+ * - fluent-ffmpeg builds the frame command's argument list (`FfmpegCommand`: inputs, `-filter_complex`,
+ *   output options, outputs) and no longer runs it: its runner spawns by itself, which a spawn host cannot
+ *   replace, and ran `ffmpeg -formats` and `-encoders` once per process. fluent-ffmpeg is archived
+ *   upstream, so the private `_getArguments` it is read through is fixed; a test pins the list.
+ * - ffprobe prints JSON (fluent-ffmpeg's `ffprobe()` parses its default text, which drops nested side
+ *   data such as the display matrix).
+ * - One-time checks (`-version`, `-encoders`) run through `execFile`, once per binary and process.
  */
 import { execFile } from 'node:child_process';
-import { Writable } from 'node:stream';
-import type { ReelError } from '@reel/infra';
+import { ReelError } from '@reel/infra';
 import ffmpeg from 'fluent-ffmpeg';
 import { IngestErrorCode, ingestError, oneLine } from '../errors.ts';
 import type { FfmpegCommandSpec } from '../ffmpeg-args.ts';
+import { type ProcessExit, type RunningProcess, startProcess } from './spawn-host.ts';
 
 /** Binaries to run: names looked up on PATH, or absolute paths (from config). */
 export interface FfmpegBinaries {
   ffmpegPath: string;
   ffprobePath: string;
+  /** Start the per-video runs through the process-wide spawn host (see `spawn-host.ts`). */
+  viaSpawnHost?: boolean;
 }
 
 /** What `<binary> -version` said. */
@@ -128,51 +132,144 @@ function notFoundError(file: string, binary: string): ReelError {
   );
 }
 
-/** What stops an `execFile` run of ffprobe or ffmpeg whatever it was for: a binary that cannot run, an abort. */
-function runStopped(error: Error, options: ProcessOptions, binary: string): ReelError | undefined {
-  const code = (error as NodeJS.ErrnoException).code;
+/** The error for a process that did not run to its end: it could not start, or its spawn host died. */
+function startError(error: NodeJS.ErrnoException, options: ProcessOptions, binary: string): ReelError {
+  const code = error.code;
   if (code === 'ENOENT' || code === 'EACCES' || code === 'EPERM' || code === 'ENOEXEC')
     return notFoundError(options.file, binary);
-  if (code === 'ABORT_ERR' || options.signal?.aborted) return abortedError(options.file);
-  return undefined;
+  // The machine failed, not the video: retried.
+  return new ReelError('INTERNAL', `${options.file}: cannot run ${binary}: ${error.message}`, {
+    retryable: true,
+  });
+}
+
+/** Why a run was killed before it ended by itself. */
+type StopReason = 'timeout' | 'abort' | 'overflow';
+
+/**
+ * Kills `run` with SIGKILL on the timeout, on an abort and on `stop(…)`; `done()` clears the watch.
+ * The first reason wins.
+ */
+function watchRun(
+  run: { kill(signal?: NodeJS.Signals): void },
+  options: ProcessOptions,
+): { reason(): StopReason | undefined; stop(why: StopReason): void; done(): void } {
+  let reason: StopReason | undefined;
+  const stop = (why: StopReason) => {
+    reason ??= why;
+    run.kill('SIGKILL');
+  };
+  const timer = setTimeout(() => stop('timeout'), options.timeoutMs);
+  const onAbort = () => stop('abort');
+  options.signal?.addEventListener('abort', onAbort, { once: true });
+  return {
+    reason: () => reason,
+    stop,
+    done: () => {
+      clearTimeout(timer);
+      options.signal?.removeEventListener('abort', onAbort);
+    },
+  };
+}
+
+/**
+ * The exit of a watched run; throws when it could not start, timed out or was aborted (an overflow is
+ * the caller's to report).
+ */
+async function endOf(
+  run: RunningProcess,
+  watch: ReturnType<typeof watchRun>,
+  options: ProcessOptions,
+  binary: string,
+): Promise<ProcessExit> {
+  let exit: ProcessExit;
+  try {
+    exit = await run.exited;
+  } catch (error) {
+    throw startError(error as NodeJS.ErrnoException, options, binary);
+  } finally {
+    watch.done();
+  }
+  const reason = watch.reason();
+  if (reason === 'abort') throw abortedError(options.file);
+  if (reason === 'timeout') throw timeoutError(options.file, binary, options.timeoutMs);
+  return exit;
+}
+
+/** A run whose whole output is wanted at once (ffprobe's JSON, a subtitle track's text). */
+interface CollectedRun {
+  exit: ProcessExit;
+  stdout: Buffer;
+  stderr: string;
+  /** stdout or stderr passed the cap, and the process was killed. */
+  overflow: boolean;
+}
+
+/**
+ * Runs `binary` to its end and keeps its output, up to `maxBytes` of each stream (past it the process is
+ * killed and `overflow` set). A binary that cannot start, a timeout and an abort throw.
+ */
+async function runCollected(
+  binary: string,
+  args: readonly string[],
+  options: ProcessOptions,
+  maxBytes: number,
+): Promise<CollectedRun> {
+  if (options.signal?.aborted) throw abortedError(options.file);
+  const run = startProcess(binary, args, { viaHost: options.binaries.viaSpawnHost === true });
+  const watch = watchRun(run, options);
+  const out: Buffer[] = [];
+  const err: Buffer[] = [];
+  let outBytes = 0;
+  let errBytes = 0;
+  run.onStdout((chunk) => {
+    outBytes += chunk.length;
+    if (outBytes > maxBytes) watch.stop('overflow');
+    else out.push(chunk);
+  });
+  run.onStderr((chunk) => {
+    errBytes += chunk.length;
+    if (errBytes > maxBytes) watch.stop('overflow');
+    else err.push(chunk);
+  });
+  const exit = await endOf(run, watch, options, binary);
+  const reason = watch.reason();
+  return {
+    exit,
+    stdout: Buffer.concat(out),
+    stderr: Buffer.concat(err).toString('utf8'),
+    overflow: reason === 'overflow',
+  };
+}
+
+/** "ffmpeg exited with code 1", "ffprobe was killed with signal SIGSEGV" (fluent-ffmpeg's words). */
+function exitProblem(binary: string, exit: ProcessExit): string {
+  const name = binary.split('/').at(-1) ?? binary;
+  return exit.signal
+    ? `${name} was killed with signal ${exit.signal}`
+    : `${name} exited with code ${exit.code}`;
 }
 
 /**
  * Runs ffprobe with `args` (built by `ffmpeg-args.ts`) and parses its JSON. A non-zero exit is returned
  * with ffprobe's stderr for the caller to classify; a missing binary, a timeout or an abort throw.
  */
-export function runFfprobe(args: string[], options: ProcessOptions): Promise<FfprobeResult> {
+export async function runFfprobe(args: string[], options: ProcessOptions): Promise<FfprobeResult> {
   const binary = options.binaries.ffprobePath;
-  if (options.signal?.aborted) return Promise.reject(abortedError(options.file));
-  return new Promise((resolve, reject) => {
-    execFile(
-      binary,
-      args,
-      {
-        timeout: options.timeoutMs,
-        killSignal: 'SIGKILL',
-        maxBuffer: 256 * 1024 * 1024,
-        signal: options.signal,
-        encoding: 'utf8',
-      },
-      (error, stdout, stderr) => {
-        if (error) {
-          const stopped = runStopped(error, options, binary);
-          if (stopped) return reject(stopped);
-          if (error.killed || error.signal === 'SIGKILL') {
-            return reject(timeoutError(options.file, binary, options.timeoutMs));
-          }
-          return resolve({ ok: false, stderr: stderr || error.message });
-        }
-        try {
-          resolve({ ok: true, json: JSON.parse(stdout) });
-        } catch {
-          resolve({ ok: false, stderr: `${binary} printed invalid JSON: ${stdout.slice(0, 200)}` });
-        }
-      },
-    );
-  });
+  const run = await runCollected(binary, args, options, FFPROBE_MAX_BYTES);
+  if (run.overflow)
+    return { ok: false, stderr: `${binary} printed more than ${FFPROBE_MAX_BYTES >> 20} MiB` };
+  if (run.exit.code !== 0) return { ok: false, stderr: run.stderr || exitProblem(binary, run.exit) };
+  const stdout = run.stdout.toString('utf8');
+  try {
+    return { ok: true, json: JSON.parse(stdout) };
+  } catch {
+    return { ok: false, stderr: `${binary} printed invalid JSON: ${stdout.slice(0, 200)}` };
+  }
 }
+
+/** ffprobe's JSON (and stderr) past this kills it: a file that makes it print without end. */
+const FFPROBE_MAX_BYTES = 256 * 1024 * 1024;
 
 /** Callbacks and sizes of one frame-producing ffmpeg run. */
 export interface FrameRunOptions extends ProcessOptions {
@@ -194,135 +291,87 @@ export interface FrameRunResult {
   trailingBytes: number;
 }
 
-/** Binaries already known to start, per path (checked once per process). */
-const startable = new Map<string, Promise<boolean>>();
-
-/**
- * fluent-ffmpeg crashes the process (a TypeError in its exit handler) when the ffmpeg it spawns does not
- * exist, so a binary is checked once with `-version` before fluent-ffmpeg may run it.
- */
-function canStart(binary: string, timeoutMs: number): Promise<boolean> {
-  let known = startable.get(binary);
-  if (!known) {
-    // Only failures to start count: a binary that runs but answers oddly is left to the real call.
-    known = binaryVersion(binary, timeoutMs).then(
-      (v) => v.ok || !/not found|ENOENT|EACCES|EPERM|ENOEXEC/.test(v.problem),
-    );
-    startable.set(binary, known);
-  }
-  return known;
+/** fluent-ffmpeg's command builder, read through the list it would run (see the module's comment). */
+interface ArgumentBuilder {
+  _getArguments(): string[];
 }
 
 /**
- * Runs one frame command (see `ffmpeg-args.ts`) through fluent-ffmpeg and cuts its stdout into frames of
- * `frameBytes` as they arrive: memory holds one partial frame plus whatever the caller keeps.
+ * The frame command's argument list (see `ffmpeg-args.ts`), as fluent-ffmpeg assembles it: each input's
+ * options then `-i <source>`, `-y` when an output is a file, the filter graph, then each output's options
+ * then its target (stdout is `pipe:1`).
+ */
+export function frameCommandArgs(spec: FfmpegCommandSpec): string[] {
+  const command = ffmpeg();
+  for (const input of spec.inputs) {
+    command.input(input.source);
+    // Several arguments at once: fluent-ffmpeg then never splits an option on a space.
+    if (input.options.length > 0) command.inputOptions(...(input.options as [string, ...string[]]));
+  }
+  command.complexFilter(spec.filterComplex);
+  command.output('pipe:1');
+  command.outputOptions(...(spec.output as [string, ...string[]]));
+  // The preview images: a second output, with its own options after it (fluent-ffmpeg applies
+  // outputOptions to the output named last).
+  if (spec.preview) {
+    command.output(spec.preview.target);
+    command.outputOptions(...(spec.preview.output as [string, ...string[]]));
+  }
+  return (command as unknown as ArgumentBuilder)._getArguments();
+}
+
+/** Splits a stream of text into lines (`\n`, `\r\n` or a lone `\r`, as ffmpeg's progress uses). */
+function lineSplitter(onLine: (line: string) => void): { write(chunk: Buffer): void; end(): void } {
+  let rest = '';
+  return {
+    write(chunk) {
+      const lines = (rest + chunk.toString('utf8')).split(/\r\n|\r|\n/);
+      rest = lines.pop() ?? '';
+      for (const line of lines) if (line !== '') onLine(line);
+    },
+    end() {
+      if (rest !== '') onLine(rest);
+      rest = '';
+    },
+  };
+}
+
+/**
+ * Runs one frame command (see `ffmpeg-args.ts`) and cuts its stdout into frames of `frameBytes` as they
+ * arrive: memory holds one partial frame plus whatever the caller keeps.
  */
 export async function runFrameCommand(
   spec: FfmpegCommandSpec,
   options: FrameRunOptions,
 ): Promise<FrameRunResult> {
   const binary = options.binaries.ffmpegPath;
-  if (!(await canStart(binary, options.timeoutMs))) {
-    startable.delete(binary);
-    throw notFoundError(options.file, binary);
-  }
   if (options.signal?.aborted) throw abortedError(options.file);
-  return new Promise((resolve, reject) => {
-    let pending = new Uint8Array(options.frameBytes);
-    let filled = 0;
-    const sink = new Writable({
-      emitClose: false,
-      write(chunk: Buffer, _encoding, callback) {
-        let offset = 0;
-        while (offset < chunk.length) {
-          const take = Math.min(chunk.length - offset, options.frameBytes - filled);
-          pending.set(chunk.subarray(offset, offset + take), filled);
-          filled += take;
-          offset += take;
-          if (filled === options.frameBytes) {
-            options.onFrame(pending);
-            pending = new Uint8Array(options.frameBytes);
-            filled = 0;
-          }
-        }
-        callback();
-      },
-    });
-
-    let stopReason: 'timeout' | 'abort' | undefined;
-    let exit: { error: Error | undefined } | undefined;
-    let sinkDone = false;
-    let started = false;
-    let settled = false;
-
-    const command = ffmpeg({ stdoutLines: 50 });
-    // Before 'start' there is no process yet: the 'start' handler kills it as soon as it exists.
-    const kill = () => {
-      if (started && !exit) command.kill('SIGKILL');
-    };
-    const timer = setTimeout(() => {
-      stopReason ??= 'timeout';
-      kill();
-    }, options.timeoutMs);
-    const onAbort = () => {
-      stopReason ??= 'abort';
-      kill();
-    };
-    options.signal?.addEventListener('abort', onAbort, { once: true });
-
-    const finish = () => {
-      // Wait for the last bytes of stdout too, unless ffmpeg never started (then stdout never ends).
-      if (settled || !exit || !(sinkDone || !started)) return;
-      settled = true;
-      clearTimeout(timer);
-      options.signal?.removeEventListener('abort', onAbort);
-      if (stopReason === 'abort') return reject(abortedError(options.file));
-      if (stopReason === 'timeout') return reject(timeoutError(options.file, binary, options.timeoutMs));
-      const error = exit.error;
-      if ((error as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') {
-        return reject(notFoundError(options.file, binary));
-      }
-      resolve({
-        ok: error === undefined,
-        problem: error?.message.split('\n')[0]?.split(': ')[0],
-        trailingBytes: filled,
-      });
-    };
-
-    sink.on('finish', () => {
-      sinkDone = true;
-      finish();
-    });
-    command.setFfmpegPath(binary);
-    for (const input of spec.inputs) {
-      command.input(input.source);
-      // Several arguments at once: fluent-ffmpeg then never splits an option on a space.
-      if (input.options.length > 0) command.inputOptions(...(input.options as [string, ...string[]]));
-    }
-    command.complexFilter(spec.filterComplex);
-    command.outputOptions(...(spec.output as [string, ...string[]]));
-    command.on('start', () => {
-      started = true;
-      if (stopReason) kill();
-    });
-    command.on('stderr', (line: string) => options.onStderrLine(line));
-    command.on('error', (error: Error) => {
-      exit = { error };
-      finish();
-    });
-    command.on('end', () => {
-      exit = { error: undefined };
-      finish();
-    });
-    command.output(sink, { end: true });
-    // The preview's numbered PNGs: a second output, with its own options after it (fluent-ffmpeg applies
-    // outputOptions to the output named last).
-    if (spec.preview) {
-      command.output(spec.preview.target);
-      command.outputOptions(...(spec.preview.output as [string, ...string[]]));
-    }
-    command.run();
+  const run = startProcess(binary, frameCommandArgs(spec), {
+    viaHost: options.binaries.viaSpawnHost === true,
   });
+  const watch = watchRun(run, options);
+  let pending = new Uint8Array(options.frameBytes);
+  let filled = 0;
+  run.onStdout((chunk) => {
+    let offset = 0;
+    while (offset < chunk.length) {
+      const take = Math.min(chunk.length - offset, options.frameBytes - filled);
+      pending.set(chunk.subarray(offset, offset + take), filled);
+      filled += take;
+      offset += take;
+      if (filled === options.frameBytes) {
+        options.onFrame(pending);
+        pending = new Uint8Array(options.frameBytes);
+        filled = 0;
+      }
+    }
+  });
+  const lines = lineSplitter(options.onStderrLine);
+  run.onStderr((chunk) => lines.write(chunk));
+  const exit = await endOf(run, watch, options, binary);
+  lines.end();
+  const ok = exit.code === 0;
+  return { ok, problem: ok ? undefined : exitProblem(binary, exit), trailingBytes: filled };
 }
 
 /** Renders a generated video (arguments from `colourVideoArgs`); throws DECODE_FAILED with ffmpeg's stderr. */
@@ -360,48 +409,24 @@ export type SubtitleExtractResult =
 
 /**
  * Runs one ffmpeg that writes a subtitle track as text on stdout (arguments from
- * `captions/subtitle-args.ts`), through `execFile` like ffprobe: the whole output is small and wanted at
+ * `captions/subtitle-args.ts`), collected like ffprobe's: the whole output is small and wanted at
  * once. Output past `maxOutputBytes` kills ffmpeg (SIGKILL) and is reported as `too-large`; so is a
  * stderr past that size (a file that makes ffmpeg complain without end). A non-zero exit is returned with
  * ffmpeg's stderr; a missing binary, a timeout or an abort throw, as for ffprobe.
  */
-export function runSubtitleExtract(
+export async function runSubtitleExtract(
   args: string[],
   options: ProcessOptions & { maxOutputBytes: number },
 ): Promise<SubtitleExtractResult> {
   const binary = options.binaries.ffmpegPath;
-  if (options.signal?.aborted) return Promise.reject(abortedError(options.file));
-  return new Promise((resolve, reject) => {
-    execFile(
-      binary,
-      args,
-      {
-        timeout: options.timeoutMs,
-        killSignal: 'SIGKILL',
-        // One byte over the cap is enough to know the track is too large.
-        maxBuffer: options.maxOutputBytes + 1,
-        signal: options.signal,
-        encoding: 'buffer',
-      },
-      (error, stdout, stderrBytes) => {
-        const stderr = stderrBytes.toString('utf8');
-        if (error) {
-          const stopped = runStopped(error, options, binary);
-          if (stopped) return reject(stopped);
-          if ((error as NodeJS.ErrnoException).code === 'ERR_CHILD_PROCESS_STDIO_MAXBUFFER') {
-            return resolve({ ok: false, reason: 'too-large', stderr: stderr.slice(0, 4000) });
-          }
-          if (error.killed || error.signal === 'SIGKILL') {
-            return reject(timeoutError(options.file, binary, options.timeoutMs));
-          }
-          return resolve({ ok: false, reason: 'failed', stderr: stderr || error.message });
-        }
-        resolve({
-          ok: true,
-          output: new Uint8Array(stdout.buffer, stdout.byteOffset, stdout.length),
-          stderr,
-        });
-      },
-    );
-  });
+  const run = await runCollected(binary, args, options, options.maxOutputBytes);
+  if (run.overflow) return { ok: false, reason: 'too-large', stderr: run.stderr.slice(0, 4000) };
+  if (run.exit.code !== 0)
+    return { ok: false, reason: 'failed', stderr: run.stderr || exitProblem(binary, run.exit) };
+  const output = run.stdout;
+  return {
+    ok: true,
+    output: new Uint8Array(output.buffer, output.byteOffset, output.length),
+    stderr: run.stderr,
+  };
 }
