@@ -205,10 +205,7 @@ const SETTINGS = {
   },
   redisCluster: {
     env: 'REEL_REDIS_CLUSTER',
-    schema: z.preprocess(
-      (value) => (value === 'true' ? true : value === 'false' ? false : value),
-      z.boolean({ error: 'expected true or false' }),
-    ),
+    schema: trueFalse(),
     default: false,
     doc: 'Connect to `REEL_REDIS_URL` as a Redis Cluster even when it names one seed node (a list of URLs always does). Needs a `{hash tag}` in `REEL_QUEUE_PREFIX`.',
   },
@@ -343,6 +340,12 @@ const SETTINGS = {
     default: 'ffprobe',
     doc: 'ffprobe executable (looked up on PATH by default).',
   },
+  ffmpegSpawnHost: {
+    env: 'REEL_FFMPEG_SPAWN_HOST',
+    schema: trueFalse(),
+    default: true,
+    doc: "Workers start each video's ffprobe and ffmpeg through a small helper process: a fork from a worker holding a model costs about 50 ms of CPU per process (`false` spawns them directly).",
+  },
   queuePrefix: {
     env: 'REEL_QUEUE_PREFIX',
     schema: nonEmpty('expected a Redis key prefix for the job queues'),
@@ -441,19 +444,13 @@ const SETTINGS = {
   },
   downloadAllowPrivate: {
     env: 'REEL_DOWNLOAD_ALLOW_PRIVATE',
-    schema: z.preprocess(
-      (value) => (value === 'true' ? true : value === 'false' ? false : value),
-      z.boolean({ error: 'expected true or false' }),
-    ),
+    schema: trueFalse(),
     default: false,
     doc: 'Whether workers may download URLs whose host is a loopback, private, link-local or metadata address (off: such URLs fail with DOWNLOAD_FORBIDDEN, so the API cannot be used to reach the internal network).',
   },
   webhookAllowPrivate: {
     env: 'REEL_WEBHOOK_ALLOW_PRIVATE',
-    schema: z.preprocess(
-      (value) => (value === 'true' ? true : value === 'false' ? false : value),
-      z.boolean({ error: 'expected true or false' }),
-    ),
+    schema: trueFalse(),
     default: false,
     doc: 'Whether webhooks may be delivered to a loopback, private, link-local or metadata address (off: refused when registered and, whatever the name resolves to later, at connect time).',
   },
@@ -530,10 +527,7 @@ const SETTINGS = {
   },
   s3ForcePathStyle: {
     env: 'REEL_S3_FORCE_PATH_STYLE',
-    schema: z.preprocess(
-      (value) => (value === 'true' ? true : value === 'false' ? false : value),
-      z.boolean({ error: 'expected true or false' }),
-    ),
+    schema: trueFalse(),
     default: false,
     doc: 'Path-style requests (`endpoint/bucket/key`), which MinIO and most self-hosted servers need; `false`: virtual-hosted style (`bucket.endpoint/key`), as AWS prefers. Also used for LanceDB on `s3://`.',
   },

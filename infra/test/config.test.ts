@@ -144,6 +144,16 @@ describe('loadConfig', () => {
   });
 });
 
+describe('loadConfig: REEL_FFMPEG_SPAWN_HOST', () => {
+  it('starts ffmpeg through the spawn host unless set to false, and refuses other values', () => {
+    expect(loadConfig({}, '/srv').ffmpegSpawnHost).toBe(true);
+    expect(loadConfig({ REEL_FFMPEG_SPAWN_HOST: 'false' }, '/srv').ffmpegSpawnHost).toBe(false);
+    expect(configError(() => loadConfig({ REEL_FFMPEG_SPAWN_HOST: 'off' }, '/srv')).message).toContain(
+      'REEL_FFMPEG_SPAWN_HOST: expected true or false',
+    );
+  });
+});
+
 describe('loadConfig: Redis Cluster', () => {
   it('takes a comma-separated list of node URLs as a cluster, and REEL_REDIS_CLUSTER for one seed', () => {
     const list = loadConfig({ REEL_REDIS_URL: ' redis://10.0.0.1:7000, redis://10.0.0.2:7000 ,' }, '/srv');

@@ -2,8 +2,10 @@
  * CPU accounting of the workers benchmarks, from /proc (Linux), and the bare image encoder they compare
  * the pipeline's encoder with:
  *
- * - reaped children (ffmpeg, ffprobe): `cutime + cstime` of /proc/self/stat. Node reaps every child it
- *   spawns, so a child's CPU shows once it has exited.
+ * - children (ffmpeg, ffprobe, the spawn host): `cutime + cstime` of /proc/self/stat (Node reaps every
+ *   child it spawns, so a child's CPU shows there once it has exited), plus, for every live descendant
+ *   (the spawn host and what it runs; a child still running), its `utime + stime + cutime + cstime`. So
+ *   a window holds what its processes spent within it, however they were started.
  * - threads of this process: utime + stime of each /proc/self/task/<tid>/stat, grouped by thread name
  *   ({@link groupOf}). A thread that exits inside a window is missing from the second snapshot: its time
  *   shows as `unattributed` (the process total from `process.cpuUsage()` minus the threads seen).
@@ -68,10 +70,39 @@ export function reapedChildrenSeconds(): number {
   return (Number(own[13]) + Number(own[14])) / TICK;
 }
 
+/** CPU seconds so far of the live processes below this one, each with its reaped children. */
+function liveDescendantsSeconds(): number {
+  const parentOf = new Map<number, number>();
+  const spent = new Map<number, number>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const fields = statFields(readFileSync(`/proc/${entry}/stat`, 'utf8'));
+      parentOf.set(Number(entry), Number(fields[1]));
+      spent.set(
+        Number(entry),
+        (Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14])) / TICK,
+      );
+    } catch {
+      // Exited between the listing and the read.
+    }
+  }
+  let seconds = 0;
+  for (const [pid, cpu] of spent) {
+    for (let up = parentOf.get(pid); up !== undefined && up > 1; up = parentOf.get(up)) {
+      if (up === process.pid) {
+        seconds += cpu;
+        break;
+      }
+    }
+  }
+  return seconds;
+}
+
 export function snapshot(): CpuSnapshot {
   const own = statFields(readFileSync('/proc/self/stat', 'utf8'));
   // Fields 16, 17 (cutime, cstime) are at 13, 14 once fields 1-2 (pid, comm) are cut off.
-  const children = (Number(own[13]) + Number(own[14])) / TICK;
+  const children = (Number(own[13]) + Number(own[14])) / TICK + liveDescendantsSeconds();
   const threads = new Map<string, { name: string; seconds: number }>();
   for (const tid of readdirSync('/proc/self/task')) {
     try {

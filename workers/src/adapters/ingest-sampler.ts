@@ -19,6 +19,7 @@ import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { isReelError, type ReelConfig, ReelError } from '@reel/infra';
 import {
+  type FfmpegBinaries,
   type FrameGeometry,
   IngestErrorCode,
   isSamplingPrecision,
@@ -39,6 +40,15 @@ import { thumbnailKey } from './storage/storage-keys.ts';
 import { type ResolvedSource, resolveSource } from './video-source.ts';
 
 const PROC_FD = existsSync(`/proc/${process.pid}/fd`);
+
+/** The binaries of config, started through the spawn host unless REEL_FFMPEG_SPAWN_HOST=false. */
+function ffmpegBinaries(config: ReelConfig): FfmpegBinaries {
+  return {
+    ffmpegPath: config.ffmpegPath,
+    ffprobePath: config.ffprobePath,
+    viaSpawnHost: config.ffmpegSpawnHost,
+  };
+}
 
 /** The path another process opens to read the same open file as `handle`, where /proc offers one. */
 export function descriptorPath(handle: FileHandle): string | undefined {
@@ -115,7 +125,7 @@ export class IngestSampler implements VideoSampler {
           maxVideoPixels: config.maxVideoPixels,
           maxVideoBytes: config.maxVideoBytes,
         },
-        binaries: { ffmpegPath: config.ffmpegPath, ffprobePath: config.ffprobePath },
+        binaries: ffmpegBinaries(config),
         timeoutMs: config.ffmpegTimeoutSeconds * 1000,
         decoderThreads: decoderThreads(config),
         precision,
@@ -130,7 +140,7 @@ export class IngestSampler implements VideoSampler {
         result.info.subtitles.length === 0
           ? []
           : await readSubtitleTracks(input, result.info, {
-              binaries: { ffmpegPath: config.ffmpegPath, ffprobePath: config.ffprobePath },
+              binaries: ffmpegBinaries(config),
               timeoutMs: config.ffmpegTimeoutSeconds * 1000,
               signal,
             });
