@@ -344,7 +344,7 @@ const SETTINGS = {
     env: 'REEL_FFMPEG_SPAWN_HOST',
     schema: trueFalse(),
     default: true,
-    doc: "Workers start each video's ffprobe and ffmpeg through a small helper process: a fork from a worker holding a model costs about 50 ms of CPU per process (`false` spawns them directly).",
+    doc: "Workers start each video's ffprobe and ffmpeg through a small helper process: a fork from a worker holding a model costs about 45 ms of CPU per process (`false` spawns them directly).",
   },
   queuePrefix: {
     env: 'REEL_QUEUE_PREFIX',

@@ -4,7 +4,7 @@
  *
  * - Per-video runs (ffprobe, the frame command, subtitle tracks) start through `startProcess`
  *   (`spawn-host.ts`): directly, or, with `FfmpegBinaries.viaSpawnHost`, through a small helper process,
- *   because a fork from a worker that holds a model costs about 50 ms of CPU per spawn. Timeouts and
+ *   because a fork from a worker that holds a model costs about 45 ms of CPU per spawn. Timeouts and
  *   AbortSignals kill them with SIGKILL; output past a cap kills them too.
  * - fluent-ffmpeg builds the frame command's argument list (`FfmpegCommand`: inputs, `-filter_complex`,
  *   output options, outputs) and no longer runs it: its runner spawns by itself, which a spawn host cannot
@@ -172,6 +172,17 @@ function watchRun(
   };
 }
 
+/** Starts a per-video run (directly or through the spawn host, as the binaries say) under its watch. */
+function startWatched(
+  binary: string,
+  args: readonly string[],
+  options: ProcessOptions,
+): { run: RunningProcess; watch: ReturnType<typeof watchRun> } {
+  if (options.signal?.aborted) throw abortedError(options.file);
+  const run = startProcess(binary, args, { viaHost: options.binaries.viaSpawnHost === true });
+  return { run, watch: watchRun(run, options) };
+}
+
 /**
  * The exit of a watched run; throws when it could not start, timed out or was aborted (an overflow is
  * the caller's to report).
@@ -215,9 +226,7 @@ async function runCollected(
   options: ProcessOptions,
   maxBytes: number,
 ): Promise<CollectedRun> {
-  if (options.signal?.aborted) throw abortedError(options.file);
-  const run = startProcess(binary, args, { viaHost: options.binaries.viaSpawnHost === true });
-  const watch = watchRun(run, options);
+  const { run, watch } = startWatched(binary, args, options);
   const out: Buffer[] = [];
   const err: Buffer[] = [];
   let outBytes = 0;
@@ -345,11 +354,7 @@ export async function runFrameCommand(
   options: FrameRunOptions,
 ): Promise<FrameRunResult> {
   const binary = options.binaries.ffmpegPath;
-  if (options.signal?.aborted) throw abortedError(options.file);
-  const run = startProcess(binary, frameCommandArgs(spec), {
-    viaHost: options.binaries.viaSpawnHost === true,
-  });
-  const watch = watchRun(run, options);
+  const { run, watch } = startWatched(binary, frameCommandArgs(spec), options);
   let pending = new Uint8Array(options.frameBytes);
   let filled = 0;
   run.onStdout((chunk) => {

@@ -196,11 +196,6 @@ export class SpawnHost {
 /** The process-wide host that `startProcess` uses. */
 const shared = new SpawnHost();
 
-/** The process-wide spawn host (tests stop it to check a restart). */
-export function sharedSpawnHost(): SpawnHost {
-  return shared;
-}
-
 /** Starts `file` with `args` (no shell), through the process-wide spawn host or directly. */
 export function startProcess(
   file: string,
